@@ -1,0 +1,73 @@
+//! Why a caller was refused. Each reason has a fixed message (never the token) and a label
+//! for metrics; the HTTP edge turns it into 401 or 403.
+
+/// A refused caller token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization` header.
+    #[error("missing bearer token: send `Authorization: Bearer <JWT>`")]
+    Missing,
+    /// The header is not `Bearer <token>`.
+    #[error("the Authorization header must use the Bearer scheme")]
+    NotBearer,
+    /// Not three base64url parts with a JSON header and claims.
+    #[error("the bearer token is not a well-formed JWT")]
+    Malformed,
+    /// `alg: none`, or an algorithm the gateway is not configured for.
+    #[error("the token's signing algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    /// The signature does not verify with the configured key.
+    #[error("the token's signature is not valid")]
+    BadSignature,
+    /// `exp` has passed (beyond the allowed leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is still ahead (beyond the allowed leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    #[error("the token's issuer is not accepted")]
+    WrongIssuer,
+    /// `aud` does not include the configured audience.
+    #[error("the token's audience is not accepted")]
+    WrongAudience,
+    /// A claim the gateway requires is absent.
+    #[error("the token lacks the required `{0}` claim")]
+    MissingClaim(&'static str),
+    /// The token is valid but lacks the required scope (403, not 401).
+    #[error("the token lacks the required scope `{0}`")]
+    InsufficientScope(String),
+}
+
+impl AuthError {
+    /// Stable, non-secret label for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::NotBearer => "not_bearer",
+            Self::Malformed => "malformed",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InsufficientScope(_) => "insufficient_scope",
+        }
+    }
+
+    /// True for a token that proved who the caller is but not that it may do this (403).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Self::InsufficientScope(_))
+    }
+
+    /// The contract's `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        if self.is_forbidden() {
+            "FORBIDDEN"
+        } else {
+            "UNAUTHENTICATED"
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The command line: `serve [--config FILE] [--demo]`, `schema`, `mock-upstream …`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app::Application,
+    config::Settings,
+    demo, graphql,
+    mock_upstream::{self, MockOptions},
+    telemetry,
+};
+
+/// elements-gateway: a typed GraphQL API over AvePoint Elements' partner REST endpoint.
+#[derive(Debug, Parser)]
+#[command(name = "elements-gateway", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the gateway (settings from --config and GATEWAY_* variables).
+    Serve {
+        /// A TOML settings file; GATEWAY_* environment variables override it.
+        #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+        config: Option<PathBuf>,
+        /// Serve over a built-in sample upstream with no setup; prints a caller token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Run a stand-alone fake upstream for local work and benchmarks.
+    MockUpstream {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: SocketAddr,
+        /// How many customers to serve.
+        #[arg(long, default_value_t = 120)]
+        customers: usize,
+        /// Products per customer.
+        #[arg(long, default_value_t = 5)]
+        products_per_customer: usize,
+        /// Seed of the generated data (the same seed gives the same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Bearer token callers must send.
+        #[arg(long, default_value = "mock-upstream-token")]
+        token: String,
+        /// Largest page served, whatever pageSize asks.
+        #[arg(long, default_value_t = 50)]
+        page_cap: u64,
+        /// Delay before every answer, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
+}
+
+/// Runs the chosen command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Serve {
+            config,
+            demo: false,
+        } => {
+            let settings = Settings::load(config.as_deref(), |name| std::env::var(name).ok())?;
+            telemetry::init();
+            serve(settings).await
+        }
+        Command::Serve { demo: true, .. } => {
+            telemetry::init();
+            serve_demo().await
+        }
+        Command::MockUpstream {
+            listen,
+            customers,
+            products_per_customer,
+            seed,
+            token,
+            page_cap,
+            latency_ms,
+        } => {
+            telemetry::init();
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("--listen: cannot listen on {listen}"))?;
+            let addr = listener.local_addr()?;
+            println!("mock upstream listening on http://{addr} (token: {token})");
+            let options = MockOptions {
+                customers,
+                products_per_customer,
+                seed,
+                token,
+                page_cap,
+                latency: Duration::from_millis(latency_ms),
+            };
+            mock_upstream::serve(listener, options, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    println!(
+        "elements-gateway listening on http://{}/graphql",
+        app.local_addr()
+    );
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn serve_demo() -> anyhow::Result<()> {
+    let listen = match std::env::var("GATEWAY_LISTEN") {
+        Ok(text) => text.parse().with_context(|| {
+            format!(
+                "GATEWAY_LISTEN (listen): expected an address such as 127.0.0.1:8080, got {text:?}"
+            )
+        })?,
+        Err(_) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let demo = demo::start(listen).await?;
+    let app = Application::build(demo.settings).await?;
+    let url = format!("http://{}/graphql", app.local_addr());
+    println!(
+        "elements-gateway demo: sample upstream at {}",
+        demo.upstream.url()
+    );
+    println!("elements-gateway listening on {url}");
+    println!();
+    println!("Open {url} in a browser (GraphiQL) and put this in its Headers tab:");
+    println!("  {{\"Authorization\": \"Bearer {}\"}}", demo.caller_token);
+    println!();
+    println!("Or from a shell:");
+    println!(
+        "  curl -s {url} -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' \\\n    -d '{{\"query\":\"{{ customers(first: 3) {{ totalCount nodes {{ id organization }} }} }}\"}}'",
+        demo.caller_token
+    );
+    println!();
+    println!("Authorization: Bearer {}", demo.caller_token);
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

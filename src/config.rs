@@ -1,0 +1,680 @@
+//! Settings: a TOML file (`--config FILE`) with environment variables on top, validated once
+//! before anything listens.
+//!
+//! Every setting has one environment name, `GATEWAY_<SECTION>_<KEY>`, and one file name, the
+//! same words in lower case with the section as a TOML table: `GATEWAY_UPSTREAM_TIMEOUT_MS` is
+//! `[upstream] timeout_ms`; `GATEWAY_LISTEN` is a top-level `listen`. [`VARIABLES`] is that
+//! table, and it is the whole list: an unknown key in the file is an error. Errors name the
+//! setting in both forms and never repeat a secret's value.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use reqwest::Url;
+
+use crate::secret::Secret;
+
+/// Every setting, by environment name; the file name is derived (see the module docs).
+pub const VARIABLES: &[&str] = &[
+    "GATEWAY_LISTEN",
+    "GATEWAY_UPSTREAM_URL",
+    "GATEWAY_UPSTREAM_TOKEN",
+    "GATEWAY_UPSTREAM_TOKEN_URL",
+    "GATEWAY_UPSTREAM_CLIENT_ID",
+    "GATEWAY_UPSTREAM_CLIENT_SECRET",
+    "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE",
+    "GATEWAY_UPSTREAM_CLIENT_CERT_FILE",
+    "GATEWAY_UPSTREAM_SCOPE",
+    "GATEWAY_UPSTREAM_PAGE_SIZE",
+    "GATEWAY_UPSTREAM_CONCURRENCY",
+    "GATEWAY_UPSTREAM_TIMEOUT_MS",
+    "GATEWAY_CACHE_TTL_SECS",
+    "GATEWAY_CACHE_STALE_SECS",
+    "GATEWAY_JWT_SECRET",
+    "GATEWAY_JWT_PUBLIC_KEY_FILE",
+    "GATEWAY_JWT_JWKS_URL",
+    "GATEWAY_JWT_ISSUER",
+    "GATEWAY_JWT_AUDIENCE",
+    "GATEWAY_JWT_REQUIRED_SCOPE",
+    "GATEWAY_JWT_LEEWAY_SECS",
+    "GATEWAY_JWT_CUSTOMER_CLAIM",
+];
+
+/// Settings whose values are never echoed in an error.
+const SECRET_VARIABLES: &[&str] = &[
+    "GATEWAY_UPSTREAM_TOKEN",
+    "GATEWAY_UPSTREAM_CLIENT_SECRET",
+    "GATEWAY_JWT_SECRET",
+];
+
+/// The default upstream base URL.
+pub const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
+
+/// Why the settings cannot be used; the message is one line naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The `--config` file cannot be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable {
+        /// The file given.
+        path: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The file is not TOML.
+    #[error("config file {path} is not valid TOML: {reason}")]
+    NotToml {
+        /// The file given.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The file has a key that names no setting.
+    #[error("config file {path}: unknown setting `{key}`")]
+    UnknownKey {
+        /// The file given.
+        path: PathBuf,
+        /// The key, with its section.
+        key: String,
+    },
+    /// A setting's value is unusable.
+    #[error("{setting}: {problem}")]
+    Invalid {
+        /// The setting, in both its forms.
+        setting: Setting,
+        /// What is wrong, without the value when the value is secret.
+        problem: String,
+    },
+}
+
+/// One setting, named the way the operator may have written it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting(&'static str);
+
+impl Setting {
+    fn section_and_key(self) -> (Option<&'static str>, &'static str) {
+        let name = self.0.strip_prefix("GATEWAY_").unwrap_or(self.0);
+        for section in ["UPSTREAM_", "CACHE_", "JWT_"] {
+            if let Some(key) = name.strip_prefix(section) {
+                return (Some(&section[..section.len() - 1]), key);
+            }
+        }
+        (None, name)
+    }
+
+    fn is_secret(self) -> bool {
+        SECRET_VARIABLES.contains(&self.0)
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.section_and_key() {
+            (Some(section), key) => write!(
+                f,
+                "{} ([{}] {})",
+                self.0,
+                section.to_lowercase(),
+                key.to_lowercase()
+            ),
+            (None, key) => write!(f, "{} ({})", self.0, key.to_lowercase()),
+        }
+    }
+}
+
+/// How the gateway gets its bearer token for the upstream.
+#[derive(Debug, Clone)]
+pub enum UpstreamCredentials {
+    /// A fixed token (`GATEWAY_UPSTREAM_TOKEN`).
+    Token(Secret),
+    /// The OAuth 2.0 client-credentials grant.
+    ClientCredentials {
+        /// The identity service's token endpoint.
+        token_url: Url,
+        /// The app registration's id.
+        client_id: String,
+        /// How the app proves itself.
+        authentication: ClientAuthentication,
+    },
+}
+
+/// How the app authenticates to the identity service.
+#[derive(Debug, Clone)]
+pub enum ClientAuthentication {
+    /// `client_secret`.
+    Secret(Secret),
+    /// A signed client assertion from this key and certificate.
+    Assertion {
+        /// PEM private key.
+        key_file: PathBuf,
+        /// PEM certificate of that key.
+        cert_file: PathBuf,
+    },
+}
+
+/// The upstream and how to reach it.
+#[derive(Debug, Clone)]
+pub struct UpstreamSettings {
+    /// `GATEWAY_UPSTREAM_URL`: base URL.
+    pub url: Url,
+    /// `GATEWAY_UPSTREAM_TOKEN` or the client-credentials settings.
+    pub credentials: UpstreamCredentials,
+    /// `GATEWAY_UPSTREAM_SCOPE`: scope asked for with client credentials.
+    pub scope: String,
+    /// `GATEWAY_UPSTREAM_PAGE_SIZE`: `pageSize` asked for, 1 to 100 (default 100).
+    pub page_size: u32,
+    /// `GATEWAY_UPSTREAM_CONCURRENCY`: most requests in flight (default 8).
+    pub concurrency: usize,
+    /// `GATEWAY_UPSTREAM_TIMEOUT_MS`: one request's time limit (default 10 s).
+    pub timeout: Duration,
+}
+
+/// Cache freshness.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// `GATEWAY_CACHE_TTL_SECS`: how long an answer is fresh (default 60 s).
+    pub ttl: Duration,
+    /// `GATEWAY_CACHE_STALE_SECS`: how long past its TTL an answer may serve while the
+    /// upstream fails (default 600 s).
+    pub stale: Duration,
+}
+
+/// Caller-token requirements.
+#[derive(Debug, Clone, Default)]
+pub struct JwtSettings {
+    /// `GATEWAY_JWT_SECRET`: HS256 shared secret, at least 32 bytes.
+    pub secret: Option<Secret>,
+    /// `GATEWAY_JWT_PUBLIC_KEY_FILE`: PEM public key.
+    pub public_key_file: Option<PathBuf>,
+    /// `GATEWAY_JWT_JWKS_URL`: JWKS endpoint.
+    pub jwks_url: Option<Url>,
+    /// `GATEWAY_JWT_ISSUER`: required `iss`.
+    pub issuer: Option<String>,
+    /// `GATEWAY_JWT_AUDIENCE`: required `aud`.
+    pub audience: Option<String>,
+    /// `GATEWAY_JWT_REQUIRED_SCOPE`: a scope the caller must hold.
+    pub required_scope: Option<String>,
+    /// `GATEWAY_JWT_LEEWAY_SECS`: clock skew allowed on `exp`/`nbf` (default 30 s).
+    pub leeway_secs: u64,
+    /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see.
+    pub customer_claim: Option<String>,
+}
+
+/// Everything the gateway needs to start, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `GATEWAY_LISTEN`: address to serve on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// The upstream.
+    pub upstream: UpstreamSettings,
+    /// The cache.
+    pub cache: CacheSettings,
+    /// Caller tokens.
+    pub jwt: JwtSettings,
+}
+
+/// Raw values by setting, file first, then environment on top.
+struct Sources {
+    values: Vec<(Setting, String)>,
+}
+
+impl Sources {
+    fn get(&self, name: &'static str) -> Option<(Setting, &str)> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(setting, _)| setting.0 == name)
+            .map(|(setting, value)| (*setting, value.as_str()))
+    }
+
+    fn text(&self, name: &'static str) -> Option<String> {
+        self.get(name)
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn parsed<T: FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some((setting, value)) => value
+                .trim()
+                .parse()
+                .map_err(|_| invalid(setting, value, expected)),
+        }
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: (u64, u64),
+    ) -> Result<u64, ConfigError> {
+        let Some((setting, raw)) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(value) if (range.0..=range.1).contains(&value) => Ok(value),
+            _ => Err(invalid(
+                setting,
+                raw,
+                &format!("a whole number from {} to {}", range.0, range.1),
+            )),
+        }
+    }
+
+    fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
+        let Some((setting, value)) = self.get(name) else {
+            return Ok(None);
+        };
+        match Url::parse(value.trim()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(url)),
+            _ => Err(invalid(setting, value, "an http:// or https:// URL")),
+        }
+    }
+}
+
+fn invalid(setting: Setting, value: &str, expected: &str) -> ConfigError {
+    let problem = if setting.is_secret() {
+        format!("expected {expected}")
+    } else {
+        format!("expected {expected}, got {value:?}")
+    };
+    ConfigError::Invalid { setting, problem }
+}
+
+fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: Setting(name),
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Loads the file (if any), applies the environment (`env` looks a variable up), and
+    /// validates the result.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut values = match file {
+            Some(path) => read_file(path)?,
+            None => Vec::new(),
+        };
+        values.extend(
+            VARIABLES
+                .iter()
+                .filter_map(|name| env(name).map(|value| (Setting(name), value))),
+        );
+        Self::from_sources(&Sources { values })
+    }
+
+    fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
+        let listen = sources.parsed(
+            "GATEWAY_LISTEN",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "an address such as 127.0.0.1:8080",
+        )?;
+        let url = sources
+            .url("GATEWAY_UPSTREAM_URL")?
+            .unwrap_or_else(|| Url::parse(DEFAULT_UPSTREAM_URL).expect("the default URL parses"));
+        let upstream = UpstreamSettings {
+            url,
+            credentials: upstream_credentials(sources)?,
+            scope: sources
+                .text("GATEWAY_UPSTREAM_SCOPE")
+                .unwrap_or_else(|| "elements.license.read.all".into()),
+            page_size: sources.number("GATEWAY_UPSTREAM_PAGE_SIZE", 100, (1, 100))? as u32,
+            concurrency: sources.number("GATEWAY_UPSTREAM_CONCURRENCY", 8, (1, 256))? as usize,
+            timeout: Duration::from_millis(sources.number(
+                "GATEWAY_UPSTREAM_TIMEOUT_MS",
+                10_000,
+                (1, 600_000),
+            )?),
+        };
+        let cache = CacheSettings {
+            ttl: Duration::from_secs(sources.number("GATEWAY_CACHE_TTL_SECS", 60, (1, 86_400))?),
+            stale: Duration::from_secs(sources.number(
+                "GATEWAY_CACHE_STALE_SECS",
+                600,
+                (0, 604_800),
+            )?),
+        };
+        let jwt = jwt_settings(sources)?;
+        Ok(Self {
+            listen,
+            upstream,
+            cache,
+            jwt,
+        })
+    }
+}
+
+fn upstream_credentials(sources: &Sources) -> Result<UpstreamCredentials, ConfigError> {
+    let token = sources.text("GATEWAY_UPSTREAM_TOKEN");
+    let token_url = sources.url("GATEWAY_UPSTREAM_TOKEN_URL")?;
+    let client_id = sources.text("GATEWAY_UPSTREAM_CLIENT_ID");
+    let client_secret = sources.text("GATEWAY_UPSTREAM_CLIENT_SECRET");
+    let key_file = sources.text("GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE");
+    let cert_file = sources.text("GATEWAY_UPSTREAM_CLIENT_CERT_FILE");
+    let any_client_setting = token_url.is_some()
+        || client_id.is_some()
+        || client_secret.is_some()
+        || key_file.is_some()
+        || cert_file.is_some();
+    if let Some(token) = token {
+        if any_client_setting {
+            return Err(problem(
+                "GATEWAY_UPSTREAM_TOKEN",
+                "set either a fixed upstream token or client credentials (GATEWAY_UPSTREAM_TOKEN_URL …), not both",
+            ));
+        }
+        return Ok(UpstreamCredentials::Token(Secret::new(token)));
+    }
+    let Some(token_url) = token_url else {
+        return Err(if any_client_setting {
+            problem(
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                "required with client credentials",
+            )
+        } else {
+            problem(
+                "GATEWAY_UPSTREAM_TOKEN",
+                "no upstream credentials: set GATEWAY_UPSTREAM_TOKEN, or GATEWAY_UPSTREAM_TOKEN_URL with a client id and secret",
+            )
+        });
+    };
+    let client_id = client_id.ok_or_else(|| {
+        problem(
+            "GATEWAY_UPSTREAM_CLIENT_ID",
+            "required with GATEWAY_UPSTREAM_TOKEN_URL",
+        )
+    })?;
+    let authentication = match (client_secret, key_file, cert_file) {
+        (Some(secret), None, None) => ClientAuthentication::Secret(Secret::new(secret)),
+        (None, Some(key), Some(cert)) => ClientAuthentication::Assertion {
+            key_file: key.into(),
+            cert_file: cert.into(),
+        },
+        (None, Some(_), None) => {
+            return Err(problem(
+                "GATEWAY_UPSTREAM_CLIENT_CERT_FILE",
+                "required with GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE",
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(problem(
+                "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE",
+                "required with GATEWAY_UPSTREAM_CLIENT_CERT_FILE",
+            ));
+        }
+        (Some(_), _, _) => {
+            return Err(problem(
+                "GATEWAY_UPSTREAM_CLIENT_SECRET",
+                "set either a client secret or a client assertion key and certificate, not both",
+            ));
+        }
+        (None, None, None) => {
+            return Err(problem(
+                "GATEWAY_UPSTREAM_CLIENT_SECRET",
+                "required with GATEWAY_UPSTREAM_TOKEN_URL (or an assertion key and certificate)",
+            ));
+        }
+    };
+    Ok(UpstreamCredentials::ClientCredentials {
+        token_url,
+        client_id,
+        authentication,
+    })
+}
+
+/// Shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
+const MIN_SECRET_BYTES: usize = 32;
+
+fn jwt_settings(sources: &Sources) -> Result<JwtSettings, ConfigError> {
+    let secret = sources.text("GATEWAY_JWT_SECRET");
+    if secret
+        .as_ref()
+        .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
+    {
+        return Err(problem(
+            "GATEWAY_JWT_SECRET",
+            format!("must be at least {MIN_SECRET_BYTES} bytes (256 bits) for HS256"),
+        ));
+    }
+    let settings = JwtSettings {
+        secret: secret.map(Secret::new),
+        public_key_file: sources
+            .text("GATEWAY_JWT_PUBLIC_KEY_FILE")
+            .map(PathBuf::from),
+        jwks_url: sources.url("GATEWAY_JWT_JWKS_URL")?,
+        issuer: sources.text("GATEWAY_JWT_ISSUER"),
+        audience: sources.text("GATEWAY_JWT_AUDIENCE"),
+        required_scope: sources.text("GATEWAY_JWT_REQUIRED_SCOPE"),
+        leeway_secs: sources.number("GATEWAY_JWT_LEEWAY_SECS", 30, (0, 3_600))?,
+        customer_claim: sources.text("GATEWAY_JWT_CUSTOMER_CLAIM"),
+    };
+    if settings.secret.is_none()
+        && settings.public_key_file.is_none()
+        && settings.jwks_url.is_none()
+    {
+        return Err(problem(
+            "GATEWAY_JWT_SECRET",
+            "no caller key: set GATEWAY_JWT_SECRET, GATEWAY_JWT_PUBLIC_KEY_FILE or GATEWAY_JWT_JWKS_URL",
+        ));
+    }
+    Ok(settings)
+}
+
+/// Reads the TOML file into (setting, value) pairs, refusing keys that name no setting.
+fn read_file(path: &std::path::Path) -> Result<Vec<(Setting, String)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
+        path: path.to_owned(),
+        reason: error.to_string(),
+    })?;
+    let table: toml::Table =
+        text.parse()
+            .map_err(|error: toml::de::Error| ConfigError::NotToml {
+                path: path.to_owned(),
+                reason: error.message().to_owned(),
+            })?;
+    let unknown = |key: String| ConfigError::UnknownKey {
+        path: path.to_owned(),
+        key,
+    };
+    let mut values = Vec::new();
+    for (name, value) in &table {
+        match value {
+            toml::Value::Table(section) => {
+                for (key, value) in section {
+                    let setting = lookup(Some(name), key)
+                        .ok_or_else(|| unknown(format!("[{name}] {key}")))?;
+                    values.push((setting, scalar_text(setting, value)?));
+                }
+            }
+            value => {
+                let setting = lookup(None, name).ok_or_else(|| unknown(name.clone()))?;
+                values.push((setting, scalar_text(setting, value)?));
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn lookup(section: Option<&str>, key: &str) -> Option<Setting> {
+    VARIABLES.iter().map(|name| Setting(name)).find(|setting| {
+        let (their_section, their_key) = setting.section_and_key();
+        their_key.eq_ignore_ascii_case(key)
+            && match (section, their_section) {
+                (None, None) => true,
+                (Some(ours), Some(theirs)) => ours.eq_ignore_ascii_case(theirs),
+                _ => false,
+            }
+    })
+}
+
+fn scalar_text(setting: Setting, value: &toml::Value) -> Result<String, ConfigError> {
+    match value {
+        toml::Value::String(text) => Ok(text.clone()),
+        toml::Value::Integer(number) => Ok(number.to_string()),
+        toml::Value::Boolean(flag) => Ok(flag.to_string()),
+        _ => Err(ConfigError::Invalid {
+            setting,
+            problem: "expected a string or a number".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(None, |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("GATEWAY_UPSTREAM_TOKEN", "app-token"),
+            ("GATEWAY_JWT_SECRET", SECRET),
+        ]
+    }
+
+    fn error_line(pairs: &[(&str, &str)]) -> String {
+        load(pairs).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            settings.upstream.url.as_str(),
+            "https://graph.avepointonlineservices.com/"
+        );
+        assert_eq!(settings.upstream.scope, "elements.license.read.all");
+        assert_eq!(settings.upstream.page_size, 100);
+        assert_eq!(settings.upstream.concurrency, 8);
+        assert_eq!(settings.upstream.timeout, Duration::from_millis(10_000));
+        assert_eq!(settings.cache.ttl, Duration::from_secs(60));
+        assert_eq!(settings.cache.stale, Duration::from_secs(600));
+        assert_eq!(settings.jwt.leeway_secs, 30);
+    }
+
+    #[test]
+    fn bad_numbers_name_the_setting_in_both_forms() {
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_UPSTREAM_PAGE_SIZE", "500"));
+        assert_eq!(
+            error_line(&pairs),
+            "GATEWAY_UPSTREAM_PAGE_SIZE ([upstream] page_size): expected a whole number from 1 to 100, got \"500\""
+        );
+    }
+
+    #[test]
+    fn secrets_are_never_echoed() {
+        let line = error_line(&[
+            ("GATEWAY_UPSTREAM_TOKEN", "app-token"),
+            ("GATEWAY_JWT_SECRET", "short-secret-value"),
+        ]);
+        assert!(line.starts_with("GATEWAY_JWT_SECRET ([jwt] secret): must be at least 32 bytes"));
+        assert!(!line.contains("short-secret-value"));
+    }
+
+    #[test]
+    fn credentials_must_be_exactly_one_kind() {
+        assert!(
+            error_line(&[("GATEWAY_JWT_SECRET", SECRET)]).starts_with("GATEWAY_UPSTREAM_TOKEN")
+        );
+        let mut both = minimal();
+        both.push((
+            "GATEWAY_UPSTREAM_TOKEN_URL",
+            "https://id.example/connect/token",
+        ));
+        assert!(error_line(&both).contains("not both"));
+        let line = error_line(&[
+            ("GATEWAY_JWT_SECRET", SECRET),
+            (
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                "https://id.example/connect/token",
+            ),
+            ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+        ]);
+        assert!(line.starts_with("GATEWAY_UPSTREAM_CLIENT_SECRET"), "{line}");
+        let settings = load(&[
+            ("GATEWAY_JWT_SECRET", SECRET),
+            (
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                "https://id.example/connect/token",
+            ),
+            ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+            ("GATEWAY_UPSTREAM_CLIENT_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            settings.upstream.credentials,
+            UpstreamCredentials::ClientCredentials { .. }
+        ));
+    }
+
+    #[test]
+    fn a_caller_key_is_required() {
+        assert!(error_line(&[("GATEWAY_UPSTREAM_TOKEN", "t")]).contains("no caller key"),);
+    }
+
+    #[test]
+    fn urls_and_addresses_are_checked() {
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_UPSTREAM_URL", "ftp://example.com"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_UPSTREAM_URL ([upstream] url)"));
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_LISTEN", "localhost"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_LISTEN (listen)"));
+    }
+
+    #[test]
+    fn the_file_is_read_by_section_and_the_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("gateway-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "listen = \"127.0.0.1:9000\"\n[upstream]\ntoken = \"t\"\npage_size = 40\ntimeout_ms = \"2500\"\n[jwt]\nsecret = \"{SECRET}\"\n"
+            ),
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&path), |name| {
+            (name == "GATEWAY_UPSTREAM_PAGE_SIZE").then(|| "20".to_owned())
+        })
+        .unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.upstream.page_size, 20);
+        assert_eq!(settings.upstream.timeout, Duration::from_millis(2500));
+
+        std::fs::write(&path, "[upstream]\ntimout_ms = 5\n").unwrap();
+        let line = Settings::load(Some(&path), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            line.ends_with("unknown setting `[upstream] timout_ms`"),
+            "{line}"
+        );
+        std::fs::write(&path, "[upstream\n").unwrap();
+        let line = Settings::load(Some(&path), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(line.contains("is not valid TOML"), "{line}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,101 @@
+//! `serve --demo`: the gateway over the built-in mock upstream, with no setup.
+//!
+//! It starts the mock in-process on a loopback port, points settings at it with a random
+//! upstream token and a random caller secret, and mints a caller token that a newcomer pastes
+//! into GraphiQL. Nothing here is fit for production, by design: the secrets die with the
+//! process.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::json;
+
+use crate::{
+    config::{CacheSettings, JwtSettings, Settings, UpstreamCredentials, UpstreamSettings},
+    mock_upstream::{MockOptions, MockUpstream},
+    secret::Secret,
+};
+
+/// Issuer written into demo tokens and required of callers.
+pub const DEMO_ISSUER: &str = "elements-gateway-demo";
+/// Audience written into demo tokens and required of callers.
+pub const DEMO_AUDIENCE: &str = "elements-gateway";
+/// How long the demo's caller token stays valid.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// A running demo: the mock upstream, settings pointing at it, and a caller token.
+#[derive(Debug)]
+pub struct Demo {
+    /// The in-process upstream; it stops when this is dropped.
+    pub upstream: MockUpstream,
+    /// Settings for the gateway, listening on `listen`.
+    pub settings: Settings,
+    /// A caller token the gateway accepts.
+    pub caller_token: String,
+}
+
+/// Starts the mock upstream and prepares everything else, to listen on `listen`.
+pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
+    let upstream_token = random_hex(16)?;
+    let upstream = MockUpstream::spawn(MockOptions {
+        token: upstream_token.clone(),
+        ..MockOptions::default()
+    })
+    .await?;
+    let jwt_secret = random_hex(32)?;
+    let caller_token = mint(&jwt_secret)?;
+    let settings = Settings {
+        listen,
+        upstream: UpstreamSettings {
+            url: upstream.url().parse().map_err(std::io::Error::other)?,
+            credentials: UpstreamCredentials::Token(Secret::new(upstream_token)),
+            scope: "elements.license.read.all".into(),
+            page_size: 100,
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+        },
+        cache: CacheSettings {
+            ttl: Duration::from_secs(60),
+            stale: Duration::from_secs(600),
+        },
+        jwt: JwtSettings {
+            secret: Some(Secret::new(jwt_secret)),
+            issuer: Some(DEMO_ISSUER.into()),
+            audience: Some(DEMO_AUDIENCE.into()),
+            leeway_secs: 30,
+            ..JwtSettings::default()
+        },
+    };
+    Ok(Demo {
+        upstream,
+        settings,
+        caller_token,
+    })
+}
+
+fn mint(secret: &str) -> std::io::Result<String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let claims = json!({
+        "sub": "demo-user",
+        "iss": DEMO_ISSUER,
+        "aud": DEMO_AUDIENCE,
+        "iat": now,
+        "exp": now + TOKEN_LIFETIME.as_secs(),
+        "scope": "elements.read",
+    });
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(std::io::Error::other)
+}
+
+fn random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(std::io::Error::other)?;
+    Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
+}

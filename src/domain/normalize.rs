@@ -1,0 +1,167 @@
+//! Turning the upstream's all-string values into typed ones.
+//!
+//! The upstream writes every product field as a string and `"N/A"` for "no value"; numbers and
+//! dates come in several historical forms. Each rule here is total: it returns a value or `None`,
+//! never an error, because one odd field must not fail a caller's whole query (the verbatim text
+//! stays available through `raw`).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+/// The upstream's placeholder for "no value", compared without regard to case or padding.
+const NOT_AVAILABLE: &str = "N/A";
+
+/// The trimmed text, or `None` for a missing field, an empty or blank string, or `"N/A"`.
+pub fn text(value: Option<&str>) -> Option<&str> {
+    let trimmed = value?.trim();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(NOT_AVAILABLE) {
+        None
+    } else {
+        Some(trimmed)
+    }
+}
+
+/// A GraphQL `Int` (32-bit signed) from decimal text; anything else (fractions, thousands
+/// separators, non-ASCII digits, out-of-range values) is `None`.
+pub fn int(value: Option<&str>) -> Option<i32> {
+    text(value)?.parse().ok()
+}
+
+/// An instant from any of the date forms the upstream has used, in UTC.
+///
+/// Accepted: RFC 3339 with `Z` or an offset and up to nanosecond fractions (the upstream writes
+/// up to 7 digits); the same without an offset, with `T` or a space (read as UTC); and the
+/// date-only forms `yyyy-MM-dd`, `yyyy/MM/dd` and `MM/dd/yyyy` (read as UTC midnight).
+pub fn date_time(value: Option<&str>) -> Option<DateTime<Utc>> {
+    let trimmed = text(value)?;
+    if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
+        return Some(instant.with_timezone(&Utc));
+    }
+    const NAIVE_FORMS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+    if let Some(naive) = NAIVE_FORMS
+        .iter()
+        .find_map(|form| NaiveDateTime::parse_from_str(trimmed, form).ok())
+    {
+        return Some(naive.and_utc());
+    }
+    const DATE_FORMS: [&str; 3] = ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y"];
+    DATE_FORMS
+        .iter()
+        .find_map(|form| NaiveDate::parse_from_str(trimmed, form).ok())
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(trimmed)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn placeholders_become_none() {
+        for value in [
+            None,
+            Some(""),
+            Some("   "),
+            Some("N/A"),
+            Some("n/a"),
+            Some(" N/A "),
+        ] {
+            assert_eq!(text(value), None, "{value:?}");
+            assert_eq!(int(value), None, "{value:?}");
+            assert_eq!(date_time(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn text_keeps_meaningful_values_including_unicode() {
+        assert_eq!(text(Some("Cloud Backup")), Some("Cloud Backup"));
+        assert_eq!(text(Some("  Zürich AG ")), Some("Zürich AG"));
+        assert_eq!(text(Some("東京株式会社")), Some("東京株式会社"));
+        assert_eq!(text(Some("N/A/B")), Some("N/A/B"));
+        assert_eq!(text(Some("NA")), Some("NA"));
+    }
+
+    #[test]
+    fn int_parses_plain_decimal_text_only() {
+        assert_eq!(int(Some("42")), Some(42));
+        assert_eq!(int(Some(" 7 ")), Some(7));
+        assert_eq!(int(Some("-3")), Some(-3));
+        assert_eq!(int(Some("+5")), Some(5));
+        assert_eq!(int(Some("0")), Some(0));
+        assert_eq!(int(Some("2147483647")), Some(i32::MAX));
+        for odd in [
+            "2147483648",
+            "1,000",
+            "1.5",
+            "1e3",
+            "ten",
+            "１２",
+            "0x10",
+            "--1",
+            "5 seats",
+        ] {
+            assert_eq!(int(Some(odd)), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_with_zone_or_offset_and_long_fractions() {
+        assert_eq!(
+            date_time(Some("2025-09-26T00:00:00Z")),
+            Some(utc("2025-09-26T00:00:00Z"))
+        );
+        assert_eq!(
+            date_time(Some("2025-09-26T02:00:00+02:00")),
+            Some(utc("2025-09-26T00:00:00Z"))
+        );
+        assert_eq!(
+            date_time(Some("2025-09-26T10:11:12.1234567Z")),
+            Some(utc("2025-09-26T10:11:12.1234567Z"))
+        );
+    }
+
+    #[test]
+    fn naive_date_times_are_read_as_utc() {
+        let expected = Some(utc("2025-09-26T10:11:12.1234567Z"));
+        assert_eq!(date_time(Some("2025-09-26T10:11:12.1234567")), expected);
+        assert_eq!(date_time(Some("2025-09-26 10:11:12.1234567")), expected);
+        assert_eq!(
+            date_time(Some("2025-09-26T10:11:12")),
+            Some(utc("2025-09-26T10:11:12Z"))
+        );
+    }
+
+    #[test]
+    fn date_only_forms_are_utc_midnight() {
+        let midnight = Some(utc("2025-09-26T00:00:00Z"));
+        assert_eq!(date_time(Some("2025-09-26")), midnight);
+        assert_eq!(date_time(Some("2025/09/26")), midnight);
+        assert_eq!(date_time(Some("09/26/2025")), midnight);
+        assert_eq!(date_time(Some(" 09/26/2025 ")), midnight);
+        assert_eq!(
+            date_time(Some("9/6/2025")),
+            Some(utc("2025-09-06T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn impossible_or_foreign_dates_are_none() {
+        for odd in [
+            "2025-02-30",
+            "26/09/2025",
+            "2025-13-01",
+            "yesterday",
+            "2025-09-26T25:00:00Z",
+            "２０２５-09-26",
+            "2025-09-26Tnoon",
+            "\u{0}",
+        ] {
+            assert_eq!(date_time(Some(odd)), None, "{odd}");
+        }
+    }
+}

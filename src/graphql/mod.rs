@@ -1,0 +1,46 @@
+//! The GraphQL schema, apart from any transport.
+//!
+//! [`build_schema`] assembles the contract's types over a [`CustomerStore`];
+//! [`with_request_data`] gives one request its own customer DataLoader. `http/` carries
+//! requests here; nothing in this module knows HTTP.
+
+mod connection;
+mod error;
+mod query;
+mod scalars;
+mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
+
+pub use error::QueryError;
+pub use query::{MAX_PAGE_SIZE, Query};
+
+use crate::{cache::CustomerStore, loader::CustomerLoader};
+
+/// The gateway's executable schema.
+pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema, answering from `store`.
+pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .data(store)
+        .finish()
+}
+
+/// Per-request data: a fresh DataLoader, so one caller's batch never serves another.
+pub fn with_request_data(
+    request: async_graphql::Request,
+    store: &Arc<CustomerStore>,
+) -> async_graphql::Request {
+    let loader = DataLoader::new(CustomerLoader::new(Arc::clone(store)), tokio::spawn);
+    request.data(loader)
+}
+
+/// The schema's SDL, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,110 @@
+//! The root fields: `customers`, `customer(id)` and `products`.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
+
+use super::{
+    connection::{CustomerConnection, CustomerEdge, PageInfo, decode_cursor, encode_cursor},
+    error::{QueryError, to_graphql},
+    types::{CustomerNode, ProductFilterInput, ProductNode},
+};
+use crate::{cache::CustomerStore, domain::ProductFilter, loader::CustomerLoader};
+
+/// The most customers one `customers` page may ask for.
+pub const MAX_PAGE_SIZE: i32 = 1000;
+
+/// Read access to the partner's customers and their subscriptions.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Customers in upstream order, a page at a time. `search` keeps customers whose
+    /// organisation or e-mail contains the text (ignoring case); `first` is at most 1000;
+    /// `after` takes a cursor from an earlier answer.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> Result<CustomerConnection> {
+        let first = first.unwrap_or(100);
+        if !(0..=MAX_PAGE_SIZE).contains(&first) {
+            return Err(to_graphql(QueryError::BadInput(format!(
+                "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
+            ))));
+        }
+        let start = match after.as_deref() {
+            Some(cursor) => decode_cursor(cursor).map_err(to_graphql)?.saturating_add(1),
+            None => 0,
+        };
+        let snapshot = ctx
+            .data::<Arc<CustomerStore>>()?
+            .snapshot()
+            .await
+            .map_err(to_graphql)?;
+        let folded = search.map(|text| text.to_lowercase());
+        let matching: Vec<_> = snapshot
+            .customers()
+            .iter()
+            .filter(|customer| {
+                folded
+                    .as_deref()
+                    .is_none_or(|needle| customer.matches_search(needle))
+            })
+            .collect();
+        let total = matching.len();
+        let end = start.saturating_add(first as usize).min(total);
+        let page = matching.get(start..end).unwrap_or_default();
+        let edges: Vec<CustomerEdge> = page
+            .iter()
+            .enumerate()
+            .map(|(offset, customer)| CustomerEdge {
+                cursor: encode_cursor(start + offset),
+                node: CustomerNode(Arc::clone(customer)),
+            })
+            .collect();
+        Ok(CustomerConnection {
+            total_count: i32::try_from(total).unwrap_or(i32::MAX),
+            page_info: PageInfo {
+                has_next_page: end < total,
+                has_previous_page: start > 0 && total > 0,
+                start_cursor: edges.first().map(|edge| edge.cursor.clone()),
+                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            },
+            nodes: page
+                .iter()
+                .map(|customer| CustomerNode(Arc::clone(customer)))
+                .collect(),
+            edges,
+        })
+    }
+
+    /// The customer with this id, or null when there is no such customer.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CustomerNode>> {
+        let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
+        let customer = loader.load_one(id.0).await.map_err(to_graphql)?;
+        Ok(customer.map(CustomerNode))
+    }
+
+    /// Subscriptions across all customers, ordered by `expirationDate` ascending with undated
+    /// ones last (ties in upstream order), narrowed by `filter`.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProductFilterInput>,
+    ) -> Result<Vec<ProductNode>> {
+        let snapshot = ctx
+            .data::<Arc<CustomerStore>>()?
+            .snapshot()
+            .await
+            .map_err(to_graphql)?;
+        let filter = ProductFilter::from(filter.unwrap_or_default());
+        Ok(snapshot
+            .products(&filter)
+            .into_iter()
+            .map(ProductNode)
+            .collect())
+    }
+}

@@ -1,0 +1,233 @@
+//! The schema's object and input types, as thin views over the domain model.
+//!
+//! Nodes hold `Arc`s into a cached snapshot, so answering a query shares data instead of
+//! copying it; text and Int fields are normalised as they are read.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, Result, dataloader::DataLoader};
+
+use super::{error::to_graphql, scalars::DateTime};
+use crate::{
+    domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
+    loader::CustomerLoader,
+    upstream::wire::with_raw_fields,
+};
+
+/// A customer of the partner.
+pub(super) struct CustomerNode(pub Arc<Customer>);
+
+/// A customer of the partner, with its subscriptions.
+#[Object(name = "Customer")]
+impl CustomerNode {
+    /// The upstream `customerId`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The organisation's name; null when the upstream has none.
+    async fn organization(&self) -> Option<&str> {
+        self.0.organization.as_deref()
+    }
+
+    /// The customer's e-mail address (the upstream's `customer` field); null when it has none.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// This customer's subscriptions, ordered by `expirationDate` ascending with undated ones
+    /// last (ties in upstream order), narrowed by `filter`.
+    async fn products(&self, filter: Option<ProductFilterInput>) -> Vec<ProductNode> {
+        let filter = ProductFilter::from(filter.unwrap_or_default());
+        self.0
+            .products_matching(&filter)
+            .map(|index| {
+                ProductNode(ProductRef {
+                    customer: Arc::clone(&self.0),
+                    index,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Narrows a product list; every condition given must hold.
+#[derive(InputObject, Default)]
+#[graphql(name = "ProductFilter")]
+pub struct ProductFilterInput {
+    /// Only products whose `expirationDate` is strictly before this instant (undated never match).
+    pub expiring_before: Option<DateTime>,
+    /// Only products whose `expirationDate` is strictly after this instant (undated never match).
+    pub expiring_after: Option<DateTime>,
+    /// Only products whose service name contains this text, ignoring case.
+    pub service: Option<String>,
+    /// Only products of this customer.
+    pub customer_id: Option<ID>,
+}
+
+impl From<ProductFilterInput> for ProductFilter {
+    fn from(input: ProductFilterInput) -> Self {
+        Self {
+            expiring_before: input.expiring_before.map(|instant| instant.0),
+            expiring_after: input.expiring_after.map(|instant| instant.0),
+            service: input.service,
+            customer_id: input.customer_id.map(|id| id.0),
+        }
+    }
+}
+
+/// One subscription of a customer.
+pub(super) struct ProductNode(pub ProductRef);
+
+impl ProductNode {
+    fn text(&self, field: impl Fn(&RawProduct) -> &Option<Box<str>>) -> Option<&str> {
+        normalize::text(field(&self.0.product().raw).as_deref())
+    }
+
+    fn int(&self, field: impl Fn(&RawProduct) -> &Option<Box<str>>) -> Option<i32> {
+        normalize::int(field(&self.0.product().raw).as_deref())
+    }
+}
+
+/// One subscription of a customer. Text fields are null for "N/A", empty or missing values;
+/// Int and DateTime fields are null when the upstream's text does not parse (see `raw`).
+#[Object(name = "Product")]
+impl ProductNode {
+    /// Id of the customer that holds this subscription.
+    async fn customer_id(&self) -> ID {
+        ID(self.0.customer.id.to_string())
+    }
+
+    /// The customer that holds this subscription (batched with every other customer lookup
+    /// of the query).
+    async fn customer(&self, ctx: &Context<'_>) -> Result<CustomerNode> {
+        let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
+        let loaded = loader
+            .load_one(self.0.customer.id.to_string())
+            .await
+            .map_err(to_graphql)?;
+        // The owner is the answer when a refreshed cache no longer lists it.
+        Ok(CustomerNode(
+            loaded.unwrap_or_else(|| Arc::clone(&self.0.customer)),
+        ))
+    }
+
+    /// The service subscribed to, e.g. "Cloud Backup for Microsoft 365" (empty when the
+    /// upstream gives none).
+    async fn service(&self) -> &str {
+        self.0.product().service()
+    }
+
+    /// How the subscription is sold, e.g. "Subscription" or "Trial".
+    async fn subscription_model(&self) -> Option<&str> {
+        self.text(|raw| &raw.subscription_model)
+    }
+
+    /// User seats purchased.
+    async fn purchased_user_seats(&self) -> Option<i32> {
+        self.int(|raw| &raw.purchased_user_seats)
+    }
+
+    /// Units purchased.
+    async fn purchased_units(&self) -> Option<i32> {
+        self.int(|raw| &raw.purchased_units)
+    }
+
+    /// Microsoft licences assigned.
+    async fn microsoft_license_assigned(&self) -> Option<i32> {
+        self.int(|raw| &raw.microsoft_license_assigned)
+    }
+
+    /// Microsoft licences available.
+    async fn microsoft_license_available(&self) -> Option<i32> {
+        self.int(|raw| &raw.microsoft_license_available)
+    }
+
+    /// Capacity purchased, as the upstream writes it (e.g. "1 TB").
+    async fn purchased_capacity(&self) -> Option<&str> {
+        self.text(|raw| &raw.purchased_capacity)
+    }
+
+    /// Capacity protected, as the upstream writes it.
+    async fn protected_capacity(&self) -> Option<&str> {
+        self.text(|raw| &raw.protected_capacity)
+    }
+
+    /// Storage location or kind.
+    async fn storage(&self) -> Option<&str> {
+        self.text(|raw| &raw.storage)
+    }
+
+    /// Retention period.
+    async fn retention(&self) -> Option<&str> {
+        self.text(|raw| &raw.retention)
+    }
+
+    /// Storage consumed, as the upstream writes it.
+    async fn consumed_storage(&self) -> Option<&str> {
+        self.text(|raw| &raw.consumed_storage)
+    }
+
+    /// When the subscription expires; null when absent or unparseable.
+    async fn expiration_date(&self) -> Option<DateTime> {
+        self.0.product().expiration_date.map(DateTime)
+    }
+
+    /// The latest change to the subscription, e.g. "Renewal".
+    async fn change(&self) -> Option<&str> {
+        self.text(|raw| &raw.change)
+    }
+
+    /// Where the subscription came from.
+    async fn source(&self) -> Option<&str> {
+        self.text(|raw| &raw.source)
+    }
+
+    /// How the subscription is paid.
+    async fn payment_type(&self) -> Option<&str> {
+        self.text(|raw| &raw.payment_type)
+    }
+
+    /// The subscription's name.
+    async fn subscription_name(&self) -> Option<&str> {
+        self.text(|raw| &raw.subscription_name)
+    }
+
+    /// The package (edition) subscribed to.
+    async fn package(&self) -> Option<&str> {
+        self.text(|raw| &raw.package)
+    }
+
+    /// When the contract ends; null when absent or unparseable.
+    async fn contract_end_date(&self) -> Option<DateTime> {
+        self.0.product().contract_end_date.map(DateTime)
+    }
+
+    /// All 18 upstream fields exactly as sent, nothing normalised.
+    async fn raw(&self) -> RawProductNode<'_> {
+        RawProductNode(&self.0.product().raw)
+    }
+}
+
+/// The verbatim upstream record of a product.
+pub(super) struct RawProductNode<'a>(&'a RawProduct);
+
+/// Generates the `RawProduct` type: one verbatim String field per upstream field.
+macro_rules! raw_product_object {
+    ($($field:ident => $json:literal),+ $(,)?) => {
+        /// A product exactly as the upstream sent it: every field's verbatim text ("N/A"
+        /// included), null only when the upstream left the field out.
+        #[Object(name = "RawProduct")]
+        impl RawProductNode<'_> {
+            $(
+                #[doc = concat!("The upstream's `", $json, "`, verbatim.")]
+                #[graphql(name = $json)]
+                async fn $field(&self) -> Option<&str> {
+                    self.0.$field.as_deref()
+                }
+            )+
+        }
+    };
+}
+
+with_raw_fields!(raw_product_object);

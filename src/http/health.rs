@@ -1,0 +1,59 @@
+//! `/healthz` (the process runs) and `/readyz` (the upstream accepts our token).
+//!
+//! Readiness follows the upstream client's last exchange: any success makes the gateway
+//! ready, a connection failure, timeout or refused token makes it not ready. While not ready,
+//! `/readyz` starts a small probe request at most every [`PROBE_INTERVAL`], so the gateway
+//! recovers without waiting for caller traffic.
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde_json::{Value, json};
+
+use super::AppState;
+
+/// Shortest time between two readiness probes of the upstream.
+pub(super) const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// When the last readiness probe was started.
+#[derive(Debug, Default)]
+pub struct ProbeClock(Mutex<Option<Instant>>);
+
+impl ProbeClock {
+    /// Whether a probe may start now; records the start if so.
+    fn try_start(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        if last.is_some_and(|at| at.elapsed() < PROBE_INTERVAL) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+}
+
+pub(super) async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.upstream.is_reachable() {
+        return (StatusCode::OK, Json(json!({ "status": "ready" })));
+    }
+    if state.probes.try_start() {
+        let upstream = std::sync::Arc::clone(&state.upstream);
+        tokio::spawn(async move {
+            if let Err(error) = upstream.probe().await {
+                tracing::warn!(%error, "upstream readiness probe failed");
+            }
+        });
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(
+            json!({ "status": "not ready", "reason": "the upstream has not accepted a request yet" }),
+        ),
+    )
+}

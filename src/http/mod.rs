@@ -1,0 +1,79 @@
+//! HTTP wiring: the routes of the contract over one shared [`AppState`].
+//!
+//! This module carries requests to `graphql/` and answers; it builds no GraphQL types.
+
+mod error;
+mod graphiql;
+mod graphql;
+mod health;
+mod media;
+
+use std::{ops::Deref, sync::Arc};
+
+use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
+
+pub use error::HttpError;
+pub use graphql::MAX_BODY_BYTES;
+pub use health::ProbeClock;
+
+use crate::{
+    auth::Authenticator, cache::CustomerStore, graphql::GatewaySchema, metrics::Metrics,
+    upstream::UpstreamClient,
+};
+
+/// Everything a request handler needs, built once at start.
+pub struct App {
+    /// The executable schema.
+    pub schema: GatewaySchema,
+    /// The cached customer store the schema reads.
+    pub store: Arc<CustomerStore>,
+    /// Caller-token verification.
+    pub authenticator: Authenticator,
+    /// The upstream client (for readiness).
+    pub upstream: Arc<UpstreamClient>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Rate limit for readiness probes.
+    pub probes: ProbeClock,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("authenticator", &self.authenticator)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cheap-to-clone handle on the [`App`].
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The gateway's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,42 @@
+//! # elements-gateway
+//!
+//! A GraphQL gateway over AvePoint Elements' partner REST endpoint. A request travels down
+//! through these modules, and data comes back up the same way:
+//!
+//! ```text
+//! http ──▶ auth ──▶ graphql ──▶ loader ──▶ cache ──▶ upstream ──▶ (REST)
+//!                                            └── domain (typed model, indices)
+//! ```
+//!
+//! # Layout
+//!
+//! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `mock-upstream`).
+//! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
+//! * [`app`]: wires the parts together, binds, serves until shutdown.
+//! * [`http`]: routes (`/graphql`, `/healthz`, `/readyz`, `/metrics`), content negotiation and
+//!   the HTTP shape of every refusal.
+//! * [`auth`]: caller JWT verification; nothing goes upstream before it passes.
+//! * [`graphql`]: the schema (types, root fields, cursors, error codes), apart from transport.
+//! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
+//! * [`cache`]: moka caches with single-flight fills in front of the upstream.
+//! * [`upstream`]: the REST client: paging, bounded concurrency, `UPSTREAM_*` errors.
+//! * [`domain`]: customers and products normalised from the upstream's strings.
+//! * [`mock_upstream`]: a real HTTP fake of the upstream with switchable faults.
+//! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
+//! * [`metrics`], [`telemetry`], [`secret`]: counters, logging, and secrets that never print.
+
+pub mod app;
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod loader;
+pub mod metrics;
+pub mod mock_upstream;
+pub mod secret;
+pub mod telemetry;
+pub mod upstream;

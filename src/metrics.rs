@@ -1,0 +1,148 @@
+//! The gateway's counters, rendered in the Prometheus text format on `/metrics`.
+//!
+//! Each gateway owns its own [`Metrics`] (no global registry), so several gateways in one
+//! process (the test suite) never mix their figures.
+
+use std::{collections::BTreeMap, fmt::Write as _, sync::Mutex, time::Duration};
+
+/// One counter family: a name, its help text, and a value per label set.
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: &'static str,
+    values: Mutex<BTreeMap<String, f64>>,
+}
+
+impl Family {
+    const fn new(name: &'static str, kind: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            help,
+            kind,
+            values: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn add(&self, labels: String, amount: f64) {
+        let mut values = self
+            .values
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        *values.entry(labels).or_default() += amount;
+    }
+
+    fn render(&self, out: &mut String) {
+        let values = self
+            .values
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (labels, value) in values.iter() {
+            let _ = writeln!(out, "{}{{{labels}}} {value}", self.name);
+        }
+    }
+}
+
+/// Counters for requests, upstream calls, cache lookups and refusals.
+#[derive(Debug)]
+pub struct Metrics {
+    graphql_requests: Family,
+    upstream_requests: Family,
+    upstream_seconds: Family,
+    cache_lookups: Family,
+    auth_refusals: Family,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            graphql_requests: Family::new(
+                "gateway_graphql_requests_total",
+                "counter",
+                "GraphQL requests answered, by outcome.",
+            ),
+            upstream_requests: Family::new(
+                "gateway_upstream_requests_total",
+                "counter",
+                "Requests sent to the upstream, by outcome (OK, NOT_FOUND or an UPSTREAM_* code).",
+            ),
+            upstream_seconds: Family::new(
+                "gateway_upstream_request_seconds_total",
+                "counter",
+                "Time spent waiting for upstream answers, by outcome.",
+            ),
+            cache_lookups: Family::new(
+                "gateway_cache_lookups_total",
+                "counter",
+                "Cache lookups, by cache and result (hit or miss).",
+            ),
+            auth_refusals: Family::new(
+                "gateway_auth_refusals_total",
+                "counter",
+                "Caller requests refused by authentication, by reason.",
+            ),
+        }
+    }
+}
+
+impl Metrics {
+    /// A GraphQL request finished; `outcome` is `ok` or `error`.
+    pub fn graphql_request(&self, outcome: &'static str) {
+        self.graphql_requests
+            .add(format!("outcome=\"{outcome}\""), 1.0);
+    }
+
+    /// An upstream request finished with `outcome` after `elapsed`.
+    pub fn upstream_request(&self, outcome: &'static str, elapsed: Duration) {
+        let labels = format!("outcome=\"{outcome}\"");
+        self.upstream_seconds
+            .add(labels.clone(), elapsed.as_secs_f64());
+        self.upstream_requests.add(labels, 1.0);
+    }
+
+    /// A cache lookup in `cache` was a hit or a miss.
+    pub fn cache_lookup(&self, cache: &'static str, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .add(format!("cache=\"{cache}\",result=\"{result}\""), 1.0);
+    }
+
+    /// A caller was refused for `reason` (a stable, non-secret word).
+    pub fn auth_refusal(&self, reason: &'static str) {
+        self.auth_refusals.add(format!("reason=\"{reason}\""), 1.0);
+    }
+
+    /// Everything, in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for family in [
+            &self.graphql_requests,
+            &self.upstream_requests,
+            &self.upstream_seconds,
+            &self.cache_lookups,
+            &self.auth_refusals,
+        ] {
+            family.render(&mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_prometheus_text_format() {
+        let metrics = Metrics::default();
+        metrics.cache_lookup("snapshot", true);
+        metrics.cache_lookup("snapshot", true);
+        metrics.auth_refusal("expired");
+        let text = metrics.render();
+        assert!(text.contains("# TYPE gateway_cache_lookups_total counter"));
+        assert!(text.contains("gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 2"));
+        assert!(text.contains("gateway_auth_refusals_total{reason=\"expired\"} 1"));
+    }
+}

@@ -1,0 +1,439 @@
+//! A real HTTP fake of the partner endpoint, shipped in the binary.
+//!
+//! It serves `POST …/customers/services/batch` over a deterministic [`dataset`], pages with a
+//! page-size cap (like the real upstream, it may answer with fewer than asked), requires a
+//! bearer token, and counts what it is asked. Faults can be switched on at run time, from a
+//! test through [`MockUpstream`] or over HTTP (`PUT /__mock/fault`), so the gateway's error
+//! paths are exercised against real sockets. The `mock-upstream` command, `serve --demo`
+//! and the test suite all use this one implementation.
+
+pub mod dataset;
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::{net::TcpListener, sync::oneshot};
+
+use crate::upstream::BATCH_PATH;
+use dataset::MockCustomer;
+
+/// What the mock serves and how.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// How many customers the dataset holds.
+    pub customers: usize,
+    /// Products per customer.
+    pub products_per_customer: usize,
+    /// Seed of the dataset.
+    pub seed: u64,
+    /// The bearer token callers must send.
+    pub token: String,
+    /// The largest page the mock serves, whatever is asked (the real one caps too).
+    pub page_cap: u64,
+    /// Delay before every answer.
+    pub latency: Duration,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        Self {
+            customers: 120,
+            products_per_customer: 5,
+            seed: 1,
+            token: "mock-upstream-token".into(),
+            page_cap: 50,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// A failure the mock answers every batch request with while it is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer normally.
+    None,
+    /// Answer with this status (e.g. 500, 503).
+    ServerError {
+        /// The status to answer with.
+        status: u16,
+    },
+    /// Answer 429, with `Retry-After` when given.
+    RateLimited {
+        /// Seconds for `Retry-After`.
+        retry_after_secs: Option<u64>,
+    },
+    /// Answer 200 with a body that is not JSON.
+    InvalidJson,
+    /// Answer 200 with JSON of the wrong shape.
+    WrongShape,
+    /// Answer 401, as if the app token were refused.
+    Unauthorized,
+}
+
+/// What the mock has been asked, for tests and `GET /__mock/stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MockStats {
+    /// Batch requests received, whatever their answer.
+    pub requests: u64,
+    /// Of those, requests for every customer (`{}`).
+    pub listing_requests: u64,
+    /// Of those, requests for chosen customers (`customerIds` or `customerId`).
+    pub id_requests: u64,
+    /// Most batch requests that were in progress at one time.
+    pub max_in_flight: u64,
+}
+
+#[derive(Debug)]
+struct MockState {
+    customers: Vec<MockCustomer>,
+    positions: HashMap<String, usize>,
+    token: String,
+    page_cap: u64,
+    latency_ms: AtomicU64,
+    fault: Mutex<Fault>,
+    duplicate_across_pages: AtomicBool,
+    missing_ids_as_404: AtomicBool,
+    requests: AtomicU64,
+    listing_requests: AtomicU64,
+    id_requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// A running mock upstream on a loopback port; it stops when dropped.
+#[derive(Debug)]
+pub struct MockUpstream {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl MockUpstream {
+    /// Starts a mock on `127.0.0.1` with an ephemeral port.
+    pub async fn spawn(options: MockOptions) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start(listener, options)
+    }
+
+    /// Starts a mock on an already bound listener.
+    pub fn start(listener: TcpListener, options: MockOptions) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let state = Arc::new(MockState::new(&options));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&state));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The base URL to configure as `GATEWAY_UPSTREAM_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the mock listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token the mock requires.
+    pub fn token(&self) -> &str {
+        &self.state.token
+    }
+
+    /// The dataset, as served.
+    pub fn customers(&self) -> &[MockCustomer] {
+        &self.state.customers
+    }
+
+    /// Counts of what the mock has been asked so far.
+    pub fn stats(&self) -> MockStats {
+        self.state.stats()
+    }
+
+    /// Batch requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// Answers every batch request with `fault` until set back to [`Fault::None`].
+    pub fn set_fault(&self, fault: Fault) {
+        *self.state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    }
+
+    /// Delays every answer by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Makes every page after the first start with the previous page's last customer, as a
+    /// listing that shifts while it is read does.
+    pub fn set_duplicate_across_pages(&self, on: bool) {
+        self.state
+            .duplicate_across_pages
+            .store(on, Ordering::SeqCst);
+    }
+
+    /// Answers 404 (instead of an empty `data`) when none of the requested ids exist.
+    pub fn set_missing_ids_as_404(&self, on: bool) {
+        self.state.missing_ids_as_404.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl MockState {
+    fn new(options: &MockOptions) -> Self {
+        let customers = dataset::generate(
+            options.customers,
+            options.products_per_customer,
+            options.seed,
+        );
+        let positions = customers
+            .iter()
+            .enumerate()
+            .map(|(position, customer)| (customer.customer_id.clone(), position))
+            .collect();
+        Self {
+            customers,
+            positions,
+            token: options.token.clone(),
+            page_cap: options.page_cap.max(1),
+            latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
+            fault: Mutex::new(Fault::None),
+            duplicate_across_pages: AtomicBool::new(false),
+            missing_ids_as_404: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
+            listing_requests: AtomicU64::new(0),
+            id_requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+        }
+    }
+
+    fn stats(&self) -> MockStats {
+        MockStats {
+            requests: self.requests.load(Ordering::SeqCst),
+            listing_requests: self.listing_requests.load(Ordering::SeqCst),
+            id_requests: self.id_requests.load(Ordering::SeqCst),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// Counts a request as in progress while it lives.
+struct InFlight<'a>(&'a MockState);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a MockState) -> Self {
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn router(state: Arc<MockState>) -> Router {
+    Router::new()
+        .route(BATCH_PATH, post(batch))
+        .route("/__mock/stats", get(stats))
+        .route("/__mock/fault", get(current_fault).put(set_fault))
+        .with_state(state)
+}
+
+/// Serves a mock on `listener` until `shutdown` completes (the `mock-upstream` command).
+pub async fn serve(
+    listener: TcpListener,
+    options: MockOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = Arc::new(MockState::new(&options));
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn stats(State(state): State<Arc<MockState>>) -> Json<MockStats> {
+    Json(state.stats())
+}
+
+async fn current_fault(State(state): State<Arc<MockState>>) -> Json<Fault> {
+    Json(
+        state
+            .fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    )
+}
+
+async fn set_fault(State(state): State<Arc<MockState>>, Json(fault): Json<Fault>) -> StatusCode {
+    *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    StatusCode::NO_CONTENT
+}
+
+/// The body forms the upstream accepts: `{}`, `{"customerIds": [...]}` and the older
+/// `{"customerId": "..."}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Selection {
+    customer_ids: Option<Vec<String>>,
+    customer_id: Option<String>,
+}
+
+fn problem(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn batch(
+    State(state): State<Arc<MockState>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    let _in_flight = InFlight::enter(&state);
+    let latency = state.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let expected = format!("Bearer {}", state.token);
+    if headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.as_bytes())
+        != Some(expected.as_bytes())
+    {
+        return problem(StatusCode::UNAUTHORIZED, "invalid or missing bearer token");
+    }
+    let fault = state
+        .fault
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    match fault {
+        Fault::None => {}
+        Fault::ServerError { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return problem(status, "injected server error");
+        }
+        Fault::RateLimited { retry_after_secs } => {
+            let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+            if let Some(seconds) = retry_after_secs {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+            }
+            return response;
+        }
+        Fault::InvalidJson => {
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"data\": [{\"customerId\": ",
+            )
+                .into_response();
+        }
+        Fault::WrongShape => {
+            return Json(json!({ "items": [], "paging": { "total": "many" } })).into_response();
+        }
+        Fault::Unauthorized => return problem(StatusCode::UNAUTHORIZED, "token refused"),
+    }
+    let number = |name: &str, default: u64| match params.get(name) {
+        None => Some(default),
+        Some(text) => text.parse::<u64>().ok().filter(|value| *value >= 1),
+    };
+    let (Some(page_index), Some(page_size)) = (number("pageIndex", 1), number("pageSize", 50))
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "pageIndex and pageSize must be whole numbers from 1",
+        );
+    };
+    let selection: Selection = if body.iter().all(u8::is_ascii_whitespace) {
+        Selection::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(selection) => selection,
+            Err(_) => return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
+        }
+    };
+    let wanted: Option<HashSet<String>> = match (selection.customer_ids, selection.customer_id) {
+        (Some(ids), _) => Some(ids.into_iter().collect()),
+        (None, Some(id)) => Some(HashSet::from([id])),
+        (None, None) => None,
+    };
+    let chosen: Vec<&MockCustomer> = match &wanted {
+        None => {
+            state.listing_requests.fetch_add(1, Ordering::SeqCst);
+            state.customers.iter().collect()
+        }
+        Some(ids) => {
+            state.id_requests.fetch_add(1, Ordering::SeqCst);
+            let mut positions: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| state.positions.get(id).copied())
+                .collect();
+            positions.sort_unstable();
+            positions.iter().map(|&p| &state.customers[p]).collect()
+        }
+    };
+    if wanted.is_some() && chosen.is_empty() && state.missing_ids_as_404.load(Ordering::SeqCst) {
+        return problem(StatusCode::NOT_FOUND, "no such customer");
+    }
+    let size = page_size.min(state.page_cap);
+    let stride = if state.duplicate_across_pages.load(Ordering::SeqCst) && size > 1 {
+        size - 1
+    } else {
+        size
+    };
+    let start = ((page_index - 1).saturating_mul(stride)).min(chosen.len() as u64) as usize;
+    let end = (start + size as usize).min(chosen.len());
+    Json(json!({
+        "data": &chosen[start..end],
+        "metadata": {
+            "pageIndex": page_index,
+            "pageSize": size,
+            "totalCount": chosen.len(),
+        }
+    }))
+    .into_response()
+}

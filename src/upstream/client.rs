@@ -1,0 +1,284 @@
+//! Reading customers from the batch endpoint.
+//!
+//! Paging follows what the upstream *says*, not what was asked: the first page's `metadata`
+//! gives the real page size and the total; the remaining pages are requested concurrently
+//! (at most `concurrency` in flight across the whole gateway, enforced by one semaphore) and
+//! consumed in order until `totalCount` distinct customers are collected or a page comes back
+//! empty. Pages may shift while being read, so a customer seen twice keeps its first copy, and
+//! when the computed pages fall short of `totalCount` the client reads on, one page at a time,
+//! for at most as many pages again.
+
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use reqwest::{StatusCode, Url, header};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::{
+    UpstreamError,
+    wire::{BatchPage, WireCustomer},
+};
+use crate::{metrics::Metrics, secret::Secret};
+
+/// Path of the partner endpoint below the upstream base URL.
+pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
+
+/// The most ids the gateway puts in one `customerIds` request.
+pub const MAX_IDS_PER_REQUEST: usize = 100;
+
+/// How the client reaches the upstream; built from the validated settings.
+#[derive(Debug, Clone)]
+pub struct UpstreamOptions {
+    /// Base URL, e.g. `https://graph.avepointonlineservices.com`.
+    pub base_url: Url,
+    /// The app's bearer token for the upstream.
+    pub token: Secret,
+    /// `pageSize` asked of the upstream (it may answer with less).
+    pub page_size: u32,
+    /// Most upstream requests in flight at once, for the whole gateway.
+    pub concurrency: usize,
+    /// Time limit of one upstream request, from sending to the last body byte.
+    pub timeout: Duration,
+}
+
+/// The upstream REST client: one connection pool, one concurrency budget.
+#[derive(Debug)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    token: Secret,
+    page_size: u64,
+    concurrency: usize,
+    timeout: Duration,
+    permits: Semaphore,
+    metrics: Arc<Metrics>,
+    /// Whether the last exchange showed the upstream reachable with our token.
+    reachable: AtomicBool,
+}
+
+/// The JSON body: `{}` for every customer, `{"customerIds": [...]}` for chosen ones.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Selection<'a> {
+    #[serde(rename = "customerIds", skip_serializing_if = "Option::is_none")]
+    customer_ids: Option<&'a [String]>,
+}
+
+impl UpstreamClient {
+    /// Builds the client; fails only when the TLS stack cannot be set up.
+    pub fn new(options: UpstreamOptions, metrics: Arc<Metrics>) -> Result<Self, UpstreamError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("elements-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| UpstreamError::Unavailable(format!("HTTP client: {error}")))?;
+        let mut endpoint = options.base_url;
+        let base_path = endpoint.path().trim_end_matches('/').to_owned();
+        endpoint.set_path(&format!("{base_path}{BATCH_PATH}"));
+        Ok(Self {
+            http,
+            endpoint,
+            token: options.token,
+            page_size: u64::from(options.page_size.max(1)),
+            concurrency: options.concurrency.max(1),
+            timeout: options.timeout,
+            permits: Semaphore::new(options.concurrency.max(1)),
+            metrics,
+            reachable: AtomicBool::new(false),
+        })
+    }
+
+    /// Every customer, in upstream order, each once.
+    pub async fn all_customers(&self) -> Result<Vec<WireCustomer>, UpstreamError> {
+        self.read_listing(Selection { customer_ids: None }).await
+    }
+
+    /// The customers with these ids that exist; an unknown id is simply absent.
+    ///
+    /// Ids go out at most [`MAX_IDS_PER_REQUEST`] a request, the chunks concurrently.
+    pub async fn customers_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<WireCustomer>, UpstreamError> {
+        // Futures first, then the stream: a closure over borrowed chunks inside the stream
+        // type would not be `Send` for every lifetime.
+        let requests: Vec<_> = ids
+            .chunks(MAX_IDS_PER_REQUEST)
+            .map(|chunk| {
+                self.read_listing(Selection {
+                    customer_ids: Some(chunk),
+                })
+            })
+            .collect();
+        let chunks: Vec<Vec<WireCustomer>> = stream::iter(requests)
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    /// Whether the last exchange reached the upstream and had our token accepted.
+    pub fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// One small request, to learn whether the upstream accepts our token.
+    pub async fn probe(&self) -> Result<(), UpstreamError> {
+        self.page(&Selection { customer_ids: None }, 1, 1)
+            .await
+            .map(drop)
+    }
+
+    async fn read_listing(
+        &self,
+        selection: Selection<'_>,
+    ) -> Result<Vec<WireCustomer>, UpstreamError> {
+        let Some(first) = self.page(&selection, 1, self.page_size).await? else {
+            return Ok(Vec::new());
+        };
+        let total = first.metadata.total_count;
+        let page_size = match first.metadata.page_size {
+            0 => first.data.len() as u64,
+            said => said,
+        };
+        let mut collected = Collector::default();
+        if !collected.take(first.data, total) || page_size == 0 {
+            return Ok(collected.customers);
+        }
+        let planned = total.div_ceil(page_size);
+        let mut pages = stream::iter(2..=planned)
+            .map(|index| self.page(&selection, index, page_size))
+            .buffered(self.concurrency);
+        while let Some(page) = pages.next().await {
+            if !collected.take(page?.map(|page| page.data).unwrap_or_default(), total) {
+                return Ok(collected.customers);
+            }
+        }
+        drop(pages);
+        // The pages shifted under us (a customer appeared twice): read on, in order.
+        for index in planned + 1..=planned * 2 {
+            let page = self.page(&selection, index, page_size).await?;
+            if !collected.take(page.map(|page| page.data).unwrap_or_default(), total) {
+                break;
+            }
+        }
+        Ok(collected.customers)
+    }
+
+    /// One page; `None` when the upstream answers 404 to a `customerIds` request.
+    async fn page(
+        &self,
+        selection: &Selection<'_>,
+        index: u64,
+        size: u64,
+    ) -> Result<Option<BatchPage>, UpstreamError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| UpstreamError::Unavailable("the gateway is shutting down".into()))?;
+        let started = Instant::now();
+        let result = self.send(selection, index, size).await;
+        match &result {
+            Ok(_) => self.reachable.store(true, Ordering::Relaxed),
+            Err(error) if error.means_not_ready() => self.reachable.store(false, Ordering::Relaxed),
+            Err(_) => {}
+        }
+        self.metrics.upstream_request(
+            result.as_ref().map_or_else(UpstreamError::code, |page| {
+                if page.is_some() { "OK" } else { "NOT_FOUND" }
+            }),
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn send(
+        &self,
+        selection: &Selection<'_>,
+        index: u64,
+        size: u64,
+    ) -> Result<Option<BatchPage>, UpstreamError> {
+        let transport = |error: reqwest::Error| {
+            if error.is_timeout() {
+                UpstreamError::Timeout(self.timeout)
+            } else if error.is_connect() {
+                UpstreamError::Unavailable("could not connect".into())
+            } else {
+                UpstreamError::Unavailable(error.without_url().to_string())
+            }
+        };
+        let response = self
+            .http
+            .post(self.endpoint.clone())
+            .query(&[("pageIndex", index), ("pageSize", size)])
+            .bearer_auth(self.token.expose())
+            .header(header::ACCEPT, "application/json")
+            .json(selection)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(transport)?;
+        match response.status() {
+            status if status.is_success() => {}
+            StatusCode::NOT_FOUND if selection.customer_ids.is_some() => return Ok(None),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.trim().parse().ok())
+                    .map(Duration::from_secs);
+                return Err(UpstreamError::RateLimited { retry_after });
+            }
+            status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                return Err(UpstreamError::Unauthorized(status.as_u16()));
+            }
+            status if status.is_server_error() => {
+                return Err(UpstreamError::Unavailable(format!(
+                    "HTTP {}",
+                    status.as_u16()
+                )));
+            }
+            status => {
+                return Err(UpstreamError::BadResponse(format!(
+                    "unexpected HTTP {}",
+                    status.as_u16()
+                )));
+            }
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|error| UpstreamError::BadResponse(format!("page {index}: {error}")))
+    }
+}
+
+/// Customers gathered across pages, first copy of each id kept.
+#[derive(Default)]
+struct Collector {
+    customers: Vec<WireCustomer>,
+    seen: HashSet<Box<str>>,
+}
+
+impl Collector {
+    /// Adds a page; returns whether reading should go on (the page was not empty and
+    /// fewer than `total` distinct customers are collected).
+    fn take(&mut self, page: Vec<WireCustomer>, total: u64) -> bool {
+        if page.is_empty() {
+            return false;
+        }
+        for customer in page {
+            if self.seen.insert(customer.customer_id.clone()) {
+                self.customers.push(customer);
+            }
+        }
+        (self.customers.len() as u64) < total
+    }
+}

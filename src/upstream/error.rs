@@ -1,0 +1,53 @@
+//! What can go wrong talking to the upstream, one variant per contract error code.
+
+use std::time::Duration;
+
+/// A failed upstream exchange. Messages name the failure, never a token or a URL query.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream could not be reached, or answered with a 5xx.
+    #[error("the upstream is unavailable: {0}")]
+    Unavailable(String),
+    /// One upstream request took longer than `GATEWAY_UPSTREAM_TIMEOUT_MS`.
+    #[error("the upstream did not answer within {}ms", .0.as_millis())]
+    Timeout(Duration),
+    /// The upstream answered 429.
+    #[error("the upstream is rate limiting the gateway{}", retry_hint(*.retry_after))]
+    RateLimited {
+        /// What the upstream's `Retry-After` asked for, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The upstream refused the gateway's app token (401 or 403).
+    #[error("the upstream refused the gateway's credentials (HTTP {0})")]
+    Unauthorized(u16),
+    /// The body could not be read as the documented JSON, or the status was unexpected.
+    #[error("the upstream sent an unusable answer: {0}")]
+    BadResponse(String),
+}
+
+fn retry_hint(retry_after: Option<Duration>) -> String {
+    retry_after.map_or_else(String::new, |wait| {
+        format!(" (retry after {}s)", wait.as_secs())
+    })
+}
+
+impl UpstreamError {
+    /// The contract's `extensions.code` for this failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
+            Self::Timeout(_) => "UPSTREAM_TIMEOUT",
+            Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
+            Self::Unauthorized(_) => "UPSTREAM_UNAUTHORIZED",
+            Self::BadResponse(_) => "UPSTREAM_BAD_RESPONSE",
+        }
+    }
+
+    /// Whether the failure says the upstream cannot currently serve us (for readiness).
+    pub fn means_not_ready(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::Timeout(_) | Self::Unauthorized(_)
+        )
+    }
+}
