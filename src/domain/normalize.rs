@@ -56,7 +56,7 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(trimmed)
+        DateTime::parse_from_rfc3339(text)
             .unwrap()
             .with_timezone(&Utc)
     }

@@ -32,6 +32,12 @@ impl ScalarType for DateTime {
             })
     }
 
+    /// Checked during validation, so a bad literal is a request error rather than a failed
+    /// field.
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
     }

@@ -1,0 +1,202 @@
+//! The binary itself: `schema`, start-up configuration errors, and `serve --demo`.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_elements-gateway");
+const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
+
+/// A command with no `GATEWAY_*` variables inherited from the test's environment.
+fn gateway_command() -> Command {
+    let mut command = Command::new(BINARY);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEWAY_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn the_checked_in_sdl_matches_the_schema() {
+    let sdl = elements_gateway::graphql::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(SCHEMA_FILE, &sdl).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(SCHEMA_FILE).unwrap();
+    assert!(
+        checked_in == sdl,
+        "schema/schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test schema` and commit it"
+    );
+}
+
+#[test]
+fn the_schema_command_prints_the_checked_in_sdl() {
+    let output = gateway_command().arg("schema").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        std::fs::read_to_string(SCHEMA_FILE).unwrap()
+    );
+}
+
+/// Runs `serve` with `env` and returns (exit success, stderr); it must exit by itself.
+fn serve_with(env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+    let mut command = gateway_command();
+    command
+        .arg("serve")
+        .args(args)
+        .env("GATEWAY_LISTEN", "127.0.0.1:0");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+const GOOD: [(&str, &str); 2] = [
+    ("GATEWAY_UPSTREAM_TOKEN", "app-token"),
+    ("GATEWAY_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+];
+
+#[test]
+fn configuration_errors_stop_start_up_with_one_line_naming_the_setting() {
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![GOOD[1]], "GATEWAY_UPSTREAM_TOKEN"),
+        (vec![GOOD[0]], "GATEWAY_JWT_SECRET"),
+        (
+            vec![GOOD[0], GOOD[1], ("GATEWAY_UPSTREAM_PAGE_SIZE", "0")],
+            "GATEWAY_UPSTREAM_PAGE_SIZE ([upstream] page_size)",
+        ),
+        (
+            vec![GOOD[0], GOOD[1], ("GATEWAY_UPSTREAM_TIMEOUT_MS", "soon")],
+            "GATEWAY_UPSTREAM_TIMEOUT_MS",
+        ),
+        (
+            vec![
+                GOOD[0],
+                GOOD[1],
+                (
+                    "GATEWAY_UPSTREAM_TOKEN_URL",
+                    "https://id.test/connect/token",
+                ),
+            ],
+            "GATEWAY_UPSTREAM_TOKEN",
+        ),
+        (
+            vec![GOOD[0], ("GATEWAY_JWT_SECRET", "too-short")],
+            "GATEWAY_JWT_SECRET",
+        ),
+        (
+            vec![GOOD[0], GOOD[1], ("GATEWAY_LISTEN", "nowhere")],
+            "GATEWAY_LISTEN",
+        ),
+    ];
+    for (env, setting) in cases {
+        let (ok, stderr) = serve_with(&env, &[]);
+        assert!(!ok, "{setting}: start-up should fail");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains(setting), "{setting} named in: {stderr}");
+        assert!(
+            !stderr.contains("too-short") && !stderr.contains("app-token"),
+            "no secret: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_config_file_is_named() {
+    let dir = std::env::temp_dir().join(format!("gateway-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gateway.toml");
+    std::fs::write(&file, "[upstream]\npage_sise = 10\n").unwrap();
+    let (ok, stderr) = serve_with(&GOOD, &["--config", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("unknown setting `[upstream] page_sise`"),
+        "{stderr}"
+    );
+    let (ok, stderr) = serve_with(
+        &GOOD,
+        &["--config", dir.join("absent.toml").to_str().unwrap()],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("cannot read config file"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
+    let mut child = gateway_command()
+        .args(["serve", "--demo"])
+        .env("GATEWAY_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let (url, token) = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut url = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("elements-gateway listening on ") {
+                url = Some(rest.trim().to_owned());
+            }
+            if let Some(token) = line.strip_prefix("Authorization: Bearer ") {
+                return (url.expect("the URL comes first"), token.trim().to_owned());
+            }
+            assert!(Instant::now() < deadline, "the demo printed no token");
+        }
+        panic!("the demo exited");
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let answer: Value = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ customers(first: 2) { totalCount nodes { id } } products(filter: {expiringBefore: \"2027-01-01T00:00:00Z\"}) { service expirationDate customer { organization } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(
+        answer["data"]["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(!answer["data"]["products"].as_array().unwrap().is_empty());
+    let page = client
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}

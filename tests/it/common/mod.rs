@@ -1,0 +1,172 @@
+//! Spawning a gateway over a mock upstream, and talking to it.
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use elements_gateway::{
+    app::Application,
+    config::Settings,
+    mock_upstream::{MockOptions, MockUpstream},
+};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The caller secret every test gateway trusts.
+pub(crate) const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+pub(crate) const ISSUER: &str = "https://issuer.test";
+pub(crate) const AUDIENCE: &str = "elements-gateway-tests";
+
+/// How to build a test gateway.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) mock: MockOptions,
+    /// Extra or overriding `GATEWAY_*` settings.
+    pub(crate) settings: Vec<(&'static str, String)>,
+}
+
+impl Options {
+    pub(crate) fn customers(mut self, customers: usize, products: usize) -> Self {
+        self.mock.customers = customers;
+        self.mock.products_per_customer = products;
+        self
+    }
+
+    pub(crate) fn set(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.settings.push((name, value.to_string()));
+        self
+    }
+}
+
+pub(crate) struct TestGateway {
+    pub(crate) addr: SocketAddr,
+    pub(crate) client: reqwest::Client,
+    pub(crate) upstream: MockUpstream,
+    _stop: oneshot::Sender<()>,
+}
+
+pub(crate) async fn spawn() -> TestGateway {
+    spawn_with(Options::default()).await
+}
+
+pub(crate) async fn spawn_with(options: Options) -> TestGateway {
+    let upstream = MockUpstream::spawn(options.mock)
+        .await
+        .expect("mock upstream starts");
+    let mut env: HashMap<&str, String> = HashMap::from([
+        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+        ("GATEWAY_UPSTREAM_URL", upstream.url()),
+        ("GATEWAY_UPSTREAM_TOKEN", upstream.token().to_owned()),
+        ("GATEWAY_JWT_SECRET", SECRET.to_owned()),
+        ("GATEWAY_JWT_ISSUER", ISSUER.to_owned()),
+        ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
+        ("GATEWAY_UPSTREAM_TIMEOUT_MS", "2000".to_owned()),
+    ]);
+    env.extend(options.settings);
+    let settings = Settings::load(None, |name| env.get(name).cloned()).expect("valid settings");
+    let app = Application::build(settings).await.expect("gateway builds");
+    let addr = app.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let gateway = TestGateway {
+        addr,
+        client: reqwest::Client::new(),
+        upstream,
+        _stop: stop,
+    };
+    gateway.wait_until_ready().await;
+    gateway
+}
+
+/// Claims of a token the test gateways accept.
+pub(crate) fn valid_claims() -> Value {
+    let now = now();
+    json!({ "sub": "tester", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600 })
+}
+
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token signed with `secret` and `algorithm` over `claims`.
+pub(crate) fn sign(claims: &Value, algorithm: Algorithm, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(algorithm),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+pub(crate) fn token() -> String {
+    sign(&valid_claims(), Algorithm::HS256, SECRET)
+}
+
+impl TestGateway {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn wait_until_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(response) = self.client.get(self.url("/readyz")).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the gateway did not become ready");
+    }
+
+    /// POSTs `body` to /graphql with `token` (none: no Authorization header).
+    pub(crate) async fn post(&self, body: &Value, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/graphql")).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the gateway answers")
+    }
+
+    /// Runs `query` with a valid token; expects HTTP 200 and returns the whole answer.
+    pub(crate) async fn query(&self, query: &str) -> Value {
+        self.query_with(query, json!({})).await
+    }
+
+    pub(crate) async fn query_with(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .post(
+                &json!({ "query": query, "variables": variables }),
+                Some(&token()),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Runs `query` and returns `data`, failing on any error.
+    pub(crate) async fn data(&self, query: &str) -> Value {
+        let answer = self.query(query).await;
+        assert!(
+            answer.get("errors").is_none(),
+            "unexpected errors: {answer}"
+        );
+        answer["data"].clone()
+    }
+
+    /// Batch requests the mock upstream has received so far.
+    pub(crate) fn upstream_requests(&self) -> u64 {
+        self.upstream.requests()
+    }
+}
+
+/// The first error's `extensions.code`.
+pub(crate) fn error_code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {answer}"))
+}

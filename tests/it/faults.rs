@@ -1,0 +1,147 @@
+//! Each upstream fault the contract names, seen by the caller as its `UPSTREAM_*` code.
+
+use std::time::Duration;
+
+use elements_gateway::mock_upstream::Fault;
+use serde_json::Value;
+
+use crate::common::{Options, error_code, spawn, spawn_with};
+
+const QUERY: &str = "{ customers { totalCount } }";
+
+async fn code_for(fault: Fault) -> (String, Value) {
+    let gateway = spawn().await;
+    gateway.upstream.set_fault(fault);
+    let answer = gateway.query(QUERY).await;
+    (error_code(&answer).to_owned(), answer)
+}
+
+#[tokio::test]
+async fn server_errors_are_upstream_unavailable() {
+    for status in [500, 502, 503] {
+        let (code, answer) = code_for(Fault::ServerError { status }).await;
+        assert_eq!(code, "UPSTREAM_UNAVAILABLE");
+        assert!(
+            answer["data"].is_null(),
+            "customers is non-null, so data is null"
+        );
+        assert_eq!(answer["errors"][0]["path"][0], "customers");
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_upstream_rate_limited() {
+    let (code, answer) = code_for(Fault::RateLimited {
+        retry_after_secs: Some(7),
+    })
+    .await;
+    assert_eq!(code, "UPSTREAM_RATE_LIMITED");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("7s")
+    );
+    let (code, _) = code_for(Fault::RateLimited {
+        retry_after_secs: None,
+    })
+    .await;
+    assert_eq!(code, "UPSTREAM_RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn a_refused_app_token_is_upstream_unauthorized_and_never_shown() {
+    let (code, answer) = code_for(Fault::Unauthorized).await;
+    assert_eq!(code, "UPSTREAM_UNAUTHORIZED");
+    assert!(!answer.to_string().contains("mock-upstream-token"));
+}
+
+#[tokio::test]
+async fn unparseable_or_wrong_shaped_bodies_are_upstream_bad_response() {
+    assert_eq!(
+        code_for(Fault::InvalidJson).await.0,
+        "UPSTREAM_BAD_RESPONSE"
+    );
+    assert_eq!(code_for(Fault::WrongShape).await.0, "UPSTREAM_BAD_RESPONSE");
+}
+
+#[tokio::test]
+async fn a_slow_upstream_is_upstream_timeout() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_TIMEOUT_MS", 200)).await;
+    gateway.upstream.set_latency(Duration::from_millis(1000));
+    let answer = gateway.query(QUERY).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_TIMEOUT");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("200ms")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_upstream_unavailable_and_not_ready() {
+    // A port that was just free: nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = listener.local_addr().unwrap();
+    drop(listener);
+    let mut env = std::collections::HashMap::from([
+        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+        ("GATEWAY_UPSTREAM_URL", format!("http://{dead}")),
+        ("GATEWAY_UPSTREAM_TOKEN", "t".to_owned()),
+        ("GATEWAY_JWT_SECRET", crate::common::SECRET.to_owned()),
+    ]);
+    env.insert("GATEWAY_JWT_ISSUER", crate::common::ISSUER.to_owned());
+    env.insert("GATEWAY_JWT_AUDIENCE", crate::common::AUDIENCE.to_owned());
+    let settings =
+        elements_gateway::config::Settings::load(None, |name| env.get(name).cloned()).unwrap();
+    let app = elements_gateway::app::Application::build(settings)
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let answer: Value = client
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(crate::common::token())
+        .json(&serde_json::json!({ "query": QUERY }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn an_error_in_one_field_keeps_the_other_fields() {
+    let gateway = spawn().await;
+    let id = gateway.upstream.customers()[0].customer_id.clone();
+    // Cache one customer, then break the upstream: the cached field still answers.
+    gateway
+        .data(&format!("{{ customer(id: {id:?}) {{ id }} }}"))
+        .await;
+    gateway
+        .upstream
+        .set_fault(Fault::ServerError { status: 500 });
+    let answer = gateway
+        .query(&format!(
+            "{{ cached: customer(id: {id:?}) {{ id }} all: customers {{ totalCount }} }}"
+        ))
+        .await;
+    assert_eq!(answer["data"]["cached"]["id"], id.as_str());
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}

@@ -1,0 +1,242 @@
+//! The HTTP surface: GraphQL over HTTP (POST, GET, negotiation, status codes), refusals of
+//! bad input, health, readiness and metrics.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestGateway, spawn, token};
+
+async fn raw_post(
+    gateway: &TestGateway,
+    content_type: &str,
+    accept: &str,
+    body: &str,
+) -> reqwest::Response {
+    gateway
+        .client
+        .post(gateway.url("/graphql"))
+        .bearer_auth(token())
+        .header("content-type", content_type)
+        .header("accept", accept)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn graphql_error(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON body");
+    assert!(
+        body["errors"][0]["message"].is_string(),
+        "GraphQL-shaped: {body}"
+    );
+    (status, body)
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_with_graphql_shaped_errors() {
+    let gateway = spawn().await;
+    for (body, needle) in [
+        ("{ \"query\": ", "not valid JSON"),
+        ("", "empty"),
+        ("[{\"query\":\"{ __typename }\"}]", "batched"),
+        ("\"just a string\"", "JSON object"),
+        ("{\"qeury\":\"{ __typename }\"}", "no `query`"),
+        ("{\"query\": 42}", "`query` must be a string"),
+        (
+            "{\"query\":\"{ __typename }\",\"variables\":[1]}",
+            "`variables`",
+        ),
+        (
+            "{\"query\":\"{ __typename }\",\"operationName\":7}",
+            "`operationName`",
+        ),
+    ] {
+        let (status, answer) =
+            graphql_error(raw_post(&gateway, "application/json", "application/json", body).await)
+                .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_json_content_types_are_refused_so_forms_cannot_forge_requests() {
+    let gateway = spawn().await;
+    let before = gateway.upstream_requests();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin1",
+    ] {
+        let (status, _) = graphql_error(
+            raw_post(
+                &gateway,
+                content_type,
+                "application/json",
+                "{\"query\":\"{ customers { totalCount } }\"}",
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 415, "{content_type}");
+    }
+    assert_eq!(gateway.upstream_requests(), before);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let gateway = spawn().await;
+    let body =
+        json!({ "query": "{ __typename }", "variables": { "pad": "x".repeat(2 * 1024 * 1024) } })
+            .to_string();
+    let (status, _) =
+        graphql_error(raw_post(&gateway, "application/json", "application/json", &body).await)
+            .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn the_answer_type_follows_accept_and_so_does_the_status_of_request_errors() {
+    let gateway = spawn().await;
+    let invalid = "{\"query\":\"{ noSuchField }\"}";
+    let response = raw_post(
+        &gateway,
+        "application/json",
+        "application/graphql-response+json",
+        invalid,
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body.get("data").is_none(),
+        "no data entry on a validation failure"
+    );
+
+    let response = raw_post(&gateway, "application/json", "application/json", invalid).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    let response = raw_post(
+        &gateway,
+        "application/json",
+        "*/*",
+        "{\"query\":\"{ __typename }\"}",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["data"]["__typename"],
+        "Query"
+    );
+
+    let response = raw_post(
+        &gateway,
+        "application/json",
+        "text/xml",
+        "{\"query\":\"{ __typename }\"}",
+    )
+    .await;
+    assert_eq!(response.status(), 406);
+
+    let response = raw_post(
+        &gateway,
+        "application/json",
+        "application/graphql-response+json",
+        "{\"query\":\"{ __typename\"}",
+    )
+    .await;
+    assert_eq!(response.status(), 400, "a parse failure");
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_never_mutations() {
+    let gateway = spawn().await;
+    let response = gateway
+        .client
+        .get(gateway.url("/graphql"))
+        .query(&[
+            (
+                "query",
+                "query Q($n: Int) { customers(first: $n) { nodes { id } } }",
+            ),
+            ("variables", "{\"n\": 2}"),
+            ("operationName", "Q"),
+        ])
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["data"]["customers"]["nodes"].as_array().unwrap().len(),
+        2
+    );
+
+    let before = gateway.upstream_requests();
+    let response = gateway
+        .client
+        .get(gateway.url("/graphql"))
+        .query(&[("query", "mutation { __typename }")])
+        .header("accept", "application/graphql-response+json")
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(gateway.upstream_requests(), before);
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let gateway = spawn().await;
+    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    gateway.data("{ customers { totalCount } }").await;
+    gateway.data("{ customers { totalCount } }").await;
+    let response = get("/metrics").await.unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        "gateway_graphql_requests_total{outcome=\"ok\"} 2",
+        "gateway_upstream_requests_total{outcome=\"OK\"}",
+        "gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 1",
+        "gateway_cache_lookups_total{cache=\"snapshot\",result=\"miss\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+}
