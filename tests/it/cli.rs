@@ -200,3 +200,94 @@ async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
         .unwrap();
     assert_eq!(page.status(), 200);
 }
+
+#[tokio::test]
+async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_faults() {
+    let mut child = gateway_command()
+        .args([
+            "mock-upstream",
+            "--listen",
+            "127.0.0.1:0",
+            "--customers",
+            "7",
+        ])
+        .args([
+            "--products-per-customer",
+            "2",
+            "--token",
+            "cli-token",
+            "--page-cap",
+            "5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let base = tokio::task::spawn_blocking(move || {
+        let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
+        let rest = line
+            .strip_prefix("mock upstream listening on ")
+            .unwrap()
+            .to_owned();
+        rest.split_whitespace().next().unwrap().to_owned()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let batch = format!(
+        "{base}{}?pageIndex=2&pageSize=100",
+        elements_gateway::upstream::BATCH_PATH
+    );
+    let page: Value = client
+        .post(&batch)
+        .bearer_auth("cli-token")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["metadata"],
+        json!({ "pageIndex": 2, "pageSize": 5, "totalCount": 7 })
+    );
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    assert_eq!(page["data"][0]["products"].as_array().unwrap().len(), 2);
+
+    let refused = client
+        .post(&batch)
+        .bearer_auth("wrong")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let switched = client
+        .put(format!("{base}/__mock/fault"))
+        .json(&json!({ "kind": "server_error", "status": 503 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 204);
+    let failing = client
+        .post(&batch)
+        .bearer_auth("cli-token")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failing.status(), 503);
+    let stats: Value = client
+        .get(format!("{base}/__mock/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["requests"], 3);
+}
