@@ -62,23 +62,25 @@ impl Application {
                 });
             }
         };
-        if settings.jwt.public_key_file.is_some() {
-            return Err(StartError::Unsupported {
-                setting: "GATEWAY_JWT_PUBLIC_KEY_FILE",
-                what: "PEM caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
-            });
-        }
-        if settings.jwt.jwks_url.is_some() {
-            return Err(StartError::Unsupported {
-                setting: "GATEWAY_JWT_JWKS_URL",
-                what: "JWKS caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
-            });
-        }
-        if settings.jwt.customer_claim.is_some() {
-            return Err(StartError::Unsupported {
-                setting: "GATEWAY_JWT_CUSTOMER_CLAIM",
-                what: "claim-scoped customers are not supported by this version yet",
-            });
+        let not_yet = [
+            (
+                settings.jwt.public_key_file.is_some(),
+                "GATEWAY_JWT_PUBLIC_KEY_FILE",
+                "PEM caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
+            ),
+            (
+                settings.jwt.jwks_url.is_some(),
+                "GATEWAY_JWT_JWKS_URL",
+                "JWKS caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
+            ),
+            (
+                settings.jwt.customer_claim.is_some(),
+                "GATEWAY_JWT_CUSTOMER_CLAIM",
+                "claim-scoped customers are not supported by this version yet",
+            ),
+        ];
+        if let Some((_, setting, what)) = not_yet.into_iter().find(|(set, _, _)| *set) {
+            return Err(StartError::Unsupported { setting, what });
         }
         let authenticator = Authenticator::new(&AuthOptions {
             secret: settings.jwt.secret.clone(),

@@ -85,45 +85,18 @@ async fn an_unreachable_upstream_is_upstream_unavailable_and_not_ready() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = listener.local_addr().unwrap();
     drop(listener);
-    let mut env = std::collections::HashMap::from([
-        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-        ("GATEWAY_UPSTREAM_URL", format!("http://{dead}")),
-        ("GATEWAY_UPSTREAM_TOKEN", "t".to_owned()),
-        ("GATEWAY_JWT_SECRET", crate::common::SECRET.to_owned()),
-    ]);
-    env.insert("GATEWAY_JWT_ISSUER", crate::common::ISSUER.to_owned());
-    env.insert("GATEWAY_JWT_AUDIENCE", crate::common::AUDIENCE.to_owned());
-    let settings =
-        elements_gateway::config::Settings::load(None, |name| env.get(name).cloned()).unwrap();
-    let app = elements_gateway::app::Application::build(settings)
-        .await
-        .unwrap();
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::new();
-    let ready = client
-        .get(format!("http://{addr}/readyz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let answer: Value = client
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(crate::common::token())
-        .json(&serde_json::json!({ "query": QUERY }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_URL", format!("http://{dead}"))
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
+    assert_eq!(get("/readyz").await.unwrap().status(), 503);
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    let answer = gateway.query(QUERY).await;
     assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+    assert_eq!(get("/readyz").await.unwrap().status(), 503);
 }
 
 #[tokio::test]

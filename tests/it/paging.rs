@@ -21,12 +21,7 @@ async fn capped_page_size_and_uneven_total_read_every_customer_in_order() {
     let gateway = spawn_with(Options::default().customers(123, 1)).await;
     let before = gateway.upstream.stats();
     let data = gateway.data(ALL_IDS).await;
-    let expected: Vec<String> = gateway
-        .upstream
-        .customers()
-        .iter()
-        .map(|customer| customer.customer_id.clone())
-        .collect();
+    let expected = gateway.upstream_ids();
     assert_eq!(data["customers"]["totalCount"], 123);
     assert_eq!(ids(&data), expected);
     let after = gateway.upstream.stats();
@@ -38,12 +33,7 @@ async fn a_customer_repeated_across_shifted_pages_is_kept_once_and_none_is_lost(
     let gateway = spawn_with(Options::default().customers(120, 1)).await;
     gateway.upstream.set_duplicate_across_pages(true);
     let data = gateway.data(ALL_IDS).await;
-    let expected: Vec<String> = gateway
-        .upstream
-        .customers()
-        .iter()
-        .map(|customer| customer.customer_id.clone())
-        .collect();
+    let expected = gateway.upstream_ids();
     assert_eq!(
         ids(&data),
         expected,

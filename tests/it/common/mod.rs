@@ -22,12 +22,19 @@ pub(crate) struct Options {
     pub(crate) mock: MockOptions,
     /// Extra or overriding `GATEWAY_*` settings.
     pub(crate) settings: Vec<(&'static str, String)>,
+    /// Return without waiting for `/readyz` (for an upstream that is meant to be down).
+    pub(crate) no_wait: bool,
 }
 
 impl Options {
     pub(crate) fn customers(mut self, customers: usize, products: usize) -> Self {
         self.mock.customers = customers;
         self.mock.products_per_customer = products;
+        self
+    }
+
+    pub(crate) fn without_waiting_for_ready(mut self) -> Self {
+        self.no_wait = true;
         self
     }
 
@@ -75,7 +82,9 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
         upstream,
         _stop: stop,
     };
-    gateway.wait_until_ready().await;
+    if !options.no_wait {
+        gateway.wait_until_ready().await;
+    }
     gateway
 }
 
@@ -156,6 +165,15 @@ impl TestGateway {
             "unexpected errors: {answer}"
         );
         answer["data"].clone()
+    }
+
+    /// The mock upstream's customer ids, in upstream order.
+    pub(crate) fn upstream_ids(&self) -> Vec<String> {
+        self.upstream
+            .customers()
+            .iter()
+            .map(|customer| customer.customer_id.clone())
+            .collect()
     }
 
     /// Batch requests the mock upstream has received so far.
