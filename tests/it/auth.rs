@@ -6,8 +6,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use crate::common::{
-    AUDIENCE, ISSUER, Options, SECRET, TestGateway, now, sign, spawn, spawn_with, token,
-    valid_claims,
+    AUDIENCE, Options, SECRET, TestGateway, now, sign, spawn, spawn_with, token, valid_claims,
 };
 
 const QUERY: &str = "{ customers { totalCount } }";
@@ -68,6 +67,13 @@ async fn assert_refused(
         before,
         "the upstream was called"
     );
+}
+
+/// Sends a token over `claims` and checks it is accepted.
+async fn assert_accepted(gateway: &TestGateway, claims: &Value) {
+    let token = sign(claims, Algorithm::HS256, SECRET);
+    let response = gateway.post(&json!({ "query": QUERY }), Some(&token)).await;
+    assert_eq!(response.status(), 200, "{claims}");
 }
 
 #[tokio::test]
@@ -159,15 +165,8 @@ async fn time_issuer_and_audience_claims_are_enforced_with_leeway() {
         with(json!({ "nbf": t + 5 })),
         with(json!({ "aud": ["another-api", AUDIENCE] })),
     ] {
-        let response = gateway
-            .post(
-                &json!({ "query": QUERY }),
-                Some(&sign(&claims, Algorithm::HS256, SECRET)),
-            )
-            .await;
-        assert_eq!(response.status(), 200, "{claims}");
+        assert_accepted(&gateway, &claims).await;
     }
-    assert_eq!(ISSUER, valid_claims()["iss"]);
 }
 
 #[tokio::test]
@@ -187,13 +186,7 @@ async fn a_missing_scope_is_403_and_scope_or_scp_grant_it() {
         with(json!({ "scp": "elements.read" })),
         with(json!({ "scp": ["other", "elements.read"] })),
     ] {
-        let response = gateway
-            .post(
-                &json!({ "query": QUERY }),
-                Some(&sign(&claims, Algorithm::HS256, SECRET)),
-            )
-            .await;
-        assert_eq!(response.status(), 200, "{claims}");
+        assert_accepted(&gateway, &claims).await;
     }
 }
 
@@ -243,15 +236,7 @@ async fn refusals_are_counted_by_reason_in_metrics() {
         "UNAUTHENTICATED",
     )
     .await;
-    let metrics = gateway
-        .client
-        .get(gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("gateway_auth_refusals_total{reason=\"missing\"} 1"),
         "{metrics}"

@@ -257,6 +257,21 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     assert_eq!(page["data"][0]["products"].as_array().unwrap().len(), 2);
 
+    // The older single-id body form is accepted too.
+    let second_id = page["data"][0]["customerId"].as_str().unwrap().to_owned();
+    let single: Value = client
+        .post(batch.replace("pageIndex=2", "pageIndex=1"))
+        .bearer_auth("cli-token")
+        .json(&json!({ "customerId": second_id }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(single["metadata"]["totalCount"], 1);
+    assert_eq!(single["data"][0]["customerId"], second_id.as_str());
+
     let refused = client
         .post(&batch)
         .bearer_auth("wrong")
@@ -289,5 +304,5 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
         .json()
         .await
         .unwrap();
-    assert_eq!(stats["requests"], 3);
+    assert_eq!(stats["requests"], 4);
 }

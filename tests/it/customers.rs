@@ -85,6 +85,17 @@ async fn first_is_limited_to_1000_and_the_error_names_the_limit() {
     assert_eq!(data["customers"]["totalCount"], 120);
 }
 
+#[tokio::test]
+async fn first_defaults_to_100() {
+    let gateway = spawn().await;
+    let data = gateway
+        .data("{ customers { totalCount nodes { id } pageInfo { hasNextPage } } }")
+        .await;
+    assert_eq!(data["customers"]["totalCount"], 120);
+    assert_eq!(data["customers"]["nodes"].as_array().unwrap().len(), 100);
+    assert_eq!(data["customers"]["pageInfo"]["hasNextPage"], true);
+}
+
 fn matches(customer: &MockCustomer, needle: &str) -> bool {
     [&customer.organization, &customer.customer]
         .iter()

@@ -91,12 +91,11 @@ async fn an_unreachable_upstream_is_upstream_unavailable_and_not_ready() {
             .without_waiting_for_ready(),
     )
     .await;
-    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
-    assert_eq!(get("/readyz").await.unwrap().status(), 503);
-    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(gateway.get("/readyz").await.status(), 503);
+    assert_eq!(gateway.get("/healthz").await.status(), 200);
     let answer = gateway.query(QUERY).await;
     assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
-    assert_eq!(get("/readyz").await.unwrap().status(), 503);
+    assert_eq!(gateway.get("/readyz").await.status(), 503);
 }
 
 #[tokio::test]

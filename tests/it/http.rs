@@ -23,6 +23,12 @@ async fn raw_post(
         .unwrap()
 }
 
+/// Checks the answer's media type (its parameters, such as charset, aside).
+fn assert_content_type(response: &reqwest::Response, media_type: &str) {
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(content_type.starts_with(media_type), "{content_type}");
+}
+
 async fn graphql_error(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("a JSON body");
@@ -116,12 +122,7 @@ async fn the_answer_type_follows_accept_and_so_does_the_status_of_request_errors
     )
     .await;
     assert_eq!(response.status(), 400);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/graphql-response+json")
-    );
+    assert_content_type(&response, "application/graphql-response+json");
     let body: Value = response.json().await.unwrap();
     assert!(
         body.get("data").is_none(),
@@ -130,12 +131,7 @@ async fn the_answer_type_follows_accept_and_so_does_the_status_of_request_errors
 
     let response = raw_post(&gateway, "application/json", "application/json", invalid).await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert_content_type(&response, "application/json");
 
     let response = raw_post(
         &gateway,
@@ -145,12 +141,7 @@ async fn the_answer_type_follows_accept_and_so_does_the_status_of_request_errors
     )
     .await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert_content_type(&response, "application/json");
     assert_eq!(
         response.json::<Value>().await.unwrap()["data"]["__typename"],
         "Query"
@@ -218,18 +209,12 @@ async fn get_runs_queries_but_never_mutations() {
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let gateway = spawn().await;
-    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
-    assert_eq!(get("/healthz").await.unwrap().status(), 200);
-    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    assert_eq!(gateway.get("/healthz").await.status(), 200);
+    assert_eq!(gateway.get("/readyz").await.status(), 200);
     gateway.data("{ customers { totalCount } }").await;
     gateway.data("{ customers { totalCount } }").await;
-    let response = get("/metrics").await.unwrap();
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    let response = gateway.get("/metrics").await;
+    assert_content_type(&response, "text/plain");
     let text = response.text().await.unwrap();
     for line in [
         "gateway_graphql_requests_total{outcome=\"ok\"} 2",

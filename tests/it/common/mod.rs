@@ -132,6 +132,15 @@ impl TestGateway {
         panic!("the gateway did not become ready");
     }
 
+    /// GETs `path` with no token.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the gateway answers")
+    }
+
     /// POSTs `body` to /graphql with `token` (none: no Authorization header).
     pub(crate) async fn post(&self, body: &Value, token: Option<&str>) -> reqwest::Response {
         let mut request = self.client.post(self.url("/graphql")).json(body);
