@@ -236,15 +236,17 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
     .await
     .unwrap();
     let client = reqwest::Client::new();
-    let batch = format!(
-        "{base}{}?pageIndex=2&pageSize=100",
-        elements_gateway::upstream::BATCH_PATH
-    );
-    let page: Value = client
-        .post(&batch)
-        .bearer_auth("cli-token")
-        .json(&json!({}))
-        .send()
+    let batch = |page: u32, token: &'static str, body: Value| {
+        client
+            .post(format!(
+                "{base}{}?pageIndex={page}&pageSize=100",
+                elements_gateway::upstream::BATCH_PATH
+            ))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let page: Value = batch(2, "cli-token", json!({}))
         .await
         .unwrap()
         .json()
@@ -258,27 +260,17 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
     assert_eq!(page["data"][0]["products"].as_array().unwrap().len(), 2);
 
     // The older single-id body form is accepted too.
-    let second_id = page["data"][0]["customerId"].as_str().unwrap().to_owned();
-    let single: Value = client
-        .post(batch.replace("pageIndex=2", "pageIndex=1"))
-        .bearer_auth("cli-token")
-        .json(&json!({ "customerId": second_id }))
-        .send()
+    let id = page["data"][0]["customerId"].clone();
+    let single: Value = batch(1, "cli-token", json!({ "customerId": id }))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(single["metadata"]["totalCount"], 1);
-    assert_eq!(single["data"][0]["customerId"], second_id.as_str());
+    assert_eq!(single["data"][0]["customerId"], id);
 
-    let refused = client
-        .post(&batch)
-        .bearer_auth("wrong")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let refused = batch(1, "wrong", json!({})).await.unwrap();
     assert_eq!(refused.status(), 401);
 
     let switched = client
@@ -288,13 +280,7 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
         .await
         .unwrap();
     assert_eq!(switched.status(), 204);
-    let failing = client
-        .post(&batch)
-        .bearer_auth("cli-token")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let failing = batch(1, "cli-token", json!({})).await.unwrap();
     assert_eq!(failing.status(), 503);
     let stats: Value = client
         .get(format!("{base}/__mock/stats"))
