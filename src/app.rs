@@ -9,37 +9,43 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{AuthOptions, Authenticator},
+    auth::{AuthOptions, Authenticator, Jwks, JwksOptions, from_pem_file},
     cache::CustomerStore,
-    config::{Settings, UpstreamCredentials},
+    config::{ClientAuthentication, JwtSettings, Setting, Settings, UpstreamCredentials},
     graphql::build_schema,
     http::{App, AppState, ProbeClock, router},
     metrics::Metrics,
-    upstream::{UpstreamClient, UpstreamError, UpstreamOptions},
+    upstream::{
+        AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
+        UpstreamError, UpstreamOptions,
+    },
 };
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The listen address could not be bound.
-    #[error("GATEWAY_LISTEN (listen): cannot listen on {addr}: {source}")]
+    #[error("GATEWAY_LISTEN (listen): cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A setting asks for something this version cannot do yet.
-    #[error("{setting}: {what}")]
-    Unsupported {
-        /// The setting's environment name.
-        setting: &'static str,
-        /// What is not supported.
-        what: &'static str,
+    /// A key or certificate file named by a setting cannot be used.
+    #[error("{setting}: {problem}")]
+    Key {
+        /// The setting, in both its forms.
+        setting: Setting,
+        /// What is wrong with the file (never its contents).
+        problem: String,
     },
     /// The upstream client could not be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The HTTP client for the JWKS could not be set up.
+    #[error("GATEWAY_JWT_JWKS_URL: cannot set up an HTTP client: {0}")]
+    JwksClient(String),
 }
 
 /// A gateway bound to its address, ready to serve.
@@ -52,52 +58,17 @@ pub struct Application {
 
 impl Application {
     /// Wires the gateway from `settings` and binds its listener.
+    ///
+    /// Every key and certificate file is read here, so a bad one stops start-up with a line
+    /// naming its setting before anything listens.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let token = match settings.upstream.credentials {
-            UpstreamCredentials::Token(token) => token,
-            UpstreamCredentials::ClientCredentials { .. } => {
-                return Err(StartError::Unsupported {
-                    setting: "GATEWAY_UPSTREAM_TOKEN_URL",
-                    what: "client credentials are not supported by this version yet; set GATEWAY_UPSTREAM_TOKEN",
-                });
-            }
-        };
-        let not_yet = [
-            (
-                settings.jwt.public_key_file.is_some(),
-                "GATEWAY_JWT_PUBLIC_KEY_FILE",
-                "PEM caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
-            ),
-            (
-                settings.jwt.jwks_url.is_some(),
-                "GATEWAY_JWT_JWKS_URL",
-                "JWKS caller keys are not supported by this version yet; use GATEWAY_JWT_SECRET",
-            ),
-            (
-                settings.jwt.customer_claim.is_some(),
-                "GATEWAY_JWT_CUSTOMER_CLAIM",
-                "claim-scoped customers are not supported by this version yet",
-            ),
-        ];
-        if let Some((_, setting, what)) = not_yet.into_iter().find(|(set, _, _)| *set) {
-            return Err(StartError::Unsupported { setting, what });
-        }
-        let authenticator = Authenticator::new(&AuthOptions {
-            secret: settings.jwt.secret.clone(),
-            issuer: settings.jwt.issuer.clone(),
-            audience: settings.jwt.audience.clone(),
-            required_scope: settings.jwt.required_scope.clone(),
-            leeway_secs: settings.jwt.leeway_secs,
-        })
-        .ok_or(StartError::Unsupported {
-            setting: "GATEWAY_JWT_SECRET",
-            what: "no caller key is configured",
-        })?;
         let metrics = Arc::new(Metrics::default());
+        let credentials = app_credentials(&settings)?;
+        let authenticator = authenticator(&settings.jwt, &metrics)?;
         let upstream = Arc::new(UpstreamClient::new(
             UpstreamOptions {
                 base_url: settings.upstream.url.clone(),
-                token,
+                credentials,
                 page_size: settings.upstream.page_size,
                 concurrency: settings.upstream.concurrency,
                 timeout: settings.upstream.timeout,
@@ -157,4 +128,81 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// The caller-token verifier; starts the JWKS refresher when a JWKS URL is set.
+fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authenticator, StartError> {
+    let public_keys = match &jwt.public_key_file {
+        Some(path) => from_pem_file(path).map_err(|error| StartError::Key {
+            setting: Setting::named("GATEWAY_JWT_PUBLIC_KEY_FILE"),
+            problem: error.to_string(),
+        })?,
+        None => Vec::new(),
+    };
+    let jwks = match &jwt.jwks_url {
+        Some(url) => {
+            let jwks = Jwks::new(
+                JwksOptions {
+                    url: url.clone(),
+                    refresh: jwt.jwks_refresh,
+                    min_refetch: jwt.jwks_min_refetch,
+                },
+                Arc::clone(metrics),
+            )
+            .map_err(|error| StartError::JwksClient(error.to_string()))?;
+            let jwks = Arc::new(jwks);
+            jwks.start();
+            Some(jwks)
+        }
+        None => None,
+    };
+    Authenticator::new(AuthOptions {
+        secret: jwt.secret.clone(),
+        public_keys,
+        jwks,
+        issuer: jwt.issuer.clone(),
+        audience: jwt.audience.clone(),
+        required_scope: jwt.required_scope.clone(),
+        leeway_secs: jwt.leeway_secs,
+        customer_claim: jwt.customer_claim.clone(),
+    })
+    .ok_or_else(|| StartError::Key {
+        setting: Setting::named("GATEWAY_JWT_SECRET"),
+        problem: "no caller key is configured".into(),
+    })
+}
+
+/// The app token's source; reads the assertion key and certificate now.
+fn app_credentials(settings: &Settings) -> Result<AppCredentials, StartError> {
+    Ok(match &settings.upstream.credentials {
+        UpstreamCredentials::Token(token) => AppCredentials::Fixed(token.clone()),
+        UpstreamCredentials::ClientCredentials {
+            token_url,
+            client_id,
+            authentication,
+        } => AppCredentials::Client(ClientCredentials {
+            token_url: token_url.clone(),
+            client_id: client_id.clone(),
+            scope: settings.upstream.scope.clone(),
+            proof: match authentication {
+                ClientAuthentication::Secret(secret) => ClientProof::Secret(secret.clone()),
+                ClientAuthentication::Assertion {
+                    key_file,
+                    cert_file,
+                } => ClientProof::Assertion(
+                    AssertionSigner::from_files(key_file, cert_file).map_err(|error| {
+                        let setting = if error.is_about_certificate() {
+                            "GATEWAY_UPSTREAM_CLIENT_CERT_FILE"
+                        } else {
+                            "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE"
+                        };
+                        StartError::Key {
+                            setting: Setting::named(setting),
+                            problem: error.to_string(),
+                        }
+                    })?,
+                ),
+            },
+        }),
+    })
 }

@@ -9,7 +9,7 @@ use crate::{
     app::Application,
     config::Settings,
     demo, graphql,
-    mock_upstream::{self, MockOptions},
+    mock_upstream::{self, MockClient, MockOptions, TOKEN_PATH},
     telemetry,
 };
 
@@ -57,6 +57,21 @@ enum Command {
         /// Delay before every answer, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// Client id the token endpoint (/connect/token) accepts.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Client secret the token endpoint accepts (with --client-id).
+        #[arg(long, requires = "client_id")]
+        client_secret: Option<String>,
+        /// PEM certificate whose key may sign client assertions (with --client-id).
+        #[arg(long, requires = "client_id")]
+        client_cert: Option<PathBuf>,
+        /// Scope the client must ask for.
+        #[arg(long, default_value = "elements.license.read.all")]
+        client_scope: String,
+        /// Lifetime of issued tokens, in seconds (their expires_in).
+        #[arg(long, default_value_t = 3600)]
+        token_lifetime_secs: u64,
     },
 }
 
@@ -87,18 +102,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             token,
             page_cap,
             latency_ms,
+            client_id,
+            client_secret,
+            client_cert,
+            client_scope,
+            token_lifetime_secs,
         } => {
             telemetry::init();
+            let certificate_pem = client_cert
+                .map(|path| {
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("--client-cert: cannot read {}", path.display()))
+                })
+                .transpose()?;
+            let client = client_id.map(|client_id| MockClient {
+                client_id,
+                secret: client_secret,
+                certificate_pem,
+                scope: client_scope,
+            });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("--listen: cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
-            println!("mock upstream listening on http://{addr} (token: {token})");
+            println!(
+                "mock upstream listening on http://{addr} (token: {token}; token endpoint: http://{addr}{TOKEN_PATH})"
+            );
             let options = MockOptions {
                 customers,
                 products_per_customer,
                 seed,
                 token,
+                client,
+                token_lifetime: Duration::from_secs(token_lifetime_secs),
                 page_cap,
                 latency: Duration::from_millis(latency_ms),
             };

@@ -32,6 +32,8 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_JWT_SECRET",
     "GATEWAY_JWT_PUBLIC_KEY_FILE",
     "GATEWAY_JWT_JWKS_URL",
+    "GATEWAY_JWT_JWKS_REFRESH_SECS",
+    "GATEWAY_JWT_JWKS_MIN_REFETCH_SECS",
     "GATEWAY_JWT_ISSUER",
     "GATEWAY_JWT_AUDIENCE",
     "GATEWAY_JWT_REQUIRED_SCOPE",
@@ -91,6 +93,15 @@ pub enum ConfigError {
 pub struct Setting(&'static str);
 
 impl Setting {
+    /// The setting with this environment name.
+    ///
+    /// # Panics
+    /// When `name` is not in [`VARIABLES`]: that is a bug in the caller, not bad input.
+    pub fn named(name: &'static str) -> Self {
+        assert!(VARIABLES.contains(&name), "{name} is not a setting");
+        Self(name)
+    }
+
     fn section_and_key(self) -> (Option<&'static str>, &'static str) {
         let name = self.0.strip_prefix("GATEWAY_").unwrap_or(self.0);
         for section in ["UPSTREAM_", "CACHE_", "JWT_"] {
@@ -179,7 +190,7 @@ pub struct CacheSettings {
 }
 
 /// Caller-token requirements.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JwtSettings {
     /// `GATEWAY_JWT_SECRET`: HS256 shared secret, at least 32 bytes.
     pub secret: Option<Secret>,
@@ -187,6 +198,11 @@ pub struct JwtSettings {
     pub public_key_file: Option<PathBuf>,
     /// `GATEWAY_JWT_JWKS_URL`: JWKS endpoint.
     pub jwks_url: Option<Url>,
+    /// `GATEWAY_JWT_JWKS_REFRESH_SECS`: period of the background JWKS refresh (default 300 s).
+    pub jwks_refresh: Duration,
+    /// `GATEWAY_JWT_JWKS_MIN_REFETCH_SECS`: shortest time between two refetches caused by an
+    /// unknown `kid` (default 30 s).
+    pub jwks_min_refetch: Duration,
     /// `GATEWAY_JWT_ISSUER`: required `iss`.
     pub issuer: Option<String>,
     /// `GATEWAY_JWT_AUDIENCE`: required `aud`.
@@ -197,6 +213,24 @@ pub struct JwtSettings {
     pub leeway_secs: u64,
     /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see.
     pub customer_claim: Option<String>,
+}
+
+impl Default for JwtSettings {
+    /// No key, and the documented defaults for the rest.
+    fn default() -> Self {
+        Self {
+            secret: None,
+            public_key_file: None,
+            jwks_url: None,
+            jwks_refresh: Duration::from_secs(300),
+            jwks_min_refetch: Duration::from_secs(30),
+            issuer: None,
+            audience: None,
+            required_scope: None,
+            leeway_secs: 30,
+            customer_claim: None,
+        }
+    }
 }
 
 /// Everything the gateway needs to start, validated.
@@ -451,6 +485,16 @@ fn jwt_settings(sources: &Sources) -> Result<JwtSettings, ConfigError> {
             .text("GATEWAY_JWT_PUBLIC_KEY_FILE")
             .map(PathBuf::from),
         jwks_url: sources.url("GATEWAY_JWT_JWKS_URL")?,
+        jwks_refresh: Duration::from_secs(sources.number(
+            "GATEWAY_JWT_JWKS_REFRESH_SECS",
+            300,
+            (1, 86_400),
+        )?),
+        jwks_min_refetch: Duration::from_secs(sources.number(
+            "GATEWAY_JWT_JWKS_MIN_REFETCH_SECS",
+            30,
+            (0, 3_600),
+        )?),
         issuer: sources.text("GATEWAY_JWT_ISSUER"),
         audience: sources.text("GATEWAY_JWT_AUDIENCE"),
         required_scope: sources.text("GATEWAY_JWT_REQUIRED_SCOPE"),

@@ -1,8 +1,9 @@
 //! `serve --demo`: the gateway over the built-in mock upstream, with no setup.
 //!
-//! It starts the mock in-process on a loopback port, points settings at it with a random
-//! upstream token and a random caller secret, and mints a caller token that a newcomer pastes
-//! into GraphiQL. Nothing here is fit for production, by design: the secrets die with the
+//! It starts the mock in-process on a loopback port, registers a demo app with a random client
+//! secret at the mock's token endpoint, points settings at it (so the gateway obtains its app
+//! token by the client-credentials grant, as in production), and mints a caller token, signed
+//! with a random secret, that a newcomer pastes into GraphiQL. Nothing here is fit for production, by design: the secrets die with the
 //! process.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +12,11 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 
 use crate::{
-    config::{CacheSettings, JwtSettings, Settings, UpstreamCredentials, UpstreamSettings},
-    mock_upstream::{MockOptions, MockUpstream},
+    config::{
+        CacheSettings, ClientAuthentication, JwtSettings, Settings, UpstreamCredentials,
+        UpstreamSettings,
+    },
+    mock_upstream::{MockClient, MockOptions, MockUpstream},
     secret::Secret,
 };
 
@@ -20,6 +24,8 @@ use crate::{
 pub const DEMO_ISSUER: &str = "elements-gateway-demo";
 /// Audience written into demo tokens and required of callers.
 pub const DEMO_AUDIENCE: &str = "elements-gateway";
+/// The demo app's client id at the mock's token endpoint.
+pub const DEMO_CLIENT_ID: &str = "elements-gateway-demo";
 /// How long the demo's caller token stays valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
@@ -36,9 +42,14 @@ pub struct Demo {
 
 /// Starts the mock upstream and prepares everything else, to listen on `listen`.
 pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
-    let upstream_token = random_hex(16)?;
+    let client_secret = random_hex(32)?;
     let upstream = MockUpstream::spawn(MockOptions {
-        token: upstream_token.clone(),
+        // Nobody is given the fixed token: the gateway must use client credentials.
+        token: random_hex(32)?,
+        client: Some(MockClient::with_secret(
+            DEMO_CLIENT_ID,
+            client_secret.clone(),
+        )),
         ..MockOptions::default()
     })
     .await?;
@@ -48,7 +59,14 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
         listen,
         upstream: UpstreamSettings {
             url: upstream.url().parse().map_err(std::io::Error::other)?,
-            credentials: UpstreamCredentials::Token(Secret::new(upstream_token)),
+            credentials: UpstreamCredentials::ClientCredentials {
+                token_url: upstream
+                    .token_url()
+                    .parse()
+                    .map_err(std::io::Error::other)?,
+                client_id: DEMO_CLIENT_ID.into(),
+                authentication: ClientAuthentication::Secret(Secret::new(client_secret)),
+            },
             scope: "elements.license.read.all".into(),
             page_size: 100,
             concurrency: 8,

@@ -32,6 +32,14 @@ impl Family {
         *values.entry(labels).or_default() += amount;
     }
 
+    fn set(&self, labels: String, value: f64) {
+        let mut values = self
+            .values
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        values.insert(labels, value);
+    }
+
     fn render(&self, out: &mut String) {
         let values = self
             .values
@@ -40,12 +48,16 @@ impl Family {
         let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
         let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
         for (labels, value) in values.iter() {
-            let _ = writeln!(out, "{}{{{labels}}} {value}", self.name);
+            if labels.is_empty() {
+                let _ = writeln!(out, "{} {value}", self.name);
+            } else {
+                let _ = writeln!(out, "{}{{{labels}}} {value}", self.name);
+            }
         }
     }
 }
 
-/// Counters for requests, upstream calls, cache lookups and refusals.
+/// Counters for requests, upstream calls, cache lookups, refusals and key/token refreshes.
 #[derive(Debug)]
 pub struct Metrics {
     graphql_requests: Family,
@@ -53,6 +65,10 @@ pub struct Metrics {
     upstream_seconds: Family,
     cache_lookups: Family,
     auth_refusals: Family,
+    jwks_fetches: Family,
+    jwks_keys: Family,
+    jwks_refetches_suppressed: Family,
+    token_requests: Family,
 }
 
 impl Default for Metrics {
@@ -82,6 +98,26 @@ impl Default for Metrics {
                 "gateway_auth_refusals_total",
                 "counter",
                 "Caller requests refused by authentication, by reason.",
+            ),
+            jwks_fetches: Family::new(
+                "gateway_jwks_fetches_total",
+                "counter",
+                "JWKS fetches, by trigger (start, periodic, unknown_kid) and outcome (ok, error).",
+            ),
+            jwks_keys: Family::new(
+                "gateway_jwks_keys",
+                "gauge",
+                "Caller keys in use from the JWKS (the last good fetch's).",
+            ),
+            jwks_refetches_suppressed: Family::new(
+                "gateway_jwks_refetches_suppressed_total",
+                "counter",
+                "Unknown-kid refetches skipped because the last one was too recent.",
+            ),
+            token_requests: Family::new(
+                "gateway_upstream_token_requests_total",
+                "counter",
+                "App token requests to the identity service, by outcome (OK or an UPSTREAM_* code).",
             ),
         }
     }
@@ -114,6 +150,24 @@ impl Metrics {
         self.auth_refusals.add(format!("reason=\"{reason}\""), 1.0);
     }
 
+    /// A JWKS fetch finished; `keys` is how many keys are in use after it.
+    pub fn jwks_fetch(&self, trigger: &'static str, outcome: &'static str, keys: usize) {
+        self.jwks_fetches
+            .add(format!("trigger=\"{trigger}\",outcome=\"{outcome}\""), 1.0);
+        self.jwks_keys.set(String::new(), keys as f64);
+    }
+
+    /// An unknown `kid` did not cause a fetch, because one ran too recently.
+    pub fn jwks_refetch_suppressed(&self) {
+        self.jwks_refetches_suppressed.add(String::new(), 1.0);
+    }
+
+    /// An app token request to the identity service finished with `outcome`.
+    pub fn token_request(&self, outcome: &'static str) {
+        self.token_requests
+            .add(format!("outcome=\"{outcome}\""), 1.0);
+    }
+
     /// Everything, in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -123,6 +177,10 @@ impl Metrics {
             &self.upstream_seconds,
             &self.cache_lookups,
             &self.auth_refusals,
+            &self.jwks_fetches,
+            &self.jwks_keys,
+            &self.jwks_refetches_suppressed,
+            &self.token_requests,
         ] {
             family.render(&mut out);
         }

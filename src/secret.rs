@@ -31,6 +31,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Reads a secret straight out of JSON (a token endpoint's `access_token`), so it is never
+/// held as a plain `String`.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(deserializer).map(Self::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Secret;

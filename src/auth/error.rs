@@ -16,6 +16,9 @@ pub enum AuthError {
     /// `alg: none`, or an algorithm the gateway is not configured for.
     #[error("the token's signing algorithm is not allowed")]
     AlgorithmNotAllowed,
+    /// No configured key fits the token's `alg` and `kid` (after refetching the JWKS).
+    #[error("no key the gateway trusts matches the token's key id and algorithm")]
+    NoMatchingKey,
     /// The signature does not verify with the configured key.
     #[error("the token's signature is not valid")]
     BadSignature,
@@ -34,6 +37,9 @@ pub enum AuthError {
     /// A claim the gateway requires is absent.
     #[error("the token lacks the required `{0}` claim")]
     MissingClaim(&'static str),
+    /// The customer claim is present but not a list of customer id strings.
+    #[error("the token's `{0}` claim must be a list of customer ids")]
+    BadCustomerClaim(String),
     /// The token is valid but lacks the required scope (403, not 401).
     #[error("the token lacks the required scope `{0}`")]
     InsufficientScope(String),
@@ -52,7 +58,11 @@ impl AuthError {
             Self::NotYetValid => "not_yet_valid",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
-            Self::MissingClaim(_) => "missing_claim",
+            Self::NoMatchingKey => "no_matching_key",
+            Self::MissingClaim("iss") => "missing_iss",
+            Self::MissingClaim("aud") => "missing_aud",
+            Self::MissingClaim(_) => "missing_exp",
+            Self::BadCustomerClaim(_) => "bad_customer_claim",
             Self::InsufficientScope(_) => "insufficient_scope",
         }
     }

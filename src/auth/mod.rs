@@ -6,16 +6,26 @@
 //! required), `nbf`, `iss` and `aud` when configured (with leeway), and finally the required
 //! scope, from `scope` (space-separated) or `scp` (string or list). The first failure is the
 //! answer.
+//!
+//! Keys come from three sources, any of which may be combined: the HS256 secret, PEM public
+//! keys ([`keys`]), and a JWKS endpoint ([`jwks`]). Each key checks only the algorithms its
+//! type allows, which is what defeats algorithm confusion.
 
 mod claims;
 mod error;
+mod jwks;
+mod keys;
+
+use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-pub use claims::Caller;
+pub use claims::{Caller, CustomerAccess};
 pub use error::AuthError;
+pub use jwks::{Jwks, JwksOptions};
+pub use keys::{KeyError, VerifyingKey, from_pem_file};
 
 use crate::secret::Secret;
 
@@ -24,6 +34,10 @@ use crate::secret::Secret;
 pub struct AuthOptions {
     /// HS256 shared secret.
     pub secret: Option<Secret>,
+    /// Keys read from `GATEWAY_JWT_PUBLIC_KEY_FILE`.
+    pub public_keys: Vec<VerifyingKey>,
+    /// Keys from `GATEWAY_JWT_JWKS_URL`, refreshed while the gateway runs.
+    pub jwks: Option<Arc<Jwks>>,
     /// Required `iss`.
     pub issuer: Option<String>,
     /// Required member of `aud`.
@@ -32,20 +46,29 @@ pub struct AuthOptions {
     pub required_scope: Option<String>,
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     pub leeway_secs: u64,
+    /// A claim listing the customer ids its caller may see.
+    pub customer_claim: Option<String>,
 }
 
 /// Verifies caller tokens; built once at start, shared by all requests.
 pub struct Authenticator {
-    keys: Vec<(Algorithm, DecodingKey)>,
+    /// The secret's and PEM files' keys, fixed for the process's life.
+    fixed_keys: Vec<VerifyingKey>,
+    jwks: Option<Arc<Jwks>>,
+    /// Every algorithm some configured key may check: the allowlist.
+    algorithms: Vec<Algorithm>,
     validation: Validation,
     required_scope: Option<String>,
+    customer_claim: Option<String>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("algorithms", &self.validation.algorithms)
+            .field("algorithms", &self.algorithms)
+            .field("jwks", &self.jwks.is_some())
             .field("required_scope", &self.required_scope)
+            .field("customer_claim", &self.customer_claim)
             .finish_non_exhaustive()
     }
 }
@@ -53,23 +76,37 @@ impl std::fmt::Debug for Authenticator {
 #[derive(Deserialize)]
 struct Header {
     alg: String,
+    kid: Option<String>,
 }
 
 impl Authenticator {
     /// An authenticator for `options`; `None` when no caller key is configured.
-    pub fn new(options: &AuthOptions) -> Option<Self> {
-        let mut keys = Vec::new();
+    pub fn new(options: AuthOptions) -> Option<Self> {
+        let mut fixed_keys = Vec::new();
         if let Some(secret) = &options.secret {
-            keys.push((
-                Algorithm::HS256,
-                DecodingKey::from_secret(secret.expose().as_bytes()),
-            ));
+            fixed_keys.push(VerifyingKey::shared_secret(secret));
         }
-        if keys.is_empty() {
+        fixed_keys.extend(options.public_keys);
+        if fixed_keys.is_empty() && options.jwks.is_none() {
             return None;
         }
+        let mut algorithms: Vec<Algorithm> = Vec::new();
+        let jwks_algorithms = options
+            .jwks
+            .as_ref()
+            .map(|_| keys::asymmetric_algorithms())
+            .unwrap_or_default();
+        for algorithm in fixed_keys
+            .iter()
+            .flat_map(|key| key.algorithms.iter().copied())
+            .chain(jwks_algorithms)
+        {
+            if !algorithms.contains(&algorithm) {
+                algorithms.push(algorithm);
+            }
+        }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = keys.iter().map(|(algorithm, _)| *algorithm).collect();
+        validation.algorithms = algorithms.clone();
         validation.leeway = options.leeway_secs;
         validation.validate_exp = true;
         validation.validate_nbf = true;
@@ -90,36 +127,59 @@ impl Authenticator {
         }
         validation.set_required_spec_claims(&required);
         Some(Self {
-            keys,
+            fixed_keys,
+            jwks: options.jwks,
+            algorithms,
             validation,
-            required_scope: options.required_scope.clone(),
+            required_scope: options.required_scope,
+            customer_claim: options.customer_claim,
         })
     }
 
+    /// Whether every key source is usable (the JWKS has been fetched once).
+    pub fn is_ready(&self) -> bool {
+        self.jwks.as_ref().is_none_or(|jwks| jwks.is_loaded())
+    }
+
     /// Checks the `Authorization` header's value and returns the caller it proves.
-    pub fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
-        let header = authorization.ok_or(AuthError::Missing)?;
-        let header = std::str::from_utf8(header).map_err(|_| AuthError::NotBearer)?;
-        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(AuthError::NotBearer);
+    ///
+    /// Only keys whose type fits the token's `alg` (and whose `kid`, if any, is the token's)
+    /// are tried. A `kid` no JWKS key has causes a (rate-limited) refetch first.
+    pub async fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
+        let token = bearer(authorization)?;
+        let (algorithm, kid) = self.header_of(token)?;
+        if let (Some(jwks), Some(kid)) = (&self.jwks, kid.as_deref())
+            && !jwks
+                .keys()
+                .iter()
+                .any(|key| key.kid.as_deref() == Some(kid))
+        {
+            jwks.refetch_for_unknown(kid).await;
         }
-        let token = token.trim();
-        let algorithm = self.algorithm_of(token)?;
-        let key = self
-            .keys
+        let jwks_keys = self.jwks.as_ref().map(|jwks| jwks.keys());
+        let candidates = self
+            .fixed_keys
             .iter()
-            .find_map(|(candidate, key)| (*candidate == algorithm).then_some(key))
-            .ok_or(AuthError::AlgorithmNotAllowed)?;
+            .chain(jwks_keys.iter().flat_map(|keys| keys.iter()))
+            .filter(|key| key.matches(algorithm, kid.as_deref()));
         let mut validation = self.validation.clone();
         validation.algorithms = vec![algorithm];
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-            token,
-            key,
-            &validation,
-        )
-        .map_err(|error| refusal(error.kind()))?;
-        let caller = Caller::from_claims(data.claims);
+        let mut outcome = Err(AuthError::NoMatchingKey);
+        for candidate in candidates {
+            outcome = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                token,
+                &candidate.key,
+                &validation,
+            )
+            .map_err(|error| refusal(error.kind()));
+            // Only a bad signature says "try the next key"; any other answer came from a
+            // signature that verified.
+            if !matches!(outcome, Err(AuthError::BadSignature)) {
+                break;
+            }
+        }
+        let claims = outcome?.claims;
+        let caller = Caller::from_claims(claims, self.customer_claim.as_deref())?;
         if let Some(scope) = &self.required_scope
             && !caller.has_scope(scope)
         {
@@ -128,9 +188,9 @@ impl Authenticator {
         Ok(caller)
     }
 
-    /// The token's `alg`, read before any crypto so `none` and foreign algorithms are refused
-    /// by name rather than by a parse failure.
-    fn algorithm_of(&self, token: &str) -> Result<Algorithm, AuthError> {
+    /// The token's `alg` and `kid`, read before any crypto so `none` and foreign algorithms
+    /// are refused by name rather than by a parse failure.
+    fn header_of(&self, token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
         let mut parts = token.split('.');
         let (Some(header), Some(_), Some(_), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -140,14 +200,26 @@ impl Authenticator {
         let header = URL_SAFE_NO_PAD
             .decode(header)
             .map_err(|_| AuthError::Malformed)?;
-        let Header { alg } = serde_json::from_slice(&header).map_err(|_| AuthError::Malformed)?;
+        let Header { alg, kid } =
+            serde_json::from_slice(&header).map_err(|_| AuthError::Malformed)?;
         let algorithm: Algorithm = alg.parse().map_err(|_| AuthError::AlgorithmNotAllowed)?;
-        if self.validation.algorithms.contains(&algorithm) {
-            Ok(algorithm)
+        if self.algorithms.contains(&algorithm) {
+            Ok((algorithm, kid))
         } else {
             Err(AuthError::AlgorithmNotAllowed)
         }
     }
+}
+
+/// The token of a `Bearer` authorization header.
+fn bearer(authorization: Option<&[u8]>) -> Result<&str, AuthError> {
+    let header = authorization.ok_or(AuthError::Missing)?;
+    let header = std::str::from_utf8(header).map_err(|_| AuthError::NotBearer)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::NotBearer);
+    }
+    Ok(token.trim())
 }
 
 fn refusal(kind: &ErrorKind) -> AuthError {

@@ -1,7 +1,7 @@
 //! The GraphQL schema, apart from any transport.
 //!
 //! [`build_schema`] assembles the contract's types over a [`CustomerStore`];
-//! [`with_request_data`] gives one request its own customer DataLoader. `http/` carries
+//! [`for_caller`] gives one request its caller and its own customer DataLoader. `http/` carries
 //! requests here; nothing in this module knows HTTP.
 
 mod connection;
@@ -17,7 +17,11 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLo
 pub use error::QueryError;
 pub use query::{MAX_PAGE_SIZE, Query};
 
-use crate::{cache::CustomerStore, loader::CustomerLoader};
+use crate::{
+    auth::{Caller, CustomerAccess},
+    cache::CustomerStore,
+    loader::CustomerLoader,
+};
 
 /// The gateway's executable schema.
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -29,13 +33,19 @@ pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
         .finish()
 }
 
-/// Per-request data: a fresh DataLoader, so one caller's batch never serves another.
-pub fn with_request_data(
+/// Per-request data: the verified caller, whose [`CustomerAccess`] every root field applies
+/// (a request without one is refused by the resolvers, never answered unrestricted), and a
+/// fresh DataLoader, so one caller's batch never serves another.
+pub fn for_caller(
     request: async_graphql::Request,
+    caller: Caller,
     store: &Arc<CustomerStore>,
 ) -> async_graphql::Request {
     let loader = DataLoader::new(CustomerLoader::new(Arc::clone(store)), tokio::spawn);
-    request.data(loader)
+    request
+        .data(loader)
+        .data::<CustomerAccess>(caller.access.clone())
+        .data(caller)
 }
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.

@@ -9,12 +9,17 @@ use super::{
     error::{QueryError, to_graphql},
     types::{CustomerNode, ProductFilterInput, ProductNode},
 };
-use crate::{cache::CustomerStore, domain::ProductFilter, loader::CustomerLoader};
+use crate::{
+    auth::CustomerAccess, cache::CustomerStore, domain::ProductFilter, loader::CustomerLoader,
+};
 
 /// The most customers one `customers` page may ask for.
 pub const MAX_PAGE_SIZE: i32 = 1000;
 
 /// Read access to the partner's customers and their subscriptions.
+///
+/// Every field answers only the customers the caller's [`CustomerAccess`] allows; the cache
+/// behind it is shared, so the restriction is applied here, to each answer.
 pub struct Query;
 
 #[Object]
@@ -44,14 +49,16 @@ impl Query {
             .snapshot()
             .await
             .map_err(to_graphql)?;
+        let access = ctx.data::<CustomerAccess>()?;
         let folded = search.map(|text| text.to_lowercase());
         let matching: Vec<_> = snapshot
             .customers()
             .iter()
             .filter(|customer| {
-                folded
-                    .as_deref()
-                    .is_none_or(|needle| customer.matches_search(needle))
+                access.allows(&customer.id)
+                    && folded
+                        .as_deref()
+                        .is_none_or(|needle| customer.matches_search(needle))
             })
             .collect();
         let total = matching.len();
@@ -81,8 +88,12 @@ impl Query {
         })
     }
 
-    /// The customer with this id, or null when there is no such customer.
+    /// The customer with this id, or null when there is no such customer (or the caller may
+    /// not see it).
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CustomerNode>> {
+        if !ctx.data::<CustomerAccess>()?.allows(&id) {
+            return Ok(None);
+        }
         let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
         let customer = loader.load_one(id.0).await.map_err(to_graphql)?;
         Ok(customer.map(CustomerNode))
@@ -100,10 +111,12 @@ impl Query {
             .snapshot()
             .await
             .map_err(to_graphql)?;
+        let access = ctx.data::<CustomerAccess>()?;
         let filter = ProductFilter::from(filter.unwrap_or_default());
         Ok(snapshot
             .products(&filter)
             .into_iter()
+            .filter(|product| access.allows(&product.customer.id))
             .map(ProductNode)
             .collect())
     }

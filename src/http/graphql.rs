@@ -51,21 +51,25 @@ pub(super) async fn get(
         return graphiql::page();
     }
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
-    match read_get(&state, &headers, query.as_deref().unwrap_or_default()) {
+    match read_get(&state, &headers, query.as_deref().unwrap_or_default()).await {
         Ok(request) => execute(&state, media, request).await,
         Err(error) => error.respond(media),
     }
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.as_bytes());
-    state.authenticator.verify(authorization).map_err(|error| {
-        state.metrics.auth_refusal(error.reason());
-        tracing::info!(reason = error.reason(), "caller refused");
-        HttpError::Auth(error)
-    })
+    state
+        .authenticator
+        .verify(authorization)
+        .await
+        .map_err(|error| {
+            state.metrics.auth_refusal(error.reason());
+            tracing::info!(reason = error.reason(), "caller refused");
+            HttpError::Auth(error)
+        })
 }
 
 async fn read_post(
@@ -73,7 +77,7 @@ async fn read_post(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<async_graphql::Request, HttpError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     ResponseMedia::negotiate(headers)?;
     require_json_body(headers)?;
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
@@ -109,15 +113,19 @@ async fn read_post(
             ));
         }
     };
-    Ok(build_request(params)?.data(caller))
+    Ok(graphql::for_caller(
+        build_request(params)?,
+        caller,
+        &state.store,
+    ))
 }
 
-fn read_get(
+async fn read_get(
     state: &AppState,
     headers: &HeaderMap,
     query_string: &str,
 ) -> Result<async_graphql::Request, HttpError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     ResponseMedia::negotiate(headers)?;
     let mut params = Map::new();
     for (name, value) in form_urlencoded::parse(query_string.as_bytes()) {
@@ -138,7 +146,7 @@ fn read_get(
             "mutations are not allowed over GET: use POST".into(),
         ));
     }
-    Ok(request.data(caller))
+    Ok(graphql::for_caller(request, caller, &state.store))
 }
 
 /// The GraphQL request from its parameters, each checked for the right JSON type.
@@ -209,7 +217,6 @@ async fn execute(
     media: ResponseMedia,
     request: async_graphql::Request,
 ) -> Response {
-    let request = graphql::with_request_data(request, &state.store);
     let response = state.schema.execute(request).await;
     // A request error (parse, validation, variable coercion, unknown operation) leaves no
     // data and points at no field; execution errors always carry a path.

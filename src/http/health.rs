@@ -1,4 +1,5 @@
-//! `/healthz` (the process runs) and `/readyz` (the upstream accepts our token).
+//! `/healthz` (the process runs) and `/readyz` (caller keys are loaded and the upstream
+//! accepts our token).
 //!
 //! Readiness follows the upstream client's last exchange: any success makes the gateway
 //! ready, a connection failure, timeout or refused token makes it not ready. While not ready,
@@ -39,6 +40,9 @@ pub(super) async fn healthz() -> Json<Value> {
 }
 
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if !state.authenticator.is_ready() {
+        return not_ready("the JWKS has not been fetched yet");
+    }
     if state.upstream.is_reachable() {
         return (StatusCode::OK, Json(json!({ "status": "ready" })));
     }
@@ -50,10 +54,12 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<V
             }
         });
     }
+    not_ready("the upstream has not accepted a request with the app token yet")
+}
+
+fn not_ready(reason: &str) -> (StatusCode, Json<Value>) {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(
-            json!({ "status": "not ready", "reason": "the upstream has not accepted a request yet" }),
-        ),
+        Json(json!({ "status": "not ready", "reason": reason })),
     )
 }

@@ -2,12 +2,14 @@
 //!
 //! It serves `POST …/customers/services/batch` over a deterministic [`dataset`], pages with a
 //! page-size cap (like the real upstream, it may answer with fewer than asked), requires a
-//! bearer token, and counts what it is asked. Faults can be switched on at run time, from a
-//! test through [`MockUpstream`] or over HTTP (`PUT /__mock/fault`), so the gateway's error
+//! bearer token, and counts what it is asked. Its token endpoint (`POST` [`TOKEN_PATH`])
+//! issues app tokens by the client-credentials grant. Faults can be switched on at run time,
+//! from a test through [`MockUpstream`] or over HTTP (`PUT /__mock/fault`), so the gateway's error
 //! paths are exercised against real sockets. The `mock-upstream` command, `serve --demo`
 //! and the test suite all use this one implementation.
 
 pub mod dataset;
+mod identity;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -33,6 +35,8 @@ use tokio::{net::TcpListener, sync::oneshot};
 
 use crate::upstream::BATCH_PATH;
 use dataset::MockCustomer;
+use identity::Identity;
+pub use identity::{MockClient, TOKEN_PATH};
 
 /// What the mock serves and how.
 #[derive(Debug, Clone)]
@@ -43,8 +47,12 @@ pub struct MockOptions {
     pub products_per_customer: usize,
     /// Seed of the dataset.
     pub seed: u64,
-    /// The bearer token callers must send.
+    /// A fixed bearer token the batch endpoint always accepts (besides issued ones).
     pub token: String,
+    /// The app registration the token endpoint serves; `None` refuses every token request.
+    pub client: Option<MockClient>,
+    /// `expires_in` of the tokens the token endpoint issues.
+    pub token_lifetime: Duration,
     /// The largest page the mock serves, whatever is asked (the real one caps too).
     pub page_cap: u64,
     /// Delay before every answer.
@@ -58,6 +66,8 @@ impl Default for MockOptions {
             products_per_customer: 5,
             seed: 1,
             token: "mock-upstream-token".into(),
+            client: None,
+            token_lifetime: Duration::from_secs(3600),
             page_cap: 50,
             latency: Duration::ZERO,
         }
@@ -99,6 +109,10 @@ pub struct MockStats {
     pub id_requests: u64,
     /// Most batch requests that were in progress at one time.
     pub max_in_flight: u64,
+    /// Requests to the token endpoint, granted or not.
+    pub token_requests: u64,
+    /// Of those, requests refused.
+    pub token_refusals: u64,
 }
 
 #[derive(Debug)]
@@ -116,6 +130,9 @@ struct MockState {
     id_requests: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
+    identity: Identity,
+    /// Every distinct `Authorization` value the batch endpoint has seen.
+    authorizations: Mutex<HashSet<String>>,
 }
 
 /// A running mock upstream on a loopback port; it stops when dropped.
@@ -136,7 +153,7 @@ impl MockUpstream {
     /// Starts a mock on an already bound listener.
     pub fn start(listener: TcpListener, options: MockOptions) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let state = Arc::new(MockState::new(&options));
+        let state = Arc::new(MockState::new(options)?);
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(Arc::clone(&state));
         tokio::spawn(async move {
@@ -163,9 +180,51 @@ impl MockUpstream {
         self.addr
     }
 
-    /// The token the mock requires.
+    /// The fixed token the mock always accepts.
     pub fn token(&self) -> &str {
         &self.state.token
+    }
+
+    /// The token endpoint's URL, for `GATEWAY_UPSTREAM_TOKEN_URL`.
+    pub fn token_url(&self) -> String {
+        format!("http://{}{TOKEN_PATH}", self.addr)
+    }
+
+    /// Requests the token endpoint has received.
+    pub fn token_requests(&self) -> u64 {
+        self.state.identity.requests.load(Ordering::SeqCst)
+    }
+
+    /// Makes every issued token invalid, so the next batch request with one gets 401.
+    pub fn revoke_issued_tokens(&self) {
+        self.state.identity.revoke_all();
+    }
+
+    /// Delays every token endpoint answer by `latency`.
+    pub fn set_token_latency(&self, latency: Duration) {
+        self.state
+            .identity
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Sets `expires_in` (whole seconds) of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state
+            .identity
+            .lifetime_secs
+            .store(lifetime.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Every distinct `Authorization` header value the batch endpoint has received.
+    pub fn authorizations_seen(&self) -> Vec<String> {
+        self.state
+            .authorizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The dataset, as served.
@@ -218,7 +277,7 @@ impl Drop for MockUpstream {
 }
 
 impl MockState {
-    fn new(options: &MockOptions) -> Self {
+    fn new(options: MockOptions) -> std::io::Result<Self> {
         let customers = dataset::generate(
             options.customers,
             options.products_per_customer,
@@ -229,10 +288,12 @@ impl MockState {
             .enumerate()
             .map(|(position, customer)| (customer.customer_id.clone(), position))
             .collect();
-        Self {
+        Ok(Self {
+            identity: Identity::new(options.client, options.token_lifetime)?,
+            authorizations: Mutex::new(HashSet::new()),
             customers,
             positions,
-            token: options.token.clone(),
+            token: options.token,
             page_cap: options.page_cap.max(1),
             latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
             fault: Mutex::new(Fault::None),
@@ -243,7 +304,7 @@ impl MockState {
             id_requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
-        }
+        })
     }
 
     fn stats(&self) -> MockStats {
@@ -252,6 +313,8 @@ impl MockState {
             listing_requests: self.listing_requests.load(Ordering::SeqCst),
             id_requests: self.id_requests.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            token_requests: self.identity.requests.load(Ordering::SeqCst),
+            token_refusals: self.identity.refusals.load(Ordering::SeqCst),
         }
     }
 }
@@ -276,6 +339,7 @@ impl Drop for InFlight<'_> {
 fn router(state: Arc<MockState>) -> Router {
     Router::new()
         .route(BATCH_PATH, post(batch))
+        .route(TOKEN_PATH, post(identity::token))
         .route("/__mock/stats", get(stats))
         .route("/__mock/fault", get(current_fault).put(set_fault))
         .with_state(state)
@@ -287,7 +351,7 @@ pub async fn serve(
     options: MockOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = Arc::new(MockState::new(&options));
+    let state = Arc::new(MockState::new(options)?);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
@@ -337,12 +401,21 @@ async fn batch(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let expected = format!("Bearer {}", state.token);
-    if headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .map(|value| value.as_bytes())
-        != Some(expected.as_bytes())
-    {
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !authorization.is_empty() {
+        state
+            .authorizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(authorization.to_owned());
+    }
+    let accepted = authorization
+        .strip_prefix("Bearer ")
+        .is_some_and(|token| token == state.token || state.identity.accepts(token));
+    if !accepted {
         return problem(StatusCode::UNAUTHORIZED, "invalid or missing bearer token");
     }
     let fault = state

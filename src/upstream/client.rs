@@ -24,6 +24,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     UpstreamError,
+    token::{AppCredentials, AppToken, TokenClient},
     wire::{BatchPage, WireCustomer},
 };
 use crate::{metrics::Metrics, secret::Secret};
@@ -35,12 +36,12 @@ pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/ba
 pub const MAX_IDS_PER_REQUEST: usize = 100;
 
 /// How the client reaches the upstream; built from the validated settings.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct UpstreamOptions {
     /// Base URL, e.g. `https://graph.avepointonlineservices.com`.
     pub base_url: Url,
-    /// The app's bearer token for the upstream.
-    pub token: Secret,
+    /// Where the app's bearer token for the upstream comes from.
+    pub credentials: AppCredentials,
     /// `pageSize` asked of the upstream (it may answer with less).
     pub page_size: u32,
     /// Most upstream requests in flight at once, for the whole gateway.
@@ -54,7 +55,7 @@ pub struct UpstreamOptions {
 pub struct UpstreamClient {
     http: reqwest::Client,
     endpoint: Url,
-    token: Secret,
+    token: AppToken,
     page_size: u64,
     concurrency: usize,
     timeout: Duration,
@@ -81,10 +82,19 @@ impl UpstreamClient {
         let mut endpoint = options.base_url;
         let base_path = endpoint.path().trim_end_matches('/').to_owned();
         endpoint.set_path(&format!("{base_path}{BATCH_PATH}"));
+        let token = match options.credentials {
+            AppCredentials::Fixed(token) => AppToken::Fixed(token),
+            AppCredentials::Client(credentials) => AppToken::Issued(Box::new(TokenClient::new(
+                http.clone(),
+                credentials,
+                options.timeout,
+                Arc::clone(&metrics),
+            ))),
+        };
         Ok(Self {
             http,
             endpoint,
-            token: options.token,
+            token,
             page_size: u64::from(options.page_size.max(1)),
             concurrency: options.concurrency.max(1),
             timeout: options.timeout,
@@ -172,6 +182,9 @@ impl UpstreamClient {
     }
 
     /// One page; `None` when the upstream answers 404 to a `customerIds` request.
+    ///
+    /// When the upstream refuses an issued app token, a new token is fetched and the request
+    /// sent once more; a second refusal is the answer.
     async fn page(
         &self,
         selection: &Selection<'_>,
@@ -183,8 +196,35 @@ impl UpstreamClient {
             .acquire()
             .await
             .map_err(|_| UpstreamError::Unavailable("the gateway is shutting down".into()))?;
+        let token = self.authorization().await?;
+        match self.exchange(selection, index, size, &token).await {
+            Err(UpstreamError::Unauthorized(_)) if self.token.invalidate(&token) => {
+                let token = self.authorization().await?;
+                self.exchange(selection, index, size, &token).await
+            }
+            result => result,
+        }
+    }
+
+    /// The app token, with readiness following a failure to get one.
+    async fn authorization(&self) -> Result<Secret, UpstreamError> {
+        self.token.get().await.inspect_err(|error| {
+            if error.means_not_ready() {
+                self.reachable.store(false, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// One request, counted and timed, updating readiness.
+    async fn exchange(
+        &self,
+        selection: &Selection<'_>,
+        index: u64,
+        size: u64,
+        token: &Secret,
+    ) -> Result<Option<BatchPage>, UpstreamError> {
         let started = Instant::now();
-        let result = self.send(selection, index, size).await;
+        let result = self.send(selection, index, size, token).await;
         match &result {
             Ok(_) => self.reachable.store(true, Ordering::Relaxed),
             Err(error) if error.means_not_ready() => self.reachable.store(false, Ordering::Relaxed),
@@ -204,6 +244,7 @@ impl UpstreamClient {
         selection: &Selection<'_>,
         index: u64,
         size: u64,
+        token: &Secret,
     ) -> Result<Option<BatchPage>, UpstreamError> {
         let transport = |error: reqwest::Error| {
             if error.is_timeout() {
@@ -218,7 +259,7 @@ impl UpstreamClient {
             .http
             .post(self.endpoint.clone())
             .query(&[("pageIndex", index), ("pageSize", size)])
-            .bearer_auth(self.token.expose())
+            .bearer_auth(token.expose())
             .header(header::ACCEPT, "application/json")
             .json(selection)
             .timeout(self.timeout)

@@ -20,6 +20,14 @@ pub enum UpstreamError {
     /// The upstream refused the gateway's app token (401 or 403).
     #[error("the upstream refused the gateway's credentials (HTTP {0})")]
     Unauthorized(u16),
+    /// The identity service refused the gateway's client credentials.
+    #[error("the identity service refused the gateway's client credentials (HTTP {status}{})", error.as_ref().map_or_else(String::new, |code| format!(", {code}")))]
+    TokenRefused {
+        /// Its HTTP status.
+        status: u16,
+        /// Its OAuth `error` code, when it sent a well-formed one.
+        error: Option<String>,
+    },
     /// The body could not be read as the documented JSON, or the status was unexpected.
     #[error("the upstream sent an unusable answer: {0}")]
     BadResponse(String),
@@ -38,7 +46,7 @@ impl UpstreamError {
             Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
             Self::Timeout(_) => "UPSTREAM_TIMEOUT",
             Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
-            Self::Unauthorized(_) => "UPSTREAM_UNAUTHORIZED",
+            Self::Unauthorized(_) | Self::TokenRefused { .. } => "UPSTREAM_UNAUTHORIZED",
             Self::BadResponse(_) => "UPSTREAM_BAD_RESPONSE",
         }
     }
@@ -47,7 +55,10 @@ impl UpstreamError {
     pub fn means_not_ready(&self) -> bool {
         matches!(
             self,
-            Self::Unavailable(_) | Self::Timeout(_) | Self::Unauthorized(_)
+            Self::Unavailable(_)
+                | Self::Timeout(_)
+                | Self::Unauthorized(_)
+                | Self::TokenRefused { .. }
         )
     }
 }

@@ -2,10 +2,16 @@
 //!
 //! This layer knows HTTP and the wire format, and nothing of caching or GraphQL: it answers
 //! "all customers" or "these customers" with deduplicated wire records, or an [`UpstreamError`].
+//! It also owns the gateway's app token ([`AppToken`]): fixed, or from the identity service.
 
 mod client;
 mod error;
+mod token;
 pub mod wire;
 
 pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamOptions};
 pub use error::UpstreamError;
+pub use token::{
+    ASSERTION_TYPE, AppCredentials, AppToken, AssertionSigner, ClientCredentials, ClientProof,
+    CredentialError, certificate_thumbprint, refresh_margin,
+};
