@@ -3,6 +3,7 @@
 
 mod auth;
 mod cache_and_batching;
+mod caller_keys;
 mod cli;
 mod common;
 mod customers;

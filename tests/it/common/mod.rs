@@ -1,11 +1,13 @@
 //! Spawning a gateway over a mock upstream, and talking to it.
 
+pub(crate) mod keys;
+
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use elements_gateway::{
     app::Application,
     config::Settings,
-    mock_upstream::{MockOptions, MockUpstream},
+    mock_upstream::{MockClient, MockOptions, MockUpstream},
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -16,10 +18,28 @@ pub(crate) const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
 pub(crate) const ISSUER: &str = "https://issuer.test";
 pub(crate) const AUDIENCE: &str = "elements-gateway-tests";
 
+/// The client id test gateways register at the mock's token endpoint.
+pub(crate) const CLIENT_ID: &str = "gateway-tests";
+/// The client secret of [`CLIENT_ID`].
+pub(crate) const CLIENT_SECRET: &str = "client-secret-for-the-gateway-tests";
+
+/// How the test gateway gets its upstream token.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppAuth {
+    /// `GATEWAY_UPSTREAM_TOKEN`, the mock's fixed token.
+    #[default]
+    FixedToken,
+    /// Client credentials with a client secret.
+    ClientSecret,
+    /// Client credentials with a signed client assertion (the fixture certificate).
+    ClientAssertion,
+}
+
 /// How to build a test gateway.
 #[derive(Default)]
 pub(crate) struct Options {
     pub(crate) mock: MockOptions,
+    pub(crate) app_auth: AppAuth,
     /// Extra or overriding `GATEWAY_*` settings.
     pub(crate) settings: Vec<(&'static str, String)>,
     /// Return without waiting for `/readyz` (for an upstream that is meant to be down).
@@ -35,6 +55,20 @@ impl Options {
 
     pub(crate) fn without_waiting_for_ready(mut self) -> Self {
         self.no_wait = true;
+        self
+    }
+
+    /// The gateway obtains its upstream token from the mock's token endpoint.
+    pub(crate) fn app_auth(mut self, app_auth: AppAuth) -> Self {
+        self.app_auth = app_auth;
+        self.mock.client = Some(MockClient {
+            client_id: CLIENT_ID.into(),
+            secret: Some(CLIENT_SECRET.into()),
+            certificate_pem: Some(
+                std::fs::read_to_string(keys::fixture("client.crt")).expect("fixture"),
+            ),
+            scope: "elements.license.read.all".into(),
+        });
         self
     }
 
@@ -68,6 +102,26 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
         ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
         ("GATEWAY_UPSTREAM_TIMEOUT_MS", "2000".to_owned()),
     ]);
+    let client_settings = match options.app_auth {
+        AppAuth::FixedToken => vec![],
+        AppAuth::ClientSecret => vec![("GATEWAY_UPSTREAM_CLIENT_SECRET", CLIENT_SECRET.to_owned())],
+        AppAuth::ClientAssertion => vec![
+            (
+                "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE",
+                keys::fixture("client.key").display().to_string(),
+            ),
+            (
+                "GATEWAY_UPSTREAM_CLIENT_CERT_FILE",
+                keys::fixture("client.crt").display().to_string(),
+            ),
+        ],
+    };
+    if !client_settings.is_empty() {
+        env.remove("GATEWAY_UPSTREAM_TOKEN");
+        env.insert("GATEWAY_UPSTREAM_TOKEN_URL", upstream.token_url());
+        env.insert("GATEWAY_UPSTREAM_CLIENT_ID", CLIENT_ID.to_owned());
+        env.extend(client_settings);
+    }
     env.extend(options.settings);
     let settings = Settings::load(None, |name| env.get(name).cloned()).expect("valid settings");
     let app = Application::build(settings).await.expect("gateway builds");
@@ -120,7 +174,20 @@ impl TestGateway {
         format!("http://{}{path}", self.addr)
     }
 
-    async fn wait_until_ready(&self) {
+    /// The value of one series on `/metrics` (`name{labels}` exactly as rendered), 0 if absent.
+    pub(crate) async fn metric(&self, series: &str) -> f64 {
+        let text = self.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |value| value.trim().parse().unwrap())
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub(crate) async fn is_ready(&self) -> bool {
+        self.get("/readyz").await.status() == 200
+    }
+
+    pub(crate) async fn wait_until_ready(&self) {
         for _ in 0..100 {
             if let Ok(response) = self.client.get(self.url("/readyz")).send().await
                 && response.status() == 200
