@@ -1,11 +1,13 @@
 //! Integration tests: the real gateway on an ephemeral port, the real mock upstream on
 //! another, real HTTP between them. One test binary (one link step) with a module per area.
 
+mod app_token;
 mod auth;
 mod cache_and_batching;
 mod caller_keys;
 mod cli;
 mod common;
+mod customer_claim;
 mod customers;
 mod faults;
 mod http;
