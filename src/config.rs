@@ -599,6 +599,39 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_a_secret() {
+        let with_token = load(&minimal()).unwrap();
+        let with_client = load(&[
+            (
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                "https://id.test/connect/token",
+            ),
+            ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+            ("GATEWAY_UPSTREAM_CLIENT_SECRET", "client-secret-value"),
+            ("GATEWAY_JWT_SECRET", SECRET),
+        ])
+        .unwrap();
+        let shown = format!("{with_token:?} {with_client:?}");
+        for secret in ["app-token", "client-secret-value", SECRET] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn jwks_timing_has_defaults_and_bounds() {
+        let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.jwt.jwks_refresh, Duration::from_secs(300));
+        assert_eq!(settings.jwt.jwks_min_refetch, Duration::from_secs(30));
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_JWT_JWKS_REFRESH_SECS", "0"));
+        assert!(
+            error_line(&pairs)
+                .starts_with("GATEWAY_JWT_JWKS_REFRESH_SECS ([jwt] jwks_refresh_secs)")
+        );
+    }
+
+    #[test]
     fn defaults_follow_the_contract() {
         let settings = load(&minimal()).unwrap();
         assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");

@@ -13,3 +13,4 @@ mod faults;
 mod http;
 mod paging;
 mod products;
+mod secrets;

@@ -1,0 +1,143 @@
+//! No secret in the logs: the real binary, logging at `debug` (ours at `trace`), goes through
+//! token grants, a refused app token, and refused and accepted callers; its whole standard
+//! error is then searched for every secret and token involved.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use elements_gateway::mock_upstream::{MockClient, MockOptions, MockUpstream};
+use jsonwebtoken::Algorithm;
+use serde_json::json;
+
+use crate::{
+    auth::with,
+    common::{AUDIENCE, CLIENT_ID, CLIENT_SECRET, ISSUER, SECRET, sign, valid_claims},
+};
+
+/// Kills the child when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn no_secret_or_token_reaches_the_log() {
+    let upstream = MockUpstream::spawn(MockOptions {
+        client: Some(MockClient::with_secret(CLIENT_ID, CLIENT_SECRET)),
+        ..MockOptions::default()
+    })
+    .await
+    .unwrap();
+    let log_path = std::env::temp_dir().join(format!(
+        "elements-gateway-{}-secrets.log",
+        std::process::id()
+    ));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_elements-gateway"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEWAY_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .arg("serve")
+        .envs([
+            ("RUST_LOG", "debug,elements_gateway=trace"),
+            ("GATEWAY_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_UPSTREAM_URL", &upstream.url()),
+            ("GATEWAY_UPSTREAM_TOKEN_URL", &upstream.token_url()),
+            ("GATEWAY_UPSTREAM_CLIENT_ID", CLIENT_ID),
+            ("GATEWAY_UPSTREAM_CLIENT_SECRET", CLIENT_SECRET),
+            ("GATEWAY_JWT_SECRET", SECRET),
+            ("GATEWAY_JWT_ISSUER", ISSUER),
+            ("GATEWAY_JWT_AUDIENCE", AUDIENCE),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let url = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for line in BufReader::new(stdout).lines() {
+            if let Some(url) = line.unwrap().strip_prefix("elements-gateway listening on ") {
+                return url.trim().to_owned();
+            }
+            assert!(Instant::now() < deadline, "the gateway printed no URL");
+        }
+        panic!("the gateway exited");
+    })
+    .await
+    .unwrap();
+
+    let client = reqwest::Client::new();
+    let ask = async |token: &str, query: &str| {
+        client
+            .post(&url)
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let caller = sign(&valid_claims(), Algorithm::HS256, SECRET);
+    let id = upstream.customers()[0].customer_id.clone();
+    let lookup = format!("{{ customer(id: \"{id}\") {{ id }} }}");
+    assert_eq!(ask(&caller, &lookup).await, 200);
+    // The upstream refuses the app token: the gateway fetches another and retries.
+    upstream.revoke_issued_tokens();
+    assert_eq!(ask(&caller, "{ customers { totalCount } }").await, 200);
+    assert_eq!(upstream.token_requests(), 2);
+    // Refused callers: a forged signature, an expired token, another issuer.
+    let refused = [
+        sign(
+            &valid_claims(),
+            Algorithm::HS256,
+            "a-forger-s-secret-of-enough-length",
+        ),
+        sign(&with(json!({ "exp": 1_000_000 })), Algorithm::HS256, SECRET),
+        sign(
+            &with(json!({ "iss": "https://elsewhere.test" })),
+            Algorithm::HS256,
+            SECRET,
+        ),
+    ];
+    for token in &refused {
+        assert_eq!(ask(token, "{ customers { totalCount } }").await, 401);
+    }
+    drop(running);
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).unwrap();
+    // The capture works: our own lines are there.
+    assert!(log.contains("obtained an app token"), "{log}");
+    assert!(log.contains("the upstream refused the app token"), "{log}");
+    assert!(log.contains("caller refused"), "{log}");
+    let app_tokens: Vec<String> = upstream
+        .authorizations_seen()
+        .iter()
+        .map(|value| value.trim_start_matches("Bearer ").to_owned())
+        .collect();
+    assert_eq!(app_tokens.len(), 2, "{app_tokens:?}");
+    let signature = |token: &str| token.rsplit('.').next().unwrap().to_owned();
+    let mut secrets = vec![
+        CLIENT_SECRET.to_owned(),
+        SECRET.to_owned(),
+        caller.clone(),
+        signature(&caller),
+    ];
+    secrets.extend(app_tokens);
+    secrets.extend(refused.iter().map(|token| signature(token)));
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "the log contains {secret}");
+    }
+}
