@@ -15,13 +15,16 @@
 //! * [`app`]: wires the parts together, binds, serves until shutdown.
 //! * [`http`]: routes (`/graphql`, `/healthz`, `/readyz`, `/metrics`), content negotiation and
 //!   the HTTP shape of every refusal.
-//! * [`auth`]: caller JWT verification; nothing goes upstream before it passes.
+//! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and
+//!   the customers a caller may see; nothing goes upstream before it passes.
 //! * [`graphql`]: the schema (types, root fields, cursors, error codes), apart from transport.
 //! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
 //! * [`cache`]: moka caches with single-flight fills in front of the upstream.
-//! * [`upstream`]: the REST client: paging, bounded concurrency, `UPSTREAM_*` errors.
+//! * [`upstream`]: the REST client: paging, bounded concurrency, `UPSTREAM_*` errors, and the
+//!   gateway's own app token (fixed, or by client credentials).
 //! * [`domain`]: customers and products normalised from the upstream's strings.
-//! * [`mock_upstream`]: a real HTTP fake of the upstream with switchable faults.
+//! * [`mock_upstream`]: a real HTTP fake of the upstream (and its identity service) with
+//!   switchable faults.
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`], [`telemetry`], [`secret`]: counters, logging, and secrets that never print.
 

@@ -8,8 +8,8 @@
 //! answer.
 //!
 //! Keys come from three sources, any of which may be combined: the HS256 secret, PEM public
-//! keys ([`keys`]), and a JWKS endpoint ([`jwks`]). Each key checks only the algorithms its
-//! type allows, which is what defeats algorithm confusion.
+//! keys ([`from_pem_file`]), and a JWKS endpoint ([`Jwks`]). Each key checks only the
+//! algorithms its type allows, which is what defeats algorithm confusion.
 
 mod claims;
 mod error;

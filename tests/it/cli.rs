@@ -202,7 +202,7 @@ async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
 }
 
 #[tokio::test]
-async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_faults() {
+async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
     let mut child = gateway_command()
         .args([
             "mock-upstream",
@@ -219,6 +219,7 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
             "--page-cap",
             "5",
         ])
+        .args(["--client-id", "cli-app", "--client-secret", "cli-secret"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -236,7 +237,7 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
     .await
     .unwrap();
     let client = reqwest::Client::new();
-    let batch = |page: u32, token: &'static str, body: Value| {
+    let batch = |page: u32, token: &str, body: Value| {
         client
             .post(format!(
                 "{base}{}?pageIndex={page}&pageSize=100",
@@ -273,6 +274,27 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
     let refused = batch(1, "wrong", json!({})).await.unwrap();
     assert_eq!(refused.status(), 401);
 
+    // The token endpoint grants client credentials; the batch endpoint takes what it issues.
+    let grant = |secret: &str| {
+        client
+            .post(format!("{base}/connect/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "cli-app"),
+                ("client_secret", secret),
+                ("scope", "elements.license.read.all"),
+            ])
+            .send()
+    };
+    let denied = grant("not-it").await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let denied: Value = denied.json().await.unwrap();
+    assert_eq!(denied["error"], "invalid_client");
+    let granted: Value = grant("cli-secret").await.unwrap().json().await.unwrap();
+    assert_eq!(granted["expires_in"], 3600);
+    let issued = granted["access_token"].as_str().unwrap();
+    assert_eq!(batch(1, issued, json!({})).await.unwrap().status(), 200);
+
     let switched = client
         .put(format!("{base}/__mock/fault"))
         .json(&json!({ "kind": "server_error", "status": 503 }))
@@ -290,5 +312,6 @@ async fn the_mock_upstream_command_serves_pages_requires_its_token_and_switches_
         .json()
         .await
         .unwrap();
-    assert_eq!(stats["requests"], 4);
+    assert_eq!(stats["requests"], 5);
+    assert_eq!(stats["token_requests"], 2);
 }
