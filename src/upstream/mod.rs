@@ -13,5 +13,5 @@ pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamOption
 pub use error::UpstreamError;
 pub use token::{
     ASSERTION_TYPE, AppCredentials, AppToken, AssertionSigner, ClientCredentials, ClientProof,
-    CredentialError, certificate_thumbprint, refresh_margin,
+    CredentialError, certificate_thumbprint,
 };

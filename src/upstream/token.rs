@@ -34,7 +34,7 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// How long before expiry an issued token is replaced: a tenth of its life, at most a minute,
 /// so a request never leaves with a token about to lapse on the way.
-pub fn refresh_margin(lifetime: Duration) -> Duration {
+fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(60))
 }
 
@@ -264,14 +264,6 @@ impl AppToken {
                 client.invalidate(token);
                 true
             }
-        }
-    }
-
-    /// Whether a token is at hand without asking anyone.
-    pub fn is_available(&self) -> bool {
-        match self {
-            Self::Fixed(_) => true,
-            Self::Issued(client) => client.fresh().is_some(),
         }
     }
 }
