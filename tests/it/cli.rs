@@ -2,25 +2,15 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_elements-gateway");
-const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
+use crate::common::process::{Running, gateway_command};
 
-/// A command with no `GATEWAY_*` variables inherited from the test's environment.
-fn gateway_command() -> Command {
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("GATEWAY_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
+const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
 
 #[test]
 fn the_checked_in_sdl_matches_the_schema() {
@@ -132,16 +122,6 @@ fn a_bad_config_file_is_named() {
     assert!(!ok);
     assert!(stderr.contains("cannot read config file"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Kills the child when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -14,18 +14,12 @@ use serde_json::json;
 
 use crate::{
     auth::with,
-    common::{AUDIENCE, CLIENT_ID, CLIENT_SECRET, ISSUER, SECRET, sign, valid_claims},
+    common::{
+        AUDIENCE, CLIENT_ID, CLIENT_SECRET, ISSUER, SECRET,
+        process::{Running, gateway_command},
+        sign, valid_claims,
+    },
 };
-
-/// Kills the child when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn no_secret_or_token_reaches_the_log() {
@@ -40,13 +34,7 @@ async fn no_secret_or_token_reaches_the_log() {
         std::process::id()
     ));
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_elements-gateway"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("GATEWAY_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut child = gateway_command()
         .arg("serve")
         .envs([
             ("RUST_LOG", "debug,elements_gateway=trace"),

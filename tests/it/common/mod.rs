@@ -1,6 +1,7 @@
 //! Spawning a gateway over a mock upstream, and talking to it.
 
 pub(crate) mod keys;
+pub(crate) mod process;
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
