@@ -54,12 +54,12 @@ async fn one_token_serves_many_queries() {
 #[tokio::test]
 async fn a_token_is_replaced_before_it_expires_by_one_request_for_all_waiters() {
     let mut options = client_credentials().set("GATEWAY_UPSTREAM_CONCURRENCY", 32);
-    options.mock.token_lifetime = Duration::from_secs(1);
+    options.mock.token_lifetime = Duration::from_secs(2);
     let gateway = spawn_with(options).await;
     assert_eq!(gateway.upstream.token_requests(), 1);
-    // Past the token's replacement time (0.9 s into its 1 s life), 20 requests need a new
+    // Past the token's replacement time (1.8 s into its 2 s life), 20 requests need a new
     // token at the same moment; the token endpoint is slow, so they all wait on one request.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     gateway
         .upstream
         .set_token_latency(Duration::from_millis(150));
