@@ -32,7 +32,7 @@ pub enum StartError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A key or certificate file named by a setting cannot be used.
+    /// A key, certificate or key source named by a setting cannot be used.
     #[error("{setting}: {problem}")]
     Key {
         /// The setting, in both its forms.
@@ -43,9 +43,6 @@ pub enum StartError {
     /// The upstream client could not be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
-    /// The HTTP client for the JWKS could not be set up.
-    #[error("GATEWAY_JWT_JWKS_URL: cannot set up an HTTP client: {0}")]
-    JwksClient(String),
 }
 
 /// A gateway bound to its address, ready to serve.
@@ -149,7 +146,10 @@ fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authentica
                 },
                 Arc::clone(metrics),
             )
-            .map_err(|error| StartError::JwksClient(error.to_string()))?;
+            .map_err(|error| StartError::Key {
+                setting: Setting::named("GATEWAY_JWT_JWKS_URL"),
+                problem: format!("cannot set up an HTTP client: {error}"),
+            })?;
             let jwks = Arc::new(jwks);
             jwks.start();
             Some(jwks)
