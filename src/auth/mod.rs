@@ -148,15 +148,13 @@ impl Authenticator {
     pub async fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
         let token = bearer(authorization)?;
         let (algorithm, kid) = self.header_of(token)?;
-        if let (Some(jwks), Some(kid)) = (&self.jwks, kid.as_deref())
-            && !jwks
-                .keys()
-                .iter()
-                .any(|key| key.kid.as_deref() == Some(kid))
+        let mut jwks_keys = self.jwks.as_ref().map(|jwks| jwks.keys());
+        if let (Some(jwks), Some(kid), Some(keys)) = (&self.jwks, kid.as_deref(), &jwks_keys)
+            && !keys.iter().any(|key| key.kid.as_deref() == Some(kid))
         {
             jwks.refetch_for_unknown(kid).await;
+            jwks_keys = Some(jwks.keys());
         }
-        let jwks_keys = self.jwks.as_ref().map(|jwks| jwks.keys());
         let candidates = self
             .fixed_keys
             .iter()
