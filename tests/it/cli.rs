@@ -1,10 +1,6 @@
 //! The binary itself: `schema`, start-up configuration errors, and `serve --demo`.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
@@ -126,32 +122,13 @@ fn a_bad_config_file_is_named() {
 
 #[tokio::test]
 async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
-    let mut child = gateway_command()
-        .args(["serve", "--demo"])
+    let mut demo = gateway_command();
+    demo.args(["serve", "--demo"])
         .env("GATEWAY_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
-    let (url, token) = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut url = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if let Some(rest) = line.strip_prefix("elements-gateway listening on ") {
-                url = Some(rest.trim().to_owned());
-            }
-            if let Some(token) = line.strip_prefix("Authorization: Bearer ") {
-                return (url.expect("the URL comes first"), token.trim().to_owned());
-            }
-            assert!(Instant::now() < deadline, "the demo printed no token");
-        }
-        panic!("the demo exited");
-    })
-    .await
-    .unwrap();
+        .stderr(Stdio::null());
+    let mut demo = Running::start(demo);
+    let url = demo.line_after("elements-gateway listening on ").await;
+    let token = demo.line_after("Authorization: Bearer ").await;
     let client = reqwest::Client::new();
     let answer: Value = client
         .post(&url)
@@ -183,39 +160,27 @@ async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
 
 #[tokio::test]
 async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
-    let mut child = gateway_command()
-        .args([
-            "mock-upstream",
-            "--listen",
-            "127.0.0.1:0",
-            "--customers",
-            "7",
-        ])
-        .args([
-            "--products-per-customer",
-            "2",
-            "--token",
-            "cli-token",
-            "--page-cap",
-            "5",
-        ])
-        .args(["--client-id", "cli-app", "--client-secret", "cli-secret"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
-    let base = tokio::task::spawn_blocking(move || {
-        let line = BufReader::new(stdout).lines().next().unwrap().unwrap();
-        let rest = line
-            .strip_prefix("mock upstream listening on ")
-            .unwrap()
-            .to_owned();
-        rest.split_whitespace().next().unwrap().to_owned()
-    })
-    .await
-    .unwrap();
+    let mut mock = gateway_command();
+    mock.args([
+        "mock-upstream",
+        "--listen",
+        "127.0.0.1:0",
+        "--customers",
+        "7",
+    ])
+    .args([
+        "--products-per-customer",
+        "2",
+        "--token",
+        "cli-token",
+        "--page-cap",
+        "5",
+    ])
+    .args(["--client-id", "cli-app", "--client-secret", "cli-secret"])
+    .stderr(Stdio::null());
+    let mut mock = Running::start(mock);
+    let listening = mock.line_after("mock upstream listening on ").await;
+    let base = listening.split_whitespace().next().unwrap().to_owned();
     let client = reqwest::Client::new();
     let batch = |page: u32, token: &str, body: Value| {
         client

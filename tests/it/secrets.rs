@@ -2,11 +2,7 @@
 //! token grants, a refused app token, and refused and accepted callers; its whole standard
 //! error is then searched for every secret and token involved.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::process::Stdio;
 
 use elements_gateway::mock_upstream::{MockClient, MockOptions, MockUpstream};
 use jsonwebtoken::Algorithm;
@@ -34,7 +30,8 @@ async fn no_secret_or_token_reaches_the_log() {
         std::process::id()
     ));
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = gateway_command()
+    let mut command = gateway_command();
+    command
         .arg("serve")
         .envs([
             ("RUST_LOG", "debug,elements_gateway=trace"),
@@ -47,24 +44,9 @@ async fn no_secret_or_token_reaches_the_log() {
             ("GATEWAY_JWT_ISSUER", ISSUER),
             ("GATEWAY_JWT_AUDIENCE", AUDIENCE),
         ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let url = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for line in BufReader::new(stdout).lines() {
-            if let Some(url) = line.unwrap().strip_prefix("elements-gateway listening on ") {
-                return url.trim().to_owned();
-            }
-            assert!(Instant::now() < deadline, "the gateway printed no URL");
-        }
-        panic!("the gateway exited");
-    })
-    .await
-    .unwrap();
+        .stderr(Stdio::from(log));
+    let mut gateway = Running::start(command);
+    let url = gateway.line_after("elements-gateway listening on ").await;
 
     let client = reqwest::Client::new();
     let ask = async |token: &str, query: &str| {
@@ -102,7 +84,7 @@ async fn no_secret_or_token_reaches_the_log() {
     for token in &refused {
         assert_eq!(ask(token, "{ customers { totalCount } }").await, 401);
     }
-    drop(running);
+    gateway.stop().await;
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).unwrap();

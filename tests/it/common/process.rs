@@ -1,11 +1,16 @@
 //! Running the real binary as a child process.
 
-use std::process::{Child, Command};
+use std::{process::Stdio, time::Duration};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader, Lines},
+    process::{ChildStdout, Command},
+};
 
 /// The `elements-gateway` binary, with no `GATEWAY_*` variables inherited from the test's
 /// environment.
-pub(crate) fn gateway_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_elements-gateway"));
+pub(crate) fn gateway_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_elements-gateway"));
     for (name, _) in std::env::vars() {
         if name.starts_with("GATEWAY_") {
             command.env_remove(name);
@@ -14,12 +19,44 @@ pub(crate) fn gateway_command() -> Command {
     command
 }
 
-/// Kills the child when the test ends, however it ends.
-pub(crate) struct Running(pub(crate) Child);
+/// A running child whose standard output the test reads line by line; killed when dropped,
+/// however the test ends.
+pub(crate) struct Running {
+    child: tokio::process::Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+impl Running {
+    /// Starts `command` with its standard output piped to the test (standard error is left
+    /// as the command set it).
+    pub(crate) fn start(command: std::process::Command) -> Self {
+        let mut child = Command::from(command)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the binary starts");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        Self { child, stdout }
+    }
+
+    /// The rest of the next line that starts with `prefix`, trimmed; lines before it are
+    /// skipped. Fails if the child exits or 30 s pass first.
+    pub(crate) async fn line_after(&mut self, prefix: &str) -> String {
+        let wanted = async {
+            while let Some(line) = self.stdout.next_line().await.expect("stdout reads") {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.trim().to_owned();
+                }
+            }
+            panic!("the child exited without printing {prefix:?}");
+        };
+        tokio::time::timeout(Duration::from_secs(30), wanted)
+            .await
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?} within 30 s"))
+    }
+
+    /// Kills the child and waits until it is gone.
+    pub(crate) async fn stop(mut self) {
+        let _ = self.child.kill().await;
     }
 }
