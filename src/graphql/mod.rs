@@ -33,7 +33,7 @@ pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
         .finish()
 }
 
-/// Per-request data: the verified caller, whose [`CustomerAccess`] every root field applies
+/// Per-request data: the verified caller's [`CustomerAccess`], which every root field applies
 /// (a request without one is refused by the resolvers, never answered unrestricted), and a
 /// fresh DataLoader, so one caller's batch never serves another.
 pub fn for_caller(
@@ -42,10 +42,7 @@ pub fn for_caller(
     store: &Arc<CustomerStore>,
 ) -> async_graphql::Request {
     let loader = DataLoader::new(CustomerLoader::new(Arc::clone(store)), tokio::spawn);
-    request
-        .data(loader)
-        .data::<CustomerAccess>(caller.access.clone())
-        .data(caller)
+    request.data(loader).data::<CustomerAccess>(caller.access)
 }
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.
