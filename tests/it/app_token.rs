@@ -208,3 +208,47 @@ async fn an_assertion_signed_by_another_key_is_refused() {
     assert!(gateway.upstream.stats().token_refusals >= 1);
     assert_eq!(gateway.upstream_requests(), 0);
 }
+
+#[tokio::test]
+async fn an_unusable_assertion_key_or_certificate_stops_start_up_naming_its_setting() {
+    use crate::common::keys::fixture;
+    use elements_gateway::{app::Application, config::Settings};
+    for (key, cert, setting) in [
+        (
+            fixture("missing.key"),
+            fixture("client.crt"),
+            "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE ([upstream] client_assertion_key_file): ",
+        ),
+        (
+            fixture("ec-p256.key"),
+            fixture("client.crt"),
+            "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE ([upstream] client_assertion_key_file): ",
+        ),
+        (
+            fixture("client.key"),
+            fixture("rsa-1.pub.pem"),
+            "GATEWAY_UPSTREAM_CLIENT_CERT_FILE ([upstream] client_cert_file): ",
+        ),
+        (
+            fixture("client.key"),
+            fixture("missing.crt"),
+            "GATEWAY_UPSTREAM_CLIENT_CERT_FILE ([upstream] client_cert_file): ",
+        ),
+    ] {
+        let env = |name: &str| {
+            Some(match name {
+                "GATEWAY_LISTEN" => "127.0.0.1:0".to_owned(),
+                "GATEWAY_UPSTREAM_TOKEN_URL" => "http://127.0.0.1:9/connect/token".to_owned(),
+                "GATEWAY_UPSTREAM_CLIENT_ID" => "app".to_owned(),
+                "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE" => key.display().to_string(),
+                "GATEWAY_UPSTREAM_CLIENT_CERT_FILE" => cert.display().to_string(),
+                "GATEWAY_JWT_SECRET" => crate::common::SECRET.to_owned(),
+                _ => return None,
+            })
+        };
+        let settings = Settings::load(None, env).unwrap();
+        let error = Application::build(settings).await.unwrap_err().to_string();
+        assert!(error.starts_with(setting), "{error}");
+        assert!(!error.contains("MII"), "key material in {error}");
+    }
+}
