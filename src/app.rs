@@ -10,10 +10,10 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{AuthOptions, Authenticator, Jwks, JwksOptions, from_pem_file},
-    cache::CustomerStore,
+    cache::{CustomerStore, Freshness},
     config::{ClientAuthentication, JwtSettings, Setting, Settings, UpstreamCredentials},
     graphql::build_schema,
-    http::{App, AppState, ProbeClock, router},
+    http::{App, AppState, ProbeClock, RateLimiter, router},
     metrics::Metrics,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
@@ -69,12 +69,17 @@ impl Application {
                 page_size: settings.upstream.page_size,
                 concurrency: settings.upstream.concurrency,
                 timeout: settings.upstream.timeout,
+                resilience: settings.upstream.resilience.clone(),
+                deadline: settings.limits.request_timeout,
             },
             Arc::clone(&metrics),
         )?);
         let store = Arc::new(CustomerStore::new(
             Arc::clone(&upstream),
-            settings.cache.ttl,
+            Freshness {
+                ttl: settings.cache.ttl,
+                stale: settings.cache.stale,
+            },
             Arc::clone(&metrics),
         ));
         let listener =
@@ -95,6 +100,11 @@ impl Application {
             upstream,
             metrics,
             probes: ProbeClock::default(),
+            rate_limiter: RateLimiter::new(
+                settings.limits.rate_per_minute,
+                settings.limits.rate_burst,
+            ),
+            limits: settings.limits,
         }));
         Ok(Self {
             listener,

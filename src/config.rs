@@ -27,6 +27,11 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_PAGE_SIZE",
     "GATEWAY_UPSTREAM_CONCURRENCY",
     "GATEWAY_UPSTREAM_TIMEOUT_MS",
+    "GATEWAY_UPSTREAM_MAX_ATTEMPTS",
+    "GATEWAY_UPSTREAM_BACKOFF_MS",
+    "GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS",
+    "GATEWAY_UPSTREAM_BREAKER_FAILURES",
+    "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
     "GATEWAY_CACHE_TTL_SECS",
     "GATEWAY_CACHE_STALE_SECS",
     "GATEWAY_JWT_SECRET",
@@ -39,6 +44,16 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_JWT_REQUIRED_SCOPE",
     "GATEWAY_JWT_LEEWAY_SECS",
     "GATEWAY_JWT_CUSTOMER_CLAIM",
+    "GATEWAY_LIMITS_DEPTH",
+    "GATEWAY_LIMITS_COMPLEXITY",
+    "GATEWAY_LIMITS_ROOT_FIELDS",
+    "GATEWAY_LIMITS_ALIASES",
+    "GATEWAY_LIMITS_BODY_BYTES",
+    "GATEWAY_LIMITS_QUERY_BYTES",
+    "GATEWAY_LIMITS_HEADER_BYTES",
+    "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
+    "GATEWAY_LIMITS_RATE_PER_MINUTE",
+    "GATEWAY_LIMITS_RATE_BURST",
 ];
 
 /// Settings whose values are never echoed in an error.
@@ -104,7 +119,7 @@ impl Setting {
 
     fn section_and_key(self) -> (Option<&'static str>, &'static str) {
         let name = self.0.strip_prefix("GATEWAY_").unwrap_or(self.0);
-        for section in ["UPSTREAM_", "CACHE_", "JWT_"] {
+        for section in ["UPSTREAM_", "CACHE_", "JWT_", "LIMITS_"] {
             if let Some(key) = name.strip_prefix(section) {
                 return (Some(&section[..section.len() - 1]), key);
             }
@@ -177,6 +192,89 @@ pub struct UpstreamSettings {
     pub concurrency: usize,
     /// `GATEWAY_UPSTREAM_TIMEOUT_MS`: one request's time limit (default 10 s).
     pub timeout: Duration,
+    /// Retries and the circuit breaker.
+    pub resilience: Resilience,
+}
+
+/// How the gateway treats a failing upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resilience {
+    /// `GATEWAY_UPSTREAM_MAX_ATTEMPTS`: tries of one upstream request, the first included
+    /// (default 3; 1 turns retries off).
+    pub max_attempts: u32,
+    /// `GATEWAY_UPSTREAM_BACKOFF_MS`: the first retry's delay before jitter; each further retry
+    /// doubles it (default 100 ms).
+    pub backoff: Duration,
+    /// `GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS`: the longest `Retry-After` waited for (default
+    /// 10 s); a longer one is cut to this.
+    pub retry_after_max: Duration,
+    /// `GATEWAY_UPSTREAM_BREAKER_FAILURES`: consecutive failed requests that open the circuit
+    /// (default 5; 0 turns the breaker off).
+    pub breaker_failures: u32,
+    /// `GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS`: how long an open circuit fails fast before one
+    /// probe request may go through (default 10 s).
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for Resilience {
+    /// The documented defaults.
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            backoff: Duration::from_millis(100),
+            retry_after_max: Duration::from_secs(10),
+            breaker_failures: 5,
+            breaker_cooldown: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What one caller's request may cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `GATEWAY_LIMITS_DEPTH`: deepest field nesting (default 15).
+    pub depth: usize,
+    /// `GATEWAY_LIMITS_COMPLEXITY`: most fields a query may resolve, counting each field under
+    /// `customers(first: n)` n times (default 50 000).
+    pub complexity: usize,
+    /// `GATEWAY_LIMITS_ROOT_FIELDS`: most root fields in one operation (default 20).
+    pub root_fields: usize,
+    /// `GATEWAY_LIMITS_ALIASES`: most aliased fields in one operation (default 30).
+    pub aliases: usize,
+    /// `GATEWAY_LIMITS_BODY_BYTES`: largest POST body (default 1 MiB).
+    pub body_bytes: usize,
+    /// `GATEWAY_LIMITS_QUERY_BYTES`: longest query text (default 64 KiB).
+    pub query_bytes: usize,
+    /// `GATEWAY_LIMITS_HEADER_BYTES`: largest total of request header names and values
+    /// (default 32 KiB).
+    pub header_bytes: usize,
+    /// `GATEWAY_LIMITS_REQUEST_TIMEOUT_MS`: one GraphQL request's deadline, retries included
+    /// (default 30 s).
+    pub request_timeout: Duration,
+    /// `GATEWAY_LIMITS_RATE_PER_MINUTE`: requests one caller (`sub`) may make a minute
+    /// (default 0: no limit).
+    pub rate_per_minute: u32,
+    /// `GATEWAY_LIMITS_RATE_BURST`: requests one caller may make at once (default: the rate
+    /// per minute).
+    pub rate_burst: u32,
+}
+
+impl Default for Limits {
+    /// The documented defaults.
+    fn default() -> Self {
+        Self {
+            depth: 15,
+            complexity: 50_000,
+            root_fields: 20,
+            aliases: 30,
+            body_bytes: 1024 * 1024,
+            query_bytes: 64 * 1024,
+            header_bytes: 32 * 1024,
+            request_timeout: Duration::from_secs(30),
+            rate_per_minute: 0,
+            rate_burst: 0,
+        }
+    }
 }
 
 /// Cache freshness.
@@ -244,6 +342,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Caller tokens.
     pub jwt: JwtSettings,
+    /// What one request may cost.
+    pub limits: Limits,
 }
 
 /// Raw values by setting, file first, then environment on top.
@@ -368,6 +468,7 @@ impl Settings {
                 10_000,
                 (1, 600_000),
             )?),
+            resilience: resilience(sources)?,
         };
         let cache = CacheSettings {
             ttl: Duration::from_secs(sources.number("GATEWAY_CACHE_TTL_SECS", 60, (1, 86_400))?),
@@ -383,8 +484,93 @@ impl Settings {
             upstream,
             cache,
             jwt,
+            limits: limits(sources)?,
         })
     }
+}
+
+fn resilience(sources: &Sources) -> Result<Resilience, ConfigError> {
+    let defaults = Resilience::default();
+    Ok(Resilience {
+        max_attempts: sources.number(
+            "GATEWAY_UPSTREAM_MAX_ATTEMPTS",
+            defaults.max_attempts.into(),
+            (1, 10),
+        )? as u32,
+        backoff: Duration::from_millis(sources.number(
+            "GATEWAY_UPSTREAM_BACKOFF_MS",
+            defaults.backoff.as_millis() as u64,
+            (1, 60_000),
+        )?),
+        retry_after_max: Duration::from_secs(sources.number(
+            "GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS",
+            defaults.retry_after_max.as_secs(),
+            (0, 3_600),
+        )?),
+        breaker_failures: sources.number(
+            "GATEWAY_UPSTREAM_BREAKER_FAILURES",
+            defaults.breaker_failures.into(),
+            (0, 1_000),
+        )? as u32,
+        breaker_cooldown: Duration::from_millis(sources.number(
+            "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
+            defaults.breaker_cooldown.as_millis() as u64,
+            (1, 3_600_000),
+        )?),
+    })
+}
+
+fn limits(sources: &Sources) -> Result<Limits, ConfigError> {
+    let defaults = Limits::default();
+    let size = |name, default: usize, max: u64| {
+        sources
+            .number(name, default as u64, (1, max))
+            .map(|value| value as usize)
+    };
+    let rate_per_minute = sources.number(
+        "GATEWAY_LIMITS_RATE_PER_MINUTE",
+        defaults.rate_per_minute.into(),
+        (0, 1_000_000),
+    )? as u32;
+    let rate_burst = sources.number(
+        "GATEWAY_LIMITS_RATE_BURST",
+        rate_per_minute.into(),
+        (0, 1_000_000),
+    )? as u32;
+    if rate_per_minute > 0 && rate_burst == 0 {
+        return Err(problem(
+            "GATEWAY_LIMITS_RATE_BURST",
+            "must be at least 1 when GATEWAY_LIMITS_RATE_PER_MINUTE is set",
+        ));
+    }
+    Ok(Limits {
+        depth: size("GATEWAY_LIMITS_DEPTH", defaults.depth, 1_000)?,
+        complexity: size(
+            "GATEWAY_LIMITS_COMPLEXITY",
+            defaults.complexity,
+            100_000_000,
+        )?,
+        root_fields: size("GATEWAY_LIMITS_ROOT_FIELDS", defaults.root_fields, 10_000)?,
+        aliases: sources.number(
+            "GATEWAY_LIMITS_ALIASES",
+            defaults.aliases as u64,
+            (0, 10_000),
+        )? as usize,
+        body_bytes: size("GATEWAY_LIMITS_BODY_BYTES", defaults.body_bytes, 1 << 30)?,
+        query_bytes: size("GATEWAY_LIMITS_QUERY_BYTES", defaults.query_bytes, 1 << 30)?,
+        header_bytes: size(
+            "GATEWAY_LIMITS_HEADER_BYTES",
+            defaults.header_bytes,
+            256 * 1024,
+        )?,
+        request_timeout: Duration::from_millis(sources.number(
+            "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
+            defaults.request_timeout.as_millis() as u64,
+            (1, 3_600_000),
+        )?),
+        rate_per_minute,
+        rate_burst,
+    })
 }
 
 fn upstream_credentials(sources: &Sources) -> Result<UpstreamCredentials, ConfigError> {

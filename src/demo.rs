@@ -13,8 +13,8 @@ use serde_json::json;
 
 use crate::{
     config::{
-        CacheSettings, ClientAuthentication, JwtSettings, Settings, UpstreamCredentials,
-        UpstreamSettings,
+        CacheSettings, ClientAuthentication, JwtSettings, Limits, Resilience, Settings,
+        UpstreamCredentials, UpstreamSettings,
     },
     mock_upstream::{MockClient, MockOptions, MockUpstream},
     secret::Secret,
@@ -71,6 +71,7 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
             page_size: 100,
             concurrency: 8,
             timeout: Duration::from_secs(10),
+            resilience: Resilience::default(),
         },
         cache: CacheSettings {
             ttl: Duration::from_secs(60),
@@ -83,6 +84,7 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
             leeway_secs: 30,
             ..JwtSettings::default()
         },
+        limits: Limits::default(),
     };
     Ok(Demo {
         upstream,

@@ -6,22 +6,33 @@
 //! with no upstream call, or sends one `customerIds` round for the ids it lacks (chunked by 100,
 //! chunks in parallel): never one call per id or per product.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use async_graphql::dataloader::Loader;
 
-use crate::{cache::CustomerStore, domain::Customer, upstream::UpstreamError};
+use crate::{
+    cache::{CustomerStore, StaleNotes},
+    domain::Customer,
+    upstream::UpstreamError,
+};
 
-/// Loads customers by id through the shared [`CustomerStore`].
+/// Loads customers by id through the shared [`CustomerStore`], for one request.
 #[derive(Debug, Clone)]
 pub struct CustomerLoader {
     store: Arc<CustomerStore>,
+    deadline: Instant,
+    stale: Arc<StaleNotes>,
 }
 
 impl CustomerLoader {
-    /// A loader over `store`; wrap it in a `DataLoader` per request.
-    pub fn new(store: Arc<CustomerStore>) -> Self {
-        Self { store }
+    /// A loader over `store` that waits for the upstream until `deadline` and notes stale
+    /// answers in `stale`; wrap it in a `DataLoader` per request.
+    pub fn new(store: Arc<CustomerStore>, deadline: Instant, stale: Arc<StaleNotes>) -> Self {
+        Self {
+            store,
+            deadline,
+            stale,
+        }
     }
 }
 
@@ -30,6 +41,8 @@ impl Loader<String> for CustomerLoader {
     type Error = Arc<UpstreamError>;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Customer>>, Self::Error> {
-        self.store.customers(ids).await
+        let served = self.store.customers(ids, self.deadline).await?;
+        self.stale.note(served.stale);
+        Ok(served.value)
     }
 }

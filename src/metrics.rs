@@ -69,6 +69,12 @@ pub struct Metrics {
     jwks_keys: Family,
     jwks_refetches_suppressed: Family,
     token_requests: Family,
+    upstream_retries: Family,
+    circuit_state: Family,
+    stale_served: Family,
+    refreshes: Family,
+    flight_joins: Family,
+    refusals: Family,
 }
 
 impl Default for Metrics {
@@ -119,6 +125,36 @@ impl Default for Metrics {
                 "counter",
                 "App token requests to the identity service, by outcome (OK or an UPSTREAM_* code).",
             ),
+            upstream_retries: Family::new(
+                "gateway_upstream_retries_total",
+                "counter",
+                "Upstream requests tried again, by the failure that caused it.",
+            ),
+            circuit_state: Family::new(
+                "gateway_upstream_circuit_state",
+                "gauge",
+                "The upstream circuit breaker: 0 closed, 1 open, 2 half-open.",
+            ),
+            stale_served: Family::new(
+                "gateway_cache_stale_served_total",
+                "counter",
+                "Answers served past their TTL, by cache and reason (revalidating or upstream_error).",
+            ),
+            refreshes: Family::new(
+                "gateway_cache_refreshes_total",
+                "counter",
+                "Background refreshes of stale entries, by cache and outcome (OK or an UPSTREAM_* code).",
+            ),
+            flight_joins: Family::new(
+                "gateway_cache_singleflight_joins_total",
+                "counter",
+                "Cache misses that joined a fetch already in flight instead of starting one, by cache.",
+            ),
+            refusals: Family::new(
+                "gateway_request_refusals_total",
+                "counter",
+                "Requests refused before execution, by the limit or check that refused them.",
+            ),
         }
     }
 }
@@ -168,6 +204,38 @@ impl Metrics {
             .add(format!("outcome=\"{outcome}\""), 1.0);
     }
 
+    /// A failed upstream request with `code` is being tried again.
+    pub fn upstream_retry(&self, code: &'static str) {
+        self.upstream_retries.add(format!("code=\"{code}\""), 1.0);
+    }
+
+    /// The circuit breaker moved to `state`.
+    pub fn circuit_state(&self, state: crate::upstream::CircuitState) {
+        self.circuit_state.set(String::new(), state.gauge());
+    }
+
+    /// An answer from `cache` was served past its TTL, for `reason`.
+    pub fn stale_served(&self, cache: &'static str, reason: &'static str) {
+        self.stale_served
+            .add(format!("cache=\"{cache}\",reason=\"{reason}\""), 1.0);
+    }
+
+    /// A background refresh of `cache` finished with `outcome`.
+    pub fn refresh(&self, cache: &'static str, outcome: &'static str) {
+        self.refreshes
+            .add(format!("cache=\"{cache}\",outcome=\"{outcome}\""), 1.0);
+    }
+
+    /// A miss in `cache` joined a fetch already in flight.
+    pub fn flight_join(&self, cache: &'static str) {
+        self.flight_joins.add(format!("cache=\"{cache}\""), 1.0);
+    }
+
+    /// A request was refused before execution by `check` (a stable word, such as `depth`).
+    pub fn refusal(&self, check: &'static str) {
+        self.refusals.add(format!("check=\"{check}\""), 1.0);
+    }
+
     /// Everything, in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -181,6 +249,12 @@ impl Metrics {
             &self.jwks_keys,
             &self.jwks_refetches_suppressed,
             &self.token_requests,
+            &self.upstream_retries,
+            &self.circuit_state,
+            &self.stale_served,
+            &self.refreshes,
+            &self.flight_joins,
+            &self.refusals,
         ] {
             family.render(&mut out);
         }

@@ -6,20 +6,22 @@
 
 mod connection;
 mod error;
+mod limits;
 mod query;
 mod scalars;
 mod types;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
 
 pub use error::QueryError;
+pub use limits::{QueryLimits, Refusal, check as check_limits};
 pub use query::{MAX_PAGE_SIZE, Query};
 
 use crate::{
-    auth::{Caller, CustomerAccess},
-    cache::CustomerStore,
+    auth::CustomerAccess,
+    cache::{CustomerStore, StaleNotes},
     loader::CustomerLoader,
 };
 
@@ -33,16 +35,30 @@ pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
         .finish()
 }
 
+/// What one request brings to execution besides its caller.
+#[derive(Debug, Clone)]
+pub struct RequestScope {
+    /// When the request must be answered; waits for the upstream end here.
+    pub deadline: Instant,
+    /// Where resolvers note stale data, for the `stale` response extension.
+    pub stale: Arc<StaleNotes>,
+}
+
 /// Per-request data: the verified caller's [`CustomerAccess`], which every root field applies
-/// (a request without one is refused by the resolvers, never answered unrestricted), and a
-/// fresh DataLoader, so one caller's batch never serves another.
+/// (a request without one is refused by the resolvers, never answered unrestricted), the
+/// request's [`RequestScope`], and a fresh DataLoader, so one caller's batch never serves
+/// another.
 pub fn for_caller(
     request: async_graphql::Request,
-    caller: Caller,
+    access: CustomerAccess,
+    scope: RequestScope,
     store: &Arc<CustomerStore>,
 ) -> async_graphql::Request {
-    let loader = DataLoader::new(CustomerLoader::new(Arc::clone(store)), tokio::spawn);
-    request.data(loader).data::<CustomerAccess>(caller.access)
+    let loader = DataLoader::new(
+        CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.stale)),
+        tokio::spawn,
+    );
+    request.data(loader).data(access).data(scope)
 }
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`.

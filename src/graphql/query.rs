@@ -5,16 +5,34 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
 
 use super::{
+    RequestScope,
     connection::{CustomerConnection, CustomerEdge, PageInfo, decode_cursor, encode_cursor},
     error::{QueryError, to_graphql},
     types::{CustomerNode, ProductFilterInput, ProductNode},
 };
 use crate::{
-    auth::CustomerAccess, cache::CustomerStore, domain::ProductFilter, loader::CustomerLoader,
+    auth::CustomerAccess,
+    cache::CustomerStore,
+    domain::{ProductFilter, Snapshot},
+    loader::CustomerLoader,
 };
 
 /// The most customers one `customers` page may ask for.
 pub const MAX_PAGE_SIZE: i32 = 1000;
+
+/// `first` when a `customers` query leaves it out.
+pub(super) const DEFAULT_PAGE_SIZE: i32 = 100;
+
+/// Refuses a `first` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
+pub(super) fn check_page_size(first: i32) -> Result<(), QueryError> {
+    if (0..=MAX_PAGE_SIZE).contains(&first) {
+        Ok(())
+    } else {
+        Err(QueryError::BadInput(format!(
+            "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
+        )))
+    }
+}
 
 /// Read access to the partner's customers and their subscriptions.
 ///
@@ -34,21 +52,13 @@ impl Query {
         after: Option<String>,
         search: Option<String>,
     ) -> Result<CustomerConnection> {
-        let first = first.unwrap_or(100);
-        if !(0..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(to_graphql(QueryError::BadInput(format!(
-                "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
-            ))));
-        }
+        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+        check_page_size(first).map_err(to_graphql)?;
         let start = match after.as_deref() {
             Some(cursor) => decode_cursor(cursor).map_err(to_graphql)?.saturating_add(1),
             None => 0,
         };
-        let snapshot = ctx
-            .data::<Arc<CustomerStore>>()?
-            .snapshot()
-            .await
-            .map_err(to_graphql)?;
+        let snapshot = snapshot(ctx).await?;
         let access = ctx.data::<CustomerAccess>()?;
         let folded = search.map(|text| text.to_lowercase());
         let matching: Vec<_> = snapshot
@@ -106,11 +116,7 @@ impl Query {
         ctx: &Context<'_>,
         filter: Option<ProductFilterInput>,
     ) -> Result<Vec<ProductNode>> {
-        let snapshot = ctx
-            .data::<Arc<CustomerStore>>()?
-            .snapshot()
-            .await
-            .map_err(to_graphql)?;
+        let snapshot = snapshot(ctx).await?;
         let access = ctx.data::<CustomerAccess>()?;
         let filter = ProductFilter::from(filter.unwrap_or_default());
         Ok(snapshot
@@ -120,4 +126,16 @@ impl Query {
             .map(ProductNode)
             .collect())
     }
+}
+
+/// The customer snapshot for this request, noting when it is stale.
+async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
+    let scope = ctx.data::<RequestScope>()?;
+    let served = ctx
+        .data::<Arc<CustomerStore>>()?
+        .snapshot(scope.deadline)
+        .await
+        .map_err(to_graphql)?;
+    scope.stale.note(served.stale);
+    Ok(served.value)
 }

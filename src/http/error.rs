@@ -2,14 +2,16 @@
 //! a GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`, and the status
 //! the GraphQL-over-HTTP specification and the contract ask for.
 
+use std::time::Duration;
+
 use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::media::ResponseMedia;
-use crate::auth::AuthError;
+use super::{media::ResponseMedia, middleware::RequestId};
+use crate::{auth::AuthError, graphql::Refusal};
 
 /// A request refused before GraphQL execution.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +32,52 @@ pub enum HttpError {
     )]
     NotAcceptable,
     /// The body is larger than the limit (413).
-    #[error("the request body is larger than {0} bytes")]
+    #[error("the request body is larger than the limit of {0} bytes (GATEWAY_LIMITS_BODY_BYTES)")]
     PayloadTooLarge(usize),
+    /// The query text is longer than the limit (413).
+    #[error("the query text is longer than the limit of {0} bytes (GATEWAY_LIMITS_QUERY_BYTES)")]
+    QueryTooLarge(usize),
+    /// The request headers are larger than the limit (431).
+    #[error(
+        "the request headers are larger than the limit of {0} bytes (GATEWAY_LIMITS_HEADER_BYTES)"
+    )]
+    HeadersTooLarge(usize),
     /// A mutation over GET (405).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The caller used up its rate limit (429, with `Retry-After`).
+    #[error("too many requests from this caller (GATEWAY_LIMITS_RATE_PER_MINUTE): retry after {}s", retry_secs(*.0))]
+    RateLimited(Duration),
+    /// The document breaks a limit or has a bad argument: a GraphQL request error, answered
+    /// 400 in `application/graphql-response+json` and 200 in `application/json`, as the
+    /// GraphQL-over-HTTP specification asks.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Execution did not finish in time (504).
+    #[error(
+        "the request did not complete within its time limit of {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis()
+    )]
+    Timeout(Duration),
+    /// Something failed inside the gateway (500); the detail is in the log, under the id.
+    #[error("internal error{}", .0.as_ref().map_or_else(String::new, |id| format!(": quote request id {id} when reporting it")))]
+    Internal(Option<RequestId>),
+}
+
+/// Whole seconds to wait, rounded up and at least one.
+fn retry_secs(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl HttpError {
-    fn status(&self) -> StatusCode {
+    fn status(&self, media: ResponseMedia) -> StatusCode {
         match self {
+            Self::Refused(_) if media == ResponseMedia::Json => StatusCode::OK,
+            Self::Refused(_) => StatusCode::BAD_REQUEST,
+            Self::QueryTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) if error.is_forbidden() => StatusCode::FORBIDDEN,
             Self::Auth(_) => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -50,7 +88,8 @@ impl HttpError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The `extensions.code` of the refusal.
+    pub fn code(&self) -> &'static str {
         match self {
             Self::Auth(error) => error.code(),
             Self::BadRequest(_) => "BAD_REQUEST",
@@ -58,15 +97,25 @@ impl HttpError {
             Self::NotAcceptable => "NOT_ACCEPTABLE",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            Self::QueryTooLarge(_) => "QUERY_TOO_LARGE",
+            Self::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
+            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Refused(refusal) => refusal.code(),
+            Self::Timeout(_) => "TIMEOUT",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
     /// The response, in `media` (the type the caller accepts, where known).
     pub fn respond(self, media: ResponseMedia) -> Response {
+        let mut extensions = json!({ "code": self.code() });
+        if let Self::Internal(Some(id)) = &self {
+            extensions["requestId"] = id.as_str().into();
+        }
         let body = json!({
-            "errors": [{ "message": self.to_string(), "extensions": { "code": self.code() } }]
+            "errors": [{ "message": self.to_string(), "extensions": extensions }]
         });
-        let mut response = (self.status(), body.to_string()).into_response();
+        let mut response = (self.status(media), body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, media.content_type());
         match &self {
@@ -82,6 +131,9 @@ impl HttpError {
             }
             Self::MethodNotAllowed(_) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            Self::RateLimited(wait) => {
+                headers.insert(header::RETRY_AFTER, retry_secs(*wait).into());
             }
             _ => {}
         }

@@ -4,46 +4,67 @@
 //! Order matters: the caller's token is checked first, so an unauthenticated request costs no
 //! parsing and can never reach the upstream.
 
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
 use async_graphql::{
     Variables,
     parser::{parse_query, types::OperationType},
 };
 use axum::{
+    Extension,
     body::Body,
     extract::{RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{
     AppState,
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
+    middleware::RequestId,
 };
-use crate::{auth::Caller, graphql};
+use crate::{
+    auth::{Caller, CustomerAccess},
+    graphql::{self, QueryLimits, RequestScope},
+};
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long past its deadline a request's execution may run before the HTTP layer gives up
+/// on it; resolvers stop waiting at the deadline itself, so this is only a safety net.
+const EXECUTION_GRACE: Duration = Duration::from_secs(1);
+
+/// A request ready to execute: checked, with its document parsed when it parses.
+struct Prepared {
+    request: async_graphql::Request,
+    access: CustomerAccess,
+    /// The document did not parse (execution reports why).
+    unparsed: bool,
+}
 
 /// `POST /graphql` with a JSON body.
 pub(super) async fn post(
     State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_post(&state, &headers, body).await {
-        Ok(request) => execute(&state, media, request).await,
-        Err(error) => error.respond(media),
+        Ok(prepared) => execute(&state, media, prepared, &id).await,
+        Err(error) => refuse(&state, error, media),
     }
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
 pub(super) async fn get(
     State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -52,16 +73,25 @@ pub(super) async fn get(
     }
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_get(&state, &headers, query.as_deref().unwrap_or_default()).await {
-        Ok(request) => execute(&state, media, request).await,
-        Err(error) => error.respond(media),
+        Ok(prepared) => execute(&state, media, prepared, &id).await,
+        Err(error) => refuse(&state, error, media),
     }
 }
 
+fn refuse(state: &AppState, error: HttpError, media: ResponseMedia) -> Response {
+    if !matches!(error, HttpError::Auth(_)) {
+        state.metrics.refusal(error.code());
+        tracing::info!(code = error.code(), %error, "request refused");
+    }
+    error.respond(media)
+}
+
+/// The caller, once its token is accepted and its rate limit allows the request.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.as_bytes());
-    state
+    let caller = state
         .authenticator
         .verify(authorization)
         .await
@@ -69,28 +99,33 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
             state.metrics.auth_refusal(error.reason());
             tracing::info!(reason = error.reason(), "caller refused");
             HttpError::Auth(error)
-        })
+        })?;
+    if let Some(limiter) = &state.rate_limiter {
+        limiter
+            .acquire(caller.subject.as_deref().unwrap_or_default())
+            .map_err(HttpError::RateLimited)?;
+    }
+    Ok(caller)
 }
 
 async fn read_post(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<async_graphql::Request, HttpError> {
+) -> Result<Prepared, HttpError> {
     let caller = authenticate(state, headers).await?;
     ResponseMedia::negotiate(headers)?;
     require_json_body(headers)?;
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|error| {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                HttpError::PayloadTooLarge(MAX_BODY_BYTES)
-            } else {
-                HttpError::BadRequest("the request body could not be read".into())
-            }
-        })?;
+    let limit = state.limits.body_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            HttpError::PayloadTooLarge(limit)
+        } else {
+            HttpError::BadRequest("the request body could not be read".into())
+        }
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(HttpError::BadRequest(
             "the request body is empty: send a JSON object with a `query`".into(),
@@ -113,44 +148,103 @@ async fn read_post(
             ));
         }
     };
-    Ok(graphql::for_caller(
-        build_request(params)?,
-        caller,
-        &state.store,
-    ))
+    let (request, document) = build_request(params, state.limits.query_bytes)?;
+    prepare(state, request, document, caller)
 }
 
 async fn read_get(
     state: &AppState,
     headers: &HeaderMap,
     query_string: &str,
-) -> Result<async_graphql::Request, HttpError> {
+) -> Result<Prepared, HttpError> {
     let caller = authenticate(state, headers).await?;
     ResponseMedia::negotiate(headers)?;
     let mut params = Map::new();
-    for (name, value) in form_urlencoded::parse(query_string.as_bytes()) {
-        let value = match name.as_ref() {
+    for (name, value) in url_parameters(query_string)? {
+        let value = match name.as_str() {
             "variables" | "extensions" if !value.trim().is_empty() => serde_json::from_str(&value)
                 .map_err(|_| {
                     HttpError::BadRequest(format!(
                         "`{name}` must be a JSON object encoded in the URL"
                     ))
                 })?,
-            _ => Value::String(value.into_owned()),
+            _ => Value::String(value),
         };
-        params.insert(name.into_owned(), value);
+        params.insert(name, value);
     }
-    let request = build_request(params)?;
-    if is_mutation(&request) {
+    let (request, document) = build_request(params, state.limits.query_bytes)?;
+    if document
+        .as_ref()
+        .is_some_and(|document| is_mutation(document, request.operation_name.as_deref()))
+    {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),
         ));
     }
-    Ok(graphql::for_caller(request, caller, &state.store))
+    prepare(state, request, document, caller)
 }
 
-/// The GraphQL request from its parameters, each checked for the right JSON type.
-fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Request, HttpError> {
+/// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
+/// rather than guessing what they meant.
+fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError> {
+    let decode = |text: &str| {
+        let text = text.replace('+', " ");
+        percent_encoding::percent_decode_str(&text)
+            .decode_utf8()
+            .map(|decoded| decoded.into_owned())
+            .map_err(|_| {
+                HttpError::BadRequest(
+                    "the URL's parameters are not valid UTF-8 once percent-decoded".into(),
+                )
+            })
+    };
+    query_string
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
+
+/// Checks the document against the limits and gives it the parsed document, so execution
+/// does not parse it again.
+fn prepare(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    document: Option<async_graphql::parser::types::ExecutableDocument>,
+    caller: Caller,
+) -> Result<Prepared, HttpError> {
+    let unparsed = document.is_none();
+    if let Some(document) = document {
+        graphql::check_limits(
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+            QueryLimits::from(&state.limits),
+        )?;
+        request.set_parsed_query(document);
+    }
+    Ok(Prepared {
+        request,
+        access: caller.access,
+        unparsed,
+    })
+}
+
+/// The GraphQL request from its parameters, each checked for the right JSON type, and its
+/// document when it parses.
+fn build_request(
+    mut params: Map<String, Value>,
+    max_query_bytes: usize,
+) -> Result<
+    (
+        async_graphql::Request,
+        Option<async_graphql::parser::types::ExecutableDocument>,
+    ),
+    HttpError,
+> {
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
@@ -160,6 +254,10 @@ fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Reques
             ));
         }
     };
+    if query.len() > max_query_bytes {
+        return Err(HttpError::QueryTooLarge(max_query_bytes));
+    }
+    let document = parse_query(&query).ok();
     let mut request = async_graphql::Request::new(query);
     match params.remove("operationName") {
         None | Some(Value::Null) => {}
@@ -189,17 +287,16 @@ fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Reques
             ));
         }
     }
-    Ok(request)
+    Ok((request, document))
 }
 
-/// Whether the operation the request would run is a mutation (parse errors are left to
-/// execution, which reports them properly).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = parse_query(&request.query) else {
-        return false;
-    };
+/// Whether the operation the request would run is a mutation.
+fn is_mutation(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    operation_name: Option<&str>,
+) -> bool {
     let mut operations = document.operations.iter();
-    let chosen = match request.operation_name.as_deref() {
+    let chosen = match operation_name {
         Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
         None => operations.next(),
     };
@@ -215,14 +312,44 @@ struct RequestErrors<'a> {
 async fn execute(
     state: &AppState,
     media: ResponseMedia,
-    request: async_graphql::Request,
+    prepared: Prepared,
+    id: &RequestId,
 ) -> Response {
-    let response = state.schema.execute(request).await;
+    let timeout = state.limits.request_timeout;
+    let scope = RequestScope {
+        deadline: Instant::now() + timeout,
+        stale: Arc::default(),
+    };
+    let request = graphql::for_caller(
+        prepared.request,
+        prepared.access,
+        scope.clone(),
+        &state.store,
+    );
+    let Ok(mut response) =
+        tokio::time::timeout(timeout + EXECUTION_GRACE, state.schema.execute(request)).await
+    else {
+        return refuse(state, HttpError::Timeout(timeout), media);
+    };
     // A request error (parse, validation, variable coercion, unknown operation) leaves no
     // data and points at no field; execution errors always carry a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
+    for error in &mut response.errors {
+        classify(error, request_error, prepared.unparsed, id);
+    }
+    if let Some(stale) = scope.stale.oldest() {
+        response.extensions.insert(
+            "stale".into(),
+            async_graphql::Value::from_json(json!({
+                "ageSeconds": stale.age.as_secs(),
+                "reason": stale.reason(),
+                "upstreamCode": stale.upstream_error,
+            }))
+            .unwrap_or_default(),
+        );
+    }
     state
         .metrics
         .graphql_request(if response.errors.is_empty() {
@@ -238,7 +365,8 @@ async fn execute(
         serde_json::to_vec(&response)
     };
     let Ok(body) = body else {
-        return HttpError::BadRequest("the answer could not be serialised".into()).respond(media);
+        tracing::error!("a GraphQL answer could not be serialised");
+        return HttpError::Internal(Some(id.clone())).respond(media);
     };
     let status = if request_error && media == ResponseMedia::GraphqlResponse {
         StatusCode::BAD_REQUEST
@@ -246,4 +374,35 @@ async fn execute(
         StatusCode::OK
     };
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
+}
+
+/// Gives every error a code. Request errors without one are the document's fault and keep
+/// their message; a field error without one is a failure inside the gateway, so its detail
+/// goes to the log and the caller gets a generic message quoting the request id.
+fn classify(
+    error: &mut async_graphql::ServerError,
+    request_error: bool,
+    unparsed: bool,
+    id: &RequestId,
+) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if let Some(code) = extensions.get("code") {
+        if !request_error {
+            tracing::info!(code = %code, message = %error.message, path = ?error.path, "field failed");
+        }
+        return;
+    }
+    if request_error {
+        let code = if unparsed {
+            "GRAPHQL_PARSE_FAILED"
+        } else {
+            "GRAPHQL_VALIDATION_FAILED"
+        };
+        extensions.set("code", code);
+        return;
+    }
+    tracing::error!(detail = %error.message, path = ?error.path, "internal error while resolving a field");
+    extensions.set("code", "INTERNAL_SERVER_ERROR");
+    extensions.set("requestId", id.as_str());
+    error.message = format!("internal error: quote request id {id} when reporting it");
 }

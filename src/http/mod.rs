@@ -7,18 +7,24 @@ mod graphiql;
 mod graphql;
 mod health;
 mod media;
+mod middleware;
+mod rate;
 
 use std::{ops::Deref, sync::Arc};
 
-use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
+use axum::{
+    Router, extract::State, http::header, middleware::from_fn, middleware::from_fn_with_state,
+    response::IntoResponse, routing::get,
+};
 
 pub use error::HttpError;
-pub use graphql::MAX_BODY_BYTES;
 pub use health::ProbeClock;
+pub use middleware::{REQUEST_ID, RequestId};
+pub use rate::RateLimiter;
 
 use crate::{
-    auth::Authenticator, cache::CustomerStore, graphql::GatewaySchema, metrics::Metrics,
-    upstream::UpstreamClient,
+    auth::Authenticator, cache::CustomerStore, config::Limits, graphql::GatewaySchema,
+    metrics::Metrics, upstream::UpstreamClient,
 };
 
 /// Everything a request handler needs, built once at start.
@@ -35,6 +41,10 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Rate limit for readiness probes.
     pub probes: ProbeClock,
+    /// What one request may cost.
+    pub limits: Limits,
+    /// The per-caller rate limit, when one is set.
+    pub rate_limiter: Option<RateLimiter>,
 }
 
 impl std::fmt::Debug for App {
@@ -58,13 +68,17 @@ impl Deref for AppState {
     }
 }
 
-/// The gateway's routes.
+/// The gateway's routes, behind the header limit, the panic guard and the request id (the
+/// outermost, so every answer carries one).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
+        .layer(from_fn_with_state(state.clone(), middleware::header_limit))
+        .layer(from_fn(middleware::catch_panic))
+        .layer(from_fn(middleware::request_id))
         .with_state(state)
 }
 

@@ -98,6 +98,56 @@ pub enum Fault {
     Unauthorized,
 }
 
+/// Which batch requests a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultScope {
+    /// Every batch request.
+    #[default]
+    All,
+    /// Requests for every customer (`{}`).
+    Listing,
+    /// Requests for chosen customers (`customerIds`).
+    Ids,
+}
+
+/// The fault being injected, which requests it hits, and how many more times.
+#[derive(Debug, Clone)]
+struct ActiveFault {
+    fault: Fault,
+    scope: FaultScope,
+    /// `None`: until changed.
+    remaining: Option<u64>,
+}
+
+impl ActiveFault {
+    const NONE: Self = Self {
+        fault: Fault::None,
+        scope: FaultScope::All,
+        remaining: None,
+    };
+
+    /// The fault for a request of this kind, counting it down.
+    fn take(&mut self, listing: bool) -> Fault {
+        let applies = match self.scope {
+            FaultScope::All => true,
+            FaultScope::Listing => listing,
+            FaultScope::Ids => !listing,
+        };
+        if !applies || self.fault == Fault::None {
+            return Fault::None;
+        }
+        let fault = self.fault.clone();
+        if let Some(remaining) = &mut self.remaining {
+            *remaining = remaining.saturating_sub(1);
+            if *remaining == 0 {
+                *self = Self::NONE;
+            }
+        }
+        fault
+    }
+}
+
 /// What the mock has been asked, for tests and `GET /__mock/stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MockStats {
@@ -122,7 +172,7 @@ struct MockState {
     token: String,
     page_cap: u64,
     latency_ms: AtomicU64,
-    fault: Mutex<Fault>,
+    fault: Mutex<ActiveFault>,
     duplicate_across_pages: AtomicBool,
     missing_ids_as_404: AtomicBool,
     requests: AtomicU64,
@@ -244,7 +294,17 @@ impl MockUpstream {
 
     /// Answers every batch request with `fault` until set back to [`Fault::None`].
     pub fn set_fault(&self, fault: Fault) {
-        *self.state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+        self.set_fault_where(fault, FaultScope::All, None);
+    }
+
+    /// Answers the batch requests `scope` picks with `fault`, the next `times` of them (`None`:
+    /// until changed); then answers normally again.
+    pub fn set_fault_where(&self, fault: Fault, scope: FaultScope, times: Option<u64>) {
+        *self.state.fault.lock().unwrap_or_else(|p| p.into_inner()) = ActiveFault {
+            fault,
+            scope,
+            remaining: times.filter(|times| *times > 0),
+        };
     }
 
     /// Delays every answer by `latency`.
@@ -296,7 +356,7 @@ impl MockState {
             token: options.token,
             page_cap: options.page_cap.max(1),
             latency_ms: AtomicU64::new(options.latency.as_millis() as u64),
-            fault: Mutex::new(Fault::None),
+            fault: Mutex::new(ActiveFault::NONE),
             duplicate_across_pages: AtomicBool::new(false),
             missing_ids_as_404: AtomicBool::new(false),
             requests: AtomicU64::new(0),
@@ -367,12 +427,29 @@ async fn current_fault(State(state): State<Arc<MockState>>) -> Json<Fault> {
             .fault
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .fault
             .clone(),
     )
 }
 
-async fn set_fault(State(state): State<Arc<MockState>>, Json(fault): Json<Fault>) -> StatusCode {
-    *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+/// `PUT /__mock/fault[?only=listing|ids][&times=N]` with a [`Fault`] as the body.
+#[derive(Debug, Deserialize)]
+struct FaultParams {
+    #[serde(default)]
+    only: FaultScope,
+    times: Option<u64>,
+}
+
+async fn set_fault(
+    State(state): State<Arc<MockState>>,
+    Query(params): Query<FaultParams>,
+    Json(fault): Json<Fault>,
+) -> StatusCode {
+    *state.fault.lock().unwrap_or_else(|p| p.into_inner()) = ActiveFault {
+        fault,
+        scope: params.only,
+        remaining: params.times.filter(|times| *times > 0),
+    };
     StatusCode::NO_CONTENT
 }
 
@@ -418,11 +495,35 @@ async fn batch(
     if !accepted {
         return problem(StatusCode::UNAUTHORIZED, "invalid or missing bearer token");
     }
+    let number = |name: &str, default: u64| match params.get(name) {
+        None => Some(default),
+        Some(text) => text.parse::<u64>().ok().filter(|value| *value >= 1),
+    };
+    let (Some(page_index), Some(page_size)) = (number("pageIndex", 1), number("pageSize", 50))
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "pageIndex and pageSize must be whole numbers from 1",
+        );
+    };
+    let selection: Selection = if body.iter().all(u8::is_ascii_whitespace) {
+        Selection::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(selection) => selection,
+            Err(_) => return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
+        }
+    };
+    let wanted: Option<HashSet<String>> = match (selection.customer_ids, selection.customer_id) {
+        (Some(ids), _) => Some(ids.into_iter().collect()),
+        (None, Some(id)) => Some(HashSet::from([id])),
+        (None, None) => None,
+    };
     let fault = state
         .fault
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .clone();
+        .take(wanted.is_none());
     match fault {
         Fault::None => {}
         Fault::ServerError { status } => {
@@ -450,30 +551,6 @@ async fn batch(
         }
         Fault::Unauthorized => return problem(StatusCode::UNAUTHORIZED, "token refused"),
     }
-    let number = |name: &str, default: u64| match params.get(name) {
-        None => Some(default),
-        Some(text) => text.parse::<u64>().ok().filter(|value| *value >= 1),
-    };
-    let (Some(page_index), Some(page_size)) = (number("pageIndex", 1), number("pageSize", 50))
-    else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "pageIndex and pageSize must be whole numbers from 1",
-        );
-    };
-    let selection: Selection = if body.iter().all(u8::is_ascii_whitespace) {
-        Selection::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(selection) => selection,
-            Err(_) => return problem(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
-        }
-    };
-    let wanted: Option<HashSet<String>> = match (selection.customer_ids, selection.customer_id) {
-        (Some(ids), _) => Some(ids.into_iter().collect()),
-        (None, Some(id)) => Some(HashSet::from([id])),
-        (None, None) => None,
-    };
     let chosen: Vec<&MockCustomer> = match &wanted {
         None => {
             state.listing_requests.fetch_add(1, Ordering::SeqCst);

@@ -24,10 +24,11 @@ use tokio::sync::Semaphore;
 
 use super::{
     UpstreamError,
+    resilience::{Breaker, Outcome, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
     wire::{BatchPage, WireCustomer},
 };
-use crate::{metrics::Metrics, secret::Secret};
+use crate::{config::Resilience, metrics::Metrics, secret::Secret};
 
 /// Path of the partner endpoint below the upstream base URL.
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
@@ -48,6 +49,10 @@ pub struct UpstreamOptions {
     pub concurrency: usize,
     /// Time limit of one upstream request, from sending to the last body byte.
     pub timeout: Duration,
+    /// Retries and the circuit breaker.
+    pub resilience: Resilience,
+    /// Time allowed for one read (all its pages, retries and waits included).
+    pub deadline: Duration,
 }
 
 /// The upstream REST client: one connection pool, one concurrency budget.
@@ -59,6 +64,9 @@ pub struct UpstreamClient {
     page_size: u64,
     concurrency: usize,
     timeout: Duration,
+    deadline: Duration,
+    retry: RetryPolicy,
+    breaker: Breaker,
     permits: Semaphore,
     metrics: Arc<Metrics>,
     /// Whether the last exchange showed the upstream reachable with our token.
@@ -98,6 +106,9 @@ impl UpstreamClient {
             page_size: u64::from(options.page_size.max(1)),
             concurrency: options.concurrency.max(1),
             timeout: options.timeout,
+            deadline: options.deadline,
+            retry: RetryPolicy::new(&options.resilience),
+            breaker: Breaker::new(&options.resilience),
             permits: Semaphore::new(options.concurrency.max(1)),
             metrics,
             reachable: AtomicBool::new(false),
@@ -106,7 +117,9 @@ impl UpstreamClient {
 
     /// Every customer, in upstream order, each once.
     pub async fn all_customers(&self) -> Result<Vec<WireCustomer>, UpstreamError> {
-        self.read_listing(Selection { customer_ids: None }).await
+        let deadline = Instant::now() + self.deadline;
+        self.read_listing(Selection { customer_ids: None }, deadline)
+            .await
     }
 
     /// The customers with these ids that exist; an unknown id is simply absent.
@@ -118,12 +131,16 @@ impl UpstreamClient {
     ) -> Result<Vec<WireCustomer>, UpstreamError> {
         // Futures first, then the stream: a closure over borrowed chunks inside the stream
         // type would not be `Send` for every lifetime.
+        let deadline = Instant::now() + self.deadline;
         let requests: Vec<_> = ids
             .chunks(MAX_IDS_PER_REQUEST)
             .map(|chunk| {
-                self.read_listing(Selection {
-                    customer_ids: Some(chunk),
-                })
+                self.read_listing(
+                    Selection {
+                        customer_ids: Some(chunk),
+                    },
+                    deadline,
+                )
             })
             .collect();
         let chunks: Vec<Vec<WireCustomer>> = stream::iter(requests)
@@ -138,9 +155,20 @@ impl UpstreamClient {
         self.reachable.load(Ordering::Relaxed)
     }
 
-    /// One small request, to learn whether the upstream accepts our token.
+    /// The time one read may take, retries included (the request deadline).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The circuit breaker, for `/metrics` and readiness.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// One small request, tried once, to learn whether the upstream accepts our token.
     pub async fn probe(&self) -> Result<(), UpstreamError> {
-        self.page(&Selection { customer_ids: None }, 1, 1)
+        let deadline = Instant::now() + self.timeout;
+        self.attempt(&Selection { customer_ids: None }, 1, 1, deadline)
             .await
             .map(drop)
     }
@@ -148,8 +176,9 @@ impl UpstreamClient {
     async fn read_listing(
         &self,
         selection: Selection<'_>,
+        deadline: Instant,
     ) -> Result<Vec<WireCustomer>, UpstreamError> {
-        let Some(first) = self.page(&selection, 1, self.page_size).await? else {
+        let Some(first) = self.page(&selection, 1, self.page_size, deadline).await? else {
             return Ok(Vec::new());
         };
         let total = first.metadata.total_count;
@@ -163,7 +192,7 @@ impl UpstreamClient {
         }
         let planned = total.div_ceil(page_size);
         let mut pages = stream::iter(2..=planned)
-            .map(|index| self.page(&selection, index, page_size))
+            .map(|index| self.page(&selection, index, page_size, deadline))
             .buffered(self.concurrency);
         while let Some(page) = pages.next().await {
             if !collected.take(page?.map(|page| page.data).unwrap_or_default(), total) {
@@ -173,7 +202,7 @@ impl UpstreamClient {
         drop(pages);
         // The pages shifted under us (a customer appeared twice): read on, in order.
         for index in planned + 1..=planned * 2 {
-            let page = self.page(&selection, index, page_size).await?;
+            let page = self.page(&selection, index, page_size, deadline).await?;
             if !collected.take(page.map(|page| page.data).unwrap_or_default(), total) {
                 break;
             }
@@ -183,27 +212,75 @@ impl UpstreamClient {
 
     /// One page; `None` when the upstream answers 404 to a `customerIds` request.
     ///
-    /// When the upstream refuses an issued app token, a new token is fetched and the request
-    /// sent once more; a second refusal is the answer.
+    /// A failure that may pass (see [`RetryPolicy`]) is tried again after a backoff, up to the
+    /// attempt limit, as long as the wait ends before `deadline`; otherwise the last failure is
+    /// the answer.
     async fn page(
         &self,
         selection: &Selection<'_>,
         index: u64,
         size: u64,
+        deadline: Instant,
     ) -> Result<Option<BatchPage>, UpstreamError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| UpstreamError::Unavailable("the gateway is shutting down".into()))?;
-        let token = self.authorization().await?;
-        match self.exchange(selection, index, size, &token).await {
-            Err(UpstreamError::Unauthorized(_)) if self.token.invalidate(&token) => {
-                let token = self.authorization().await?;
-                self.exchange(selection, index, size, &token).await
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(selection, index, size, deadline).await;
+            let Err(error) = &result else {
+                return result;
+            };
+            let Some(wait) = self.retry.delay(attempt, error) else {
+                return result;
+            };
+            if Instant::now() + wait >= deadline {
+                return result;
             }
-            result => result,
+            self.metrics.upstream_retry(error.code());
+            tracing::debug!(%error, attempt, wait_ms = wait.as_millis() as u64, "retrying an upstream request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
+    }
+
+    /// One try at a page, through the circuit breaker and the concurrency budget.
+    ///
+    /// When the upstream refuses an issued app token, a new token is fetched and the request
+    /// sent once more; a second refusal is the answer.
+    async fn attempt(
+        &self,
+        selection: &Selection<'_>,
+        index: u64,
+        size: u64,
+        deadline: Instant,
+    ) -> Result<Option<BatchPage>, UpstreamError> {
+        self.breaker.admit().inspect_err(|error| {
+            self.metrics.upstream_request(error.code(), Duration::ZERO);
+        })?;
+        let result = async {
+            let _permit =
+                self.permits.acquire().await.map_err(|_| {
+                    UpstreamError::Unavailable("the gateway is shutting down".into())
+                })?;
+            let timeout = deadline
+                .saturating_duration_since(Instant::now())
+                .min(self.timeout);
+            if timeout.is_zero() {
+                return Err(UpstreamError::Timeout(self.timeout));
+            }
+            let token = self.authorization().await?;
+            match self.exchange(selection, index, size, &token, timeout).await {
+                Err(UpstreamError::Unauthorized(_)) if self.token.invalidate(&token) => {
+                    let token = self.authorization().await?;
+                    self.exchange(selection, index, size, &token, timeout).await
+                }
+                result => result,
+            }
+        }
+        .await;
+        if let Some(state) = self.breaker.record(Outcome::of(&result)) {
+            self.metrics.circuit_state(state);
+            tracing::warn!(state = ?state, "upstream circuit breaker changed state");
+        }
+        result
     }
 
     /// The app token, with readiness following a failure to get one.
@@ -222,9 +299,10 @@ impl UpstreamClient {
         index: u64,
         size: u64,
         token: &Secret,
+        timeout: Duration,
     ) -> Result<Option<BatchPage>, UpstreamError> {
         let started = Instant::now();
-        let result = self.send(selection, index, size, token).await;
+        let result = self.send(selection, index, size, token, timeout).await;
         match &result {
             Ok(_) => self.reachable.store(true, Ordering::Relaxed),
             Err(error) if error.means_not_ready() => self.reachable.store(false, Ordering::Relaxed),
@@ -245,10 +323,14 @@ impl UpstreamClient {
         index: u64,
         size: u64,
         token: &Secret,
+        timeout: Duration,
     ) -> Result<Option<BatchPage>, UpstreamError> {
         let transport = |error: reqwest::Error| {
-            if error.is_timeout() {
-                UpstreamError::Timeout(self.timeout)
+            if error.is_timeout() && timeout < self.timeout {
+                // The request deadline, not the upstream's own limit, cut this one short.
+                UpstreamError::Deadline(self.deadline)
+            } else if error.is_timeout() {
+                UpstreamError::Timeout(timeout)
             } else if error.is_connect() {
                 UpstreamError::Unavailable("could not connect".into())
             } else {
@@ -262,7 +344,7 @@ impl UpstreamClient {
             .bearer_auth(token.expose())
             .header(header::ACCEPT, "application/json")
             .json(selection)
-            .timeout(self.timeout)
+            .timeout(timeout)
             .send()
             .await
             .map_err(transport)?;

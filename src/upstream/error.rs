@@ -31,6 +31,15 @@ pub enum UpstreamError {
     /// The body could not be read as the documented JSON, or the status was unexpected.
     #[error("the upstream sent an unusable answer: {0}")]
     BadResponse(String),
+    /// The GraphQL request's deadline passed while it waited for the upstream.
+    #[error("no upstream answer within the request's time limit of {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis())]
+    Deadline(Duration),
+    /// The circuit breaker is open: the upstream failed repeatedly, so it is not called now.
+    #[error("the upstream is failing and is not being called for the next {}s (circuit open)", .retry_in.as_secs_f64().ceil())]
+    CircuitOpen {
+        /// How long until a probe request may go through.
+        retry_in: Duration,
+    },
 }
 
 fn retry_hint(retry_after: Option<Duration>) -> String {
@@ -43,8 +52,8 @@ impl UpstreamError {
     /// The contract's `extensions.code` for this failure.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
-            Self::Timeout(_) => "UPSTREAM_TIMEOUT",
+            Self::Unavailable(_) | Self::CircuitOpen { .. } => "UPSTREAM_UNAVAILABLE",
+            Self::Timeout(_) | Self::Deadline(_) => "UPSTREAM_TIMEOUT",
             Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
             Self::Unauthorized(_) | Self::TokenRefused { .. } => "UPSTREAM_UNAUTHORIZED",
             Self::BadResponse(_) => "UPSTREAM_BAD_RESPONSE",
@@ -56,6 +65,7 @@ impl UpstreamError {
         matches!(
             self,
             Self::Unavailable(_)
+                | Self::CircuitOpen { .. }
                 | Self::Timeout(_)
                 | Self::Unauthorized(_)
                 | Self::TokenRefused { .. }

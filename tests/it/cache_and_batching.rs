@@ -41,12 +41,21 @@ async fn a_second_query_within_the_ttl_costs_no_upstream_request() {
 }
 
 #[tokio::test]
-async fn after_the_ttl_the_upstream_is_read_again() {
+async fn after_the_ttl_the_upstream_is_read_again_in_the_background() {
     let gateway = spawn_with(Options::default().set("GATEWAY_CACHE_TTL_SECS", 1)).await;
-    gateway.data(LISTING).await;
+    let fresh = gateway.query(LISTING).await;
+    assert!(fresh.get("extensions").is_none(), "{fresh}");
     let before = gateway.upstream_requests();
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    gateway.data(LISTING).await;
+    let stale = gateway.query(LISTING).await;
+    assert_eq!(stale["data"]["customers"]["totalCount"], 120);
+    assert_eq!(stale["extensions"]["stale"]["reason"], "revalidating");
+    assert!(stale["extensions"]["stale"]["ageSeconds"].as_u64().unwrap() >= 1);
+    gateway
+        .wait_for(|| gateway.upstream_requests() - before == 3)
+        .await;
+    let refreshed = gateway.query(LISTING).await;
+    assert!(refreshed.get("extensions").is_none(), "{refreshed}");
     assert_eq!(gateway.upstream_requests() - before, 3);
 }
 
@@ -74,7 +83,13 @@ async fn aliased_lookups_share_one_customer_ids_round() {
 
 #[tokio::test]
 async fn more_than_100_ids_go_out_in_chunks_of_100() {
-    let gateway = spawn_with(Options::default().customers(150, 1)).await;
+    let gateway = spawn_with(
+        Options::default()
+            .customers(150, 1)
+            .set("GATEWAY_LIMITS_ALIASES", 150)
+            .set("GATEWAY_LIMITS_ROOT_FIELDS", 150),
+    )
+    .await;
     let query: String = gateway
         .upstream
         .customers()

@@ -9,8 +9,9 @@ use crate::common::{Options, error_code, spawn, spawn_with};
 
 const QUERY: &str = "{ customers { totalCount } }";
 
+/// The code a fault shows as, tried once (retries have their own tests).
 async fn code_for(fault: Fault) -> (String, Value) {
-    let gateway = spawn().await;
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)).await;
     gateway.upstream.set_fault(fault);
     let answer = gateway.query(QUERY).await;
     (error_code(&answer).to_owned(), answer)

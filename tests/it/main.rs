@@ -13,4 +13,5 @@ mod faults;
 mod http;
 mod paging;
 mod products;
+mod resilience;
 mod secrets;

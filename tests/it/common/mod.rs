@@ -253,6 +253,17 @@ impl TestGateway {
             .collect()
     }
 
+    /// Waits (up to 10 s) until `condition` holds; panics when it never does.
+    pub(crate) async fn wait_for(&self, condition: impl Fn() -> bool) {
+        for _ in 0..200 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the condition never held");
+    }
+
     /// Batch requests the mock upstream has received so far.
     pub(crate) fn upstream_requests(&self) -> u64 {
         self.upstream.requests()

@@ -1,0 +1,331 @@
+//! The customer store: moka caches in front of the upstream client.
+//!
+//! Two caches, both fresh for `GATEWAY_CACHE_TTL_SECS` from the moment they were filled:
+//!
+//! * the **snapshot**, every customer at once, under a single key. `customers`, `products`
+//!   and (while it is cached) every single-customer lookup are answered from it.
+//! * **single customers** by id, including "no such customer" (an answer, not an error),
+//!   filled by `customerIds` requests when no snapshot is cached.
+//!
+//! Past its TTL an entry is kept for `GATEWAY_CACHE_STALE_SECS` more. Such a stale entry is
+//! still served at once, and one background fetch refreshes it (stale-while-revalidate), so no
+//! caller waits at a TTL boundary; while the upstream fails, the stale entry goes on being
+//! served (stale-if-error). Every answer built from stale data says how old it is
+//! ([`Staleness`]). Only with nothing cached does a caller wait for the upstream, and only then
+//! does it see an upstream error.
+//!
+//! Single-flight: concurrent misses of one key share one fetch ([`flight`]), which runs in its
+//! own task, so a stampede on a cold cache costs the upstream one read and a caller that gives
+//! up cancels nothing. For a batch of ids, one `customerIds` fetch covers every id of the batch
+//! that nobody else is fetching; ids already in flight join that other fetch instead.
+//!
+//! Errors are never cached: the next caller tries the upstream again.
+
+mod flight;
+mod stale;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::future;
+use moka::future::Cache;
+
+pub use stale::{StaleNotes, Staleness};
+
+use self::{
+    flight::{Flight, Flights},
+    stale::Stamped,
+};
+use crate::{
+    domain::{Customer, Snapshot},
+    metrics::Metrics,
+    upstream::{UpstreamClient, UpstreamError},
+};
+
+/// Customers by id, as the loader and resolvers want them.
+pub type CustomerMap = HashMap<String, Arc<Customer>>;
+
+/// Most single customers kept at once; the snapshot is not counted here.
+const MAX_CACHED_CUSTOMERS: u64 = 100_000;
+
+/// An answer and, when it was built from data past its TTL, how old that data is.
+#[derive(Debug, Clone)]
+pub struct Served<T> {
+    /// The answer.
+    pub value: T,
+    /// Set when the answer is stale.
+    pub stale: Option<Staleness>,
+}
+
+/// How long entries are fresh, and how long past that they may still be served.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// `GATEWAY_CACHE_TTL_SECS`.
+    pub ttl: Duration,
+    /// `GATEWAY_CACHE_STALE_SECS`.
+    pub stale: Duration,
+}
+
+type SnapshotEntry = Stamped<Arc<Snapshot>>;
+type CustomerEntry = Stamped<Option<Arc<Customer>>>;
+
+/// Cached reads of the upstream; shared by every request of the gateway.
+#[derive(Debug)]
+pub struct CustomerStore {
+    upstream: Arc<UpstreamClient>,
+    ttl: Duration,
+    snapshot: Cache<(), SnapshotEntry>,
+    customers: Cache<String, CustomerEntry>,
+    snapshot_flights: Flights<(), Arc<Snapshot>>,
+    customer_flights: Flights<String, Arc<CustomerMap>>,
+    metrics: Arc<Metrics>,
+}
+
+impl CustomerStore {
+    /// A store whose entries are fresh for `freshness.ttl` and kept `freshness.stale` longer.
+    pub fn new(upstream: Arc<UpstreamClient>, freshness: Freshness, metrics: Arc<Metrics>) -> Self {
+        let kept = freshness.ttl + freshness.stale;
+        Self {
+            upstream,
+            ttl: freshness.ttl,
+            snapshot: Cache::builder().max_capacity(1).time_to_live(kept).build(),
+            customers: Cache::builder()
+                .max_capacity(MAX_CACHED_CUSTOMERS)
+                .time_to_live(kept)
+                .build(),
+            snapshot_flights: Flights::default(),
+            customer_flights: Flights::default(),
+            metrics,
+        }
+    }
+
+    /// Every customer: from the cache when there is a usable entry (refreshing it in the
+    /// background when stale), otherwise read once for all waiters, waiting until `deadline`.
+    pub async fn snapshot(
+        &self,
+        deadline: Instant,
+    ) -> Result<Served<Arc<Snapshot>>, Arc<UpstreamError>> {
+        if let Some(served) = self.cached_snapshot().await {
+            return Ok(served);
+        }
+        self.metrics.cache_lookup("snapshot", false);
+        let (flights, joined) = self.snapshot_flights.join_or_start(
+            &[()],
+            |key| self.snapshot.contains_key(key),
+            |_| self.fetch_snapshot(),
+        );
+        if joined > 0 {
+            self.metrics.flight_join("snapshot");
+        }
+        match flights.into_iter().next() {
+            Some(flight) => Ok(Served {
+                value: wait(flight, deadline, self.upstream.deadline()).await?,
+                stale: None,
+            }),
+            // A fetch filled the cache between the miss and now.
+            None => Box::pin(self.snapshot(deadline)).await,
+        }
+    }
+
+    /// The cached snapshot when usable, starting a refresh when it is stale.
+    async fn cached_snapshot(&self) -> Option<Served<Arc<Snapshot>>> {
+        let entry = self.snapshot.get(&()).await?;
+        self.metrics.cache_lookup("snapshot", true);
+        let stale = entry.staleness(self.ttl);
+        if let Some(staleness) = &stale {
+            self.metrics.stale_served("snapshot", staleness.reason());
+            self.snapshot_flights
+                .join_or_start(&[()], |_| false, |_| self.fetch_snapshot());
+        }
+        Some(Served {
+            value: entry.value,
+            stale,
+        })
+    }
+
+    /// The customers among `ids` that exist (an unknown id is simply absent from the map),
+    /// waiting for the upstream until `deadline` at most.
+    pub async fn customers(
+        &self,
+        ids: &[String],
+        deadline: Instant,
+    ) -> Result<Served<CustomerMap>, Arc<UpstreamError>> {
+        if let Some(Served { value, stale }) = self.cached_snapshot().await {
+            let found = ids
+                .iter()
+                .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
+                .collect();
+            return Ok(Served {
+                value: found,
+                stale,
+            });
+        }
+        let mut found = CustomerMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        let mut stale_ids = Vec::new();
+        let mut oldest: Option<Staleness> = None;
+        for id in ids {
+            let Some(entry) = self.customers.get(id).await else {
+                self.metrics.cache_lookup("customer", false);
+                missing.push(id.clone());
+                continue;
+            };
+            self.metrics.cache_lookup("customer", true);
+            if let Some(staleness) = entry.staleness(self.ttl) {
+                self.metrics.stale_served("customer", staleness.reason());
+                stale_ids.push(id.clone());
+                oldest = Some(staleness.older(oldest));
+            }
+            if let Some(customer) = entry.value {
+                found.insert(id.clone(), customer);
+            }
+        }
+        if !stale_ids.is_empty() {
+            self.customer_flights
+                .join_or_start(&stale_ids, |_| false, |ids| self.fetch_by_id(ids));
+        }
+        if missing.is_empty() {
+            return Ok(Served {
+                value: found,
+                stale: oldest,
+            });
+        }
+        let (flights, joined) = self.customer_flights.join_or_start(
+            &missing,
+            |id| self.customers.contains_key(id),
+            |ids| self.fetch_by_id(ids),
+        );
+        if joined > 0 {
+            self.metrics.flight_join("customer");
+        }
+        let budget = self.upstream.deadline();
+        let fetched = future::try_join_all(
+            flights
+                .into_iter()
+                .map(|flight| wait(flight, deadline, budget)),
+        )
+        .await?;
+        let mut settled = Vec::new();
+        for id in missing {
+            match fetched.iter().find_map(|batch| batch.get(&id)) {
+                Some(customer) => {
+                    found.insert(id, Arc::clone(customer));
+                }
+                None => settled.push(id),
+            }
+        }
+        // Ids no fetch here returned were either absent upstream or filled by a fetch that
+        // completed just before ours started: the cache has the answer.
+        for id in settled {
+            if let Some(Some(customer)) = self.customers.get(&id).await.map(|entry| entry.value) {
+                found.insert(id, customer);
+            }
+        }
+        Ok(Served {
+            value: found,
+            stale: oldest,
+        })
+    }
+
+    /// Reads every customer and caches the snapshot; on failure, marks the stale entry.
+    fn fetch_snapshot(
+        &self,
+    ) -> impl Future<Output = Result<Arc<Snapshot>, Arc<UpstreamError>>> + Send + 'static {
+        let upstream = Arc::clone(&self.upstream);
+        let cache = self.snapshot.clone();
+        let metrics = Arc::clone(&self.metrics);
+        async move {
+            let refreshing = cache.get(&()).await;
+            match upstream.all_customers().await {
+                Ok(wire) => {
+                    let customers = wire.into_iter().map(Customer::from_wire).collect();
+                    let snapshot = Arc::new(Snapshot::new(customers));
+                    cache.insert((), Stamped::new(Arc::clone(&snapshot))).await;
+                    if refreshing.is_some() {
+                        metrics.refresh("snapshot", "OK");
+                    }
+                    Ok(snapshot)
+                }
+                Err(error) => {
+                    if let Some(entry) = refreshing {
+                        metrics.refresh("snapshot", error.code());
+                        entry.mark_failed(error.code());
+                        tracing::warn!(%error, "refreshing the customer snapshot failed; serving stale data");
+                    }
+                    Err(Arc::new(error))
+                }
+            }
+        }
+    }
+
+    /// Reads these customers and caches each answer, "no such customer" included.
+    fn fetch_by_id(
+        &self,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<Arc<CustomerMap>, Arc<UpstreamError>>> + Send + 'static {
+        let upstream = Arc::clone(&self.upstream);
+        let cache = self.customers.clone();
+        let metrics = Arc::clone(&self.metrics);
+        async move {
+            let result = upstream.customers_by_id(&ids).await;
+            let mut refreshed = false;
+            let mut stale = Vec::new();
+            for id in &ids {
+                if let Some(entry) = cache.get(id).await {
+                    refreshed = true;
+                    stale.push(entry);
+                }
+            }
+            match result {
+                Ok(wire) => {
+                    let fetched: CustomerMap = wire
+                        .into_iter()
+                        .map(|customer| {
+                            let customer = Customer::from_wire(customer);
+                            (customer.id.to_string(), Arc::new(customer))
+                        })
+                        .collect();
+                    let wanted: HashSet<&String> = ids.iter().collect();
+                    for id in &ids {
+                        cache
+                            .insert(id.clone(), Stamped::new(fetched.get(id).cloned()))
+                            .await;
+                    }
+                    if refreshed {
+                        metrics.refresh("customer", "OK");
+                    }
+                    Ok(Arc::new(
+                        fetched
+                            .into_iter()
+                            .filter(|(id, _)| wanted.contains(id))
+                            .collect(),
+                    ))
+                }
+                Err(error) => {
+                    if refreshed {
+                        metrics.refresh("customer", error.code());
+                    }
+                    for entry in stale {
+                        entry.mark_failed(error.code());
+                    }
+                    Err(Arc::new(error))
+                }
+            }
+        }
+    }
+}
+
+/// Waits for a fetch until `deadline`; past it, the caller gets a timeout naming the limit
+/// (the fetch itself goes on and fills the cache for the next caller).
+async fn wait<T: Clone>(
+    flight: Flight<T>,
+    deadline: Instant,
+    budget: Duration,
+) -> Result<T, Arc<UpstreamError>> {
+    tokio::time::timeout_at(deadline.into(), flight)
+        .await
+        .unwrap_or_else(|_| Err(Arc::new(UpstreamError::Deadline(budget))))
+}

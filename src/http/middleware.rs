@@ -1,0 +1,122 @@
+//! What every request passes through before its route: a request id, the header size limit,
+//! and a last line of defence against a panic.
+
+use std::{fmt, panic::AssertUnwindSafe, sync::Arc};
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use futures::FutureExt;
+use tracing::Instrument;
+
+use super::{AppState, error::HttpError, media::ResponseMedia};
+
+/// The header that carries the request id, both ways.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest caller-given request id kept; a longer or odd one is replaced.
+const MAX_REQUEST_ID: usize = 64;
+
+/// The id of one request: the caller's `x-request-id` when it is a sane token, otherwise a
+/// fresh random one. It is echoed in the response, set on the request's log span, and quoted in
+/// masked errors, so a caller's report can be matched to the log.
+#[derive(Debug, Clone)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    fn from_request(request: &Request) -> Self {
+        let given = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| {
+                !id.is_empty()
+                    && id.len() <= MAX_REQUEST_ID
+                    && id
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
+            });
+        match given {
+            Some(id) => Self(id.into()),
+            None => Self::generate(),
+        }
+    }
+
+    fn generate() -> Self {
+        let mut bytes = [0u8; 12];
+        // Without OS randomness, an id from the clock still tells requests apart in a log.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+        }
+        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        Self(hex.into())
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Gives the request its id and log span, and echoes the id in the response.
+pub(super) async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = RequestId::from_request(&request);
+    request.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// Refuses a request whose header names and values add up to more than the limit, with 431
+/// and a GraphQL-shaped body. (Past hyper's own buffer, about 400 KiB, hyper answers 431 itself.)
+pub(super) async fn header_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > state.limits.header_bytes {
+        state.metrics.refusal("header_bytes");
+        return HttpError::HeadersTooLarge(state.limits.header_bytes)
+            .respond(ResponseMedia::negotiate(request.headers()).unwrap_or(ResponseMedia::Json));
+    }
+    next.run(request).await
+}
+
+/// Turns a panic while handling a request into a masked 500 that quotes the request id; the
+/// detail goes to the log and the process keeps serving.
+pub(super) async fn catch_panic(request: Request, next: Next) -> Response {
+    let id = request.extensions().get::<RequestId>().cloned();
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(detail, "a request handler panicked");
+            HttpError::Internal(id).into_response()
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Retrying a failed upstream request, and a circuit breaker that stops calling a failing one.
+//!
+//! Retries cover what may pass on its own: a connect failure, a 5xx and a 429. Each waits an
+//! exponentially growing, jittered delay (so a crowd of gateways does not retry in step), or
+//! what `Retry-After` asked for, cut to a cap; no wait may pass the request's deadline. Other
+//! 4xx, a refused token and an unusable body are answers, not accidents, and are not retried.
+//!
+//! The breaker counts consecutive failures of the upstream itself. At the threshold it opens:
+//! for the cool-down every request fails at once instead of queueing behind a dead upstream
+//! (the cache serves stale data meanwhile). After the cool-down one request goes through as a
+//! probe; its success closes the circuit, its failure opens it again.
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use super::UpstreamError;
+use crate::config::Resilience;
+
+/// Longest backoff between two attempts, whatever the attempt number.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// When a failed attempt is worth another try, and how long to wait first.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    backoff: Duration,
+    retry_after_max: Duration,
+}
+
+impl RetryPolicy {
+    /// The policy of these settings.
+    pub fn new(settings: &Resilience) -> Self {
+        Self {
+            max_attempts: settings.max_attempts.max(1),
+            backoff: settings.backoff,
+            retry_after_max: settings.retry_after_max,
+        }
+    }
+
+    /// Tries allowed in all, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The wait before attempt `attempt + 1` after `error` ended attempt `attempt` (counted
+    /// from 1), or `None` when the error is not retried or no attempts are left.
+    pub fn delay(&self, attempt: u32, error: &UpstreamError) -> Option<Duration> {
+        if attempt >= self.max_attempts || !is_retried(error) {
+            return None;
+        }
+        if let UpstreamError::RateLimited {
+            retry_after: Some(wait),
+        } = error
+        {
+            return Some((*wait).min(self.retry_after_max));
+        }
+        let ceiling = self
+            .backoff
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(MAX_BACKOFF);
+        // "Equal jitter": at least half the backoff, so a retry never comes at once.
+        let half = ceiling / 2;
+        Some(half + half.mul_f64(unit_random()))
+    }
+}
+
+/// Whether a failure may pass if tried again.
+fn is_retried(error: &UpstreamError) -> bool {
+    matches!(
+        error,
+        UpstreamError::Unavailable(_) | UpstreamError::RateLimited { .. }
+    )
+}
+
+/// A number in `[0, 1)`; jitter needs no more than the OS's random bytes.
+fn unit_random() -> f64 {
+    let value = getrandom::u32().unwrap_or(u32::MAX / 2);
+    f64::from(value) / (f64::from(u32::MAX) + 1.0)
+}
+
+/// Where the breaker stands, as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitState {
+    /// Requests flow.
+    Closed,
+    /// Requests fail fast until the cool-down ends.
+    Open,
+    /// The cool-down is over; one probe request is (or may be) in flight.
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// The gauge value: 0 closed, 1 open, 2 half-open.
+    pub fn gauge(self) -> f64 {
+        match self {
+            Self::Closed => 0.0,
+            Self::Open => 1.0,
+            Self::HalfOpen => 2.0,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+    probing: bool,
+}
+
+/// The circuit breaker in front of the upstream.
+#[derive(Debug)]
+pub struct Breaker {
+    threshold: u32,
+    cooldown: Duration,
+    state: Mutex<BreakerState>,
+}
+
+/// How an attempt went, as far as the upstream's health goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The upstream answered usefully.
+    Healthy,
+    /// The upstream failed (unreachable, 5xx, 429, timeout, unusable body).
+    Failed,
+    /// Says nothing about the upstream's health (our token was refused).
+    Neutral,
+}
+
+impl Outcome {
+    /// How an attempt's result counts.
+    pub fn of<T>(result: &Result<T, UpstreamError>) -> Self {
+        match result {
+            Ok(_) => Self::Healthy,
+            Err(
+                UpstreamError::Unavailable(_)
+                | UpstreamError::Timeout(_)
+                | UpstreamError::RateLimited { .. }
+                | UpstreamError::BadResponse(_),
+            ) => Self::Failed,
+            Err(_) => Self::Neutral,
+        }
+    }
+}
+
+impl Breaker {
+    /// A breaker that opens after `threshold` consecutive failures (0: never).
+    pub fn new(settings: &Resilience) -> Self {
+        Self {
+            threshold: settings.breaker_failures,
+            cooldown: settings.breaker_cooldown,
+            state: Mutex::new(BreakerState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Lets an attempt through, or refuses it while the circuit is open. After the cool-down
+    /// exactly one attempt is let through (the probe) until its outcome is recorded.
+    pub fn admit(&self) -> Result<(), UpstreamError> {
+        if self.threshold == 0 {
+            return Ok(());
+        }
+        let mut state = self.state();
+        let Some(open_until) = state.open_until else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if now < open_until {
+            return Err(UpstreamError::CircuitOpen {
+                retry_in: open_until - now,
+            });
+        }
+        if state.probing {
+            return Err(UpstreamError::CircuitOpen {
+                retry_in: Duration::ZERO,
+            });
+        }
+        state.probing = true;
+        Ok(())
+    }
+
+    /// Records an admitted attempt's outcome; returns the new state when it changed.
+    pub fn record(&self, outcome: Outcome) -> Option<CircuitState> {
+        if self.threshold == 0 {
+            return None;
+        }
+        let mut state = self.state();
+        let before = Self::current(&state);
+        match outcome {
+            Outcome::Healthy => *state = BreakerState::default(),
+            Outcome::Failed => {
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                if state.probing || state.consecutive_failures >= self.threshold {
+                    state.open_until = Some(Instant::now() + self.cooldown);
+                    state.probing = false;
+                }
+            }
+            Outcome::Neutral => state.probing = false,
+        }
+        let after = Self::current(&state);
+        (after != before).then_some(after)
+    }
+
+    /// The breaker's state now.
+    pub fn current_state(&self) -> CircuitState {
+        Self::current(&self.state())
+    }
+
+    fn current(state: &BreakerState) -> CircuitState {
+        match state.open_until {
+            None => CircuitState::Closed,
+            Some(until) if Instant::now() < until => CircuitState::Open,
+            Some(_) => CircuitState::HalfOpen,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(failures: u32, cooldown_ms: u64) -> Resilience {
+        Resilience {
+            max_attempts: 4,
+            backoff: Duration::from_millis(100),
+            retry_after_max: Duration::from_secs(2),
+            breaker_failures: failures,
+            breaker_cooldown: Duration::from_millis(cooldown_ms),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_stops_at_the_attempt_limit() {
+        let policy = RetryPolicy::new(&settings(5, 10));
+        let error = UpstreamError::Unavailable("HTTP 503".into());
+        for (attempt, ceiling) in [(1, 100), (2, 200), (3, 400)] {
+            for _ in 0..50 {
+                let wait = policy.delay(attempt, &error).unwrap();
+                assert!(wait >= Duration::from_millis(ceiling / 2), "{wait:?}");
+                assert!(wait <= Duration::from_millis(ceiling), "{wait:?}");
+            }
+        }
+        assert_eq!(policy.delay(4, &error), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let policy = RetryPolicy::new(&settings(5, 10));
+        let asked = |secs| UpstreamError::RateLimited {
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        assert_eq!(policy.delay(1, &asked(1)), Some(Duration::from_secs(1)));
+        assert_eq!(policy.delay(1, &asked(120)), Some(Duration::from_secs(2)));
+        assert!(
+            policy
+                .delay(1, &UpstreamError::RateLimited { retry_after: None })
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn answers_that_would_not_change_are_not_retried() {
+        let policy = RetryPolicy::new(&settings(5, 10));
+        for error in [
+            UpstreamError::BadResponse("unexpected HTTP 400".into()),
+            UpstreamError::Unauthorized(401),
+            UpstreamError::Timeout(Duration::from_secs(1)),
+        ] {
+            assert_eq!(policy.delay(1, &error), None, "{error}");
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_fails_fast_then_lets_one_probe_through() {
+        let breaker = Breaker::new(&settings(3, 50));
+        for _ in 0..2 {
+            breaker.admit().unwrap();
+            assert_eq!(breaker.record(Outcome::Failed), None);
+        }
+        breaker.admit().unwrap();
+        assert_eq!(breaker.record(Outcome::Failed), Some(CircuitState::Open));
+        assert!(matches!(
+            breaker.admit(),
+            Err(UpstreamError::CircuitOpen { .. })
+        ));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(breaker.current_state(), CircuitState::HalfOpen);
+        breaker.admit().unwrap();
+        assert!(breaker.admit().is_err(), "only one probe at a time");
+        assert_eq!(breaker.record(Outcome::Failed), Some(CircuitState::Open));
+        std::thread::sleep(Duration::from_millis(60));
+        breaker.admit().unwrap();
+        assert_eq!(breaker.record(Outcome::Healthy), Some(CircuitState::Closed));
+        breaker.admit().unwrap();
+    }
+
+    #[test]
+    fn a_success_resets_the_count_and_zero_turns_the_breaker_off() {
+        let breaker = Breaker::new(&settings(2, 1_000));
+        breaker.record(Outcome::Failed);
+        breaker.record(Outcome::Healthy);
+        breaker.record(Outcome::Failed);
+        breaker.record(Outcome::Neutral);
+        assert!(breaker.admit().is_ok());
+        let off = Breaker::new(&settings(0, 1_000));
+        for _ in 0..100 {
+            off.record(Outcome::Failed);
+        }
+        assert!(off.admit().is_ok());
+    }
+}

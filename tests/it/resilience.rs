@@ -1,0 +1,300 @@
+//! Upstream faults met with retries, the circuit breaker, stale data and partial answers,
+//! each driven by the mock upstream's fault switches over real sockets.
+
+use std::time::{Duration, Instant};
+
+use elements_gateway::mock_upstream::{Fault, FaultScope};
+use futures::future::join_all;
+
+use serde_json::json;
+
+use crate::common::{Options, error_code, spawn, spawn_with, token};
+
+/// 120 customers in pages of 50: one full read is 3 batch requests.
+const LISTING: &str = "{ customers(first: 5) { totalCount nodes { id } } }";
+const PAGES: u64 = 3;
+
+fn unavailable() -> Fault {
+    Fault::ServerError { status: 503 }
+}
+
+#[tokio::test]
+async fn a_transient_5xx_is_retried_until_it_passes() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_BACKOFF_MS", 20)).await;
+    let before = gateway.upstream_requests();
+    gateway
+        .upstream
+        .set_fault_where(unavailable(), FaultScope::All, Some(2));
+    let data = gateway.data(LISTING).await;
+    assert_eq!(data["customers"]["totalCount"], 120);
+    assert_eq!(gateway.upstream_requests() - before, PAGES + 2);
+    assert_eq!(
+        gateway
+            .metric("gateway_upstream_retries_total{code=\"UPSTREAM_UNAVAILABLE\"}")
+            .await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn attempts_are_bounded_and_the_last_failure_is_the_answer() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_BACKOFF_MS", 10)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 4)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 0),
+    )
+    .await;
+    let before = gateway.upstream_requests();
+    gateway.upstream.set_fault(unavailable());
+    let answer = gateway.query(LISTING).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+    assert_eq!(gateway.upstream_requests() - before, 4);
+}
+
+#[tokio::test]
+async fn client_errors_other_than_429_and_401_are_not_retried() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_BACKOFF_MS", 10)).await;
+    for status in [400, 404, 422] {
+        let before = gateway.upstream_requests();
+        gateway.upstream.set_fault(Fault::ServerError { status });
+        let answer = gateway.query(LISTING).await;
+        assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{status}");
+        assert_eq!(gateway.upstream_requests() - before, 1, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_for_but_never_longer_than_the_cap() {
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS", 1)).await;
+    // Asked for one second: the retry comes after it, and succeeds.
+    gateway.upstream.set_fault_where(
+        Fault::RateLimited {
+            retry_after_secs: Some(1),
+        },
+        FaultScope::All,
+        Some(1),
+    );
+    let started = Instant::now();
+    assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 120);
+    assert!(started.elapsed() >= Duration::from_millis(950));
+
+    // Asked for an hour: cut to the one-second cap, so the answer still comes.
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS", 1)).await;
+    gateway.upstream.set_fault_where(
+        Fault::RateLimited {
+            retry_after_secs: Some(3600),
+        },
+        FaultScope::All,
+        Some(1),
+    );
+    assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 120);
+}
+
+#[tokio::test]
+async fn no_retry_waits_past_the_request_deadline() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS", 800)
+            .set("GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS", 30),
+    )
+    .await;
+    let before = gateway.upstream_requests();
+    gateway.upstream.set_fault(Fault::RateLimited {
+        retry_after_secs: Some(5),
+    });
+    let answer = gateway.query(LISTING).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_RATE_LIMITED");
+    assert_eq!(gateway.upstream_requests() - before, 1);
+}
+
+#[tokio::test]
+async fn a_slow_upstream_meets_the_request_deadline_named_in_the_error() {
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS", 300)).await;
+    gateway.upstream.set_latency(Duration::from_millis(1000));
+    let answer = gateway.query(LISTING).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_TIMEOUT");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_that_hangs_up_does_not_cancel_the_read_others_wait_for() {
+    let gateway = spawn().await;
+    gateway.upstream.set_latency(Duration::from_millis(400));
+    let before = gateway.upstream_requests();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let hung_up = impatient
+        .post(gateway.url("/graphql"))
+        .bearer_auth(token())
+        .json(&json!({ "query": LISTING }))
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the client gave up first");
+    // The read it started goes on, and the next caller joins it instead of starting another.
+    assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 120);
+    assert_eq!(gateway.upstream_requests() - before, PAGES);
+}
+
+#[tokio::test]
+async fn the_circuit_opens_fails_fast_and_a_probe_closes_it() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 3)
+            .set("GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS", 700),
+    )
+    .await;
+    gateway.upstream.set_fault(unavailable());
+    for _ in 0..3 {
+        assert_eq!(
+            error_code(&gateway.query(LISTING).await),
+            "UPSTREAM_UNAVAILABLE"
+        );
+    }
+    assert_eq!(gateway.metric("gateway_upstream_circuit_state").await, 1.0);
+    let before = gateway.upstream_requests();
+    let answer = gateway.query(LISTING).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("circuit open"),
+        "{answer}"
+    );
+    assert_eq!(
+        gateway.upstream_requests(),
+        before,
+        "an open circuit sends nothing"
+    );
+
+    gateway.upstream.set_fault(Fault::None);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 120);
+    assert_eq!(gateway.metric("gateway_upstream_circuit_state").await, 0.0);
+}
+
+#[tokio::test]
+async fn a_fault_that_starts_while_answers_are_cached_serves_them_stale() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_CACHE_STALE_SECS", 60)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1),
+    )
+    .await;
+    gateway.data(LISTING).await;
+    gateway.upstream.set_fault(unavailable());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let first = gateway.query(LISTING).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    assert_eq!(first["data"]["customers"]["totalCount"], 120);
+    assert_eq!(first["extensions"]["stale"]["reason"], "revalidating");
+
+    let failed =
+        "gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"UPSTREAM_UNAVAILABLE\"}";
+    for _ in 0..100 {
+        if gateway.metric(failed).await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let later = gateway.query(LISTING).await;
+    assert!(later.get("errors").is_none(), "{later}");
+    let stale = &later["extensions"]["stale"];
+    assert_eq!(stale["reason"], "upstream_error");
+    assert_eq!(stale["upstreamCode"], "UPSTREAM_UNAVAILABLE");
+    assert!(stale["ageSeconds"].as_u64().unwrap() >= 1);
+    assert!(
+        gateway
+            .metric(
+                "gateway_cache_stale_served_total{cache=\"snapshot\",reason=\"upstream_error\"}"
+            )
+            .await
+            >= 1.0
+    );
+}
+
+#[tokio::test]
+async fn past_the_stale_window_the_caller_gets_the_upstream_error() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_CACHE_STALE_SECS", 1)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1),
+    )
+    .await;
+    gateway.data(LISTING).await;
+    gateway.upstream.set_fault(unavailable());
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let answer = gateway.query(LISTING).await;
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn at_ttl_expiry_under_concurrent_load_no_caller_waits_for_the_upstream() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_CACHE_TTL_SECS", 1)).await;
+    gateway.data(LISTING).await;
+    let before = gateway.upstream_requests();
+    // Every upstream answer now takes 1.5 s; the cached one is served at once.
+    gateway.upstream.set_latency(Duration::from_millis(1500));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = Instant::now();
+    let answers = join_all((0..50).map(|_| gateway.query(LISTING))).await;
+    let waited = started.elapsed();
+    for answer in &answers {
+        assert_eq!(answer["data"]["customers"]["totalCount"], 120, "{answer}");
+        assert_eq!(answer["extensions"]["stale"]["reason"], "revalidating");
+    }
+    assert!(
+        waited < Duration::from_secs(1),
+        "50 answers took {waited:?} with a 1.5 s upstream"
+    );
+    // One background refresh for all fifty.
+    gateway
+        .wait_for(|| gateway.upstream_requests() - before >= PAGES)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(gateway.upstream_requests() - before, PAGES);
+    let refreshed = gateway.query(LISTING).await;
+    assert!(refreshed.get("extensions").is_none(), "{refreshed}");
+}
+
+#[tokio::test]
+async fn a_failing_field_keeps_the_rest_of_the_answer() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)).await;
+    let id = gateway.upstream.customers()[7].customer_id.clone();
+    gateway
+        .upstream
+        .set_fault_where(unavailable(), FaultScope::Ids, None);
+    // `customers` reads the listing, which works; `customer(id)` asks for its id while that
+    // read is still under way (each answer takes 200 ms), and that request fails.
+    gateway.upstream.set_latency(Duration::from_millis(200));
+    let answer = gateway
+        .query(&format!(
+            "{{ customers(first: 2) {{ nodes {{ id }} }} customer(id: {id:?}) {{ id }} }}"
+        ))
+        .await;
+    assert_eq!(
+        answer["data"]["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(answer["data"]["customer"].is_null(), "{answer}");
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(answer["errors"][0]["path"][0], "customer");
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}
