@@ -221,4 +221,68 @@ mod tests {
         };
         assert_eq!(customer.products_matching(&other_customer).count(), 0);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::*;
+
+        /// Field text as the upstream might send it: dates in every form, numbers, N/A,
+        /// blanks, garbage, or no field at all.
+        fn field() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                Just(None),
+                Just(Some("N/A".to_owned())),
+                Just(Some(String::new())),
+                "[0-9]{1,12}".prop_map(Some),
+                "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])".prop_map(Some),
+                "(0[1-9]|1[0-2])/(0[1-9]|1[0-9]|2[0-8])/20[0-9]{2}".prop_map(Some),
+                ".{0,12}".prop_map(Some),
+            ]
+        }
+
+        fn raw_product() -> impl Strategy<Value = Value> {
+            (field(), field(), field()).prop_map(|(service, seats, expiry)| {
+                let mut product = serde_json::Map::new();
+                for (name, value) in [
+                    ("service", service),
+                    ("purchasedUserSeats", seats),
+                    ("expirationDate", expiry),
+                ] {
+                    if let Some(value) = value {
+                        product.insert(name.into(), value.into());
+                    }
+                }
+                Value::Object(product)
+            })
+        }
+
+        proptest! {
+            /// Whatever the field text, normalisation keeps every product, orders them by
+            /// expiry with undated ones last, and keeps the verbatim text in `raw`.
+            #[test]
+            fn any_products_normalise_in_contract_order(products in proptest::collection::vec(raw_product(), 0..12)) {
+                let wire = json!({ "customerId": "c", "products": products.clone() });
+                let customer = Customer::from_wire(serde_json::from_value(wire).unwrap());
+                prop_assert_eq!(customer.products.len(), products.len());
+                let dates: Vec<_> = customer.products.iter().map(|p| p.expiration_date).collect();
+                let dated = dates.iter().take_while(|date| date.is_some()).count();
+                prop_assert!(dates[dated..].iter().all(Option::is_none));
+                prop_assert!(dates[..dated].windows(2).all(|pair| pair[0] <= pair[1]));
+                let mut raw_expiries: Vec<_> = customer
+                    .products
+                    .iter()
+                    .map(|p| p.raw.expiration_date.as_deref().map(str::to_owned))
+                    .collect();
+                let mut sent: Vec<_> = products
+                    .iter()
+                    .map(|p| p["expirationDate"].as_str().map(str::to_owned))
+                    .collect();
+                raw_expiries.sort();
+                sent.sort();
+                prop_assert_eq!(raw_expiries, sent);
+            }
+        }
+    }
 }

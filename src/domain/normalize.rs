@@ -164,4 +164,83 @@ mod tests {
             assert_eq!(date_time(Some(odd)), None, "{odd}");
         }
     }
+
+    mod properties {
+        use chrono::{Datelike, NaiveDate, TimeZone};
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// A UTC instant with whole seconds, years 1000 to 9999 (four-digit years, as every
+        /// accepted form writes them).
+        fn instants() -> impl Strategy<Value = DateTime<Utc>> {
+            (
+                1000i32..=9999,
+                1u32..=12,
+                1u32..=28,
+                0u32..24,
+                0u32..60,
+                0u32..60,
+            )
+                .prop_map(|(year, month, day, hour, minute, second)| {
+                    Utc.with_ymd_and_hms(year, month, day, hour, minute, second)
+                        .unwrap()
+                })
+        }
+
+        proptest! {
+            /// Any text: never a panic, and what comes back is trimmed, non-empty and not N/A.
+            #[test]
+            fn text_is_total(value in proptest::option::of(".{0,24}")) {
+                if let Some(kept) = text(value.as_deref()) {
+                    prop_assert_eq!(kept, kept.trim());
+                    prop_assert!(!kept.is_empty());
+                    prop_assert!(!kept.eq_ignore_ascii_case("n/a"));
+                }
+            }
+
+            #[test]
+            fn ints_read_back_whatever_their_padding(number in any::<i32>(), pad in " {0,3}") {
+                let written = format!("{pad}{number}{pad}");
+                prop_assert_eq!(int(Some(&written)), Some(number));
+            }
+
+            /// Any text: an int only when the text is exactly one (no guessing).
+            #[test]
+            fn int_is_total(value in ".{0,16}") {
+                if let Some(number) = int(Some(&value)) {
+                    prop_assert_eq!(value.trim().trim_start_matches('+').parse::<i32>().ok(), Some(number));
+                }
+            }
+
+            /// Any text: never a panic.
+            #[test]
+            fn date_time_is_total(value in ".{0,40}") {
+                let _ = date_time(Some(&value));
+            }
+
+            /// Every documented form of an instant reads back as that instant (date-only forms
+            /// as its UTC midnight).
+            #[test]
+            fn every_documented_form_reads_back(instant in instants(), fraction in 0u32..10_000_000) {
+                let with_fraction = instant + chrono::Duration::nanoseconds(i64::from(fraction) * 100);
+                let seven_digits = format!("{}.{fraction:07}Z", instant.format("%Y-%m-%dT%H:%M:%S"));
+                prop_assert_eq!(date_time(Some(&seven_digits)), Some(with_fraction));
+                prop_assert_eq!(date_time(Some(&instant.to_rfc3339())), Some(instant));
+                let offset = instant.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap());
+                prop_assert_eq!(date_time(Some(&offset.to_rfc3339())), Some(instant));
+                let naive = instant.format("%Y-%m-%d %H:%M:%S").to_string();
+                prop_assert_eq!(date_time(Some(&naive)), Some(instant));
+                let midnight = NaiveDate::from_ymd_opt(instant.year(), instant.month(), instant.day())
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc();
+                for form in ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y"] {
+                    let written = instant.format(form).to_string();
+                    prop_assert_eq!(date_time(Some(&written)), Some(midnight), "{}", written);
+                }
+            }
+        }
+    }
 }

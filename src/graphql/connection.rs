@@ -62,7 +62,11 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<usize, QueryError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
     let digits = text.strip_prefix(CURSOR_TAG).ok_or_else(invalid)?;
-    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+    // Only the form `encode_cursor` writes: digits, no leading zero.
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|byte| byte.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if !canonical {
         return Err(invalid());
     }
     digits.parse().map_err(|_| invalid())
@@ -95,12 +99,52 @@ mod tests {
             &URL_SAFE_NO_PAD.encode("customer:v1:"),
             &URL_SAFE_NO_PAD.encode("customer:v1:-1"),
             &URL_SAFE_NO_PAD.encode("customer:v1:+1"),
+            &URL_SAFE_NO_PAD.encode("customer:v1:07"),
             &URL_SAFE_NO_PAD.encode("customer:v2:1"),
             &URL_SAFE_NO_PAD.encode("customer:v1:99999999999999999999999"),
             &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
             &damaged,
         ] {
             assert!(decode_cursor(cursor).is_err(), "{cursor:?}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        proptest! {
+            #[test]
+            fn every_position_round_trips(position in any::<usize>()) {
+                prop_assert_eq!(decode_cursor(&encode_cursor(position)).unwrap(), position);
+            }
+
+            /// Any text: never a panic; a value only for the exact text `encode_cursor` writes.
+            #[test]
+            fn any_text_is_a_cursor_only_when_it_is_the_canonical_one(text in ".{0,40}") {
+                if let Ok(position) = decode_cursor(&text) {
+                    prop_assert_eq!(encode_cursor(position), text);
+                }
+            }
+
+            /// Base64 of arbitrary bytes (the likely tampering): same rule.
+            #[test]
+            fn any_encoded_bytes_are_refused_or_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+                let text = URL_SAFE_NO_PAD.encode(&bytes);
+                match decode_cursor(&text) {
+                    Ok(position) => prop_assert_eq!(encode_cursor(position), text),
+                    Err(error) => prop_assert!(error.to_string().contains("`after`")),
+                }
+            }
+
+            /// A damaged tag or number is refused.
+            #[test]
+            fn tampered_tags_are_refused(tag in "[a-z:0-9]{0,14}", digits in "[0-9]{1,5}") {
+                let plain = format!("{tag}{digits}");
+                prop_assume!(!plain.starts_with(CURSOR_TAG));
+                prop_assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(plain)).is_err());
+            }
         }
     }
 }

@@ -406,3 +406,56 @@ fn classify(
     extensions.set("requestId", id.as_str());
     error.message = format!("internal error: quote request id {id} when reporting it");
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{ErrorExtensions, PathSegment, ServerError};
+
+    use super::*;
+
+    fn id() -> RequestId {
+        RequestId::from_header_value("req-1")
+    }
+
+    #[test]
+    fn a_field_error_without_a_code_is_masked_and_quotes_the_request_id() {
+        let mut error = ServerError::new("db password is hunter2", None);
+        error.path = vec![PathSegment::Field("customers".into())];
+        classify(&mut error, false, false, &id());
+        assert!(!error.message.contains("hunter2"));
+        assert!(error.message.contains("req-1"));
+        let extensions = error.extensions.unwrap();
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("INTERNAL_SERVER_ERROR"))
+        );
+        assert_eq!(
+            extensions.get("requestId"),
+            Some(&async_graphql::Value::from("req-1"))
+        );
+    }
+
+    #[test]
+    fn coded_and_request_errors_keep_their_messages() {
+        let coded = async_graphql::Error::new("the upstream is unavailable: HTTP 503")
+            .extend_with(|_, extensions| extensions.set("code", "UPSTREAM_UNAVAILABLE"));
+        let mut error = coded.into_server_error(async_graphql::Pos::default());
+        error.path = vec![PathSegment::Field("customers".into())];
+        classify(&mut error, false, false, &id());
+        assert_eq!(error.message, "the upstream is unavailable: HTTP 503");
+
+        let mut unknown_field = ServerError::new("Unknown field \"nope\"", None);
+        classify(&mut unknown_field, true, false, &id());
+        assert_eq!(unknown_field.message, "Unknown field \"nope\"");
+        assert_eq!(
+            unknown_field.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("GRAPHQL_VALIDATION_FAILED"))
+        );
+        let mut unparsed = ServerError::new("expected selection", None);
+        classify(&mut unparsed, true, true, &id());
+        assert_eq!(
+            unparsed.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("GRAPHQL_PARSE_FAILED"))
+        );
+    }
+}

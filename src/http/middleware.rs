@@ -28,18 +28,24 @@ pub struct RequestId(Arc<str>);
 
 impl RequestId {
     fn from_request(request: &Request) -> Self {
-        let given = request
+        request
             .headers()
             .get(&REQUEST_ID)
             .and_then(|value| value.to_str().ok())
-            .filter(|id| {
-                !id.is_empty()
-                    && id.len() <= MAX_REQUEST_ID
-                    && id
-                        .bytes()
-                        .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
-            });
-        match given {
+            .map_or_else(Self::generate, Self::from_header_value)
+    }
+
+    /// The caller's id when it is 1 to 64 characters of letters, digits and `-_.:`; otherwise
+    /// a fresh one (an id lands in logs, so odd text is not carried there).
+    pub(super) fn from_header_value(given: &str) -> Self {
+        let sane = Some(given).filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID
+                && id
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
+        });
+        match sane {
             Some(id) => Self(id.into()),
             None => Self::generate(),
         }
@@ -118,5 +124,43 @@ pub(super) async fn catch_panic(request: Request, next: Next) -> Response {
             tracing::error!(detail, "a request handler panicked");
             HttpError::Internal(id).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, body::Body, http::StatusCode, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_masked_500_quoting_the_request_id() {
+        let router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if true {
+                        panic!("secret detail");
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn(catch_panic))
+            .layer(axum::middleware::from_fn(request_id));
+        let request = Request::builder()
+            .uri("/boom")
+            .header("x-request-id", "boom-1")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[REQUEST_ID], "boom-1");
+        let body = axum::body::to_bytes(response.into_body(), 10_000)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(text.contains("INTERNAL_SERVER_ERROR"), "{text}");
+        assert!(text.contains("boom-1"), "{text}");
+        assert!(!text.contains("secret detail"), "{text}");
     }
 }

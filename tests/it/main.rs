@@ -13,5 +13,6 @@ mod faults;
 mod http;
 mod paging;
 mod products;
+mod protection;
 mod resilience;
 mod secrets;
