@@ -263,7 +263,7 @@ mod tests {
             /// expiry with undated ones last, and keeps the verbatim text in `raw`.
             #[test]
             fn any_products_normalise_in_contract_order(products in proptest::collection::vec(raw_product(), 0..12)) {
-                let wire = json!({ "customerId": "c", "products": products.clone() });
+                let wire = json!({ "customerId": "c", "products": &products });
                 let customer = Customer::from_wire(serde_json::from_value(wire).unwrap());
                 prop_assert_eq!(customer.products.len(), products.len());
                 let dates: Vec<_> = customer.products.iter().map(|p| p.expiration_date).collect();
