@@ -118,6 +118,11 @@ impl Application {
         self.addr
     }
 
+    /// The gateway's routes, to drive in-process without the listener (the fuzz target).
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until_stopped(
         self,

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod customer_claim;
 mod customers;
+mod fault_load;
 mod faults;
 mod http;
 mod paging;

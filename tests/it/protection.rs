@@ -311,3 +311,12 @@ async fn every_answer_carries_a_request_id_the_callers_own_when_it_is_sane() {
         .await;
     assert!(refused.headers().contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn the_full_introspection_query_of_graphql_js_passes_the_default_limits() {
+    // `getIntrospectionQuery` of graphql 16 with every option on, as GraphiQL sends it.
+    let query = include_str!("../fixtures/introspection.graphql");
+    let gateway = spawn().await;
+    let data = gateway.data(query).await;
+    assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+}
