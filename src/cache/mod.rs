@@ -14,7 +14,7 @@
 //! ([`Staleness`]). Only with nothing cached does a caller wait for the upstream, and only then
 //! does it see an upstream error.
 //!
-//! Single-flight: concurrent misses of one key share one fetch ([`flight`]), which runs in its
+//! Single-flight: concurrent misses of one key share one fetch (`flight.rs`), which runs in its
 //! own task, so a stampede on a cold cache costs the upstream one read and a caller that gives
 //! up cancels nothing. For a batch of ids, one `customerIds` fetch covers every id of the batch
 //! that nobody else is fetching; ids already in flight join that other fetch instead.
