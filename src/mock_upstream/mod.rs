@@ -4,9 +4,10 @@
 //! page-size cap (like the real upstream, it may answer with fewer than asked), requires a
 //! bearer token, and counts what it is asked. Its token endpoint (`POST` [`TOKEN_PATH`])
 //! issues app tokens by the client-credentials grant. Faults can be switched on at run time,
-//! from a test through [`MockUpstream`] or over HTTP (`PUT /__mock/fault`), so the gateway's error
-//! paths are exercised against real sockets. The `mock-upstream` command, `serve --demo`
-//! and the test suite all use this one implementation.
+//! from a test through [`MockUpstream`] or over HTTP (`PUT /__mock/fault`), for every batch
+//! request or only the listing or id requests, until changed or for the next N requests, so the
+//! gateway's error paths (retries included) are exercised against real sockets. The
+//! `mock-upstream` command, `serve --demo` and the test suite all use this one implementation.
 
 pub mod dataset;
 mod identity;

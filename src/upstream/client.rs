@@ -99,6 +99,7 @@ impl UpstreamClient {
                 Arc::clone(&metrics),
             ))),
         };
+        metrics.circuit_state(super::CircuitState::Closed);
         Ok(Self {
             http,
             endpoint,
