@@ -400,6 +400,28 @@ impl Sources {
         }
     }
 
+    /// A whole number of milliseconds within `range`.
+    fn millis(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: (u64, u64),
+    ) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_millis() as u64, range)
+            .map(Duration::from_millis)
+    }
+
+    /// A whole number of seconds within `range`.
+    fn seconds(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: (u64, u64),
+    ) -> Result<Duration, ConfigError> {
+        self.number(name, default.as_secs(), range)
+            .map(Duration::from_secs)
+    }
+
     fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
         let Some((setting, value)) = self.get(name) else {
             return Ok(None);
@@ -463,20 +485,24 @@ impl Settings {
                 .unwrap_or_else(|| "elements.license.read.all".into()),
             page_size: sources.number("GATEWAY_UPSTREAM_PAGE_SIZE", 100, (1, 100))? as u32,
             concurrency: sources.number("GATEWAY_UPSTREAM_CONCURRENCY", 8, (1, 256))? as usize,
-            timeout: Duration::from_millis(sources.number(
+            timeout: sources.millis(
                 "GATEWAY_UPSTREAM_TIMEOUT_MS",
-                10_000,
+                Duration::from_millis(10_000),
                 (1, 600_000),
-            )?),
+            )?,
             resilience: resilience(sources)?,
         };
         let cache = CacheSettings {
-            ttl: Duration::from_secs(sources.number("GATEWAY_CACHE_TTL_SECS", 60, (1, 86_400))?),
-            stale: Duration::from_secs(sources.number(
+            ttl: sources.seconds(
+                "GATEWAY_CACHE_TTL_SECS",
+                Duration::from_secs(60),
+                (1, 86_400),
+            )?,
+            stale: sources.seconds(
                 "GATEWAY_CACHE_STALE_SECS",
-                600,
+                Duration::from_secs(600),
                 (0, 604_800),
-            )?),
+            )?,
         };
         let jwt = jwt_settings(sources)?;
         Ok(Self {
@@ -497,26 +523,22 @@ fn resilience(sources: &Sources) -> Result<Resilience, ConfigError> {
             defaults.max_attempts.into(),
             (1, 10),
         )? as u32,
-        backoff: Duration::from_millis(sources.number(
-            "GATEWAY_UPSTREAM_BACKOFF_MS",
-            defaults.backoff.as_millis() as u64,
-            (1, 60_000),
-        )?),
-        retry_after_max: Duration::from_secs(sources.number(
+        backoff: sources.millis("GATEWAY_UPSTREAM_BACKOFF_MS", defaults.backoff, (1, 60_000))?,
+        retry_after_max: sources.seconds(
             "GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS",
-            defaults.retry_after_max.as_secs(),
+            defaults.retry_after_max,
             (0, 3_600),
-        )?),
+        )?,
         breaker_failures: sources.number(
             "GATEWAY_UPSTREAM_BREAKER_FAILURES",
             defaults.breaker_failures.into(),
             (0, 1_000),
         )? as u32,
-        breaker_cooldown: Duration::from_millis(sources.number(
+        breaker_cooldown: sources.millis(
             "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
-            defaults.breaker_cooldown.as_millis() as u64,
+            defaults.breaker_cooldown,
             (1, 3_600_000),
-        )?),
+        )?,
     })
 }
 
@@ -563,11 +585,11 @@ fn limits(sources: &Sources) -> Result<Limits, ConfigError> {
             defaults.header_bytes,
             256 * 1024,
         )?,
-        request_timeout: Duration::from_millis(sources.number(
+        request_timeout: sources.millis(
             "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
-            defaults.request_timeout.as_millis() as u64,
+            defaults.request_timeout,
             (1, 3_600_000),
-        )?),
+        )?,
         rate_per_minute,
         rate_burst,
     })
@@ -671,16 +693,16 @@ fn jwt_settings(sources: &Sources) -> Result<JwtSettings, ConfigError> {
             .text("GATEWAY_JWT_PUBLIC_KEY_FILE")
             .map(PathBuf::from),
         jwks_url: sources.url("GATEWAY_JWT_JWKS_URL")?,
-        jwks_refresh: Duration::from_secs(sources.number(
+        jwks_refresh: sources.seconds(
             "GATEWAY_JWT_JWKS_REFRESH_SECS",
-            300,
+            Duration::from_secs(300),
             (1, 86_400),
-        )?),
-        jwks_min_refetch: Duration::from_secs(sources.number(
+        )?,
+        jwks_min_refetch: sources.seconds(
             "GATEWAY_JWT_JWKS_MIN_REFETCH_SECS",
-            30,
+            Duration::from_secs(30),
             (0, 3_600),
-        )?),
+        )?,
         issuer: sources.text("GATEWAY_JWT_ISSUER"),
         audience: sources.text("GATEWAY_JWT_AUDIENCE"),
         required_scope: sources.text("GATEWAY_JWT_REQUIRED_SCOPE"),
@@ -832,6 +854,24 @@ mod tests {
         assert_eq!(settings.cache.ttl, Duration::from_secs(60));
         assert_eq!(settings.cache.stale, Duration::from_secs(600));
         assert_eq!(settings.jwt.leeway_secs, 30);
+    }
+
+    #[test]
+    fn resilience_and_limits_have_defaults_and_name_their_section() {
+        let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.upstream.resilience, Resilience::default());
+        assert_eq!(settings.limits, Limits::default());
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_LIMITS_DEPTH", "0"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_LIMITS_DEPTH ([limits] depth)"));
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_UPSTREAM_MAX_ATTEMPTS", "11"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_UPSTREAM_MAX_ATTEMPTS ([upstream]"));
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_LIMITS_RATE_PER_MINUTE", "120"));
+        assert_eq!(load(&pairs).unwrap().limits.rate_burst, 120);
+        pairs.push(("GATEWAY_LIMITS_RATE_BURST", "0"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_LIMITS_RATE_BURST"));
     }
 
     #[test]

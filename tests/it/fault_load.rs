@@ -113,24 +113,16 @@ async fn fault_load() {
     let by_code = tally.by_code.lock().unwrap().clone();
     let panics = panics.load(Ordering::SeqCst);
     println!("fault under load, {seconds} s, 16 callers:");
-    println!(
-        "  answers with data: {}",
-        tally.served.load(Ordering::SeqCst)
-    );
-    println!(
-        "    of which stale:  {}",
-        tally.stale.load(Ordering::SeqCst)
-    );
-    println!("  errors by code:    {by_code:?}");
-    println!(
-        "  gateway 5xx:       {}",
-        tally.gateway_5xx.load(Ordering::SeqCst)
-    );
-    println!(
-        "  transport errors:  {}",
-        tally.transport_errors.load(Ordering::SeqCst)
-    );
-    println!("  panics:            {panics}");
+    for (label, counter) in [
+        ("answers with data", &tally.served),
+        ("  of which stale", &tally.stale),
+        ("gateway 5xx", &tally.gateway_5xx),
+        ("transport errors", &tally.transport_errors),
+    ] {
+        println!("  {label:<18} {}", counter.load(Ordering::SeqCst));
+    }
+    println!("  {:<18} {by_code:?}", "errors by code");
+    println!("  {:<18} {panics}", "panics");
     assert_eq!(tally.gateway_5xx.load(Ordering::SeqCst), 0);
     assert_eq!(tally.transport_errors.load(Ordering::SeqCst), 0);
     assert_eq!(panics, 0);
