@@ -253,7 +253,7 @@ impl UpstreamClient {
         size: u64,
         deadline: Instant,
     ) -> Result<Option<BatchPage>, UpstreamError> {
-        self.breaker.admit().inspect_err(|error| {
+        let admission = self.breaker.admit().inspect_err(|error| {
             self.metrics.upstream_request(error.code(), Duration::ZERO);
         })?;
         let result = async {
@@ -277,7 +277,7 @@ impl UpstreamClient {
             }
         }
         .await;
-        if let Some(state) = self.breaker.record(Outcome::of(&result)) {
+        if let Some(state) = admission.finish(Outcome::of(&result)) {
             self.metrics.circuit_state(state);
             tracing::warn!(state = ?state, "upstream circuit breaker changed state");
         }

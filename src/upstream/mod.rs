@@ -12,7 +12,7 @@ pub mod wire;
 
 pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamOptions};
 pub use error::UpstreamError;
-pub use resilience::{Breaker, CircuitState, Outcome, RetryPolicy};
+pub use resilience::{Admission, Breaker, CircuitState, Outcome, RetryPolicy};
 pub use token::{
     ASSERTION_TYPE, AppCredentials, AppToken, AssertionSigner, ClientCredentials, ClientProof,
     CredentialError, certificate_thumbprint,

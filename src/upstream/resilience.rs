@@ -162,13 +162,20 @@ impl Breaker {
 
     /// Lets an attempt through, or refuses it while the circuit is open. After the cool-down
     /// exactly one attempt is let through (the probe) until its outcome is recorded.
-    pub fn admit(&self) -> Result<(), UpstreamError> {
+    ///
+    /// The returned [`Admission`] records the outcome; dropped without one (the attempt was
+    /// cancelled), it frees the probe slot so the circuit cannot stay half-open for good.
+    pub fn admit(&self) -> Result<Admission<'_>, UpstreamError> {
+        let admission = Admission {
+            breaker: self,
+            recorded: false,
+        };
         if self.threshold == 0 {
-            return Ok(());
+            return Ok(admission);
         }
         let mut state = self.state();
         let Some(open_until) = state.open_until else {
-            return Ok(());
+            return Ok(admission);
         };
         let now = Instant::now();
         if now < open_until {
@@ -182,11 +189,10 @@ impl Breaker {
             });
         }
         state.probing = true;
-        Ok(())
+        Ok(admission)
     }
 
-    /// Records an admitted attempt's outcome; returns the new state when it changed.
-    pub fn record(&self, outcome: Outcome) -> Option<CircuitState> {
+    fn record(&self, outcome: Outcome) -> Option<CircuitState> {
         if self.threshold == 0 {
             return None;
         }
@@ -217,6 +223,30 @@ impl Breaker {
             None => CircuitState::Closed,
             Some(until) if Instant::now() < until => CircuitState::Open,
             Some(_) => CircuitState::HalfOpen,
+        }
+    }
+}
+
+/// An attempt the breaker let through; its outcome must be recorded with [`Admission::finish`].
+#[derive(Debug)]
+#[must_use = "an admitted attempt's outcome must be recorded"]
+pub struct Admission<'a> {
+    breaker: &'a Breaker,
+    recorded: bool,
+}
+
+impl Admission<'_> {
+    /// Records how the attempt went; returns the breaker's new state when it changed.
+    pub fn finish(mut self, outcome: Outcome) -> Option<CircuitState> {
+        self.recorded = true;
+        self.breaker.record(outcome)
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.breaker.record(Outcome::Neutral);
         }
     }
 }
@@ -280,37 +310,50 @@ mod tests {
     fn the_breaker_opens_fails_fast_then_lets_one_probe_through() {
         let breaker = Breaker::new(&settings(3, 50));
         for _ in 0..2 {
-            breaker.admit().unwrap();
-            assert_eq!(breaker.record(Outcome::Failed), None);
+            assert_eq!(breaker.admit().unwrap().finish(Outcome::Failed), None);
         }
-        breaker.admit().unwrap();
-        assert_eq!(breaker.record(Outcome::Failed), Some(CircuitState::Open));
+        let third = breaker.admit().unwrap();
+        assert_eq!(third.finish(Outcome::Failed), Some(CircuitState::Open));
         assert!(matches!(
             breaker.admit(),
             Err(UpstreamError::CircuitOpen { .. })
         ));
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(breaker.current_state(), CircuitState::HalfOpen);
-        breaker.admit().unwrap();
+        let probe = breaker.admit().unwrap();
         assert!(breaker.admit().is_err(), "only one probe at a time");
-        assert_eq!(breaker.record(Outcome::Failed), Some(CircuitState::Open));
+        assert_eq!(probe.finish(Outcome::Failed), Some(CircuitState::Open));
         std::thread::sleep(Duration::from_millis(60));
-        breaker.admit().unwrap();
-        assert_eq!(breaker.record(Outcome::Healthy), Some(CircuitState::Closed));
-        breaker.admit().unwrap();
+        let probe = breaker.admit().unwrap();
+        assert_eq!(probe.finish(Outcome::Healthy), Some(CircuitState::Closed));
+        breaker.admit().unwrap().finish(Outcome::Healthy);
+    }
+
+    #[test]
+    fn a_cancelled_probe_frees_the_probe_slot() {
+        let breaker = Breaker::new(&settings(1, 20));
+        breaker.admit().unwrap().finish(Outcome::Failed);
+        std::thread::sleep(Duration::from_millis(30));
+        drop(breaker.admit().unwrap());
+        let probe = breaker.admit().expect("the next caller may probe");
+        assert_eq!(probe.finish(Outcome::Healthy), Some(CircuitState::Closed));
     }
 
     #[test]
     fn a_success_resets_the_count_and_zero_turns_the_breaker_off() {
         let breaker = Breaker::new(&settings(2, 1_000));
-        breaker.record(Outcome::Failed);
-        breaker.record(Outcome::Healthy);
-        breaker.record(Outcome::Failed);
-        breaker.record(Outcome::Neutral);
+        for outcome in [
+            Outcome::Failed,
+            Outcome::Healthy,
+            Outcome::Failed,
+            Outcome::Neutral,
+        ] {
+            breaker.admit().unwrap().finish(outcome);
+        }
         assert!(breaker.admit().is_ok());
         let off = Breaker::new(&settings(0, 1_000));
         for _ in 0..100 {
-            off.record(Outcome::Failed);
+            off.admit().unwrap().finish(Outcome::Failed);
         }
         assert!(off.admit().is_ok());
     }
