@@ -2,16 +2,26 @@
 //!
 //! [`Application::build`] wires every part (upstream client → store → schema, authenticator,
 //! metrics), binds the listener and returns, so the caller learns the real address (port 0 in
-//! tests) before anything is served; [`Application::run_until_stopped`] serves.
+//! tests) before anything is served; [`Application::run_until_stopped`] serves, and drains on
+//! shutdown.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use tokio::net::TcpListener;
 
 use crate::{
     auth::{AuthOptions, Authenticator, Jwks, JwksOptions, from_pem_file},
     cache::{CustomerStore, Freshness},
-    config::{ClientAuthentication, JwtSettings, Setting, Settings, UpstreamCredentials},
+    config::{
+        ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
+    },
     graphql::build_schema,
     http::{App, AppState, ProbeClock, RateLimiter, router},
     metrics::Metrics,
@@ -51,6 +61,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    shutdown: ShutdownSettings,
 }
 
 impl Application {
@@ -105,11 +116,14 @@ impl Application {
                 settings.limits.rate_burst,
             ),
             limits: settings.limits,
+            draining: AtomicBool::new(false),
         }));
+        let shutdown = settings.shutdown;
         Ok(Self {
             listener,
             addr,
             state,
+            shutdown,
         })
     }
 
@@ -123,11 +137,40 @@ impl Application {
         router(self.state.clone())
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then drains.
+    ///
+    /// Draining: `/readyz` answers 503 at once, while requests are still accepted for
+    /// `GATEWAY_SHUTDOWN_DELAY_MS` (a load balancer notices and stops sending traffic); then no
+    /// new connection is accepted, idle ones are closed, and in-flight requests get
+    /// `GATEWAY_SHUTDOWN_TIMEOUT_SECS` to finish before the rest are cut off.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let ShutdownSettings { delay, timeout } = self.shutdown;
+        let state = self.state.clone();
+        let (stopping, stopped_accepting) = tokio::sync::oneshot::channel();
+        let signal = async move {
+            shutdown.await;
+            state.draining.store(true, Ordering::SeqCst);
+            tracing::info!(
+                delay_ms = delay.as_millis() as u64,
+                "shutting down: /readyz answers 503 from now on"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!(
+                timeout_secs = timeout.as_secs(),
+                "no longer accepting connections; draining in-flight requests"
+            );
+            let _ = stopping.send(());
+        };
+        let bound = async move {
+            // The sender is dropped unsent only when the server has stopped on its own.
+            if stopped_accepting.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(timeout).await;
+        };
         let upstream = Arc::clone(&self.state.upstream);
         // Learn early whether the upstream accepts our token, so /readyz turns 200 promptly.
         tokio::spawn(async move {
@@ -136,9 +179,21 @@ impl Application {
             }
         });
         tracing::info!(url = %format!("http://{}/graphql", self.addr), "elements-gateway listening");
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let server = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(signal)
+            .into_future();
+        tokio::select! {
+            served = server => {
+                tracing::info!("stopped");
+                served
+            }
+            () = bound => {
+                tracing::warn!(
+                    "requests were still running after GATEWAY_SHUTDOWN_TIMEOUT_SECS; stopping without them"
+                );
+                Ok(())
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     app::Application,
-    config::Settings,
+    config::{Settings, TelemetrySettings},
     demo, graphql,
     mock_upstream::{self, MockClient, MockOptions, TOKEN_PATH},
     telemetry,
@@ -87,12 +87,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo: false,
         } => {
             let settings = Settings::load(config.as_deref(), |name| std::env::var(name).ok())?;
-            telemetry::init();
-            serve(settings).await
+            let telemetry = telemetry::init(&settings.telemetry)?;
+            let served = serve(settings).await;
+            telemetry.shutdown();
+            served
         }
         Command::Serve { demo: true, .. } => {
-            telemetry::init();
-            serve_demo().await
+            let telemetry = telemetry::init(&env_telemetry()?)?;
+            let served = serve_demo().await;
+            telemetry.shutdown();
+            served
         }
         Command::MockUpstream {
             listen,
@@ -108,7 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client_scope,
             token_lifetime_secs,
         } => {
-            telemetry::init();
+            let telemetry = telemetry::init(&env_telemetry()?)?;
             let certificate_pem = client_cert
                 .map(|path| {
                     std::fs::read_to_string(&path)
@@ -139,9 +143,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 latency: Duration::from_millis(latency_ms),
             };
             mock_upstream::serve(listener, options, shutdown_signal()).await?;
+            telemetry.shutdown();
             Ok(())
         }
     }
+}
+
+/// Logging settings from `GATEWAY_LOG_*` and `GATEWAY_TRACING_*` alone, for the commands that
+/// read no other settings.
+fn env_telemetry() -> anyhow::Result<TelemetrySettings> {
+    Ok(TelemetrySettings::from_env(|name| {
+        std::env::var(name).ok()
+    })?)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

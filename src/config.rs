@@ -54,6 +54,11 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
     "GATEWAY_LIMITS_RATE_PER_MINUTE",
     "GATEWAY_LIMITS_RATE_BURST",
+    "GATEWAY_SHUTDOWN_DELAY_MS",
+    "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
+    "GATEWAY_LOG_FORMAT",
+    "GATEWAY_LOG_LEVEL",
+    "GATEWAY_TRACING_OTLP_ENDPOINT",
 ];
 
 /// Settings whose values are never echoed in an error.
@@ -119,7 +124,15 @@ impl Setting {
 
     fn section_and_key(self) -> (Option<&'static str>, &'static str) {
         let name = self.0.strip_prefix("GATEWAY_").unwrap_or(self.0);
-        for section in ["UPSTREAM_", "CACHE_", "JWT_", "LIMITS_"] {
+        for section in [
+            "UPSTREAM_",
+            "CACHE_",
+            "JWT_",
+            "LIMITS_",
+            "SHUTDOWN_",
+            "LOG_",
+            "TRACING_",
+        ] {
             if let Some(key) = name.strip_prefix(section) {
                 return (Some(&section[..section.len() - 1]), key);
             }
@@ -277,6 +290,78 @@ impl Default for Limits {
     }
 }
 
+/// How the gateway stops on SIGTERM or ctrl-c.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownSettings {
+    /// `GATEWAY_SHUTDOWN_DELAY_MS`: how long the gateway goes on accepting requests after the
+    /// signal while `/readyz` answers 503, so a load balancer stops sending it traffic first
+    /// (default 0).
+    pub delay: Duration,
+    /// `GATEWAY_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests may take to finish once
+    /// the gateway stops accepting; requests still running then are cut off (default 25 s).
+    pub timeout: Duration,
+}
+
+impl Default for ShutdownSettings {
+    /// The documented defaults.
+    fn default() -> Self {
+        Self {
+            delay: Duration::ZERO,
+            timeout: Duration::from_secs(25),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Logs and trace export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// `GATEWAY_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `GATEWAY_LOG_LEVEL`: a `tracing` filter such as `info` or `warn,elements_gateway=debug`
+    /// (default `info`).
+    pub log_level: String,
+    /// `GATEWAY_TRACING_OTLP_ENDPOINT`: an OTLP/HTTP collector to export spans to (off by
+    /// default; needs a build with the `otlp` feature).
+    pub otlp_endpoint: Option<Url>,
+}
+
+impl Default for TelemetrySettings {
+    /// Text logs at `info`, no export.
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+impl TelemetrySettings {
+    /// The logging settings from the environment alone, for the commands that take no
+    /// configuration file (`serve --demo`, `mock-upstream`).
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let values = [
+            "GATEWAY_LOG_FORMAT",
+            "GATEWAY_LOG_LEVEL",
+            "GATEWAY_TRACING_OTLP_ENDPOINT",
+        ]
+        .into_iter()
+        .filter_map(|name| env(name).map(|value| (Setting(name), value)))
+        .collect();
+        telemetry(&Sources { values })
+    }
+}
+
 /// Cache freshness.
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
@@ -344,6 +429,10 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// What one request may cost.
     pub limits: Limits,
+    /// Draining on shutdown.
+    pub shutdown: ShutdownSettings,
+    /// Logs and trace export.
+    pub telemetry: TelemetrySettings,
 }
 
 /// Raw values by setting, file first, then environment on top.
@@ -511,8 +600,54 @@ impl Settings {
             cache,
             jwt,
             limits: limits(sources)?,
+            shutdown: shutdown(sources)?,
+            telemetry: telemetry(sources)?,
         })
     }
+}
+
+fn shutdown(sources: &Sources) -> Result<ShutdownSettings, ConfigError> {
+    let defaults = ShutdownSettings::default();
+    Ok(ShutdownSettings {
+        delay: sources.millis("GATEWAY_SHUTDOWN_DELAY_MS", defaults.delay, (0, 600_000))?,
+        timeout: sources.seconds(
+            "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
+            defaults.timeout,
+            (0, 3_600),
+        )?,
+    })
+}
+
+fn telemetry(sources: &Sources) -> Result<TelemetrySettings, ConfigError> {
+    let defaults = TelemetrySettings::default();
+    let log_format = match sources.get("GATEWAY_LOG_FORMAT") {
+        None => defaults.log_format,
+        Some((setting, value)) => match value.trim().to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid(setting, value, "`text` or `json`")),
+        },
+    };
+    let log_level = match sources.get("GATEWAY_LOG_LEVEL") {
+        None => defaults.log_level,
+        Some((setting, value)) => {
+            tracing_subscriber::EnvFilter::builder()
+                .parse(value.trim())
+                .map_err(|_| {
+                    invalid(
+                        setting,
+                        value,
+                        "a log filter such as `info` or `warn,elements_gateway=debug`",
+                    )
+                })?;
+            value.trim().to_owned()
+        }
+    };
+    Ok(TelemetrySettings {
+        log_format,
+        log_level,
+        otlp_endpoint: sources.url("GATEWAY_TRACING_OTLP_ENDPOINT")?,
+    })
 }
 
 fn resilience(sources: &Sources) -> Result<Resilience, ConfigError> {
@@ -872,6 +1007,37 @@ mod tests {
         assert_eq!(load(&pairs).unwrap().limits.rate_burst, 120);
         pairs.push(("GATEWAY_LIMITS_RATE_BURST", "0"));
         assert!(error_line(&pairs).starts_with("GATEWAY_LIMITS_RATE_BURST"));
+    }
+
+    #[test]
+    fn shutdown_and_telemetry_have_defaults_and_refuse_bad_values() {
+        let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.shutdown, ShutdownSettings::default());
+        assert_eq!(settings.telemetry, TelemetrySettings::default());
+        let mut pairs = minimal();
+        pairs.extend([
+            ("GATEWAY_SHUTDOWN_DELAY_MS", "1500"),
+            ("GATEWAY_LOG_FORMAT", "JSON"),
+            ("GATEWAY_LOG_LEVEL", "warn,elements_gateway=debug"),
+        ]);
+        let settings = load(&pairs).unwrap();
+        assert_eq!(settings.shutdown.delay, Duration::from_millis(1500));
+        assert_eq!(settings.telemetry.log_format, LogFormat::Json);
+        assert_eq!(settings.telemetry.log_level, "warn,elements_gateway=debug");
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_LOG_FORMAT", "xml"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_LOG_FORMAT ([log] format)"));
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_LOG_LEVEL", "elements_gateway=loud"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_LOG_LEVEL ([log] level)"));
+        let only_env = TelemetrySettings::from_env(|name| {
+            (name == "GATEWAY_TRACING_OTLP_ENDPOINT").then(|| "http://collector:4318".to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            only_env.otlp_endpoint.map(String::from).as_deref(),
+            Some("http://collector:4318/")
+        );
     }
 
     #[test]

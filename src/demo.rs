@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::{
     config::{
         CacheSettings, ClientAuthentication, JwtSettings, Limits, Resilience, Settings,
-        UpstreamCredentials, UpstreamSettings,
+        ShutdownSettings, TelemetrySettings, UpstreamCredentials, UpstreamSettings,
     },
     mock_upstream::{MockClient, MockOptions, MockUpstream},
     secret::Secret,
@@ -85,6 +85,8 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
             ..JwtSettings::default()
         },
         limits: Limits::default(),
+        shutdown: ShutdownSettings::default(),
+        telemetry: TelemetrySettings::default(),
     };
     Ok(Demo {
         upstream,

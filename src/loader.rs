@@ -41,6 +41,7 @@ impl Loader<String> for CustomerLoader {
     type Error = Arc<UpstreamError>;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Customer>>, Self::Error> {
+        self.store.metrics().loader_batch(ids.len());
         let served = self.store.customers(ids, self.deadline).await?;
         self.stale.note(served.stale);
         Ok(served.value)

@@ -1,12 +1,119 @@
-//! Logging: `tracing` to standard error, filtered by `RUST_LOG` (default `info`).
+//! Logs and trace export: `tracing` to standard error as text or JSON lines, filtered by
+//! `GATEWAY_LOG_LEVEL`, and (in a build with the `otlp` feature, when
+//! `GATEWAY_TRACING_OTLP_ENDPOINT` is set) every span exported to an OpenTelemetry collector.
+//!
+//! Each request runs in a `request` span carrying its `x-request-id`, and the upstream calls a
+//! request causes run in spans below it, so every log line a request causes names its id: the
+//! text format prints the span chain before the message, the JSON format lists it under
+//! `spans`.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
-/// Installs the process-wide subscriber; a second call (tests) is a no-op.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+use crate::config::{LogFormat, TelemetrySettings};
+
+/// Why logging or export could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log filter does not parse (settings from the file are checked at load already).
+    #[error("GATEWAY_LOG_LEVEL ([log] level): {0}")]
+    Filter(String),
+    /// OTLP export was asked of a build without it.
+    #[error(
+        "GATEWAY_TRACING_OTLP_ENDPOINT ([tracing] otlp_endpoint): this build has no OTLP export; build with `cargo build --release --features otlp`"
+    )]
+    NoOtlp,
+    /// The OTLP exporter could not be built.
+    #[error("GATEWAY_TRACING_OTLP_ENDPOINT ([tracing] otlp_endpoint): {0}")]
+    Otlp(String),
+}
+
+/// What must outlive the process's work: the span exporter, flushed by [`Telemetry::shutdown`].
+#[derive(Debug, Default)]
+#[must_use = "dropping it at once would stop trace export"]
+pub struct Telemetry {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans not yet exported; call once serving has stopped.
+    pub fn shutdown(self) {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(%error, "exporting the last spans failed");
+        }
+    }
+}
+
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the process-wide subscriber; when one is installed already (tests), it is kept.
+pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
+    let filter = EnvFilter::builder()
+        .parse(&settings.log_level)
+        .map_err(|error| TelemetryError::Filter(error.to_string()))?;
+    let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    }];
+    let telemetry = match &settings.otlp_endpoint {
+        None => Telemetry::default(),
+        Some(endpoint) => otlp(endpoint, &mut layers)?,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(layers)
+        .with(filter)
         .try_init();
+    Ok(telemetry)
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp(
+    _endpoint: &reqwest::Url,
+    _layers: &mut Vec<BoxedLayer>,
+) -> Result<Telemetry, TelemetryError> {
+    Err(TelemetryError::NoOtlp)
+}
+
+/// An OTLP/HTTP (protobuf) span exporter to `endpoint`, batched off the request path.
+#[cfg(feature = "otlp")]
+fn otlp(
+    endpoint: &reqwest::Url,
+    layers: &mut Vec<BoxedLayer>,
+) -> Result<Telemetry, TelemetryError> {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig as _;
+
+    let traces = endpoint
+        .join("v1/traces")
+        .map_err(|error| TelemetryError::Otlp(error.to_string()))?;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(traces.as_str())
+        .build()
+        .map_err(|error| TelemetryError::Otlp(error.to_string()))?;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("elements-gateway")
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("elements-gateway");
+    layers.push(tracing_opentelemetry::layer().with_tracer(tracer).boxed());
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
 }

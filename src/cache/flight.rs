@@ -15,6 +15,7 @@ use futures::{
     FutureExt,
     future::{BoxFuture, Shared},
 };
+use tracing::Instrument;
 
 use crate::upstream::UpstreamError;
 
@@ -93,15 +94,21 @@ where
         F: Future<Output = Result<T, Arc<UpstreamError>>> + Send + 'static,
     {
         let running = Arc::clone(&self.running);
-        let task = tokio::spawn(async move {
-            let result = fetch.await;
-            // The fetch has filled the cache (or failed) before it stops being joinable.
-            let mut running = running.lock().unwrap_or_else(|poison| poison.into_inner());
-            for key in &keys {
-                running.remove(key);
+        // Created here, the span's parent is the request that started the fetch, so the
+        // upstream calls below it log that request's id.
+        let span = tracing::debug_span!("fetch", keys = keys.len());
+        let task = tokio::spawn(
+            async move {
+                let result = fetch.await;
+                // The fetch has filled the cache (or failed) before it stops being joinable.
+                let mut running = running.lock().unwrap_or_else(|poison| poison.into_inner());
+                for key in &keys {
+                    running.remove(key);
+                }
+                result
             }
-            result
-        });
+            .instrument(span),
+        );
         async move {
             task.await.unwrap_or_else(|_| {
                 Err(Arc::new(UpstreamError::Unavailable(

@@ -31,7 +31,7 @@ use std::{
 };
 
 use futures::future;
-use moka::future::Cache;
+use moka::{future::Cache, notification::RemovalCause};
 
 pub use stale::{StaleNotes, Staleness};
 
@@ -91,15 +91,36 @@ impl CustomerStore {
         Self {
             upstream,
             ttl: freshness.ttl,
-            snapshot: Cache::builder().max_capacity(1).time_to_live(kept).build(),
+            snapshot: Cache::builder()
+                .max_capacity(1)
+                .time_to_live(kept)
+                .eviction_listener(count_evictions("snapshot", &metrics))
+                .build(),
             customers: Cache::builder()
                 .max_capacity(MAX_CACHED_CUSTOMERS)
                 .time_to_live(kept)
+                .eviction_listener(count_evictions("customer", &metrics))
                 .build(),
             snapshot_flights: Flights::default(),
             customer_flights: Flights::default(),
             metrics,
         }
+    }
+
+    /// Records how many entries each cache holds, for `/metrics`; first lets moka finish its
+    /// pending housekeeping, so the counts and the evictions are current.
+    pub async fn record_sizes(&self) {
+        self.snapshot.run_pending_tasks().await;
+        self.customers.run_pending_tasks().await;
+        self.metrics
+            .cache_entries("snapshot", self.snapshot.entry_count());
+        self.metrics
+            .cache_entries("customer", self.customers.entry_count());
+    }
+
+    /// The metrics this store reports to, shared with the per-request loaders.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Every customer: from the cache when there is a usable entry (refreshing it in the
@@ -315,6 +336,19 @@ impl CustomerStore {
                 }
             }
         }
+    }
+}
+
+/// A moka eviction listener counting entries dropped for age or room (not those replaced).
+fn count_evictions<K, V>(
+    cache: &'static str,
+    metrics: &Arc<Metrics>,
+) -> impl Fn(Arc<K>, V, RemovalCause) + Send + Sync + 'static {
+    let metrics = Arc::clone(metrics);
+    move |_, _, cause| match cause {
+        RemovalCause::Expired => metrics.cache_eviction(cache, "expired"),
+        RemovalCause::Size => metrics.cache_eviction(cache, "size"),
+        RemovalCause::Explicit | RemovalCause::Replaced => {}
     }
 }
 

@@ -54,9 +54,12 @@ pub fn for_caller(
     scope: RequestScope,
     store: &Arc<CustomerStore>,
 ) -> async_graphql::Request {
+    // Batches run in their own tasks; they carry the request's span, so what they log names
+    // the request.
+    let span = tracing::Span::current();
     let loader = DataLoader::new(
         CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.stale)),
-        tokio::spawn,
+        move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
     );
     request.data(loader).data(access).data(scope)
 }

@@ -45,6 +45,8 @@ struct Prepared {
     access: CustomerAccess,
     /// The document did not parse (execution reports why).
     unparsed: bool,
+    /// The operation's name, for metrics: the one asked for, or the only operation's.
+    operation: Option<String>,
 }
 
 /// `POST /graphql` with a JSON body.
@@ -217,7 +219,14 @@ fn prepare(
     caller: Caller,
 ) -> Result<Prepared, HttpError> {
     let unparsed = document.is_none();
+    let mut operation = request.operation_name.clone();
     if let Some(document) = document {
+        if operation.is_none() {
+            let mut operations = document.operations.iter();
+            if let (Some((Some(name), _)), None) = (operations.next(), operations.next()) {
+                operation = Some(name.to_string());
+            }
+        }
         graphql::check_limits(
             &document,
             request.operation_name.as_deref(),
@@ -230,6 +239,7 @@ fn prepare(
         request,
         access: caller.access,
         unparsed,
+        operation,
     })
 }
 
@@ -315,6 +325,7 @@ async fn execute(
     prepared: Prepared,
     id: &RequestId,
 ) -> Response {
+    let started = Instant::now();
     let timeout = state.limits.request_timeout;
     let scope = RequestScope {
         deadline: Instant::now() + timeout,
@@ -350,13 +361,15 @@ async fn execute(
             .unwrap_or_default(),
         );
     }
-    state
-        .metrics
-        .graphql_request(if response.errors.is_empty() {
+    state.metrics.graphql_request(
+        prepared.operation.as_deref(),
+        if response.errors.is_empty() {
             "ok"
         } else {
             "error"
-        });
+        },
+        started.elapsed(),
+    );
     let body = if request_error {
         serde_json::to_vec(&RequestErrors {
             errors: &response.errors,

@@ -1,5 +1,5 @@
-//! `/healthz` (the process runs) and `/readyz` (caller keys are loaded and the upstream
-//! accepts our token).
+//! `/healthz` (the process runs) and `/readyz` (caller keys are loaded, the upstream accepts
+//! our token, and the gateway is not shutting down).
 //!
 //! Readiness follows the upstream client's last exchange: any success makes the gateway
 //! ready, a connection failure, timeout or refused token makes it not ready. While not ready,
@@ -7,7 +7,7 @@
 //! recovers without waiting for caller traffic.
 
 use std::{
-    sync::Mutex,
+    sync::{Mutex, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -40,6 +40,9 @@ pub(super) async fn healthz() -> Json<Value> {
 }
 
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.draining.load(Ordering::SeqCst) {
+        return not_ready("the gateway is shutting down");
+    }
     if !state.authenticator.is_ready() {
         return not_ready("the JWKS has not been fetched yet");
     }

@@ -10,7 +10,10 @@ mod media;
 mod middleware;
 mod rate;
 
-use std::{ops::Deref, sync::Arc};
+use std::{
+    ops::Deref,
+    sync::{Arc, atomic::AtomicBool},
+};
 
 use axum::{
     Router, extract::State, http::header, middleware::from_fn, middleware::from_fn_with_state,
@@ -45,6 +48,8 @@ pub struct App {
     pub limits: Limits,
     /// The per-caller rate limit, when one is set.
     pub rate_limiter: Option<RateLimiter>,
+    /// Set once shutdown has begun: `/readyz` answers 503 from then on.
+    pub draining: AtomicBool,
 }
 
 impl std::fmt::Debug for App {
@@ -83,6 +88,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.store.record_sizes().await;
     (
         [(
             header::CONTENT_TYPE,

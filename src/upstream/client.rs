@@ -21,6 +21,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use reqwest::{StatusCode, Url, header};
 use serde::Serialize;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::{
     UpstreamError,
@@ -253,9 +254,10 @@ impl UpstreamClient {
         size: u64,
         deadline: Instant,
     ) -> Result<Option<BatchPage>, UpstreamError> {
-        let admission = self.breaker.admit().inspect_err(|error| {
-            self.metrics.upstream_request(error.code(), Duration::ZERO);
-        })?;
+        let admission = self
+            .breaker
+            .admit()
+            .inspect_err(|_| self.metrics.circuit_rejection())?;
         let result = async {
             let _permit =
                 self.permits.acquire().await.map_err(|_| {
@@ -302,20 +304,35 @@ impl UpstreamClient {
         token: &Secret,
         timeout: Duration,
     ) -> Result<Option<BatchPage>, UpstreamError> {
-        let started = Instant::now();
-        let result = self.send(selection, index, size, token, timeout).await;
-        match &result {
-            Ok(_) => self.reachable.store(true, Ordering::Relaxed),
-            Err(error) if error.means_not_ready() => self.reachable.store(false, Ordering::Relaxed),
-            Err(_) => {}
-        }
-        self.metrics.upstream_request(
-            result.as_ref().map_or_else(UpstreamError::code, |page| {
-                if page.is_some() { "OK" } else { "NOT_FOUND" }
-            }),
-            started.elapsed(),
+        let span = tracing::debug_span!(
+            "upstream",
+            page = index,
+            ids = selection.customer_ids.map(<[String]>::len)
         );
-        result
+        async {
+            let started = Instant::now();
+            let result = self.send(selection, index, size, token, timeout).await;
+            match &result {
+                Ok(_) => self.reachable.store(true, Ordering::Relaxed),
+                Err(error) if error.means_not_ready() => {
+                    self.reachable.store(false, Ordering::Relaxed);
+                }
+                Err(_) => {}
+            }
+            let outcome = result.as_ref().map_or_else(UpstreamError::code, |page| {
+                if page.is_some() { "OK" } else { "NOT_FOUND" }
+            });
+            let elapsed = started.elapsed();
+            tracing::debug!(
+                outcome,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "upstream answered"
+            );
+            self.metrics.upstream_request(outcome, elapsed);
+            result
+        }
+        .instrument(span)
+        .await
     }
 
     async fn send(

@@ -93,11 +93,11 @@ pub enum CircuitState {
 
 impl CircuitState {
     /// The gauge value: 0 closed, 1 open, 2 half-open.
-    pub fn gauge(self) -> f64 {
+    pub fn gauge(self) -> i64 {
         match self {
-            Self::Closed => 0.0,
-            Self::Open => 1.0,
-            Self::HalfOpen => 2.0,
+            Self::Closed => 0,
+            Self::Open => 1,
+            Self::HalfOpen => 2,
         }
     }
 }

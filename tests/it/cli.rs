@@ -85,7 +85,24 @@ fn configuration_errors_stop_start_up_with_one_line_naming_the_setting() {
             vec![GOOD[0], GOOD[1], ("GATEWAY_LISTEN", "nowhere")],
             "GATEWAY_LISTEN",
         ),
+        (
+            vec![GOOD[0], GOOD[1], ("GATEWAY_LOG_FORMAT", "yaml")],
+            "GATEWAY_LOG_FORMAT ([log] format)",
+        ),
     ];
+    #[cfg(not(feature = "otlp"))]
+    let cases = [
+        cases,
+        vec![(
+            vec![
+                GOOD[0],
+                GOOD[1],
+                ("GATEWAY_TRACING_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ],
+            "GATEWAY_TRACING_OTLP_ENDPOINT ([tracing] otlp_endpoint): this build has no OTLP export",
+        )],
+    ]
+    .concat();
     for (env, setting) in cases {
         let (ok, stderr) = serve_with(&env, &[]);
         assert!(!ok, "{setting}: start-up should fail");

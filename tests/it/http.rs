@@ -217,7 +217,7 @@ async fn health_readiness_and_metrics() {
     assert_content_type(&response, "text/plain");
     let text = response.text().await.unwrap();
     for line in [
-        "gateway_graphql_requests_total{outcome=\"ok\"} 2",
+        "gateway_graphql_requests_total{operation=\"anonymous\",outcome=\"ok\"} 2",
         "gateway_upstream_requests_total{outcome=\"OK\"}",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 1",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"miss\"} 1",

@@ -12,6 +12,10 @@ mod customers;
 mod fault_load;
 mod faults;
 mod http;
+mod lifecycle;
+mod observability;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod paging;
 mod products;
 mod protection;

@@ -34,7 +34,7 @@ async fn no_secret_or_token_reaches_the_log() {
     command
         .arg("serve")
         .envs([
-            ("RUST_LOG", "debug,elements_gateway=trace"),
+            ("GATEWAY_LOG_LEVEL", "debug,elements_gateway=trace"),
             ("GATEWAY_LISTEN", "127.0.0.1:0"),
             ("GATEWAY_UPSTREAM_URL", &upstream.url()),
             ("GATEWAY_UPSTREAM_TOKEN_URL", &upstream.token_url()),

@@ -12,7 +12,7 @@ use elements_gateway::{
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::{sync::oneshot, task::JoinHandle};
 
 /// The caller secret every test gateway trusts.
 pub(crate) const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
@@ -83,7 +83,8 @@ pub(crate) struct TestGateway {
     pub(crate) addr: SocketAddr,
     pub(crate) client: reqwest::Client,
     pub(crate) upstream: MockUpstream,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 pub(crate) async fn spawn() -> TestGateway {
@@ -128,14 +129,15 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     let app = Application::build(settings).await.expect("gateway builds");
     let addr = app.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async {
+    let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     let gateway = TestGateway {
         addr,
         client: reqwest::Client::new(),
         upstream,
-        _stop: stop,
+        stop: Some(stop),
+        server: Some(server),
     };
     if !options.no_wait {
         gateway.wait_until_ready().await;
@@ -171,16 +173,31 @@ pub(crate) fn token() -> String {
 }
 
 impl TestGateway {
+    /// Gives the gateway its shutdown signal, as SIGTERM would.
+    pub(crate) fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the gateway has stopped serving; returns how serving ended.
+    pub(crate) async fn stopped(&mut self) -> std::io::Result<()> {
+        self.server
+            .take()
+            .expect("the gateway was spawned")
+            .await
+            .expect("the server task does not panic")
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    /// The value of one series on `/metrics` (`name{labels}` exactly as rendered), 0 if absent.
+    /// The sum of the series on `/metrics` named as `series` (`name` or `name{a="x",b="y"}`)
+    /// that carry every label given, in any order; 0 when there are none.
     pub(crate) async fn metric(&self, series: &str) -> f64 {
         let text = self.get("/metrics").await.text().await.unwrap();
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map_or(0.0, |value| value.trim().parse().unwrap())
+        sum_series(&text, series)
     }
 
     /// Whether `/readyz` answers 200.
@@ -275,4 +292,32 @@ pub(crate) fn error_code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {answer}"))
+}
+
+/// See [`TestGateway::metric`].
+pub(crate) fn sum_series(text: &str, series: &str) -> f64 {
+    let (name, wanted) = split_series(series);
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (head, value) = line.rsplit_once(' ')?;
+            let (line_name, labels) = split_series(head);
+            (line_name == name && wanted.iter().all(|pair| labels.contains(pair)))
+                .then(|| value.parse::<f64>().expect("a number"))
+        })
+        .sum()
+}
+
+fn split_series(series: &str) -> (&str, Vec<&str>) {
+    match series.split_once('{') {
+        Some((name, labels)) => (
+            name,
+            labels
+                .trim_end_matches('}')
+                .split(',')
+                .filter(|pair| !pair.is_empty())
+                .collect(),
+        ),
+        None => (series, Vec::new()),
+    }
 }

@@ -55,6 +55,20 @@ impl Running {
             .unwrap_or_else(|_| panic!("no line starting {prefix:?} within 30 s"))
     }
 
+    /// Sends SIGTERM and waits (up to `within`) for the child to exit; returns its status.
+    pub(crate) async fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the child is running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the child did not exit within {within:?} of SIGTERM"))
+            .expect("the child's status")
+    }
+
     /// Kills the child and waits until it is gone.
     pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
