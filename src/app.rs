@@ -179,6 +179,11 @@ impl Application {
             }
         });
         tracing::info!(url = %format!("http://{}/graphql", self.addr), "elements-gateway listening");
+        if !crate::http::GRAPHIQL_BUNDLED {
+            tracing::warn!(
+                "this build has no GraphiQL bundle (build ui/ before cargo, see the README): /graphql loads GraphiQL from a CDN"
+            );
+        }
         let server = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(signal)
             .into_future();

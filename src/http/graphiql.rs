@@ -1,15 +1,131 @@
 //! The GraphiQL page served on `GET /graphql` to browsers (no token needed to load it; the
 //! queries it sends still need one, entered in its Headers tab).
 //!
-//! This page loads GraphiQL from a CDN; it opens with an example query and an
-//! `Authorization` header to fill in.
+//! A build with the UI bundle (`ui/`, embedded by `build.rs`) serves GraphiQL and all its
+//! assets itself, under `/graphiql/`, so the page works where no CDN can be reached; its
+//! Content-Security-Policy allows nothing from elsewhere. A build without the bundle serves a
+//! page that loads GraphiQL from a CDN, and the gateway says so when it starts. Either page
+//! opens with an example query and an `Authorization` header to fill in.
 
 use axum::{
-    http::header,
+    extract::Path,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
-const PAGE: &str = r#"<!doctype html>
+/// Whether this build serves GraphiQL's assets itself.
+pub const BUNDLED: bool = cfg!(graphiql_bundled);
+
+/// The page.
+pub(super) fn page() -> Response {
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page_html(),
+    )
+        .into_response();
+    if BUNDLED {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                 font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    response
+}
+
+#[cfg(graphiql_bundled)]
+fn page_html() -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>elements-gateway · GraphiQL</title>
+  <link rel="stylesheet" href="/graphiql/graphiql.css?v={version}">
+  <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }}</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script src="/graphiql/graphiql.js?v={version}"></script>
+</body>
+</html>
+"#,
+        version = env!("GRAPHIQL_VERSION")
+    )
+}
+
+#[cfg(not(graphiql_bundled))]
+fn page_html() -> String {
+    CDN_PAGE.to_owned()
+}
+
+/// `GET /graphiql/{file}`: the embedded bundle, gzip-compressed when the browser accepts it.
+/// The URLs carry the bundle's hash, so the answers may be cached for good.
+pub(super) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some((content_type, plain, gzipped)) = bundle(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let accepts_gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            coding
+                .split(';')
+                .next()
+                .is_some_and(|name| name.trim() == "gzip")
+        });
+    let mut response = if accepts_gzip {
+        let mut response = gzipped.into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
+    } else {
+        plain.into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+/// One embedded file: its type, its bytes, and its gzip form.
+type Asset = (&'static str, &'static [u8], &'static [u8]);
+
+#[cfg(graphiql_bundled)]
+fn bundle(file: &str) -> Option<Asset> {
+    macro_rules! embedded {
+        ($name:literal) => {
+            (
+                include_bytes!(concat!(env!("GRAPHIQL_DIST"), "/", $name)).as_slice(),
+                include_bytes!(concat!(env!("GRAPHIQL_DIST"), "/", $name, ".gz")).as_slice(),
+            )
+        };
+    }
+    let (content_type, (plain, gzipped)) = match file {
+        "graphiql.js" => ("text/javascript; charset=utf-8", embedded!("graphiql.js")),
+        "graphiql.css" => ("text/css; charset=utf-8", embedded!("graphiql.css")),
+        _ => return None,
+    };
+    Some((content_type, plain, gzipped))
+}
+
+#[cfg(not(graphiql_bundled))]
+fn bundle(_file: &str) -> Option<Asset> {
+    None
+}
+
+/// The page of a build without the UI bundle: GraphiQL from unpkg.
+#[cfg(not(graphiql_bundled))]
+const CDN_PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -18,13 +134,14 @@ const PAGE: &str = r#"<!doctype html>
   <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
 </head>
 <body>
-  <div id="graphiql">Loading GraphiQL…</div>
+  <!-- This gateway was built without its UI bundle (ui/): GraphiQL comes from a CDN. -->
+  <div id="graphiql">Loading GraphiQL from unpkg.com…</div>
   <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
   <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
   <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
   <script>
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    const defaultQuery = `# Paste your token into the Headers tab below, then run this query.
+    const defaultQuery = `# Put your caller token in the Headers tab below, then run this query.
 query ExpiringSoon {
   products(filter: { expiringBefore: "2026-12-31T00:00:00Z" }) {
     service
@@ -46,8 +163,3 @@ query ExpiringSoon {
 </body>
 </html>
 "#;
-
-/// The page.
-pub(super) fn page() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
-}

@@ -21,6 +21,7 @@ use axum::{
 };
 
 pub use error::HttpError;
+pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
 pub use middleware::{REQUEST_ID, RequestId};
 pub use rate::RateLimiter;
@@ -78,6 +79,7 @@ impl Deref for AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))

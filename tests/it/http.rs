@@ -225,3 +225,72 @@ async fn health_readiness_and_metrics() {
         assert!(text.contains(line), "{line} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn graphiql_and_its_assets_come_from_the_gateway_itself() {
+    let gateway = spawn().await;
+    let page = gateway
+        .client
+        .get(gateway.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    if !elements_gateway::http::GRAPHIQL_BUNDLED {
+        // A build without ui/dist: the documented CDN fallback.
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("https://unpkg.com/graphiql@3")
+        );
+        return;
+    }
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("https://"),
+        "the page loads nothing from elsewhere:\n{html}"
+    );
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(assets.len(), 2, "a script and a style sheet in\n{html}");
+    for asset in assets {
+        let plain = gateway.get(asset).await;
+        assert_eq!(plain.status(), 200, "{asset}");
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert!(
+            plain.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let expected = if asset.contains(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert_content_type(&plain, expected);
+        let plain_bytes = plain.bytes().await.unwrap();
+        assert!(plain_bytes.len() > 10_000, "{asset} is the real bundle");
+        let gzipped = gateway
+            .client
+            .get(gateway.url(asset))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+        let compressed = gzipped.bytes().await.unwrap();
+        assert!(compressed.len() < plain_bytes.len());
+        assert_eq!(&compressed[..2], [0x1f, 0x8b], "a gzip stream");
+    }
+    assert_eq!(gateway.get("/graphiql/elsewhere.js").await.status(), 404);
+}

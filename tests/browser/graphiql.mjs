@@ -1,0 +1,102 @@
+// Opens the gateway's GraphiQL page in headless Chromium with every request off loopback
+// refused (so the page must work with no CDN), puts the demo token in the Headers tab, runs
+// a `products(filter: {expiringBefore: …})` query, checks the result pane shows products,
+// and saves a screenshot.
+//
+// Environment: GATEWAY_URL (…/graphql), GATEWAY_TOKEN, SCREENSHOT (a PNG path),
+// CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const url = process.env.GATEWAY_URL;
+const token = process.env.GATEWAY_TOKEN;
+const screenshot = process.env.SCREENSHOT ?? 'graphiql.png';
+assert.ok(url && token, 'GATEWAY_URL and GATEWAY_TOKEN are required');
+
+const query = `query ExpiringSoon {
+  products(filter: { expiringBefore: "2027-06-30T00:00:00Z" }) {
+    service
+    expirationDate
+    customer { organization }
+  }
+}
+`;
+
+/** The visible editor of the tools pane (the Headers tab the page opens with). */
+const HEADERS = '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror';
+
+// Playwright gives each launch a new, empty profile directory.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const offLoopback = [];
+  const problems = [];
+  await page.route('**/*', (route) => {
+    const { hostname } = new URL(route.request().url());
+    if (hostname === '127.0.0.1' || hostname === 'localhost') {
+      return route.continue();
+    }
+    offLoopback.push(route.request().url());
+    return route.abort();
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  // (GraphiQL's first introspection, sent before the token is entered, is refused with 401:
+  // expected, so only script errors and Content-Security-Policy violations count.)
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('Content Security Policy')) {
+      problems.push(`console error: ${message.text()}`);
+    }
+  });
+
+  await page.goto(url);
+  await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
+
+  // The page opens with the Headers tab and an Authorization placeholder.
+  const placeholder = await editorText(page, HEADERS);
+  assert.match(placeholder, /"Authorization": "Bearer <paste your token here>"/);
+
+  // Enter the token and the query the way a person would: into the editors.
+  await setEditor(page, HEADERS, JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2));
+  await setEditor(page, '.graphiql-query-editor .CodeMirror', query);
+  await page.click('.graphiql-execute-button');
+
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue().includes('"service"'),
+    null,
+    { timeout: 30_000 },
+  );
+  const result = JSON.parse(await editorText(page, '.graphiql-response .CodeMirror'));
+  assert.equal(result.errors, undefined, `errors in the result: ${JSON.stringify(result.errors)}`);
+  const products = result.data.products;
+  assert.ok(products.length > 0, 'the result lists products');
+  for (const product of products) {
+    assert.ok(product.expirationDate < '2027-06-30', `${product.expirationDate} is before the filter date`);
+    assert.ok(product.customer, 'each product names its customer');
+  }
+  await page.screenshot({ path: screenshot });
+  assert.deepEqual(offLoopback, [], 'the page asked for nothing beyond the gateway');
+  assert.deepEqual(problems, [], 'no errors in the page');
+  console.log(`GraphiQL ran the query: ${products.length} products; screenshot ${screenshot}`);
+} finally {
+  await browser.close();
+}
+
+async function editorText(page, selector) {
+  return page.$eval(selector, (element) => element.CodeMirror.getValue());
+}
+
+async function setEditor(page, selector, text) {
+  await page.click(selector);
+  await page.$eval(selector, (element, value) => element.CodeMirror.setValue(value), text);
+}
