@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Checks deploy/ (CI runs it; needs the PyPI package kubernetes-validate, which brings PyYAML).
+
+1. Every manifest the kustomization lists validates strictly against the Kubernetes schemas
+   (unknown fields and wrong types fail), and the kustomization lists every manifest.
+2. Every setting the ConfigMap, the Secret and the compose file give the gateway is one the
+   gateway knows (the VARIABLES list in src/config.rs), so a typo cannot pass unnoticed.
+"""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import yaml
+
+DEPLOY = pathlib.Path(__file__).resolve().parent
+ROOT = DEPLOY.parent
+KUBERNETES = DEPLOY / "kubernetes"
+
+
+def known_settings():
+    source = (ROOT / "src" / "config.rs").read_text()
+    block = source.split("pub const VARIABLES: &[&str] = &[", 1)[1].split("];", 1)[0]
+    return set(re.findall(r'"(GATEWAY_[A-Z_]+)"', block))
+
+
+def main():
+    failures = []
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    listed = sorted(kustomization["resources"])
+    present = sorted(p.name for p in KUBERNETES.glob("*.yaml") if p.name != "kustomization.yaml")
+    if listed != present:
+        failures.append(f"kustomization.yaml lists {listed}, the folder holds {present}")
+    validated = subprocess.run(
+        ["kubernetes-validate", "--strict", *(str(KUBERNETES / name) for name in present)]
+    )
+    if validated.returncode != 0:
+        failures.append("kubernetes-validate refused a manifest (above)")
+
+    settings = known_settings()
+    given = {}
+    for name in present:
+        for document in yaml.safe_load_all((KUBERNETES / name).read_text()):
+            if document["kind"] == "ConfigMap":
+                given[f"kubernetes/{name}"] = document.get("data", {})
+            elif document["kind"] == "Secret":
+                given[f"kubernetes/{name}"] = document.get("stringData", {})
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    given["docker-compose.yml"] = compose["services"]["gateway"]["environment"]
+    for where, values in given.items():
+        for key in values:
+            if key not in settings:
+                failures.append(f"{where}: {key} is not a gateway setting")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    if failures:
+        sys.exit(1)
+    print(f"deploy/ checked: {len(present)} manifests, {sum(map(len, given.values()))} settings")
+
+
+if __name__ == "__main__":
+    main()
