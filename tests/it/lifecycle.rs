@@ -3,17 +3,36 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use elements_gateway::mock_upstream::{MockOptions, MockUpstream};
+use serde_json::json;
+use tokio::task::JoinHandle;
 
 use crate::common::{
-    AUDIENCE, ISSUER, Options, SECRET,
+    Options, TestGateway, base_settings,
     process::{Running, gateway_command},
     spawn_with, token,
 };
 
 const SLOW_QUERY: &str = "{ customers(first: 2) { totalCount nodes { id } } }";
+
+/// Sends [`SLOW_QUERY`] with `client` in its own task, to be answered (or not) while the test
+/// goes on.
+fn in_background(
+    client: &reqwest::Client,
+    url: &str,
+) -> JoinHandle<reqwest::Result<reqwest::Response>> {
+    tokio::spawn(
+        client
+            .post(url)
+            .bearer_auth(token())
+            .json(&json!({ "query": SLOW_QUERY }))
+            .send(),
+    )
+}
+
+fn in_flight(gateway: &TestGateway) -> JoinHandle<reqwest::Result<reqwest::Response>> {
+    in_background(&gateway.client, &gateway.url("/graphql"))
+}
 
 #[tokio::test]
 async fn draining_answers_503_on_readyz_and_lets_in_flight_requests_finish() {
@@ -24,18 +43,7 @@ async fn draining_answers_503_on_readyz_and_lets_in_flight_requests_finish() {
     )
     .await;
     gateway.upstream.set_latency(Duration::from_millis(1_500));
-    let in_flight = {
-        let client = gateway.client.clone();
-        let url = gateway.url("/graphql");
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token())
-                .json(&json!({ "query": SLOW_QUERY }))
-                .send()
-                .await
-        })
-    };
+    let in_flight = in_flight(&gateway);
     tokio::time::sleep(Duration::from_millis(200)).await;
     gateway.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -72,18 +80,7 @@ async fn draining_answers_503_on_readyz_and_lets_in_flight_requests_finish() {
 async fn the_drain_is_bounded_by_the_shutdown_timeout() {
     let mut gateway = spawn_with(Options::default().set("GATEWAY_SHUTDOWN_TIMEOUT_SECS", 1)).await;
     gateway.upstream.set_latency(Duration::from_secs(8));
-    let stuck = {
-        let client = gateway.client.clone();
-        let url = gateway.url("/graphql");
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token())
-                .json(&json!({ "query": SLOW_QUERY }))
-                .send()
-                .await
-        })
-    };
+    let stuck = in_flight(&gateway);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     gateway.begin_shutdown();
@@ -106,15 +103,10 @@ async fn sigterm_stops_the_binary_within_the_bound_cutting_off_a_stuck_request()
         .expect("the mock starts");
     upstream.set_latency(Duration::from_secs(20));
     let mut command = gateway_command();
-    command.arg("serve").envs([
-        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-        ("GATEWAY_UPSTREAM_URL", upstream.url()),
-        ("GATEWAY_UPSTREAM_TOKEN", upstream.token().to_owned()),
-        ("GATEWAY_JWT_SECRET", SECRET.to_owned()),
-        ("GATEWAY_JWT_ISSUER", ISSUER.to_owned()),
-        ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
-        ("GATEWAY_SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
-    ]);
+    command
+        .arg("serve")
+        .envs(base_settings(&upstream))
+        .env("GATEWAY_SHUTDOWN_TIMEOUT_SECS", "1");
     let mut running = Running::start(command);
     let url = running.line_after("elements-gateway listening on").await;
     let client = reqwest::Client::new();
@@ -124,13 +116,7 @@ async fn sigterm_stops_the_binary_within_the_bound_cutting_off_a_stuck_request()
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let stuck = tokio::spawn(
-        client
-            .post(url)
-            .bearer_auth(token())
-            .json(&json!({ "query": SLOW_QUERY }))
-            .send(),
-    );
+    let stuck = in_background(&client, &url);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     let status = running.terminate(Duration::from_secs(10)).await;

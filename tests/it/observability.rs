@@ -7,7 +7,7 @@ use elements_gateway::mock_upstream::{MockOptions, MockUpstream};
 use serde_json::{Value, json};
 
 use crate::common::{
-    AUDIENCE, AppAuth, ISSUER, Options, SECRET,
+    AppAuth, Options, base_settings,
     process::{Running, gateway_command},
     spawn_with, sum_series, token,
 };
@@ -127,18 +127,10 @@ async fn json_logs_name_the_request_id_down_to_the_upstream_call() {
     let mut command = gateway_command();
     command
         .arg("serve")
+        .envs(base_settings(&upstream))
         .envs([
-            ("GATEWAY_LOG_FORMAT", "json".to_owned()),
-            (
-                "GATEWAY_LOG_LEVEL",
-                "info,elements_gateway=debug".to_owned(),
-            ),
-            ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-            ("GATEWAY_UPSTREAM_URL", upstream.url()),
-            ("GATEWAY_UPSTREAM_TOKEN", upstream.token().to_owned()),
-            ("GATEWAY_JWT_SECRET", SECRET.to_owned()),
-            ("GATEWAY_JWT_ISSUER", ISSUER.to_owned()),
-            ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
+            ("GATEWAY_LOG_FORMAT", "json"),
+            ("GATEWAY_LOG_LEVEL", "info,elements_gateway=debug"),
         ])
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
     let mut running = Running::start(command);

@@ -87,6 +87,19 @@ pub(crate) struct TestGateway {
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// The settings of a gateway on an ephemeral port over `upstream` (its fixed token) that
+/// accepts [`token`]s: for test gateways, in-process or the binary.
+pub(crate) fn base_settings(upstream: &MockUpstream) -> [(&'static str, String); 6] {
+    [
+        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+        ("GATEWAY_UPSTREAM_URL", upstream.url()),
+        ("GATEWAY_UPSTREAM_TOKEN", upstream.token().to_owned()),
+        ("GATEWAY_JWT_SECRET", SECRET.to_owned()),
+        ("GATEWAY_JWT_ISSUER", ISSUER.to_owned()),
+        ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
+    ]
+}
+
 pub(crate) async fn spawn() -> TestGateway {
     spawn_with(Options::default()).await
 }
@@ -95,15 +108,8 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     let upstream = MockUpstream::spawn(options.mock)
         .await
         .expect("mock upstream starts");
-    let mut env: HashMap<&str, String> = HashMap::from([
-        ("GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-        ("GATEWAY_UPSTREAM_URL", upstream.url()),
-        ("GATEWAY_UPSTREAM_TOKEN", upstream.token().to_owned()),
-        ("GATEWAY_JWT_SECRET", SECRET.to_owned()),
-        ("GATEWAY_JWT_ISSUER", ISSUER.to_owned()),
-        ("GATEWAY_JWT_AUDIENCE", AUDIENCE.to_owned()),
-        ("GATEWAY_UPSTREAM_TIMEOUT_MS", "2000".to_owned()),
-    ]);
+    let mut env: HashMap<&str, String> = HashMap::from(base_settings(&upstream));
+    env.insert("GATEWAY_UPSTREAM_TIMEOUT_MS", "2000".to_owned());
     let client_settings = match options.app_auth {
         AppAuth::FixedToken => vec![],
         AppAuth::ClientSecret => vec![("GATEWAY_UPSTREAM_CLIENT_SECRET", CLIENT_SECRET.to_owned())],
