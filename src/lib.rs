@@ -12,8 +12,9 @@
 //!
 //! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `mock-upstream`).
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
-//! * [`app`]: wires the parts together, binds, serves until shutdown.
-//! * [`http`]: routes (`/graphql`, `/healthz`, `/readyz`, `/metrics`), content negotiation,
+//! * [`app`]: wires the parts together, binds, serves until shutdown, then drains.
+//! * [`http`]: routes (`/graphql`, GraphiQL and its embedded bundle, `/healthz`, `/readyz`,
+//!   `/metrics`), content negotiation,
 //!   request ids, the header limit, the per-caller rate limit, masked errors, and the HTTP
 //!   shape of every refusal.
 //! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and
@@ -30,7 +31,9 @@
 //! * [`mock_upstream`]: a real HTTP fake of the upstream (and its identity service) with
 //!   switchable faults.
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
-//! * [`metrics`], [`telemetry`], [`secret`]: counters, logging, and secrets that never print.
+//! * [`metrics`]: the Prometheus registry behind `/metrics`.
+//! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`secret`]: secrets that never print.
 
 pub mod app;
 pub mod auth;
