@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""The speed benchmark: the gateway against a bare-axum baseline, and its cost to the upstream.
+
+Starts the shipped mock upstream (deterministic data, page cap 50), the release gateway and the
+baseline (examples/baseline.rs, answering with the gateway's own bytes), drives them with wrk,
+and prints one table per scenario with the targets of issue 6. Ratios come from one run on one
+machine: gateway and baseline alternate (A/B), each pinned to core 0, with wrk on core 1.
+
+    python3 bench/run.py [--secs 10] [--rounds 3] [--only warm,filter,stampede,n1,rss,start]
+
+Needs: cargo (builds the release binary and the baseline), wrk (Debian's `wrk`), taskset.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GATEWAY = ROOT / "target" / "release" / "elements-gateway"
+BASELINE = ROOT / "target" / "release" / "examples" / "baseline"
+SECRET = "bench-secret-0123456789-abcdefghijklmnop"
+UPSTREAM_TOKEN = "bench-upstream-token"
+
+WARM_QUERY = (
+    "{ customers(first: 50) { nodes { id organization email "
+    "products { service expirationDate } } } }"
+)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def caller_token():
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": "bench", "exp": int(time.time()) + 86400}).encode())
+    signature = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+TOKEN = caller_token()
+
+
+def wait_for(url, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.005)
+    raise SystemExit(f"{url} did not answer 200 within {seconds} s")
+
+
+def post(url, query, timeout=60):
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+def mock_stats(base):
+    with urllib.request.urlopen(f"{base}/__mock/stats") as response:
+        return json.loads(response.read())
+
+
+class Processes:
+    """Child processes, stopped (SIGTERM) in reverse order at the end."""
+
+    def __init__(self):
+        self.children = []
+
+    def start(self, args, env=None, cpu=None):
+        if cpu is not None:
+            args = ["taskset", "-c", str(cpu), *args]
+        child = subprocess.Popen(
+            args,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.children.append(child)
+        return child
+
+    def stop(self, child):
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        self.children.remove(child)
+
+    def stop_all(self):
+        for child in reversed(list(self.children)):
+            self.stop(child)
+
+
+def start_mock(procs, customers, products, latency_ms=0):
+    port = free_port()
+    procs.start(
+        [
+            str(GATEWAY), "mock-upstream", "--listen", f"127.0.0.1:{port}",
+            "--customers", str(customers), "--products-per-customer", str(products),
+            "--seed", "1", "--page-cap", "50", "--latency-ms", str(latency_ms),
+            "--token", UPSTREAM_TOKEN,
+        ],
+        cpu=1,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            mock_stats(base)
+            return base
+        except Exception:
+            if time.time() > deadline:
+                raise SystemExit("the mock upstream did not start")
+            time.sleep(0.05)
+
+
+def gateway_env(upstream, port):
+    return {
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_UPSTREAM_URL": upstream,
+        "GATEWAY_UPSTREAM_TOKEN": UPSTREAM_TOKEN,
+        "GATEWAY_JWT_SECRET": SECRET,
+        "GATEWAY_CACHE_TTL_SECS": "3600",
+        "GATEWAY_LOG_LEVEL": "warn",
+    }
+
+
+def start_gateway(procs, upstream, cpu=0):
+    port = free_port()
+    child = procs.start([str(GATEWAY), "serve"], env=gateway_env(upstream, port), cpu=cpu)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/readyz")
+    return child, base
+
+
+def rss_mib(pid):
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    figures = {}
+    for key in ("VmRSS", "VmHWM"):
+        figures[key] = int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) / 1024
+    return figures
+
+
+def wrk(url, query, connections, secs, threads=1):
+    """Runs wrk on core 1; returns requests/s, p50 and p99 in ms, and errors."""
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    body = json.dumps({"query": query}).replace("\\", "\\\\").replace('"', '\\"')
+    script.write(
+        'wrk.method = "POST"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\n'
+    )
+    script.close()
+    out = subprocess.run(
+        [
+            "taskset", "-c", "1", "wrk", f"-t{threads}", f"-c{connections}", f"-d{secs}s",
+            "--latency", "-s", script.name, url,
+        ],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    os.unlink(script.name)
+
+    def millis(label):
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = 0
+    for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"):
+        match = re.search(pattern, out)
+        if match:
+            errors += sum(int(group) for group in match.groups())
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": millis("50"),
+        "p99": millis("99"),
+        "errors": errors,
+    }
+
+
+def table(title, rows, header):
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def scenario_warm(procs, args, upstream, gateway, gateway_child):
+    url = f"{gateway}/graphql"
+    answer = post(url, WARM_QUERY)
+    body_file = tempfile.NamedTemporaryFile(delete=False)
+    body_file.write(answer)
+    body_file.close()
+    port = free_port()
+    baseline = procs.start([str(BASELINE), f"127.0.0.1:{port}", body_file.name], cpu=0)
+    # The baseline answers only POST /graphql; wait until it does.
+    deadline = time.time() + 10
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=b"{}"))
+            break
+        except Exception:
+            if time.time() > deadline:
+                raise SystemExit("the baseline did not start")
+            time.sleep(0.02)
+    runs = {"gateway": [], "baseline": []}
+    for _ in range(args.rounds):
+        runs["gateway"].append(wrk(url, WARM_QUERY, 64, args.secs))
+        runs["baseline"].append(wrk(f"http://127.0.0.1:{port}/graphql", WARM_QUERY, 64, args.secs))
+    procs.stop(baseline)
+    os.unlink(body_file.name)
+    median = {
+        name: {key: statistics.median(run[key] for run in results) for key in ("rps", "p50", "p99")}
+        | {"errors": sum(run["errors"] for run in results)}
+        for name, results in runs.items()
+    }
+    g, b = median["gateway"], median["baseline"]
+    rows = [
+        [name, f"{m['rps']:.0f}", f"{m['p50']:.2f}", f"{m['p99']:.2f}", m["errors"]]
+        for name, m in median.items()
+    ]
+    table(
+        f"Warm `customers(first: 50)` ({len(answer)} bytes), 64 connections, each server on core 0, "
+        f"median of {args.rounds} A/B rounds of {args.secs} s",
+        rows,
+        ["server", "requests/s", "p50 ms", "p99 ms", "errors"],
+    )
+    rps_ratio, p99_ratio = g["rps"] / b["rps"], g["p99"] / b["p99"]
+    print(
+        f"\nthroughput gateway/baseline {rps_ratio:.2f} (target ≥ 0.5: {'met' if rps_ratio >= 0.5 else 'MISSED'}); "
+        f"p99 gateway/baseline {p99_ratio:.2f} (target ≤ 2: {'met' if p99_ratio <= 2 else 'MISSED'})"
+    )
+
+
+def scenario_filter(args, gateway):
+    url = f"{gateway}/graphql"
+    dates = sorted(
+        p["expirationDate"]
+        for p in json.loads(post(url, "{ products { expirationDate } }"))["data"]["products"]
+        if p["expirationDate"]
+    )
+    cutoff = dates[500]
+    query = f'{{ products(filter: {{expiringBefore: "{cutoff}"}}) {{ service expirationDate customer {{ organization }} }} }}'
+    matched = len(json.loads(post(url, query))["data"]["products"])
+    result = wrk(url, query, 16, args.secs)
+    table(
+        f"Warm `products(filter: {{expiringBefore}})`: {matched} of {len(dates)} dated products, 16 connections, {args.secs} s",
+        [[f"{result['rps']:.0f}", f"{result['p50']:.2f}", f"{result['p99']:.2f}", result["errors"]]],
+        ["requests/s", "p50 ms", "p99 ms", "errors"],
+    )
+    print(f"\np99 {result['p99']:.2f} ms (target ≤ 5 ms: {'met' if result['p99'] <= 5 else 'MISSED'})")
+
+
+def scenario_n1(upstream, gateway):
+    url = f"{gateway}/graphql"
+    before = mock_stats(upstream)["requests"]
+    answer = json.loads(post(url, "{ products { customer { organization } } }"))
+    after = mock_stats(upstream)["requests"]
+    table(
+        "Warm `products { customer { organization } }`",
+        [[len(answer["data"]["products"]), after - before]],
+        ["products", "upstream requests"],
+    )
+    print(f"\ntarget 0 upstream requests: {'met' if after == before else 'MISSED'}")
+
+
+def scenario_rss(gateway_child):
+    figures = rss_mib(gateway_child.pid)
+    table(
+        "Memory after the load above (10,000 customers × 5 products cached)",
+        [[f"{figures['VmRSS']:.1f}", f"{figures['VmHWM']:.1f}"]],
+        ["RSS MiB", "peak RSS MiB"],
+    )
+    print(f"\nRSS ≤ 100 MB: {'met' if figures['VmRSS'] * 1.048576 <= 100 else 'MISSED'}")
+
+
+def scenario_stampede(procs):
+    upstream = start_mock(procs, 500, 5, latency_ms=50)
+    child, gateway = start_gateway(procs, upstream, cpu=None)
+    url = f"{gateway}/graphql"
+    before = mock_stats(upstream)["requests"]
+    barrier = threading.Barrier(200)
+    query = WARM_QUERY
+
+    def one(_):
+        barrier.wait()
+        started = time.perf_counter()
+        post(url, query)
+        return time.perf_counter() - started
+
+    with concurrent.futures.ThreadPoolExecutor(200) as pool:
+        took = list(pool.map(one, range(200)))
+    after = mock_stats(upstream)["requests"]
+    procs.stop(child)
+    slowest = max(took) * 1000
+    table(
+        "Cold stampede: 200 identical requests at once, 500 customers (10 pages of 50), upstream latency 50 ms",
+        [[after - before, f"{statistics.median(took) * 1000:.0f}", f"{slowest:.0f}"]],
+        ["upstream requests", "median ms", "slowest ms"],
+    )
+    print(
+        f"\nupstream requests = 10: {'met' if after - before == 10 else 'MISSED'}; "
+        f"slowest ≤ 150 ms: {'met' if slowest <= 150 else 'MISSED'}"
+    )
+
+
+def scenario_start(procs):
+    upstream = start_mock(procs, 10, 1)
+    samples = []
+    for _ in range(5):
+        port = free_port()
+        started = time.perf_counter()
+        child = procs.start([str(GATEWAY), "serve"], env=gateway_env(upstream, port))
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        samples.append((time.perf_counter() - started) * 1000)
+        procs.stop(child)
+    table(
+        "Process start to `/healthz` 200 (5 starts)",
+        [[f"{statistics.median(samples):.1f}", f"{max(samples):.1f}"]],
+        ["median ms", "slowest ms"],
+    )
+    print(f"\n≤ 50 ms: {'met' if statistics.median(samples) <= 50 else 'MISSED'}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--secs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="warm,filter,n1,rss,stampede,start")
+    args = parser.parse_args()
+    chosen = set(args.only.split(","))
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing (Debian: apt-get install {'wrk' if tool == 'wrk' else 'util-linux'})")
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--bin", "elements-gateway", "--example", "baseline"],
+        cwd=ROOT, check=True,
+    )
+    cpu = re.search(r"model name\s*:\s*(.*)", pathlib.Path("/proc/cpuinfo").read_text())
+    print(f"# elements-gateway benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({cpu.group(1) if cpu else '?'})")
+    procs = Processes()
+    try:
+        if chosen & {"warm", "filter", "n1", "rss"}:
+            upstream = start_mock(procs, 10_000, 5)
+            gateway_child, gateway = start_gateway(procs, upstream)
+            post(f"{gateway}/graphql", "{ customers { totalCount } }", timeout=300)
+            if "warm" in chosen:
+                scenario_warm(procs, args, upstream, gateway, gateway_child)
+            if "filter" in chosen:
+                scenario_filter(args, gateway)
+            if "n1" in chosen:
+                scenario_n1(upstream, gateway)
+            if "rss" in chosen:
+                scenario_rss(gateway_child)
+            procs.stop_all()
+        if "stampede" in chosen:
+            scenario_stampede(procs)
+            procs.stop_all()
+        if "start" in chosen:
+            scenario_start(procs)
+    finally:
+        procs.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
