@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result, dataloader::DataLoader};
+use async_graphql::{ID, InputObject, Object};
 
-use super::{error::to_graphql, scalars::DateTime};
+use super::scalars::DateTime;
 use crate::{
     domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
-    loader::CustomerLoader,
     upstream::wire::with_raw_fields,
 };
 
@@ -98,18 +97,10 @@ impl ProductNode {
         ID(self.0.customer.id.to_string())
     }
 
-    /// The customer that holds this subscription (batched with every other customer lookup
-    /// of the query).
-    async fn customer(&self, ctx: &Context<'_>) -> Result<CustomerNode> {
-        let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
-        let loaded = loader
-            .load_one(self.0.customer.id.to_string())
-            .await
-            .map_err(to_graphql)?;
-        // The owner is the answer when a refreshed cache no longer lists it.
-        Ok(CustomerNode(
-            loaded.unwrap_or_else(|| Arc::clone(&self.0.customer)),
-        ))
+    /// The customer that holds this subscription: the one the product was read with, so the
+    /// two always come from the same upstream answer and no lookup is needed.
+    async fn customer(&self) -> CustomerNode {
+        CustomerNode(Arc::clone(&self.0.customer))
     }
 
     /// The service subscribed to, e.g. "Cloud Backup for Microsoft 365" (empty when the
