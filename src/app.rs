@@ -23,7 +23,7 @@ use crate::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
     },
     graphql::build_schema,
-    http::{App, AppState, ProbeClock, RateLimiter, router},
+    http::{AnswerCache, App, AppState, ProbeClock, RateLimiter, router},
     metrics::Metrics,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
@@ -117,6 +117,7 @@ impl Application {
             ),
             limits: settings.limits,
             draining: AtomicBool::new(false),
+            answers: AnswerCache::new(settings.cache.answer_bytes),
         }));
         let shutdown = settings.shutdown;
         Ok(Self {

@@ -34,6 +34,7 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
     "GATEWAY_CACHE_TTL_SECS",
     "GATEWAY_CACHE_STALE_SECS",
+    "GATEWAY_CACHE_ANSWER_BYTES",
     "GATEWAY_JWT_SECRET",
     "GATEWAY_JWT_PUBLIC_KEY_FILE",
     "GATEWAY_JWT_JWKS_URL",
@@ -67,6 +68,9 @@ const SECRET_VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_CLIENT_SECRET",
     "GATEWAY_JWT_SECRET",
 ];
+
+/// Default total size of reusable answers: 32 MiB.
+pub const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The default upstream base URL.
 pub const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
@@ -370,6 +374,9 @@ pub struct CacheSettings {
     /// `GATEWAY_CACHE_STALE_SECS`: how long past its TTL an answer may serve while the
     /// upstream fails (default 600 s).
     pub stale: Duration,
+    /// `GATEWAY_CACHE_ANSWER_BYTES`: total size of whole GraphQL answers kept for reuse while
+    /// their snapshot is current (default 32 MiB; 0 turns reuse off).
+    pub answer_bytes: u64,
 }
 
 /// Caller-token requirements.
@@ -591,6 +598,11 @@ impl Settings {
                 "GATEWAY_CACHE_STALE_SECS",
                 Duration::from_secs(600),
                 (0, 604_800),
+            )?,
+            answer_bytes: sources.number(
+                "GATEWAY_CACHE_ANSWER_BYTES",
+                DEFAULT_ANSWER_BYTES,
+                (0, 1 << 34),
             )?,
         };
         let jwt = jwt_settings(sources)?;

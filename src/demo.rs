@@ -13,8 +13,8 @@ use serde_json::json;
 
 use crate::{
     config::{
-        CacheSettings, ClientAuthentication, JwtSettings, Limits, Resilience, Settings,
-        ShutdownSettings, TelemetrySettings, UpstreamCredentials, UpstreamSettings,
+        CacheSettings, ClientAuthentication, DEFAULT_ANSWER_BYTES, JwtSettings, Limits, Resilience,
+        Settings, ShutdownSettings, TelemetrySettings, UpstreamCredentials, UpstreamSettings,
     },
     mock_upstream::{MockClient, MockOptions, MockUpstream},
     secret::Secret,
@@ -76,6 +76,7 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
         cache: CacheSettings {
             ttl: Duration::from_secs(60),
             stale: Duration::from_secs(600),
+            answer_bytes: DEFAULT_ANSWER_BYTES,
         },
         jwt: JwtSettings {
             secret: Some(Secret::new(jwt_secret)),

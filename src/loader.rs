@@ -11,7 +11,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 use async_graphql::dataloader::Loader;
 
 use crate::{
-    cache::{CustomerStore, StaleNotes},
+    cache::{CustomerStore, ReadNotes},
     domain::Customer,
     upstream::UpstreamError,
 };
@@ -21,17 +21,17 @@ use crate::{
 pub struct CustomerLoader {
     store: Arc<CustomerStore>,
     deadline: Instant,
-    stale: Arc<StaleNotes>,
+    reads: Arc<ReadNotes>,
 }
 
 impl CustomerLoader {
-    /// A loader over `store` that waits for the upstream until `deadline` and notes stale
-    /// answers in `stale`; wrap it in a `DataLoader` per request.
-    pub fn new(store: Arc<CustomerStore>, deadline: Instant, stale: Arc<StaleNotes>) -> Self {
+    /// A loader over `store` that waits for the upstream until `deadline` and notes what each
+    /// answer came from in `reads`; wrap it in a `DataLoader` per request.
+    pub fn new(store: Arc<CustomerStore>, deadline: Instant, reads: Arc<ReadNotes>) -> Self {
         Self {
             store,
             deadline,
-            stale,
+            reads,
         }
     }
 }
@@ -43,7 +43,7 @@ impl Loader<String> for CustomerLoader {
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Customer>>, Self::Error> {
         self.store.metrics().loader_batch(ids.len());
         let served = self.store.customers(ids, self.deadline).await?;
-        self.stale.note(served.stale);
+        self.reads.note(&served);
         Ok(served.value)
     }
 }

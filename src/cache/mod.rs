@@ -33,7 +33,7 @@ use std::{
 use futures::future;
 use moka::{future::Cache, notification::RemovalCause};
 
-pub use stale::{StaleNotes, Staleness};
+pub use stale::{ReadNotes, Staleness};
 
 use self::{
     flight::{Flight, Flights},
@@ -58,6 +58,8 @@ pub struct Served<T> {
     pub value: T,
     /// Set when the answer is stale.
     pub stale: Option<Staleness>,
+    /// The snapshot generation the answer came from; `None` when it came from elsewhere.
+    pub generation: Option<u64>,
 }
 
 /// How long entries are fresh, and how long past that they may still be served.
@@ -142,10 +144,14 @@ impl CustomerStore {
             self.metrics.flight_join("snapshot");
         }
         match flights.into_iter().next() {
-            Some(flight) => Ok(Served {
-                value: wait(flight, deadline, self.upstream.deadline()).await?,
-                stale: None,
-            }),
+            Some(flight) => {
+                let value = wait(flight, deadline, self.upstream.deadline()).await?;
+                Ok(Served {
+                    generation: Some(value.generation()),
+                    value,
+                    stale: None,
+                })
+            }
             // A fetch filled the cache between the miss and now.
             None => Box::pin(self.snapshot(deadline)).await,
         }
@@ -162,9 +168,19 @@ impl CustomerStore {
                 .join_or_start(&[()], |_| false, |_| self.fetch_snapshot());
         }
         Some(Served {
+            generation: Some(entry.value.generation()),
             value: entry.value,
             stale,
         })
+    }
+
+    /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
+    pub async fn fresh_generation(&self) -> Option<u64> {
+        let entry = self.snapshot.get(&()).await?;
+        entry
+            .staleness(self.ttl)
+            .is_none()
+            .then(|| entry.value.generation())
     }
 
     /// The customers among `ids` that exist (an unknown id is simply absent from the map),
@@ -174,7 +190,12 @@ impl CustomerStore {
         ids: &[String],
         deadline: Instant,
     ) -> Result<Served<CustomerMap>, Arc<UpstreamError>> {
-        if let Some(Served { value, stale }) = self.cached_snapshot().await {
+        if let Some(Served {
+            value,
+            stale,
+            generation,
+        }) = self.cached_snapshot().await
+        {
             let found = ids
                 .iter()
                 .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
@@ -182,6 +203,7 @@ impl CustomerStore {
             return Ok(Served {
                 value: found,
                 stale,
+                generation,
             });
         }
         let mut found = CustomerMap::with_capacity(ids.len());
@@ -212,6 +234,7 @@ impl CustomerStore {
             return Ok(Served {
                 value: found,
                 stale: oldest,
+                generation: None,
             });
         }
         let (flights, joined) = self.customer_flights.join_or_start(
@@ -248,6 +271,7 @@ impl CustomerStore {
         Ok(Served {
             value: found,
             stale: oldest,
+            generation: None,
         })
     }
 

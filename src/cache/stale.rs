@@ -73,22 +73,49 @@ impl Staleness {
     }
 }
 
-/// The oldest stale data one request's answer was built from; shared between the resolvers
-/// that note it and the HTTP layer that reports it as the `stale` response extension.
+/// What one request's answer was built from, shared between the resolvers that read data and
+/// the HTTP layer: the oldest stale data (reported as the `stale` response extension), and
+/// whether every read came from one snapshot (so the answer may be reused while it is current).
 #[derive(Debug, Default)]
-pub struct StaleNotes(Mutex<Option<Staleness>>);
+pub struct ReadNotes(Mutex<Reads>);
 
-impl StaleNotes {
-    /// Notes that part of the answer came from stale data.
-    pub fn note(&self, staleness: Option<Staleness>) {
-        if let Some(staleness) = staleness {
-            let mut oldest = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-            *oldest = Some(staleness.older(*oldest));
+#[derive(Debug, Default)]
+struct Reads {
+    oldest: Option<Staleness>,
+    /// The snapshot generation read, while all reads came from that one snapshot.
+    generation: Option<u64>,
+    /// A read came from elsewhere (the per-id cache) or from a second snapshot.
+    mixed: bool,
+}
+
+impl ReadNotes {
+    fn reads(&self) -> std::sync::MutexGuard<'_, Reads> {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Notes one read: how stale it was, and the snapshot generation it came from (`None`:
+    /// not from a snapshot).
+    pub fn note<T>(&self, served: &super::Served<T>) {
+        let mut reads = self.reads();
+        if let Some(staleness) = served.stale {
+            reads.oldest = Some(staleness.older(reads.oldest));
+        }
+        match (served.generation, reads.generation) {
+            (None, _) => reads.mixed = true,
+            (Some(now), Some(before)) if now != before => reads.mixed = true,
+            (Some(now), _) => reads.generation = Some(now),
         }
     }
 
     /// The oldest stale data used, if any.
     pub fn oldest(&self) -> Option<Staleness> {
-        *self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.reads().oldest
+    }
+
+    /// Whether the answer was built from fresh data of snapshot `generation` alone (or read no
+    /// data at all).
+    pub fn only_fresh(&self, generation: u64) -> bool {
+        let reads = self.reads();
+        reads.oldest.is_none() && !reads.mixed && reads.generation.is_none_or(|g| g == generation)
     }
 }

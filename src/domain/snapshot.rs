@@ -1,6 +1,15 @@
 //! Every customer at one moment, indexed once so each query is a lookup or a range scan.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// Source of snapshot generations: each snapshot built in this process gets the next one.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
 use super::{Customer, ProductFilter, model::expiry_order};
 
@@ -30,9 +39,16 @@ pub struct Snapshot {
     by_expiry: Vec<(u32, u32)>,
     /// How many entries of `by_expiry` have a date; they come first.
     dated: usize,
+    /// Tells this snapshot apart from every other built in the process (0: the empty default).
+    generation: u64,
 }
 
 impl Snapshot {
+    /// Which snapshot this is: answers built from it alone may be reused while it is current.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Indexes `customers` (already free of duplicate ids) in the order given.
     pub fn new(customers: Vec<Customer>) -> Self {
         let customers: Vec<Arc<Customer>> = customers.into_iter().map(Arc::new).collect();
@@ -58,6 +74,7 @@ impl Snapshot {
             by_id,
             by_expiry,
             dated,
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
 

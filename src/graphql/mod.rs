@@ -21,7 +21,7 @@ pub use query::{MAX_PAGE_SIZE, Query};
 
 use crate::{
     auth::CustomerAccess,
-    cache::{CustomerStore, StaleNotes},
+    cache::{CustomerStore, ReadNotes},
     loader::CustomerLoader,
 };
 
@@ -40,8 +40,9 @@ pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
 pub struct RequestScope {
     /// When the request must be answered; waits for the upstream end here.
     pub deadline: Instant,
-    /// Where resolvers note stale data, for the `stale` response extension.
-    pub stale: Arc<StaleNotes>,
+    /// Where resolvers note what they read: stale data for the `stale` response extension,
+    /// and the snapshot, for reusing the answer.
+    pub reads: Arc<ReadNotes>,
 }
 
 /// Per-request data: the verified caller's [`CustomerAccess`], which every root field applies
@@ -58,7 +59,7 @@ pub fn for_caller(
     // the request.
     let span = tracing::Span::current();
     let loader = DataLoader::new(
-        CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.stale)),
+        CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.reads)),
         move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
     );
     request.data(loader).data(access).data(scope)

@@ -136,6 +136,6 @@ async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
         .snapshot(scope.deadline)
         .await
         .map_err(to_graphql)?;
-    scope.stale.note(served.stale);
+    scope.reads.note(&served);
     Ok(served.value)
 }

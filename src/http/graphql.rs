@@ -15,7 +15,7 @@ use async_graphql::{
 };
 use axum::{
     Extension,
-    body::Body,
+    body::{Body, Bytes},
     extract::{RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     AppState,
+    answers::{Answer, AnswerKey},
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
@@ -47,6 +48,14 @@ struct Prepared {
     unparsed: bool,
     /// The operation's name, for metrics: the one asked for, or the only operation's.
     operation: Option<String>,
+    /// Where to keep the answer for reuse, when it may be reused.
+    answer_key: Option<AnswerKey>,
+}
+
+/// What reading a POST gives: a request to execute, or an answer to send again.
+enum Read {
+    Prepared(Prepared),
+    Reused(Arc<Answer>),
 }
 
 /// `POST /graphql` with a JSON body.
@@ -56,9 +65,21 @@ pub(super) async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let started = Instant::now();
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_post(&state, &headers, body).await {
-        Ok(prepared) => execute(&state, media, prepared, &id).await,
+        Ok(Read::Prepared(prepared)) => execute(&state, media, prepared, &id).await,
+        Ok(Read::Reused(answer)) => {
+            state
+                .metrics
+                .graphql_request(answer.operation.as_deref(), "ok", started.elapsed());
+            (
+                answer.status,
+                [(header::CONTENT_TYPE, media.content_type())],
+                answer.body.clone(),
+            )
+                .into_response()
+        }
         Err(error) => refuse(&state, error, media),
     }
 }
@@ -110,13 +131,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
     Ok(caller)
 }
 
-async fn read_post(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Prepared, HttpError> {
+async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Read, HttpError> {
     let caller = authenticate(state, headers).await?;
-    ResponseMedia::negotiate(headers)?;
+    let media = ResponseMedia::negotiate(headers)?;
     require_json_body(headers)?;
     let limit = state.limits.body_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
@@ -133,6 +150,21 @@ async fn read_post(
             "the request body is empty: send a JSON object with a `query`".into(),
         ));
     }
+    let answer_key = match (&state.answers, &caller.access) {
+        (Some(answers), CustomerAccess::All) => match state.store.fresh_generation().await {
+            Some(generation) => {
+                let key = AnswerKey::new(generation, media, bytes.clone());
+                let reused = answers.get(&key);
+                state.metrics.cache_lookup("answer", reused.is_some());
+                if let Some(answer) = reused {
+                    return Ok(Read::Reused(answer));
+                }
+                Some(key)
+            }
+            None => None,
+        },
+        _ => None,
+    };
     let params: Value = serde_json::from_slice(&bytes).map_err(|error| {
         HttpError::BadRequest(format!("the request body is not valid JSON: {error}"))
     })?;
@@ -151,7 +183,7 @@ async fn read_post(
         }
     };
     let (request, document) = build_request(params, state.limits.query_bytes)?;
-    prepare(state, request, document, caller)
+    prepare(state, request, document, caller, answer_key).map(Read::Prepared)
 }
 
 async fn read_get(
@@ -183,7 +215,7 @@ async fn read_get(
             "mutations are not allowed over GET: use POST".into(),
         ));
     }
-    prepare(state, request, document, caller)
+    prepare(state, request, document, caller, None)
 }
 
 /// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
@@ -217,6 +249,7 @@ fn prepare(
     mut request: async_graphql::Request,
     document: Option<async_graphql::parser::types::ExecutableDocument>,
     caller: Caller,
+    answer_key: Option<AnswerKey>,
 ) -> Result<Prepared, HttpError> {
     let unparsed = document.is_none();
     let mut operation = request.operation_name.clone();
@@ -240,6 +273,7 @@ fn prepare(
         access: caller.access,
         unparsed,
         operation,
+        answer_key,
     })
 }
 
@@ -329,7 +363,7 @@ async fn execute(
     let timeout = state.limits.request_timeout;
     let scope = RequestScope {
         deadline: Instant::now() + timeout,
-        stale: Arc::default(),
+        reads: Arc::default(),
     };
     let request = graphql::for_caller(
         prepared.request,
@@ -350,7 +384,7 @@ async fn execute(
     for error in &mut response.errors {
         classify(error, request_error, prepared.unparsed, id);
     }
-    if let Some(stale) = scope.stale.oldest() {
+    if let Some(stale) = scope.reads.oldest() {
         response.extensions.insert(
             "stale".into(),
             async_graphql::Value::from_json(json!({
@@ -386,6 +420,20 @@ async fn execute(
     } else {
         StatusCode::OK
     };
+    let body = Bytes::from(body);
+    if let (Some(answers), Some(key)) = (&state.answers, prepared.answer_key)
+        && response.errors.is_empty()
+        && scope.reads.only_fresh(key.generation())
+    {
+        answers.insert(
+            key,
+            Answer {
+                status,
+                body: body.clone(),
+                operation: prepared.operation,
+            },
+        );
+    }
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 

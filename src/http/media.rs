@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use super::error::HttpError;
 
 /// The type a GraphQL answer is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResponseMedia {
     /// `application/graphql-response+json`: request errors are answered with 400.
     GraphqlResponse,

@@ -2,6 +2,7 @@
 //!
 //! This module carries requests to `graphql/` and answers; it builds no GraphQL types.
 
+mod answers;
 mod error;
 mod graphiql;
 mod graphql;
@@ -20,6 +21,7 @@ use axum::{
     response::IntoResponse, routing::get,
 };
 
+pub use answers::AnswerCache;
 pub use error::HttpError;
 pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
@@ -51,6 +53,8 @@ pub struct App {
     pub rate_limiter: Option<RateLimiter>,
     /// Set once shutdown has begun: `/readyz` answers 503 from then on.
     pub draining: AtomicBool,
+    /// Whole answers kept for reuse, when `GATEWAY_CACHE_ANSWER_BYTES` is not 0.
+    pub answers: Option<AnswerCache>,
 }
 
 impl std::fmt::Debug for App {

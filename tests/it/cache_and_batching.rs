@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use serde_json::json;
 
 use crate::common::{Options, spawn_with};
 
@@ -156,4 +157,87 @@ async fn errors_are_not_cached() {
         .set_fault(elements_gateway::mock_upstream::Fault::None);
     let data = gateway.data(LISTING).await;
     assert_eq!(data["customers"]["totalCount"], 120);
+}
+
+#[tokio::test]
+async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_CACHE_STALE_SECS", 60),
+    )
+    .await;
+    let reused = async || {
+        gateway
+            .metric("gateway_cache_lookups_total{cache=\"answer\",result=\"hit\"}")
+            .await
+    };
+    let ask = async |body: &serde_json::Value| {
+        let response = gateway.post(body, Some(&crate::common::token())).await;
+        assert_eq!(response.status(), 200);
+        response.bytes().await.unwrap()
+    };
+    let listing = json!({ "query": "{ customers(first: 3) { totalCount nodes { id } } }" });
+    let first = ask(&listing).await; // cold: fills the snapshot
+    let second = ask(&listing).await; // executed on the fresh snapshot, kept
+    let third = ask(&listing).await; // the same bytes again, without execution
+    assert_eq!(reused().await, 1.0);
+    assert_eq!(first, second);
+    assert_eq!(second, third);
+
+    // An answer with an error is never kept.
+    let bad_cursor = json!({ "query": "{ customers(after: \"nope\") { totalCount } }" });
+    for _ in 0..3 {
+        ask(&bad_cursor).await;
+    }
+    assert_eq!(reused().await, 1.0);
+
+    // Past the TTL the snapshot is stale: the answer is built again (and says it is stale)
+    // rather than reused, until the refresh brings a new snapshot.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let stale: serde_json::Value = serde_json::from_slice(&ask(&listing).await).unwrap();
+    assert!(stale["extensions"]["stale"].is_object(), "{stale}");
+    assert_eq!(reused().await, 1.0);
+    gateway
+        .wait_for(|| gateway.upstream.stats().listing_requests >= 2)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ask(&listing).await;
+    let again = ask(&listing).await;
+    assert_eq!(
+        reused().await,
+        2.0,
+        "reused again on the refreshed snapshot"
+    );
+    assert_eq!(again, first, "the mock's data did not change");
+}
+
+#[tokio::test]
+async fn answers_for_callers_restricted_by_a_customer_claim_are_never_reused() {
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers"))
+            .await;
+    let ids = gateway.upstream_ids();
+    let claims = crate::auth::with(json!({ "elements_customers": [ids[0]] }));
+    let token = crate::common::sign(
+        &claims,
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    );
+    let listing = json!({ "query": "{ customers { totalCount } }" });
+    for _ in 0..3 {
+        let answer: serde_json::Value = gateway
+            .post(&listing, Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["data"]["customers"]["totalCount"], 1);
+    }
+    assert_eq!(
+        gateway
+            .metric("gateway_cache_lookups_total{cache=\"answer\"}")
+            .await,
+        0.0
+    );
 }
