@@ -54,7 +54,7 @@ struct Prepared {
 
 /// What reading a POST gives: a request to execute, or an answer to send again.
 enum Read {
-    Prepared(Prepared),
+    Prepared(Box<Prepared>),
     Reused(Arc<Answer>),
 }
 
@@ -68,7 +68,7 @@ pub(super) async fn post(
     let started = Instant::now();
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_post(&state, &headers, body).await {
-        Ok(Read::Prepared(prepared)) => execute(&state, media, prepared, &id).await,
+        Ok(Read::Prepared(prepared)) => execute(&state, media, *prepared, &id).await,
         Ok(Read::Reused(answer)) => {
             state
                 .metrics
@@ -183,7 +183,8 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         }
     };
     let (request, document) = build_request(params, state.limits.query_bytes)?;
-    prepare(state, request, document, caller, answer_key).map(Read::Prepared)
+    prepare(state, request, document, caller, answer_key)
+        .map(|prepared| Read::Prepared(Box::new(prepared)))
 }
 
 async fn read_get(

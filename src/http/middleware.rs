@@ -1,7 +1,14 @@
 //! What every request passes through before its route: a request id, the header size limit,
 //! and a last line of defence against a panic.
 
-use std::{fmt, panic::AssertUnwindSafe, sync::Arc};
+use std::{
+    fmt,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc, LazyLock,
+        atomic::{AtomicU32, Ordering},
+    },
+};
 
 use axum::{
     extract::{Request, State},
@@ -51,18 +58,31 @@ impl RequestId {
         }
     }
 
+    /// A fresh id: 8 random bytes drawn once per process, then a counter, as 24 hex digits.
+    /// Unique within the process and, by the random part, across processes; no system call
+    /// or allocation beyond the id itself per request.
     fn generate() -> Self {
-        let mut bytes = [0u8; 12];
-        // Without OS randomness, an id from the clock still tells requests apart in a log.
-        if getrandom::fill(&mut bytes).is_err() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos();
-            bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+        static PREFIX: LazyLock<u64> = LazyLock::new(|| {
+            let mut bytes = [0u8; 8];
+            // Without OS randomness, the clock still tells processes apart.
+            if getrandom::fill(&mut bytes).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos();
+                bytes.copy_from_slice(&nanos.to_le_bytes()[..8]);
+            }
+            u64::from_le_bytes(bytes)
+        });
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut text = [0u8; 24];
+        let digits = (u128::from(*PREFIX) << 32) | u128::from(count);
+        for (position, slot) in text.iter_mut().enumerate() {
+            let nibble = (digits >> (4 * (23 - position))) & 0xf;
+            *slot = b"0123456789abcdef"[nibble as usize];
         }
-        let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-        Self(hex.into())
+        Self(std::str::from_utf8(&text).unwrap_or_default().into())
     }
 
     /// The id's text.
@@ -133,6 +153,19 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[test]
+    fn generated_ids_are_24_hex_digits_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..1000)
+            .map(|_| RequestId::generate().as_str().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert_eq!(id.len(), 24);
+            assert!(id.bytes().all(|byte| byte.is_ascii_hexdigit()), "{id}");
+        }
+        assert_eq!(RequestId::from_header_value("bad id!").as_str().len(), 24);
+    }
 
     #[tokio::test]
     async fn a_panic_becomes_a_masked_500_quoting_the_request_id() {
