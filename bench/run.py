@@ -296,10 +296,10 @@ def scenario_n1(upstream, gateway):
     print(f"\ntarget 0 upstream requests: {'met' if after == before else 'MISSED'}")
 
 
-def scenario_rss(gateway_child):
+def scenario_rss(gateway_child, after):
     figures = rss_mib(gateway_child.pid)
     table(
-        "Memory after the load above (10,000 customers × 5 products cached)",
+        f"Memory after {after} (10,000 customers × 5 products cached)",
         [[f"{figures['VmRSS']:.1f}", f"{figures['VmHWM']:.1f}"]],
         ["RSS MiB", "peak RSS MiB"],
     )
@@ -380,10 +380,12 @@ def main():
                 scenario_warm(procs, args, upstream, gateway, gateway_child)
             if "filter" in chosen:
                 scenario_filter(args, gateway)
+            if "rss" in chosen:
+                scenario_rss(gateway_child, "the warm and filter loads above")
             if "n1" in chosen:
                 scenario_n1(upstream, gateway)
-            if "rss" in chosen:
-                scenario_rss(gateway_child)
+                if "rss" in chosen:
+                    scenario_rss(gateway_child, "also answering every product (two answers of 50,000 products)")
             procs.stop_all()
         if "stampede" in chosen:
             scenario_stampede(procs)

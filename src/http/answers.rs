@@ -6,8 +6,8 @@
 //! body gets the same bytes without JSON parsing, GraphQL parsing, validation or execution.
 //! The key holds the snapshot generation: when the snapshot is refreshed, or goes stale, old
 //! answers are never served again (and age out). Callers restricted to some customers, GET
-//! requests, answers with errors and answers that read stale data or the per-id cache are
-//! never reused. Authentication and the rate limit still run for every request.
+//! requests, answers with errors, answers over 1 MiB and answers that read stale data or the
+//! per-id cache are never reused. Authentication and the rate limit still run for every request.
 
 use std::sync::Arc;
 
@@ -15,6 +15,10 @@ use axum::{body::Bytes, http::StatusCode};
 use moka::sync::Cache;
 
 use super::media::ResponseMedia;
+
+/// Largest answer kept: a few huge answers (every product, say) would otherwise take the
+/// room of thousands of ordinary ones, and keep that memory for the snapshot's lifetime.
+const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 
 /// Which answer: the snapshot it was built from, the media type asked for, the raw body.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,7 +73,10 @@ impl AnswerCache {
         self.0.get(key)
     }
 
+    /// Keeps `answer` for reuse, unless it is larger than [`MAX_KEPT_ANSWER`].
     pub(super) fn insert(&self, key: AnswerKey, answer: Answer) {
-        self.0.insert(key, Arc::new(answer));
+        if answer.body.len() <= MAX_KEPT_ANSWER {
+            self.0.insert(key, Arc::new(answer));
+        }
     }
 }
