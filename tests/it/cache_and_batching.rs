@@ -112,7 +112,7 @@ async fn more_than_100_ids_go_out_in_chunks_of_100() {
 }
 
 #[tokio::test]
-async fn product_customers_resolve_through_the_loader_with_no_extra_requests() {
+async fn product_customers_come_with_their_products_with_no_extra_requests() {
     let gateway = spawn_with(Options::default()).await;
     let before = gateway.upstream.stats();
     let data = gateway
@@ -129,7 +129,8 @@ async fn product_customers_resolve_through_the_loader_with_no_extra_requests() {
             .all(|p| p["customer"]["id"] == p["customerId"])
     );
     let after = gateway.upstream.stats();
-    // The products read (3 pages) and at most one customerIds round, never one per product.
+    // The products read (3 pages) and at most one customerIds round (for the unknown id),
+    // never one per product.
     assert_eq!(after.listing_requests - before.listing_requests, 3);
     assert!(after.id_requests - before.id_requests <= 1);
 
