@@ -1024,16 +1024,19 @@ mod tests {
     #[test]
     fn shutdown_and_telemetry_have_defaults_and_refuse_bad_values() {
         let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.cache.answer_bytes, DEFAULT_ANSWER_BYTES);
         assert_eq!(settings.shutdown, ShutdownSettings::default());
         assert_eq!(settings.telemetry, TelemetrySettings::default());
         let mut pairs = minimal();
         pairs.extend([
             ("GATEWAY_SHUTDOWN_DELAY_MS", "1500"),
+            ("GATEWAY_CACHE_ANSWER_BYTES", "0"),
             ("GATEWAY_LOG_FORMAT", "JSON"),
             ("GATEWAY_LOG_LEVEL", "warn,elements_gateway=debug"),
         ]);
         let settings = load(&pairs).unwrap();
         assert_eq!(settings.shutdown.delay, Duration::from_millis(1500));
+        assert_eq!(settings.cache.answer_bytes, 0);
         assert_eq!(settings.telemetry.log_format, LogFormat::Json);
         assert_eq!(settings.telemetry.log_level, "warn,elements_gateway=debug");
         let mut pairs = minimal();
