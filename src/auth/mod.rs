@@ -15,6 +15,7 @@ mod claims;
 mod error;
 mod jwks;
 mod keys;
+mod verified;
 
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ pub struct Authenticator {
     validation: Validation,
     required_scope: Option<String>,
     customer_claim: Option<String>,
+    verified: verified::VerifiedTokens,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -133,6 +135,7 @@ impl Authenticator {
             validation,
             required_scope: options.required_scope,
             customer_claim: options.customer_claim,
+            verified: verified::VerifiedTokens::new(),
         })
     }
 
@@ -145,10 +148,16 @@ impl Authenticator {
     ///
     /// Only keys whose type fits the token's `alg` (and whose `kid`, if any, is the token's)
     /// are tried. A `kid` no JWKS key has causes a (rate-limited) refetch first.
+    ///
+    /// A token that passed recently against the same keys, and has not expired since, is
+    /// not checked again (see `verified.rs`).
     pub async fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
         let token = bearer(authorization)?;
-        let (algorithm, kid) = self.header_of(token)?;
         let mut jwks_keys = self.jwks.as_ref().map(|jwks| jwks.keys());
+        if let Some(caller) = self.verified.get(token, jwks_keys.as_ref()) {
+            return Ok(caller);
+        }
+        let (algorithm, kid) = self.header_of(token)?;
         if let (Some(jwks), Some(kid), Some(keys)) = (&self.jwks, kid.as_deref(), &jwks_keys)
             && !keys.iter().any(|key| key.kid.as_deref() == Some(kid))
         {
@@ -177,11 +186,18 @@ impl Authenticator {
             }
         }
         let claims = outcome?.claims;
+        let valid_until = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_u64)
+            .map(|exp| exp.saturating_add(self.validation.leeway));
         let caller = Caller::from_claims(claims, self.customer_claim.as_deref())?;
         if let Some(scope) = &self.required_scope
             && !caller.has_scope(scope)
         {
             return Err(AuthError::InsufficientScope(scope.clone()));
+        }
+        if let Some(valid_until) = valid_until {
+            self.verified.insert(token, &caller, valid_until, jwks_keys);
         }
         Ok(caller)
     }
