@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use axum::{body::Bytes, http::StatusCode};
+use axum::body::Bytes;
 use moka::sync::Cache;
 
 use super::media::ResponseMedia;
@@ -42,10 +42,10 @@ impl AnswerKey {
     }
 }
 
-/// A reusable answer: its status, bytes, and the operation name for metrics.
+/// A reusable answer: its bytes (always a 200: only answers without errors are kept), and
+/// the operation name for metrics.
 #[derive(Debug)]
 pub(super) struct Answer {
-    pub(super) status: StatusCode,
     pub(super) body: Bytes,
     pub(super) operation: Option<String>,
 }

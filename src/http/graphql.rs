@@ -73,12 +73,7 @@ pub(super) async fn post(
             state
                 .metrics
                 .graphql_request(answer.operation.as_deref(), "ok", started.elapsed());
-            (
-                answer.status,
-                [(header::CONTENT_TYPE, media.content_type())],
-                answer.body.clone(),
-            )
-                .into_response()
+            answered(StatusCode::OK, media, answer.body.clone())
         }
         Err(error) => refuse(&state, error, media),
     }
@@ -429,12 +424,16 @@ async fn execute(
         answers.insert(
             key,
             Answer {
-                status,
                 body: body.clone(),
                 operation: prepared.operation,
             },
         );
     }
+    answered(status, media, body)
+}
+
+/// A GraphQL answer's HTTP response, executed or reused.
+fn answered(status: StatusCode, media: ResponseMedia, body: Bytes) -> Response {
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 
