@@ -237,8 +237,7 @@ impl Metrics {
     /// A GraphQL request was executed: its operation name (`None`: anonymous), outcome (`ok`
     /// or `error`) and duration.
     pub fn graphql_request(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
-        let operation = self.operation_label(operation);
-        let labels = [operation.as_str(), outcome];
+        let labels = [self.operation_label(operation), outcome];
         self.graphql_requests.with_label_values(&labels).inc();
         self.graphql_seconds
             .with_label_values(&labels)
@@ -246,25 +245,25 @@ impl Metrics {
     }
 
     /// The label for an operation name: the name itself when it is safe to keep.
-    fn operation_label(&self, operation: Option<&str>) -> String {
+    fn operation_label<'a>(&self, operation: Option<&'a str>) -> &'a str {
         let Some(name) = operation else {
-            return "anonymous".into();
+            return "anonymous";
         };
         let is_name = !name.is_empty()
             && name.len() <= MAX_OPERATION_NAME
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !is_name {
-            return "other".into();
+            return "other";
         }
         let mut known = self
             .operations
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         if known.contains(name) || known.len() < MAX_OPERATIONS && known.insert(name.to_owned()) {
-            name.to_owned()
+            name
         } else {
-            "other".into()
+            "other"
         }
     }
 
