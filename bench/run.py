@@ -306,34 +306,47 @@ def scenario_rss(gateway_child, after):
     print(f"\nRSS ≤ 100 MB: {'met' if figures['VmRSS'] * 1.048576 <= 100 else 'MISSED'}")
 
 
+STAMPEDE_QUERIES = [
+    ("`customers(first: 50)` (the warm query: answered from the first page)", WARM_QUERY),
+    (
+        "`customers(first: 50) { totalCount … }` (needs every page)",
+        WARM_QUERY.replace("{ nodes", "{ totalCount nodes"),
+    ),
+]
+
+
 def scenario_stampede(procs):
-    upstream = start_mock(procs, 500, 5, latency_ms=50)
-    child, gateway = start_gateway(procs, upstream, cpu=None)
-    url = f"{gateway}/graphql"
-    before = mock_stats(upstream)["requests"]
-    barrier = threading.Barrier(200)
-    query = WARM_QUERY
+    rows = []
+    for label, query in STAMPEDE_QUERIES:
+        upstream = start_mock(procs, 500, 5, latency_ms=50)
+        child, gateway = start_gateway(procs, upstream, cpu=None)
+        url = f"{gateway}/graphql"
+        before = mock_stats(upstream)["requests"]
+        barrier = threading.Barrier(200)
 
-    def one(_):
-        barrier.wait()
-        started = time.perf_counter()
-        post(url, query)
-        return time.perf_counter() - started
+        def one(_):
+            barrier.wait()
+            started = time.perf_counter()
+            post(url, query)
+            return time.perf_counter() - started
 
-    with concurrent.futures.ThreadPoolExecutor(200) as pool:
-        took = list(pool.map(one, range(200)))
-    after = mock_stats(upstream)["requests"]
-    procs.stop(child)
-    slowest = max(took) * 1000
+        with concurrent.futures.ThreadPoolExecutor(200) as pool:
+            took = list(pool.map(one, range(200)))
+        # An early answer leaves the read going on: wait for it before counting.
+        post(url, "{ customers { totalCount } }")
+        after = mock_stats(upstream)["requests"]
+        procs.stop(child)
+        rows.append([label, after - before, f"{statistics.median(took) * 1000:.0f}", f"{max(took) * 1000:.0f}"])
     table(
         "Cold stampede: 200 identical requests at once, 500 customers (10 pages of 50), upstream latency 50 ms",
-        [[after - before, f"{statistics.median(took) * 1000:.0f}", f"{slowest:.0f}"]],
-        ["upstream requests", "median ms", "slowest ms"],
+        rows,
+        ["query", "upstream requests", "median ms", "slowest ms"],
     )
-    print(
-        f"\nupstream requests = 10: {'met' if after - before == 10 else 'MISSED'}; "
-        f"slowest ≤ 150 ms: {'met' if slowest <= 150 else 'MISSED'}"
-    )
+    for label, requests, _, slowest in rows:
+        print(
+            f"\n{label.split(' (')[0]}: upstream requests = 10: {'met' if requests == 10 else 'MISSED'}; "
+            f"slowest ≤ 150 ms: {'met' if float(slowest) <= 150 else 'MISSED'}"
+        )
 
 
 def scenario_start(procs):

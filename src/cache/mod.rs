@@ -19,6 +19,11 @@
 //! up cancels nothing. For a batch of ids, one `customerIds` fetch covers every id of the batch
 //! that nobody else is fetching; ids already in flight join that other fetch instead.
 //!
+//! Early answers: a snapshot read publishes its customers a page at a time, in upstream order,
+//! so a caller that needs only the first customers (`customers(first: 50)`) is answered as soon
+//! as the pages holding them are in, while the read goes on and fills the cache
+//! ([`CustomerStore::listing`]). Such an answer is never reused as a whole.
+//!
 //! Errors are never cached: the next caller tries the upstream again.
 
 mod flight;
@@ -26,12 +31,14 @@ mod stale;
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Arc,
+    convert::Infallible,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use futures::future;
 use moka::{future::Cache, notification::RemovalCause};
+use tokio::sync::watch;
 
 pub use stale::{ReadNotes, Staleness};
 
@@ -42,7 +49,7 @@ use self::{
 use crate::{
     domain::{Customer, Snapshot},
     metrics::Metrics,
-    upstream::{UpstreamClient, UpstreamError},
+    upstream::{UpstreamClient, UpstreamError, wire::WireCustomer},
 };
 
 /// Customers by id, as the loader and resolvers want them.
@@ -74,6 +81,19 @@ pub struct Freshness {
 type SnapshotEntry = Stamped<Arc<Snapshot>>;
 type CustomerEntry = Stamped<Option<Arc<Customer>>>;
 
+/// The customers a snapshot read has collected so far, in upstream order, growing a page at a
+/// time; emptied when they become the snapshot, kept after a failed read until the next one.
+type Progress = Arc<watch::Sender<Vec<Arc<Customer>>>>;
+
+/// What [`CustomerStore::listing`] answered with.
+#[derive(Debug)]
+pub enum Listing<R> {
+    /// The whole snapshot, cached or read just now.
+    Whole(Served<Arc<Snapshot>>),
+    /// An answer built from the first pages of a read still under way.
+    Early(R),
+}
+
 /// Cached reads of the upstream; shared by every request of the gateway.
 #[derive(Debug)]
 pub struct CustomerStore {
@@ -82,6 +102,8 @@ pub struct CustomerStore {
     snapshot: Cache<(), SnapshotEntry>,
     customers: Cache<String, CustomerEntry>,
     snapshot_flights: Flights<(), Arc<Snapshot>>,
+    /// The progress of the latest snapshot read started.
+    snapshot_progress: Mutex<Option<Progress>>,
     customer_flights: Flights<String, Arc<CustomerMap>>,
     metrics: Arc<Metrics>,
 }
@@ -104,6 +126,7 @@ impl CustomerStore {
                 .eviction_listener(count_evictions("customer", &metrics))
                 .build(),
             snapshot_flights: Flights::default(),
+            snapshot_progress: Mutex::default(),
             customer_flights: Flights::default(),
             metrics,
         }
@@ -131,29 +154,43 @@ impl CustomerStore {
         &self,
         deadline: Instant,
     ) -> Result<Served<Arc<Snapshot>>, Arc<UpstreamError>> {
-        if let Some(served) = self.cached_snapshot().await {
-            return Ok(served);
+        match self.listing(deadline, |_| None::<Infallible>).await? {
+            Listing::Whole(served) => Ok(served),
         }
-        self.metrics.cache_lookup("snapshot", false);
-        let (flights, joined) = self.snapshot_flights.join_or_start(
-            &[()],
-            |key| self.snapshot.contains_key(key),
-            |_| self.fetch_snapshot(),
-        );
-        if joined > 0 {
-            self.metrics.flight_join("snapshot");
-        }
-        match flights.into_iter().next() {
-            Some(flight) => {
-                let value = wait(flight, deadline, self.upstream.deadline()).await?;
-                Ok(Served {
-                    generation: Some(value.generation()),
-                    value,
-                    stale: None,
-                })
+    }
+
+    /// Like [`CustomerStore::snapshot`], but while a caller waits for a read, `early` is asked
+    /// after each page whether the customers read so far (a prefix of the listing, in upstream
+    /// order) already give its answer; the first `Some` is returned at once.
+    pub async fn listing<R>(
+        &self,
+        deadline: Instant,
+        early: impl FnMut(&[Arc<Customer>]) -> Option<R> + Send,
+    ) -> Result<Listing<R>, Arc<UpstreamError>> {
+        loop {
+            if let Some(served) = self.cached_snapshot().await {
+                return Ok(Listing::Whole(served));
             }
-            // A fetch filled the cache between the miss and now.
-            None => Box::pin(self.snapshot(deadline)).await,
+            self.metrics.cache_lookup("snapshot", false);
+            let (flights, joined) = self.snapshot_flights.join_or_start(
+                &[()],
+                |key| self.snapshot.contains_key(key),
+                |_| self.fetch_snapshot(),
+            );
+            if joined > 0 {
+                self.metrics.flight_join("snapshot");
+            }
+            // None: a fetch filled the cache between the miss and now.
+            if let Some(flight) = flights.into_iter().next() {
+                let progress = self
+                    .snapshot_progress
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .as_ref()
+                    .map(|progress| progress.subscribe());
+                return wait_early(flight, progress, deadline, self.upstream.deadline(), early)
+                    .await;
+            }
         }
     }
 
@@ -282,12 +319,25 @@ impl CustomerStore {
         let upstream = Arc::clone(&self.upstream);
         let cache = self.snapshot.clone();
         let metrics = Arc::clone(&self.metrics);
+        let progress: Progress = Arc::new(watch::Sender::new(Vec::new()));
+        *self
+            .snapshot_progress
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(Arc::clone(&progress));
         async move {
             let refreshing = cache.get(&()).await;
-            match upstream.all_customers().await {
-                Ok(wire) => {
-                    let customers = wire.into_iter().map(Customer::from_wire).collect();
-                    let snapshot = Arc::new(Snapshot::new(customers));
+            // Each page is normalised as it arrives, while the next ones are on the way.
+            let mut take = |page: Vec<WireCustomer>| {
+                let page: Vec<Arc<Customer>> = page
+                    .into_iter()
+                    .map(|wire| Arc::new(Customer::from_wire(wire)))
+                    .collect();
+                progress.send_modify(|read| read.extend(page));
+            };
+            match upstream.all_customers(&mut take).await {
+                Ok(()) => {
+                    let customers = progress.send_replace(Vec::new());
+                    let snapshot = Arc::new(Snapshot::from_shared(customers));
                     cache.insert((), Stamped::new(Arc::clone(&snapshot))).await;
                     if refreshing.is_some() {
                         metrics.refresh("snapshot", "OK");
@@ -373,6 +423,53 @@ fn count_evictions<K, V>(
         RemovalCause::Expired => metrics.cache_eviction(cache, "expired"),
         RemovalCause::Size => metrics.cache_eviction(cache, "size"),
         RemovalCause::Explicit | RemovalCause::Replaced => {}
+    }
+}
+
+/// Waits for a snapshot read like [`wait`], answering early when `early` can from the customers
+/// read so far (see [`CustomerStore::listing`]).
+async fn wait_early<R>(
+    flight: Flight<Arc<Snapshot>>,
+    mut progress: Option<watch::Receiver<Vec<Arc<Customer>>>>,
+    deadline: Instant,
+    budget: Duration,
+    mut early: impl FnMut(&[Arc<Customer>]) -> Option<R>,
+) -> Result<Listing<R>, Arc<UpstreamError>> {
+    let whole = wait(flight, deadline, budget);
+    tokio::pin!(whole);
+    loop {
+        if let Some(read) = progress.as_mut() {
+            let answer = early(&read.borrow_and_update());
+            if let Some(answer) = answer {
+                return Ok(Listing::Early(answer));
+            }
+        }
+        let page = async {
+            match progress.as_mut() {
+                Some(read) => read.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            value = &mut whole => {
+                return match value {
+                    Ok(value) => Ok(Listing::Whole(Served {
+                        generation: Some(value.generation()),
+                        value,
+                        stale: None,
+                    })),
+                    // The pages read before the failure may still hold the answer, whether or
+                    // not this task looked at them in time.
+                    Err(error) => match progress.as_mut().and_then(|read| early(&read.borrow())) {
+                        Some(answer) => Ok(Listing::Early(answer)),
+                        None => Err(error),
+                    },
+                };
+            }
+            more = page => if !more {
+                progress = None;
+            },
+        }
     }
 }
 

@@ -51,7 +51,12 @@ impl Snapshot {
 
     /// Indexes `customers` (already free of duplicate ids) in the order given.
     pub fn new(customers: Vec<Customer>) -> Self {
-        let customers: Vec<Arc<Customer>> = customers.into_iter().map(Arc::new).collect();
+        Self::from_shared(customers.into_iter().map(Arc::new).collect())
+    }
+
+    /// Like [`Snapshot::new`], for customers already shared (those read page by page while
+    /// early answers were given from them).
+    pub fn from_shared(customers: Vec<Arc<Customer>>) -> Self {
         let by_id = customers
             .iter()
             .enumerate()

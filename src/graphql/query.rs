@@ -12,8 +12,8 @@ use super::{
 };
 use crate::{
     auth::CustomerAccess,
-    cache::CustomerStore,
-    domain::{ProductFilter, Snapshot},
+    cache::{CustomerStore, Listing, Served},
+    domain::{Customer, ProductFilter, Snapshot},
     loader::CustomerLoader,
 };
 
@@ -58,44 +58,36 @@ impl Query {
             Some(cursor) => decode_cursor(cursor).map_err(to_graphql)?.saturating_add(1),
             None => 0,
         };
-        let snapshot = snapshot(ctx).await?;
-        let access = ctx.data::<CustomerAccess>()?;
-        let folded = search.map(|text| text.to_lowercase());
-        let matching: Vec<_> = snapshot
-            .customers()
-            .iter()
-            .filter(|customer| {
-                access.allows(&customer.id)
-                    && folded
-                        .as_deref()
-                        .is_none_or(|needle| customer.matches_search(needle))
-            })
-            .collect();
-        let total = matching.len();
-        let end = start.saturating_add(first as usize).min(total);
-        let page = matching.get(start..end).unwrap_or_default();
-        let edges: Vec<CustomerEdge> = page
-            .iter()
-            .enumerate()
-            .map(|(offset, customer)| CustomerEdge {
-                cursor: encode_cursor(start + offset),
-                node: CustomerNode(Arc::clone(customer)),
-            })
-            .collect();
-        Ok(CustomerConnection {
-            total_count: i32::try_from(total).unwrap_or(i32::MAX),
-            page_info: PageInfo {
-                has_next_page: end < total,
-                has_previous_page: start > 0 && total > 0,
-                start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
-            },
-            nodes: page
-                .iter()
-                .map(|customer| CustomerNode(Arc::clone(customer)))
-                .collect(),
-            edges,
-        })
+        let selected = ctx.look_ahead();
+        let page = CustomerPage {
+            start,
+            first: first as usize,
+            search: search.map(|text| text.to_lowercase()),
+            access: ctx.data::<CustomerAccess>()?,
+            needs_total: selected.field("totalCount").exists(),
+            needs_next: selected.field("pageInfo").field("hasNextPage").exists(),
+        };
+        let scope = ctx.data::<RequestScope>()?;
+        let listing = ctx
+            .data::<Arc<CustomerStore>>()?
+            .listing(scope.deadline, |read| page.page_of_prefix(read))
+            .await
+            .map_err(to_graphql)?;
+        match listing {
+            Listing::Whole(served) => {
+                scope.reads.note(&served);
+                Ok(page.page_of_all(served.value.customers()))
+            }
+            Listing::Early(connection) => {
+                // Not from a whole snapshot: the answer is not reused.
+                scope.reads.note(&Served {
+                    value: (),
+                    stale: None,
+                    generation: None,
+                });
+                Ok(connection)
+            }
+        }
     }
 
     /// The customer with this id, or null when there is no such customer (or the caller may
@@ -125,6 +117,84 @@ impl Query {
             .filter(|product| access.allows(&product.customer.id))
             .map(ProductNode)
             .collect())
+    }
+}
+
+/// One `customers` page asked for, and which parts of the answer were selected.
+struct CustomerPage<'a> {
+    start: usize,
+    first: usize,
+    /// `search`, lower-cased.
+    search: Option<String>,
+    access: &'a CustomerAccess,
+    /// `totalCount` needs every customer.
+    needs_total: bool,
+    /// `pageInfo.hasNextPage` needs one customer past the page.
+    needs_next: bool,
+}
+
+impl CustomerPage<'_> {
+    fn matching<'c>(
+        &self,
+        customers: &'c [Arc<Customer>],
+    ) -> impl Iterator<Item = &'c Arc<Customer>> {
+        customers.iter().filter(|customer| {
+            self.access.allows(&customer.id)
+                && self
+                    .search
+                    .as_deref()
+                    .is_none_or(|needle| customer.matches_search(needle))
+        })
+    }
+
+    /// The page from every customer.
+    fn page_of_all(&self, customers: &[Arc<Customer>]) -> CustomerConnection {
+        let matching: Vec<_> = self.matching(customers).collect();
+        self.connection(&matching, matching.len())
+    }
+
+    /// The page from the first customers of the listing, when they already hold all of it.
+    fn page_of_prefix(&self, read: &[Arc<Customer>]) -> Option<CustomerConnection> {
+        let wanted = self
+            .start
+            .saturating_add(self.first)
+            .saturating_add(usize::from(self.needs_next));
+        // An empty page is left to the whole read, so that it too reports an upstream failure.
+        if self.needs_total || wanted == 0 {
+            return None;
+        }
+        let matching: Vec<_> = self.matching(read).take(wanted).collect();
+        // The total is not selected: the customers counted so far stand in for it.
+        (matching.len() == wanted).then(|| self.connection(&matching, matching.len()))
+    }
+
+    /// The connection over `matching` (at least up to one past the page), `total` long.
+    fn connection(&self, matching: &[&Arc<Customer>], total: usize) -> CustomerConnection {
+        let start = self.start;
+        let end = start.saturating_add(self.first).min(total);
+        let page = matching.get(start..end).unwrap_or_default();
+        let edges: Vec<CustomerEdge> = page
+            .iter()
+            .enumerate()
+            .map(|(offset, customer)| CustomerEdge {
+                cursor: encode_cursor(start + offset),
+                node: CustomerNode(Arc::clone(customer)),
+            })
+            .collect();
+        CustomerConnection {
+            total_count: i32::try_from(total).unwrap_or(i32::MAX),
+            page_info: PageInfo {
+                has_next_page: end < total,
+                has_previous_page: start > 0 && total > 0,
+                start_cursor: edges.first().map(|edge| edge.cursor.clone()),
+                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+            },
+            nodes: page
+                .iter()
+                .map(|customer| CustomerNode(Arc::clone(customer)))
+                .collect(),
+            edges,
+        }
     }
 }
 

@@ -110,6 +110,8 @@ pub enum FaultScope {
     Listing,
     /// Requests for chosen customers (`customerIds`).
     Ids,
+    /// Requests for every customer past the first page (`pageIndex` 2 and on).
+    LaterPages,
 }
 
 /// The fault being injected, which requests it hits, and how many more times.
@@ -128,12 +130,13 @@ impl ActiveFault {
         remaining: None,
     };
 
-    /// The fault for a request of this kind, counting it down.
-    fn take(&mut self, listing: bool) -> Fault {
+    /// The fault for a request of this kind and page, counting it down.
+    fn take(&mut self, listing: bool, page_index: u64) -> Fault {
         let applies = match self.scope {
             FaultScope::All => true,
             FaultScope::Listing => listing,
             FaultScope::Ids => !listing,
+            FaultScope::LaterPages => listing && page_index > 1,
         };
         if !applies || self.fault == Fault::None {
             return Fault::None;
@@ -433,7 +436,7 @@ async fn current_fault(State(state): State<Arc<MockState>>) -> Json<Fault> {
     )
 }
 
-/// `PUT /__mock/fault[?only=listing|ids][&times=N]` with a [`Fault`] as the body.
+/// `PUT /__mock/fault[?only=listing|ids|later_pages][&times=N]` with a [`Fault`] as the body.
 #[derive(Debug, Deserialize)]
 struct FaultParams {
     #[serde(default)]
@@ -524,7 +527,7 @@ async fn batch(
         .fault
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .take(wanted.is_none());
+        .take(wanted.is_none(), page_index);
     match fault {
         Fault::None => {}
         Fault::ServerError { status } => {

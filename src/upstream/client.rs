@@ -117,10 +117,14 @@ impl UpstreamClient {
         })
     }
 
-    /// Every customer, in upstream order, each once.
-    pub async fn all_customers(&self) -> Result<Vec<WireCustomer>, UpstreamError> {
+    /// Every customer, in upstream order, each once, handed to `take` a page at a time as the
+    /// pages arrive, so that a reader can use the first pages before the last one is in.
+    pub async fn all_customers(
+        &self,
+        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
+    ) -> Result<(), UpstreamError> {
         let deadline = Instant::now() + self.deadline;
-        self.read_listing(Selection { customer_ids: None }, deadline)
+        self.read_listing(Selection { customer_ids: None }, deadline, take)
             .await
     }
 
@@ -136,13 +140,17 @@ impl UpstreamClient {
         let deadline = Instant::now() + self.deadline;
         let requests: Vec<_> = ids
             .chunks(MAX_IDS_PER_REQUEST)
-            .map(|chunk| {
+            .map(|chunk| async move {
+                let mut found = Vec::new();
                 self.read_listing(
                     Selection {
                         customer_ids: Some(chunk),
                     },
                     deadline,
+                    &mut |page| found.extend(page),
                 )
+                .await
+                .map(|()| found)
             })
             .collect();
         let chunks: Vec<Vec<WireCustomer>> = stream::iter(requests)
@@ -175,22 +183,24 @@ impl UpstreamClient {
             .map(drop)
     }
 
+    /// Reads a listing page by page, handing each page's new customers to `take` in order.
     async fn read_listing(
         &self,
         selection: Selection<'_>,
         deadline: Instant,
-    ) -> Result<Vec<WireCustomer>, UpstreamError> {
+        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
+    ) -> Result<(), UpstreamError> {
         let Some(first) = self.page(&selection, 1, self.page_size, deadline).await? else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let total = first.metadata.total_count;
         let page_size = match first.metadata.page_size {
             0 => first.data.len() as u64,
             said => said,
         };
-        let mut collected = Collector::default();
+        let mut collected = Collector::new(take);
         if !collected.take(first.data, total) || page_size == 0 {
-            return Ok(collected.customers);
+            return Ok(());
         }
         let planned = total.div_ceil(page_size);
         let mut pages = stream::iter(2..=planned)
@@ -198,7 +208,7 @@ impl UpstreamClient {
             .buffered(self.concurrency);
         while let Some(page) = pages.next().await {
             if !collected.take(page?.map(|page| page.data).unwrap_or_default(), total) {
-                return Ok(collected.customers);
+                return Ok(());
             }
         }
         drop(pages);
@@ -209,7 +219,7 @@ impl UpstreamClient {
                 break;
             }
         }
-        Ok(collected.customers)
+        Ok(())
     }
 
     /// One page; `None` when the upstream answers 404 to a `customerIds` request.
@@ -401,25 +411,33 @@ impl UpstreamClient {
     }
 }
 
-/// Customers gathered across pages, first copy of each id kept.
-#[derive(Default)]
-struct Collector {
-    customers: Vec<WireCustomer>,
+/// Customers gathered across pages, first copy of each id kept, passed on a page at a time.
+struct Collector<'a> {
     seen: HashSet<Box<str>>,
+    take: &'a mut (dyn FnMut(Vec<WireCustomer>) + Send),
 }
 
-impl Collector {
-    /// Adds a page; returns whether reading should go on (the page was not empty and
-    /// fewer than `total` distinct customers are collected).
+impl<'a> Collector<'a> {
+    fn new(take: &'a mut (dyn FnMut(Vec<WireCustomer>) + Send)) -> Self {
+        Self {
+            seen: HashSet::new(),
+            take,
+        }
+    }
+
+    /// Passes on a page's customers not seen before; returns whether reading should go on
+    /// (the page was not empty and fewer than `total` distinct customers are collected).
     fn take(&mut self, page: Vec<WireCustomer>, total: u64) -> bool {
         if page.is_empty() {
             return false;
         }
-        for customer in page {
-            if self.seen.insert(customer.customer_id.clone()) {
-                self.customers.push(customer);
-            }
+        let fresh: Vec<WireCustomer> = page
+            .into_iter()
+            .filter(|customer| self.seen.insert(customer.customer_id.clone()))
+            .collect();
+        if !fresh.is_empty() {
+            (self.take)(fresh);
         }
-        (self.customers.len() as u64) < total
+        (self.seen.len() as u64) < total
     }
 }

@@ -191,6 +191,8 @@ async fn get_runs_queries_but_never_mutations() {
         2
     );
 
+    // The first page was answered early; `totalCount` waits until the read is complete.
+    gateway.data("{ customers { totalCount } }").await;
     let before = gateway.upstream_requests();
     let response = gateway
         .client

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::common::{Options, spawn_with};
+use elements_gateway::mock_upstream::{Fault, FaultScope};
+
+use crate::common::{Options, error_code, spawn_with};
 
 const ALL_IDS: &str = "{ customers(first: 1000) { totalCount nodes { id } } }";
 
@@ -73,4 +75,79 @@ async fn the_configured_page_size_is_what_is_asked() {
     let data = gateway.data(ALL_IDS).await;
     assert_eq!(data["customers"]["totalCount"], 60);
     assert_eq!(gateway.upstream.stats().listing_requests - before, 3);
+}
+
+/// A gateway over 120 customers in pages of 50 whose listing pages after the first fail
+/// (no retries), so that only an answer drawn from page 1 alone can succeed.
+async fn only_the_first_page_answers() -> crate::common::TestGateway {
+    let gateway = spawn_with(
+        Options::default()
+            .customers(120, 1)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1),
+    )
+    .await;
+    gateway.upstream.set_fault_where(
+        Fault::ServerError { status: 503 },
+        FaultScope::LaterPages,
+        None,
+    );
+    gateway
+}
+
+#[tokio::test]
+async fn a_first_page_of_customers_is_answered_from_the_pages_already_read() {
+    let gateway = only_the_first_page_answers().await;
+    let first_page: Vec<String> = gateway.upstream_ids().into_iter().take(50).collect();
+
+    // Everything asked for is on page 1: answered although the rest of the read fails.
+    let data = gateway
+        .data("{ customers(first: 50) { nodes { id } edges { cursor } pageInfo { endCursor } } }")
+        .await;
+    assert_eq!(ids(&data), first_page);
+    let data = gateway
+        .data("{ customers(first: 20) { pageInfo { hasNextPage hasPreviousPage } nodes { id } } }")
+        .await;
+    assert_eq!(ids(&data), first_page[..20]);
+    assert_eq!(data["customers"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(data["customers"]["pageInfo"]["hasPreviousPage"], false);
+
+    // Each of these needs more than page 1, so it waits for the whole read and sees it fail.
+    for query in [
+        "{ customers(first: 5) { totalCount } }",
+        "{ customers(first: 51) { nodes { id } } }",
+        "{ customers(first: 50) { pageInfo { hasNextPage } nodes { id } } }",
+        "{ customers(first: 50) { nodes { id } count: totalCount } }",
+        "{ customers(first: 50) { ...C } } fragment C on CustomerConnection { totalCount }",
+        "{ customers(first: 50) { ... on CustomerConnection { pageInfo { ... { hasNextPage } } } } }",
+        "{ products { service } }",
+    ] {
+        let answer = gateway.query(query).await;
+        assert_eq!(
+            error_code(&answer),
+            "UPSTREAM_UNAVAILABLE",
+            "{query}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_early_page_agrees_with_the_same_page_from_the_whole_read() {
+    let gateway = only_the_first_page_answers().await;
+    let query = "{ customers(first: 10, search: \"a\") { nodes { id organization email products { service expirationDate } } edges { cursor } } }";
+    let early = gateway.query(query).await;
+    assert!(early.get("errors").is_none(), "{early}");
+    assert!(!ids(&early["data"]).is_empty());
+
+    gateway
+        .upstream
+        .set_fault_where(Fault::None, FaultScope::All, None);
+    gateway.data("{ customers { totalCount } }").await;
+    let before = gateway.upstream_requests();
+    let whole = gateway.query(query).await;
+    assert_eq!(
+        gateway.upstream_requests(),
+        before,
+        "from the cached snapshot"
+    );
+    assert_eq!(early, whole);
 }
