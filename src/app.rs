@@ -79,6 +79,7 @@ impl Application {
                 credentials,
                 page_size: settings.upstream.page_size,
                 concurrency: settings.upstream.concurrency,
+                pages_ahead: settings.upstream.pages_ahead,
                 timeout: settings.upstream.timeout,
                 resilience: settings.upstream.resilience.clone(),
                 deadline: settings.limits.request_timeout,

@@ -26,6 +26,7 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_SCOPE",
     "GATEWAY_UPSTREAM_PAGE_SIZE",
     "GATEWAY_UPSTREAM_CONCURRENCY",
+    "GATEWAY_UPSTREAM_PAGES_AHEAD",
     "GATEWAY_UPSTREAM_TIMEOUT_MS",
     "GATEWAY_UPSTREAM_MAX_ATTEMPTS",
     "GATEWAY_UPSTREAM_BACKOFF_MS",
@@ -207,6 +208,9 @@ pub struct UpstreamSettings {
     pub page_size: u32,
     /// `GATEWAY_UPSTREAM_CONCURRENCY`: most requests in flight (default 8).
     pub concurrency: usize,
+    /// `GATEWAY_UPSTREAM_PAGES_AHEAD`: listing pages sent together with page 1 while the
+    /// upstream is answering, at most `concurrency` − 1 of them (default 7; 0 turns it off).
+    pub pages_ahead: u32,
     /// `GATEWAY_UPSTREAM_TIMEOUT_MS`: one request's time limit (default 10 s).
     pub timeout: Duration,
     /// Retries and the circuit breaker.
@@ -581,6 +585,7 @@ impl Settings {
                 .unwrap_or_else(|| "elements.license.read.all".into()),
             page_size: sources.number("GATEWAY_UPSTREAM_PAGE_SIZE", 100, (1, 100))? as u32,
             concurrency: sources.number("GATEWAY_UPSTREAM_CONCURRENCY", 8, (1, 256))? as usize,
+            pages_ahead: sources.number("GATEWAY_UPSTREAM_PAGES_AHEAD", 7, (0, 255))? as u32,
             timeout: sources.millis(
                 "GATEWAY_UPSTREAM_TIMEOUT_MS",
                 Duration::from_millis(10_000),
@@ -997,6 +1002,7 @@ mod tests {
         assert_eq!(settings.upstream.scope, "elements.license.read.all");
         assert_eq!(settings.upstream.page_size, 100);
         assert_eq!(settings.upstream.concurrency, 8);
+        assert_eq!(settings.upstream.pages_ahead, 7);
         assert_eq!(settings.upstream.timeout, Duration::from_millis(10_000));
         assert_eq!(settings.cache.ttl, Duration::from_secs(60));
         assert_eq!(settings.cache.stale, Duration::from_secs(600));

@@ -70,6 +70,7 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
             scope: "elements.license.read.all".into(),
             page_size: 100,
             concurrency: 8,
+            pages_ahead: 7,
             timeout: Duration::from_secs(10),
             resilience: Resilience::default(),
         },

@@ -41,6 +41,7 @@ pub struct Metrics {
     upstream_requests: IntCounterVec,
     upstream_seconds: HistogramVec,
     upstream_retries: IntCounterVec,
+    pages_ahead: IntCounterVec,
     circuit_state: IntGauge,
     circuit_rejections: IntCounter,
     token_requests: IntCounterVec,
@@ -142,6 +143,12 @@ impl Default for Metrics {
                 "gateway_upstream_retries_total",
                 "Upstream requests tried again, by the failure that caused it.",
                 &["code"],
+            ),
+            pages_ahead: counters(
+                &r,
+                "gateway_upstream_pages_ahead_total",
+                "Listing pages sent together with page 1, by what became of them (used, unused, failed).",
+                &["outcome"],
             ),
             circuit_state: gauge(
                 &r,
@@ -283,6 +290,15 @@ impl Metrics {
     /// A failed upstream request with `code` is being tried again.
     pub fn upstream_retry(&self, code: &str) {
         self.upstream_retries.with_label_values(&[code]).inc();
+    }
+
+    /// `count` pages sent ahead of page 1 were `outcome` (`used`, `unused` or `failed`).
+    pub fn pages_ahead(&self, outcome: &str, count: usize) {
+        if count > 0 {
+            self.pages_ahead
+                .with_label_values(&[outcome])
+                .inc_by(count as u64);
+        }
     }
 
     /// The circuit breaker moved to `state`.

@@ -7,17 +7,25 @@
 //! empty. Pages may shift while being read, so a customer seen twice keeps its first copy, and
 //! when the computed pages fall short of `totalCount` the client reads on, one page at a time,
 //! for at most as many pages again.
+//!
+//! Pages ahead: reading every customer, the client sends the pages it expects after page 1
+//! together with page 1 (`GATEWAY_UPSTREAM_PAGES_AHEAD`, at most as many as the concurrency
+//! leaves), which saves a round trip. It does
+//! so only while the upstream is answering (its last attempt did not fail and the circuit is
+//! closed), and only with the layout the previous page 1 showed (the readiness probe's, or the
+//! last read's). Those pages are tried once; one that failed, or that page 1 shows was asked
+//! with the wrong page size, is read again the usual way.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, TryStreamExt, future, stream};
 use reqwest::{StatusCode, Url, header};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -27,7 +35,7 @@ use super::{
     UpstreamError,
     resilience::{Breaker, Outcome, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
-    wire::{BatchPage, WireCustomer},
+    wire::{BatchPage, PageMetadata, WireCustomer},
 };
 use crate::{config::Resilience, metrics::Metrics, secret::Secret};
 
@@ -48,6 +56,8 @@ pub struct UpstreamOptions {
     pub page_size: u32,
     /// Most upstream requests in flight at once, for the whole gateway.
     pub concurrency: usize,
+    /// Most listing pages sent together with page 1 (0: none).
+    pub pages_ahead: u32,
     /// Time limit of one upstream request, from sending to the last body byte.
     pub timeout: Duration,
     /// Retries and the circuit breaker.
@@ -64,6 +74,8 @@ pub struct UpstreamClient {
     token: AppToken,
     page_size: u64,
     concurrency: usize,
+    /// Most pages sent ahead, already capped by `concurrency` − 1.
+    pages_ahead: u64,
     timeout: Duration,
     deadline: Duration,
     retry: RetryPolicy,
@@ -72,6 +84,33 @@ pub struct UpstreamClient {
     metrics: Arc<Metrics>,
     /// Whether the last exchange showed the upstream reachable with our token.
     reachable: AtomicBool,
+    /// Whether the last attempt found the upstream failing (see [`Outcome`]).
+    failing: AtomicBool,
+    /// The layout the last page 1 of the whole listing showed, for sending pages ahead.
+    layout: Mutex<Option<Layout>>,
+}
+
+/// How the whole listing was paged the last time page 1 was read.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// The page size the upstream used for the size we ask.
+    page_size: u64,
+    /// Customers in the listing.
+    total: u64,
+}
+
+impl Layout {
+    /// The layout `metadata` shows for a page of `len` customers.
+    fn of(metadata: &PageMetadata, len: usize) -> Option<Self> {
+        let page_size = match metadata.page_size {
+            0 => len as u64,
+            said => said,
+        };
+        (page_size > 0).then_some(Self {
+            page_size,
+            total: metadata.total_count,
+        })
+    }
 }
 
 /// The JSON body: `{}` for every customer, `{"customerIds": [...]}` for chosen ones.
@@ -107,6 +146,8 @@ impl UpstreamClient {
             token,
             page_size: u64::from(options.page_size.max(1)),
             concurrency: options.concurrency.max(1),
+            pages_ahead: u64::from(options.pages_ahead)
+                .min(options.concurrency.saturating_sub(1) as u64),
             timeout: options.timeout,
             deadline: options.deadline,
             retry: RetryPolicy::new(&options.resilience),
@@ -114,6 +155,8 @@ impl UpstreamClient {
             permits: Semaphore::new(options.concurrency.max(1)),
             metrics,
             reachable: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            layout: Mutex::default(),
         })
     }
 
@@ -175,12 +218,50 @@ impl UpstreamClient {
         &self.breaker
     }
 
-    /// One small request, tried once, to learn whether the upstream accepts our token.
+    /// Page 1 of the whole listing, tried once: learns whether the upstream accepts our token,
+    /// and how the listing is paged (for sending pages ahead on the first read).
     pub async fn probe(&self) -> Result<(), UpstreamError> {
         let deadline = Instant::now() + self.timeout;
-        self.attempt(&Selection { customer_ids: None }, 1, 1, deadline)
-            .await
-            .map(drop)
+        let page = self
+            .attempt(
+                &Selection { customer_ids: None },
+                1,
+                self.page_size,
+                deadline,
+                false,
+            )
+            .await?;
+        if let Some(page) = page {
+            self.remember_layout(&page);
+        }
+        Ok(())
+    }
+
+    fn remember_layout(&self, first: &BatchPage) {
+        *self
+            .layout
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) =
+            Layout::of(&first.metadata, first.data.len());
+    }
+
+    /// The pages after page 1 worth sending with it, and their page size: none unless the
+    /// upstream is answering and the listing's layout is known.
+    fn ahead_plan(&self) -> Option<(std::ops::RangeInclusive<u64>, u64)> {
+        if self.failing.load(Ordering::Relaxed)
+            || self.breaker.current_state() != super::CircuitState::Closed
+        {
+            return None;
+        }
+        let layout = (*self
+            .layout
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()))?;
+        let last = layout
+            .total
+            .div_ceil(layout.page_size)
+            .min(self.pages_ahead + 1);
+        (last >= 2).then_some((2..=last, layout.page_size))
     }
 
     /// Reads a listing page by page, handing each page's new customers to `take` in order.
@@ -190,21 +271,78 @@ impl UpstreamClient {
         deadline: Instant,
         take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
-        let Some(first) = self.page(&selection, 1, self.page_size, deadline).await? else {
-            return Ok(());
+        let listing = selection.customer_ids.is_none();
+        let first = self.page(&selection, 1, self.page_size, deadline);
+        let (first, ahead_size, mut ahead) = match self.ahead_plan().filter(|_| listing) {
+            Some((indices, size)) => {
+                tracing::debug!(pages = ?indices, "sending pages ahead of page 1");
+                let sent = future::join_all(
+                    indices
+                        .clone()
+                        .map(|index| self.attempt(&selection, index, size, deadline, true)),
+                );
+                let (first, sent) = futures::join!(first, sent);
+                let sent_count = sent.len();
+                let ahead: HashMap<u64, BatchPage> = indices
+                    .zip(sent)
+                    .filter_map(|(index, page)| Some((index, page.ok()??)))
+                    .collect();
+                self.metrics.pages_ahead("failed", sent_count - ahead.len());
+                (first, size, ahead)
+            }
+            None => (first.await, 0, HashMap::new()),
         };
+        let first = match first {
+            Ok(Some(first)) => first,
+            other => {
+                self.metrics.pages_ahead("unused", ahead.len());
+                return other.map(drop);
+            }
+        };
+        if listing {
+            self.remember_layout(&first);
+        }
+        let page_size = Layout::of(&first.metadata, first.data.len()).map_or(0, |l| l.page_size);
+        if ahead_size != page_size {
+            // Asked with another page size than the upstream uses now: not the pages wanted.
+            ahead.clear();
+        }
+        let sent_ahead = ahead.len();
+        let result = self
+            .read_rest(selection, first, page_size, deadline, &mut ahead, take)
+            .await;
+        self.metrics.pages_ahead("unused", ahead.len());
+        self.metrics.pages_ahead("used", sent_ahead - ahead.len());
+        result
+    }
+
+    /// The pages after `first`, taking those already in `ahead` from there.
+    async fn read_rest(
+        &self,
+        selection: Selection<'_>,
+        first: BatchPage,
+        page_size: u64,
+        deadline: Instant,
+        ahead: &mut HashMap<u64, BatchPage>,
+        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
+    ) -> Result<(), UpstreamError> {
         let total = first.metadata.total_count;
-        let page_size = match first.metadata.page_size {
-            0 => first.data.len() as u64,
-            said => said,
-        };
         let mut collected = Collector::new(take);
         if !collected.take(first.data, total) || page_size == 0 {
             return Ok(());
         }
         let planned = total.div_ceil(page_size);
+        let selection = &selection;
         let mut pages = stream::iter(2..=planned)
-            .map(|index| self.page(&selection, index, page_size, deadline))
+            .map(|index| {
+                let known = ahead.remove(&index);
+                async move {
+                    match known {
+                        Some(page) => Ok(Some(page)),
+                        None => self.page(selection, index, page_size, deadline).await,
+                    }
+                }
+            })
             .buffered(self.concurrency);
         while let Some(page) = pages.next().await {
             if !collected.take(page?.map(|page| page.data).unwrap_or_default(), total) {
@@ -214,7 +352,7 @@ impl UpstreamClient {
         drop(pages);
         // The pages shifted under us (a customer appeared twice): read on, in order.
         for index in planned + 1..=planned * 2 {
-            let page = self.page(&selection, index, page_size, deadline).await?;
+            let page = self.page(selection, index, page_size, deadline).await?;
             if !collected.take(page.map(|page| page.data).unwrap_or_default(), total) {
                 break;
             }
@@ -236,7 +374,7 @@ impl UpstreamClient {
     ) -> Result<Option<BatchPage>, UpstreamError> {
         let mut attempt = 1;
         loop {
-            let result = self.attempt(selection, index, size, deadline).await;
+            let result = self.attempt(selection, index, size, deadline, false).await;
             let Err(error) = &result else {
                 return result;
             };
@@ -256,13 +394,16 @@ impl UpstreamClient {
     /// One try at a page, through the circuit breaker and the concurrency budget.
     ///
     /// When the upstream refuses an issued app token, a new token is fetched and the request
-    /// sent once more; a second refusal is the answer.
+    /// sent once more; a second refusal is the answer. A page sent `ahead` of page 1 that fails
+    /// is not counted by the breaker: it is read again the usual way, and counted then, so the
+    /// breaker sees what it would have seen without pages ahead.
     async fn attempt(
         &self,
         selection: &Selection<'_>,
         index: u64,
         size: u64,
         deadline: Instant,
+        ahead: bool,
     ) -> Result<Option<BatchPage>, UpstreamError> {
         let admission = self
             .breaker
@@ -289,7 +430,22 @@ impl UpstreamClient {
             }
         }
         .await;
-        if let Some(state) = admission.finish(Outcome::of(&result)) {
+        let outcome = match Outcome::of(&result) {
+            Outcome::Healthy => {
+                self.failing.store(false, Ordering::Relaxed);
+                Outcome::Healthy
+            }
+            Outcome::Failed => {
+                self.failing.store(true, Ordering::Relaxed);
+                if ahead {
+                    Outcome::Neutral
+                } else {
+                    Outcome::Failed
+                }
+            }
+            Outcome::Neutral => Outcome::Neutral,
+        };
+        if let Some(state) = admission.finish(outcome) {
             self.metrics.circuit_state(state);
             tracing::warn!(state = ?state, "upstream circuit breaker changed state");
         }

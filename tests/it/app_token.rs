@@ -92,7 +92,8 @@ async fn a_refused_token_is_replaced_once_and_the_request_retried() {
 
 #[tokio::test]
 async fn a_token_the_upstream_keeps_refusing_is_reported_after_one_retry() {
-    let gateway = spawn_with(client_credentials()).await;
+    // One request's retry is counted: no pages sent ahead of page 1.
+    let gateway = spawn_with(client_credentials().set("GATEWAY_UPSTREAM_PAGES_AHEAD", 0)).await;
     gateway
         .upstream
         .set_fault(elements_gateway::mock_upstream::Fault::Unauthorized);

@@ -72,6 +72,7 @@ async fn every_metric_exists_and_moves_with_traffic() {
         ),
         ("gateway_upstream_requests_total{outcome=\"OK\"}", 1.0),
         ("gateway_upstream_request_duration_seconds_count", 1.0),
+        ("gateway_upstream_pages_ahead_total{outcome=\"used\"}", 1.0),
         ("gateway_cache_lookups_total{result=\"hit\"}", 1.0),
         ("gateway_cache_lookups_total{result=\"miss\"}", 1.0),
         (

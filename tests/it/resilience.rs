@@ -14,13 +14,19 @@ use crate::common::{Options, error_code, spawn, spawn_with, token};
 const LISTING: &str = "{ customers(first: 5) { totalCount nodes { id } } }";
 const PAGES: u64 = 3;
 
+/// A gateway that sends no page ahead of page 1, for tests that count one request's tries
+/// (pages ahead under faults have their own tests).
+fn one_page_at_a_time() -> Options {
+    Options::default().set("GATEWAY_UPSTREAM_PAGES_AHEAD", 0)
+}
+
 fn unavailable() -> Fault {
     Fault::ServerError { status: 503 }
 }
 
 #[tokio::test]
 async fn a_transient_5xx_is_retried_until_it_passes() {
-    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_BACKOFF_MS", 20)).await;
+    let gateway = spawn_with(one_page_at_a_time().set("GATEWAY_UPSTREAM_BACKOFF_MS", 20)).await;
     let before = gateway.upstream_requests();
     gateway
         .upstream
@@ -39,7 +45,7 @@ async fn a_transient_5xx_is_retried_until_it_passes() {
 #[tokio::test]
 async fn attempts_are_bounded_and_the_last_failure_is_the_answer() {
     let gateway = spawn_with(
-        Options::default()
+        one_page_at_a_time()
             .set("GATEWAY_UPSTREAM_BACKOFF_MS", 10)
             .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 4)
             .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 0),
@@ -54,7 +60,7 @@ async fn attempts_are_bounded_and_the_last_failure_is_the_answer() {
 
 #[tokio::test]
 async fn client_errors_other_than_429_and_401_are_not_retried() {
-    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_BACKOFF_MS", 10)).await;
+    let gateway = spawn_with(one_page_at_a_time().set("GATEWAY_UPSTREAM_BACKOFF_MS", 10)).await;
     for status in [400, 404, 422] {
         let before = gateway.upstream_requests();
         gateway.upstream.set_fault(Fault::ServerError { status });
@@ -96,7 +102,7 @@ async fn retry_after_is_waited_for_but_never_longer_than_the_cap() {
 #[tokio::test]
 async fn no_retry_waits_past_the_request_deadline() {
     let gateway = spawn_with(
-        Options::default()
+        one_page_at_a_time()
             .set("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS", 800)
             .set("GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS", 30),
     )
@@ -297,4 +303,83 @@ async fn a_failing_field_keeps_the_rest_of_the_answer() {
     assert_eq!(answer["errors"].as_array().unwrap().len(), 1);
     assert_eq!(answer["errors"][0]["path"][0], "customer");
     assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}
+
+/// `gateway_upstream_pages_ahead_total` for one outcome.
+async fn pages_ahead(gateway: &crate::common::TestGateway, outcome: &str) -> f64 {
+    gateway
+        .metric(&format!(
+            "gateway_upstream_pages_ahead_total{{outcome=\"{outcome}\"}}"
+        ))
+        .await
+}
+
+#[tokio::test]
+async fn pages_sent_ahead_that_fail_are_read_again_and_do_not_open_the_circuit() {
+    // 500 customers in pages of 50: pages 2 to 8 go out with page 1, and all seven fail.
+    let gateway = spawn_with(
+        Options::default()
+            .customers(500, 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 3)
+            .set("GATEWAY_UPSTREAM_BACKOFF_MS", 10),
+    )
+    .await;
+    let before = gateway.upstream_requests();
+    gateway
+        .upstream
+        .set_fault_where(unavailable(), FaultScope::LaterPages, Some(7));
+    let data = gateway.data(LISTING).await;
+    assert_eq!(data["customers"]["totalCount"], 500);
+    assert_eq!(
+        gateway.upstream_requests() - before,
+        1 + 7 + 9,
+        "page 1, seven pages ahead, then pages 2 to 10"
+    );
+    assert_eq!(pages_ahead(&gateway, "failed").await, 7.0);
+    assert_eq!(pages_ahead(&gateway, "used").await, 0.0);
+    assert_eq!(gateway.metric("gateway_upstream_circuit_state").await, 0.0);
+    assert_eq!(
+        gateway
+            .metric("gateway_upstream_retries_total{code=\"UPSTREAM_UNAVAILABLE\"}")
+            .await,
+        0.0,
+        "a page ahead is tried once, then read again the usual way"
+    );
+}
+
+#[tokio::test]
+async fn no_page_goes_ahead_while_the_upstream_is_failing() {
+    let gateway = spawn_with(
+        Options::default()
+            .customers(500, 1)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 0),
+    )
+    .await;
+    gateway.upstream.set_fault(unavailable());
+    // The upstream was answering: the first read costs page 1 and the seven pages ahead.
+    let before = gateway.upstream_requests();
+    assert_eq!(
+        error_code(&gateway.query(LISTING).await),
+        "UPSTREAM_UNAVAILABLE"
+    );
+    assert_eq!(gateway.upstream_requests() - before, 8);
+    // Now it is failing: page 1 alone.
+    let before = gateway.upstream_requests();
+    assert_eq!(
+        error_code(&gateway.query(LISTING).await),
+        "UPSTREAM_UNAVAILABLE"
+    );
+    assert_eq!(gateway.upstream_requests() - before, 1);
+    // It recovers: this read still starts from page 1 alone, then reads the rest.
+    gateway.upstream.set_fault(Fault::None);
+    let before = gateway.upstream_requests();
+    assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 500);
+    assert_eq!(gateway.upstream_requests() - before, 10);
+    assert_eq!(pages_ahead(&gateway, "used").await, 0.0);
+    assert_eq!(
+        pages_ahead(&gateway, "failed").await,
+        7.0,
+        "the first read's"
+    );
 }
