@@ -16,7 +16,8 @@ use crate::common::{
 async fn every_metric_exists_and_moves_with_traffic() {
     let gateway = spawn_with(
         Options::default()
-            .customers(30, 2)
+            // 120 customers: three pages, so the first read sends pages ahead.
+            .customers(120, 2)
             .app_auth(AppAuth::ClientSecret)
             .set("GATEWAY_CACHE_TTL_SECS", 1)
             .set("GATEWAY_CACHE_STALE_SECS", 0),
