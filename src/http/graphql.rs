@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     AppState,
-    answers::{Answer, AnswerKey},
+    answers::{Answer, AnswerKey, RequestKey, Turn},
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
@@ -48,8 +48,15 @@ struct Prepared {
     unparsed: bool,
     /// The operation's name, for metrics: the one asked for, or the only operation's.
     operation: Option<String>,
-    /// Where to keep the answer for reuse, when it may be reused.
-    answer_key: Option<AnswerKey>,
+    /// How the answer may be reused, when it may.
+    reuse: Option<Reuse>,
+}
+
+/// How a POST's answer may be reused: shared with identical requests in flight, and kept for
+/// reuse when a fresh snapshot was current as the request arrived.
+struct Reuse {
+    request: RequestKey,
+    generation: Option<u64>,
 }
 
 /// What reading a POST gives: a request to execute, or an answer to send again.
@@ -68,15 +75,54 @@ pub(super) async fn post(
     let started = Instant::now();
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_post(&state, &headers, body).await {
-        Ok(Read::Prepared(prepared)) => execute(&state, media, *prepared, &id).await,
-        Ok(Read::Reused(answer)) => {
-            state
-                .metrics
-                .graphql_request(answer.operation.as_deref(), "ok", started.elapsed());
-            answered(StatusCode::OK, media, answer.body.clone())
+        Ok(Read::Prepared(prepared)) => {
+            let turn = state
+                .answers
+                .as_ref()
+                .zip(prepared.reuse.as_ref())
+                .map(|(answers, reuse)| answers.join_or_lead(reuse.request.clone()));
+            match turn {
+                Some(Turn::Follow(follow)) => {
+                    // No longer than this request would have run itself.
+                    let limit = state.limits.request_timeout + EXECUTION_GRACE;
+                    match tokio::time::timeout_at((started + limit).into(), follow.answer()).await {
+                        Ok(Some(answer)) => {
+                            state.metrics.flight_join("answer");
+                            reply_again(&state, media, &answer, started)
+                        }
+                        Ok(None) => execute(&state, media, *prepared, &id).await.0,
+                        Err(_) => refuse(
+                            &state,
+                            HttpError::Timeout(state.limits.request_timeout),
+                            media,
+                        ),
+                    }
+                }
+                Some(Turn::Lead(lead)) => {
+                    let (response, answer) = execute(&state, media, *prepared, &id).await;
+                    lead.finish(answer);
+                    response
+                }
+                None => execute(&state, media, *prepared, &id).await.0,
+            }
         }
+        Ok(Read::Reused(answer)) => reply_again(&state, media, &answer, started),
         Err(error) => refuse(&state, error, media),
     }
+}
+
+/// Sends an answer computed for an identical request.
+fn reply_again(
+    state: &AppState,
+    media: ResponseMedia,
+    answer: &Answer,
+    started: Instant,
+) -> Response {
+    let outcome = if answer.failed { "error" } else { "ok" };
+    state
+        .metrics
+        .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
+    answered(answer.status, media, answer.body.clone())
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
@@ -91,7 +137,7 @@ pub(super) async fn get(
     }
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_get(&state, &headers, query.as_deref().unwrap_or_default()).await {
-        Ok(prepared) => execute(&state, media, prepared, &id).await,
+        Ok(prepared) => execute(&state, media, prepared, &id).await.0,
         Err(error) => refuse(&state, error, media),
     }
 }
@@ -145,19 +191,22 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
             "the request body is empty: send a JSON object with a `query`".into(),
         ));
     }
-    let answer_key = match (&state.answers, &caller.access) {
-        (Some(answers), CustomerAccess::All) => match state.store.fresh_generation().await {
-            Some(generation) => {
-                let key = AnswerKey::new(generation, media, bytes.clone());
-                let reused = answers.get(&key);
+    let reuse = match (&state.answers, &caller.access) {
+        (Some(answers), CustomerAccess::All) => {
+            let request = RequestKey::new(media, bytes.clone());
+            let generation = state.store.fresh_generation().await;
+            if let Some(generation) = generation {
+                let reused = answers.get(&AnswerKey::new(generation, request.clone()));
                 state.metrics.cache_lookup("answer", reused.is_some());
                 if let Some(answer) = reused {
                     return Ok(Read::Reused(answer));
                 }
-                Some(key)
             }
-            None => None,
-        },
+            Some(Reuse {
+                request,
+                generation,
+            })
+        }
         _ => None,
     };
     let params: Value = serde_json::from_slice(&bytes).map_err(|error| {
@@ -178,7 +227,7 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         }
     };
     let (request, document) = build_request(params, state.limits.query_bytes)?;
-    prepare(state, request, document, caller, answer_key)
+    prepare(state, request, document, caller, reuse)
         .map(|prepared| Read::Prepared(Box::new(prepared)))
 }
 
@@ -245,7 +294,7 @@ fn prepare(
     mut request: async_graphql::Request,
     document: Option<async_graphql::parser::types::ExecutableDocument>,
     caller: Caller,
-    answer_key: Option<AnswerKey>,
+    reuse: Option<Reuse>,
 ) -> Result<Prepared, HttpError> {
     let unparsed = document.is_none();
     let mut operation = request.operation_name.clone();
@@ -269,7 +318,7 @@ fn prepare(
         access: caller.access,
         unparsed,
         operation,
-        answer_key,
+        reuse,
     })
 }
 
@@ -349,12 +398,14 @@ struct RequestErrors<'a> {
     errors: &'a [async_graphql::ServerError],
 }
 
+/// Runs a prepared request; also gives its answer for sharing, unless an error in it quotes
+/// this request's id.
 async fn execute(
     state: &AppState,
     media: ResponseMedia,
     prepared: Prepared,
     id: &RequestId,
-) -> Response {
+) -> (Response, Option<Arc<Answer>>) {
     let started = Instant::now();
     let timeout = state.limits.request_timeout;
     let scope = RequestScope {
@@ -370,15 +421,16 @@ async fn execute(
     let Ok(mut response) =
         tokio::time::timeout(timeout + EXECUTION_GRACE, state.schema.execute(request)).await
     else {
-        return refuse(state, HttpError::Timeout(timeout), media);
+        return (refuse(state, HttpError::Timeout(timeout), media), None);
     };
     // A request error (parse, validation, variable coercion, unknown operation) leaves no
     // data and points at no field; execution errors always carry a path.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
+    let mut quotes_id = false;
     for error in &mut response.errors {
-        classify(error, request_error, prepared.unparsed, id);
+        quotes_id |= classify(error, request_error, prepared.unparsed, id);
     }
     if let Some(stale) = scope.reads.oldest() {
         response.extensions.insert(
@@ -409,7 +461,7 @@ async fn execute(
     };
     let Ok(body) = body else {
         tracing::error!("a GraphQL answer could not be serialised");
-        return HttpError::Internal(Some(id.clone())).respond(media);
+        return (HttpError::Internal(Some(id.clone())).respond(media), None);
     };
     let status = if request_error && media == ResponseMedia::GraphqlResponse {
         StatusCode::BAD_REQUEST
@@ -417,19 +469,26 @@ async fn execute(
         StatusCode::OK
     };
     let body = Bytes::from(body);
-    if let (Some(answers), Some(key)) = (&state.answers, prepared.answer_key)
-        && response.errors.is_empty()
-        && scope.reads.only_fresh(key.generation())
+    let failed = !response.errors.is_empty();
+    let answer = (!quotes_id).then(|| {
+        Arc::new(Answer {
+            status,
+            body: body.clone(),
+            operation: prepared.operation,
+            failed,
+        })
+    });
+    if let (Some(answers), Some(reuse), Some(answer)) = (&state.answers, prepared.reuse, &answer)
+        && !failed
+        && let Some(generation) = reuse.generation
+        && scope.reads.only_fresh(generation)
     {
         answers.insert(
-            key,
-            Answer {
-                body: body.clone(),
-                operation: prepared.operation,
-            },
+            AnswerKey::new(generation, reuse.request),
+            Arc::clone(answer),
         );
     }
-    answered(status, media, body)
+    (answered(status, media, body), answer)
 }
 
 /// A GraphQL answer's HTTP response, executed or reused.
@@ -439,19 +498,20 @@ fn answered(status: StatusCode, media: ResponseMedia, body: Bytes) -> Response {
 
 /// Gives every error a code. Request errors without one are the document's fault and keep
 /// their message; a field error without one is a failure inside the gateway, so its detail
-/// goes to the log and the caller gets a generic message quoting the request id.
+/// goes to the log and the caller gets a generic message quoting the request id (the one case
+/// where this returns `true`).
 fn classify(
     error: &mut async_graphql::ServerError,
     request_error: bool,
     unparsed: bool,
     id: &RequestId,
-) {
+) -> bool {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if let Some(code) = extensions.get("code") {
         if !request_error {
             tracing::info!(code = %code, message = %error.message, path = ?error.path, "field failed");
         }
-        return;
+        return false;
     }
     if request_error {
         let code = if unparsed {
@@ -460,12 +520,13 @@ fn classify(
             "GRAPHQL_VALIDATION_FAILED"
         };
         extensions.set("code", code);
-        return;
+        return false;
     }
     tracing::error!(detail = %error.message, path = ?error.path, "internal error while resolving a field");
     extensions.set("code", "INTERNAL_SERVER_ERROR");
     extensions.set("requestId", id.as_str());
     error.message = format!("internal error: quote request id {id} when reporting it");
+    true
 }
 
 #[cfg(test)]
@@ -482,7 +543,10 @@ mod tests {
     fn a_field_error_without_a_code_is_masked_and_quotes_the_request_id() {
         let mut error = ServerError::new("db password is hunter2", None);
         error.path = vec![PathSegment::Field("customers".into())];
-        classify(&mut error, false, false, &id());
+        assert!(
+            classify(&mut error, false, false, &id()),
+            "quotes the id: not shared"
+        );
         assert!(!error.message.contains("hunter2"));
         assert!(error.message.contains("req-1"));
         let extensions = error.extensions.unwrap();
@@ -502,11 +566,11 @@ mod tests {
             .extend_with(|_, extensions| extensions.set("code", "UPSTREAM_UNAVAILABLE"));
         let mut error = coded.into_server_error(async_graphql::Pos::default());
         error.path = vec![PathSegment::Field("customers".into())];
-        classify(&mut error, false, false, &id());
+        assert!(!classify(&mut error, false, false, &id()));
         assert_eq!(error.message, "the upstream is unavailable: HTTP 503");
 
         let mut unknown_field = ServerError::new("Unknown field \"nope\"", None);
-        classify(&mut unknown_field, true, false, &id());
+        assert!(!classify(&mut unknown_field, true, false, &id()));
         assert_eq!(unknown_field.message, "Unknown field \"nope\"");
         assert_eq!(
             unknown_field.extensions.unwrap().get("code"),

@@ -249,3 +249,107 @@ async fn answers_for_callers_restricted_by_a_customer_claim_are_never_reused() {
         0.0
     );
 }
+
+/// Sends `count` copies of `body` at once with one valid token; returns (status, bytes) each.
+async fn identical_requests(
+    gateway: &crate::common::TestGateway,
+    body: &serde_json::Value,
+    count: usize,
+) -> Vec<(u16, axum::body::Bytes)> {
+    let caller = crate::common::token();
+    join_all((0..count).map(|_| async {
+        let response = gateway.post(body, Some(&caller)).await;
+        (response.status().as_u16(), response.bytes().await.unwrap())
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn identical_requests_in_flight_execute_once_and_get_the_same_bytes() {
+    let gateway = spawn_with(Options::default()).await;
+    gateway.upstream.set_latency(Duration::from_millis(300));
+    let before = gateway.upstream_requests();
+    let body =
+        json!({ "query": "query Cold { customers(first: 7) { totalCount nodes { id email } } }" });
+    let answers = identical_requests(&gateway, &body, 10).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200));
+    assert!(answers.iter().all(|(_, bytes)| *bytes == answers[0].1));
+    assert!(
+        std::str::from_utf8(&answers[0].1)
+            .unwrap()
+            .contains("\"totalCount\":120")
+    );
+    let joined = "gateway_cache_singleflight_joins_total{cache=\"answer\"}";
+    assert_eq!(
+        gateway.metric(joined).await,
+        9.0,
+        "nine waited for the first"
+    );
+    assert_eq!(
+        gateway
+            .metric("gateway_graphql_requests_total{operation=\"Cold\",outcome=\"ok\"}")
+            .await,
+        10.0,
+        "each request is still counted"
+    );
+    assert_eq!(gateway.upstream_requests() - before, 3, "one read");
+
+    // A restricted caller never waits for, nor shares, an unrestricted caller's answer.
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", "customers")).await;
+    gateway.upstream.set_latency(Duration::from_millis(300));
+    let mut claims = crate::common::valid_claims();
+    claims["customers"] = json!([gateway.upstream_ids()[3]]);
+    let restricted = crate::common::sign(
+        &claims,
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    );
+    let body = json!({ "query": "{ customers { totalCount } }" });
+    let unrestricted = crate::common::token();
+    let (everyone, one) = futures::join!(
+        gateway.post(&body, Some(&unrestricted)),
+        gateway.post(&body, Some(&restricted)),
+    );
+    let everyone: serde_json::Value = everyone.json().await.unwrap();
+    let one: serde_json::Value = one.json().await.unwrap();
+    assert_eq!(everyone["data"]["customers"]["totalCount"], 120);
+    assert_eq!(one["data"]["customers"]["totalCount"], 1);
+    assert_eq!(gateway.metric(joined).await, 0.0);
+}
+
+#[tokio::test]
+async fn a_failing_upstream_is_asked_once_for_identical_requests() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_PAGES_AHEAD", 0),
+    )
+    .await;
+    gateway.upstream.set_latency(Duration::from_millis(300));
+    gateway
+        .upstream
+        .set_fault(elements_gateway::mock_upstream::Fault::ServerError { status: 503 });
+    let before = gateway.upstream_requests();
+    let body = json!({ "query": "{ customers { totalCount } }" });
+    let answers = identical_requests(&gateway, &body, 10).await;
+    for (status, bytes) in &answers {
+        assert_eq!(*status, 200);
+        assert!(
+            std::str::from_utf8(bytes)
+                .unwrap()
+                .contains("UPSTREAM_UNAVAILABLE")
+        );
+    }
+    assert_eq!(
+        gateway.upstream_requests() - before,
+        1,
+        "page 1, once, for all ten"
+    );
+    assert_eq!(
+        gateway
+            .metric("gateway_cache_singleflight_joins_total{cache=\"answer\"}")
+            .await,
+        9.0
+    );
+}

@@ -25,12 +25,14 @@ async fn every_metric_exists_and_moves_with_traffic() {
     .await;
     let before = gateway.get("/metrics").await.text().await.unwrap();
 
-    // A cold stampede (one fetch, the rest join it), then warm named queries.
+    // A cold stampede of two different bodies: one fetch, the rest join it; identical bodies
+    // execute once. Then warm named queries.
     gateway.upstream.set_latency(Duration::from_millis(300));
     let listing = json!({ "query": "query Listing { customers(first: 5) { nodes { id } } }" });
+    let other = json!({ "query": "query Listing { customers(first: 6) { nodes { id } } }" });
     let caller = token();
     let cold: Vec<_> = (0..8)
-        .map(|_| gateway.post(&listing, Some(&caller)))
+        .map(|i| gateway.post(if i % 2 == 0 { &listing } else { &other }, Some(&caller)))
         .collect();
     for response in futures::future::join_all(cold).await {
         assert_eq!(response.status(), 200);
@@ -78,6 +80,10 @@ async fn every_metric_exists_and_moves_with_traffic() {
         ("gateway_cache_lookups_total{result=\"miss\"}", 1.0),
         (
             "gateway_cache_singleflight_joins_total{cache=\"snapshot\"}",
+            1.0,
+        ),
+        (
+            "gateway_cache_singleflight_joins_total{cache=\"answer\"}",
             1.0,
         ),
         ("gateway_cache_evictions_total{cause=\"expired\"}", 1.0),
