@@ -174,7 +174,9 @@ impl Application {
             tokio::time::sleep(timeout).await;
         };
         let upstream = Arc::clone(&self.state.upstream);
-        // Learn early whether the upstream accepts our token, so /readyz turns 200 promptly.
+        // Learn early whether the upstream accepts our token, so /readyz turns 200 promptly
+        // (and does not start a second probe while this one runs).
+        self.state.probes.try_start();
         tokio::spawn(async move {
             if let Err(error) = upstream.probe().await {
                 tracing::warn!(%error, "the upstream did not accept the first probe");

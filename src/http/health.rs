@@ -25,7 +25,7 @@ pub struct ProbeClock(Mutex<Option<Instant>>);
 
 impl ProbeClock {
     /// Whether a probe may start now; records the start if so.
-    fn try_start(&self) -> bool {
+    pub fn try_start(&self) -> bool {
         let mut last = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
         if last.is_some_and(|at| at.elapsed() < PROBE_INTERVAL) {
             return false;
