@@ -152,15 +152,6 @@ async fn an_early_page_agrees_with_the_same_page_from_the_whole_read() {
     assert_eq!(early, whole);
 }
 
-/// `gateway_upstream_pages_ahead_total` for one outcome.
-async fn pages_ahead(gateway: &crate::common::TestGateway, outcome: &str) -> f64 {
-    gateway
-        .metric(&format!(
-            "gateway_upstream_pages_ahead_total{{outcome=\"{outcome}\"}}"
-        ))
-        .await
-}
-
 #[tokio::test]
 async fn pages_after_the_first_go_out_with_it_once_the_layout_is_known() {
     // 500 customers in pages of 50; the readiness probe has seen page 1's layout.
@@ -176,9 +167,9 @@ async fn pages_after_the_first_go_out_with_it_once_the_layout_is_known() {
         "no page twice"
     );
     assert!(stats.max_in_flight <= 8, "{}", stats.max_in_flight);
-    assert_eq!(pages_ahead(&gateway, "used").await, 7.0, "pages 2 to 8");
-    assert_eq!(pages_ahead(&gateway, "unused").await, 0.0);
-    assert_eq!(pages_ahead(&gateway, "failed").await, 0.0);
+    assert_eq!(gateway.pages_ahead("used").await, 7.0, "pages 2 to 8");
+    assert_eq!(gateway.pages_ahead("unused").await, 0.0);
+    assert_eq!(gateway.pages_ahead("failed").await, 0.0);
 }
 
 #[tokio::test]
@@ -195,7 +186,7 @@ async fn pages_ahead_are_capped_by_the_setting_and_by_the_concurrency() {
         assert_eq!(gateway.data(ALL_IDS).await["customers"]["totalCount"], 500);
         assert_eq!(gateway.upstream.stats().listing_requests - before, 10);
         assert_eq!(
-            pages_ahead(&gateway, "used").await,
+            gateway.pages_ahead("used").await,
             sent,
             "{ahead} ahead, concurrency {concurrency}"
         );

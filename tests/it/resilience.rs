@@ -305,15 +305,6 @@ async fn a_failing_field_keeps_the_rest_of_the_answer() {
     assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
 }
 
-/// `gateway_upstream_pages_ahead_total` for one outcome.
-async fn pages_ahead(gateway: &crate::common::TestGateway, outcome: &str) -> f64 {
-    gateway
-        .metric(&format!(
-            "gateway_upstream_pages_ahead_total{{outcome=\"{outcome}\"}}"
-        ))
-        .await
-}
-
 #[tokio::test]
 async fn pages_sent_ahead_that_fail_are_read_again_and_do_not_open_the_circuit() {
     // 500 customers in pages of 50: pages 2 to 8 go out with page 1, and all seven fail.
@@ -335,8 +326,8 @@ async fn pages_sent_ahead_that_fail_are_read_again_and_do_not_open_the_circuit()
         1 + 7 + 9,
         "page 1, seven pages ahead, then pages 2 to 10"
     );
-    assert_eq!(pages_ahead(&gateway, "failed").await, 7.0);
-    assert_eq!(pages_ahead(&gateway, "used").await, 0.0);
+    assert_eq!(gateway.pages_ahead("failed").await, 7.0);
+    assert_eq!(gateway.pages_ahead("used").await, 0.0);
     assert_eq!(gateway.metric("gateway_upstream_circuit_state").await, 0.0);
     assert_eq!(
         gateway
@@ -376,10 +367,6 @@ async fn no_page_goes_ahead_while_the_upstream_is_failing() {
     let before = gateway.upstream_requests();
     assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 500);
     assert_eq!(gateway.upstream_requests() - before, 10);
-    assert_eq!(pages_ahead(&gateway, "used").await, 0.0);
-    assert_eq!(
-        pages_ahead(&gateway, "failed").await,
-        7.0,
-        "the first read's"
-    );
+    assert_eq!(gateway.pages_ahead("used").await, 0.0);
+    assert_eq!(gateway.pages_ahead("failed").await, 7.0, "the first read's");
 }

@@ -206,6 +206,14 @@ impl TestGateway {
         sum_series(&text, series)
     }
 
+    /// `gateway_upstream_pages_ahead_total` for one outcome.
+    pub(crate) async fn pages_ahead(&self, outcome: &str) -> f64 {
+        self.metric(&format!(
+            "gateway_upstream_pages_ahead_total{{outcome=\"{outcome}\"}}"
+        ))
+        .await
+    }
+
     /// Whether `/readyz` answers 200.
     pub(crate) async fn is_ready(&self) -> bool {
         self.get("/readyz").await.status() == 200
