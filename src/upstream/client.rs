@@ -10,11 +10,11 @@
 //!
 //! Pages ahead: reading every customer, the client sends the pages it expects after page 1
 //! together with page 1 (`GATEWAY_UPSTREAM_PAGES_AHEAD`, at most as many as the concurrency
-//! leaves), which saves a round trip. It does
-//! so only while the upstream is answering (its last attempt did not fail and the circuit is
-//! closed), and only with the layout the previous page 1 showed (the readiness probe's, or the
-//! last read's). Those pages are tried once; one that failed, or that page 1 shows was asked
-//! with the wrong page size, is read again the usual way.
+//! leaves), which saves a round trip. It does so only while the upstream is answering (its last
+//! attempt did not fail and the circuit is closed), and only with the layout the previous page
+//! 1 showed (the readiness probe's, or the last read's). Those pages are tried once; one that
+//! failed, or that page 1 shows was asked with the wrong page size, is read again the usual
+//! way, and the breaker does not count its failure.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -264,7 +264,8 @@ impl UpstreamClient {
         (last >= 2).then_some((2..=last, layout.page_size))
     }
 
-    /// Reads a listing page by page, handing each page's new customers to `take` in order.
+    /// Reads a listing page by page, handing each page's new customers to `take` in order;
+    /// page 1 is handed on as soon as it arrives, before any page sent ahead with it.
     async fn read_listing(
         &self,
         selection: Selection<'_>,
@@ -272,67 +273,81 @@ impl UpstreamClient {
         take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
         let listing = selection.customer_ids.is_none();
-        let first = self.page(&selection, 1, self.page_size, deadline);
-        let (first, ahead_size, mut ahead) = match self.ahead_plan().filter(|_| listing) {
-            Some((indices, size)) => {
-                tracing::debug!(pages = ?indices, "sending pages ahead of page 1");
-                let sent = future::join_all(
-                    indices
-                        .clone()
-                        .map(|index| self.attempt(&selection, index, size, deadline, true)),
-                );
-                let (first, sent) = futures::join!(first, sent);
-                let sent_count = sent.len();
-                let ahead: HashMap<u64, BatchPage> = indices
-                    .zip(sent)
-                    .filter_map(|(index, page)| Some((index, page.ok()??)))
-                    .collect();
-                self.metrics.pages_ahead("failed", sent_count - ahead.len());
-                (first, size, ahead)
-            }
-            None => (first.await, 0, HashMap::new()),
+        let plan = self.ahead_plan().filter(|_| listing);
+        let mut collected = Collector::new(take);
+        let first = async {
+            let first = self.page(&selection, 1, self.page_size, deadline).await?;
+            Ok::<_, UpstreamError>(first.map(|first| {
+                if listing {
+                    self.remember_layout(&first);
+                }
+                let total = first.metadata.total_count;
+                let page_size =
+                    Layout::of(&first.metadata, first.data.len()).map_or(0, |l| l.page_size);
+                let go_on = collected.take(first.data, total) && page_size > 0;
+                (total, page_size, go_on)
+            }))
         };
-        let first = match first {
+        let sent = async {
+            let Some((indices, size)) = plan.clone() else {
+                return Vec::new();
+            };
+            tracing::debug!(pages = ?indices, "sending pages ahead of page 1");
+            let pages = indices.map(|index| async move {
+                let page = self.attempt(&selection, index, size, deadline, true).await;
+                (index, page)
+            });
+            future::join_all(pages).await
+        };
+        let (first, sent) = futures::join!(first, sent);
+        let sent_count = sent.len();
+        let mut ahead: HashMap<u64, BatchPage> = sent
+            .into_iter()
+            .filter_map(|(index, page)| Some((index, page.ok()??)))
+            .collect();
+        self.metrics.pages_ahead("failed", sent_count - ahead.len());
+        let (total, page_size, go_on) = match first {
             Ok(Some(first)) => first,
             other => {
                 self.metrics.pages_ahead("unused", ahead.len());
                 return other.map(drop);
             }
         };
-        if listing {
-            self.remember_layout(&first);
-        }
-        let page_size = Layout::of(&first.metadata, first.data.len()).map_or(0, |l| l.page_size);
-        if ahead_size != page_size {
+        if plan.is_some_and(|(_, size)| size != page_size) {
             // Asked with another page size than the upstream uses now: not the pages wanted.
+            self.metrics.pages_ahead("unused", ahead.len());
             ahead.clear();
         }
         let sent_ahead = ahead.len();
-        let result = self
-            .read_rest(selection, first, page_size, deadline, &mut ahead, take)
-            .await;
+        let result = if go_on {
+            self.read_rest(
+                &selection,
+                &mut collected,
+                total,
+                page_size,
+                deadline,
+                &mut ahead,
+            )
+            .await
+        } else {
+            Ok(())
+        };
         self.metrics.pages_ahead("unused", ahead.len());
         self.metrics.pages_ahead("used", sent_ahead - ahead.len());
         result
     }
 
-    /// The pages after `first`, taking those already in `ahead` from there.
+    /// The pages after page 1, taking those already in `ahead` from there.
     async fn read_rest(
         &self,
-        selection: Selection<'_>,
-        first: BatchPage,
+        selection: &Selection<'_>,
+        collected: &mut Collector<'_>,
+        total: u64,
         page_size: u64,
         deadline: Instant,
         ahead: &mut HashMap<u64, BatchPage>,
-        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
-        let total = first.metadata.total_count;
-        let mut collected = Collector::new(take);
-        if !collected.take(first.data, total) || page_size == 0 {
-            return Ok(());
-        }
         let planned = total.div_ceil(page_size);
-        let selection = &selection;
         let mut pages = stream::iter(2..=planned)
             .map(|index| {
                 let known = ahead.remove(&index);
