@@ -15,7 +15,7 @@
 //! 200 identical queries executes once when the data arrives, and a failing upstream is asked
 //! once for them all). The answer is shared unless an error in it quotes its request's id (an
 //! internal error); then, or when the first request is cancelled, each waiter executes on its
-//! own.
+//! own. When the first request ran out of time, so have the others: each answers so.
 
 use std::{
     collections::HashMap,
@@ -61,9 +61,19 @@ impl AnswerKey {
     }
 }
 
-/// What the first of identical requests in flight answered: `None` while it runs, then the
-/// answer when it may be shared (`Some(None)`: it may not).
-type Outcome = Option<Option<Arc<Answer>>>;
+/// What the first of identical requests in flight gives the others.
+#[derive(Debug, Clone)]
+pub(super) enum Shared {
+    /// Its answer, to send as it is.
+    Answer(Arc<Answer>),
+    /// It ran out of time: so have the others.
+    TimedOut,
+    /// Nothing to share: each executes on its own.
+    Alone,
+}
+
+/// `None` while the first request runs.
+type Outcome = Option<Shared>;
 
 /// Whether a request runs, or waits for an identical one already running.
 pub(super) enum Turn<'a> {
@@ -82,9 +92,9 @@ pub(super) struct Lead<'a> {
 }
 
 impl Lead<'_> {
-    /// Hands the answer to the waiters: shared when `answer` is given.
-    pub(super) fn finish(self, answer: Option<Arc<Answer>>) {
-        self.done.send_replace(Some(answer));
+    /// Hands the outcome to the waiters.
+    pub(super) fn finish(self, shared: Shared) {
+        self.done.send_replace(Some(shared));
     }
 }
 
@@ -103,11 +113,12 @@ impl Drop for Lead<'_> {
 pub(super) struct Follow(watch::Receiver<Outcome>);
 
 impl Follow {
-    /// The answer of the request waited for, or `None` when it is not to be shared (this
-    /// request then executes on its own).
-    pub(super) async fn answer(mut self) -> Option<Arc<Answer>> {
-        let outcome = self.0.wait_for(Option::is_some).await.ok()?;
-        outcome.clone().flatten()
+    /// What the request waited for gives ([`Shared::Alone`] when it was cancelled).
+    pub(super) async fn outcome(mut self) -> Shared {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Shared::Alone),
+            Err(_) => Shared::Alone,
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     AppState,
-    answers::{Answer, AnswerKey, RequestKey, Turn},
+    answers::{Answer, AnswerKey, RequestKey, Shared, Turn},
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
@@ -82,22 +82,18 @@ pub(super) async fn post(
                 .zip(prepared.reuse.as_ref())
                 .map(|(answers, reuse)| answers.join_or_lead(reuse.request.clone()));
             match turn {
-                Some(Turn::Follow(follow)) => {
-                    // No longer than this request would have run itself.
-                    let limit = state.limits.request_timeout + EXECUTION_GRACE;
-                    match tokio::time::timeout_at((started + limit).into(), follow.answer()).await {
-                        Ok(Some(answer)) => {
-                            state.metrics.flight_join("answer");
-                            reply_again(&state, media, &answer, started)
-                        }
-                        Ok(None) => execute(&state, media, *prepared, &id).await.0,
-                        Err(_) => refuse(
-                            &state,
-                            HttpError::Timeout(state.limits.request_timeout),
-                            media,
-                        ),
+                Some(Turn::Follow(follow)) => match follow.outcome().await {
+                    Shared::Answer(answer) => {
+                        state.metrics.flight_join("answer");
+                        reply_again(&state, media, &answer, started)
                     }
-                }
+                    Shared::TimedOut => refuse(
+                        &state,
+                        HttpError::Timeout(state.limits.request_timeout),
+                        media,
+                    ),
+                    Shared::Alone => execute(&state, media, *prepared, &id).await.0,
+                },
                 Some(Turn::Lead(lead)) => {
                     let (response, answer) = execute(&state, media, *prepared, &id).await;
                     lead.finish(answer);
@@ -398,14 +394,13 @@ struct RequestErrors<'a> {
     errors: &'a [async_graphql::ServerError],
 }
 
-/// Runs a prepared request; also gives its answer for sharing, unless an error in it quotes
-/// this request's id.
+/// Runs a prepared request; also says what identical requests waiting for it may share.
 async fn execute(
     state: &AppState,
     media: ResponseMedia,
     prepared: Prepared,
     id: &RequestId,
-) -> (Response, Option<Arc<Answer>>) {
+) -> (Response, Shared) {
     let started = Instant::now();
     let timeout = state.limits.request_timeout;
     let scope = RequestScope {
@@ -421,7 +416,10 @@ async fn execute(
     let Ok(mut response) =
         tokio::time::timeout(timeout + EXECUTION_GRACE, state.schema.execute(request)).await
     else {
-        return (refuse(state, HttpError::Timeout(timeout), media), None);
+        return (
+            refuse(state, HttpError::Timeout(timeout), media),
+            Shared::TimedOut,
+        );
     };
     // A request error (parse, validation, variable coercion, unknown operation) leaves no
     // data and points at no field; execution errors always carry a path.
@@ -461,7 +459,10 @@ async fn execute(
     };
     let Ok(body) = body else {
         tracing::error!("a GraphQL answer could not be serialised");
-        return (HttpError::Internal(Some(id.clone())).respond(media), None);
+        return (
+            HttpError::Internal(Some(id.clone())).respond(media),
+            Shared::Alone,
+        );
     };
     let status = if request_error && media == ResponseMedia::GraphqlResponse {
         StatusCode::BAD_REQUEST
@@ -488,7 +489,8 @@ async fn execute(
             Arc::clone(answer),
         );
     }
-    (answered(status, media, body), answer)
+    let shared = answer.map_or(Shared::Alone, Shared::Answer);
+    (answered(status, media, body), shared)
 }
 
 /// A GraphQL answer's HTTP response, executed or reused.
