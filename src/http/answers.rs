@@ -79,7 +79,7 @@ type Outcome = Option<Shared>;
 pub(super) enum Turn<'a> {
     /// Execute, then [`Lead::finish`] with the answer.
     Lead(Lead<'a>),
-    /// Wait for the one running: [`Follow::answer`].
+    /// Wait for the one running: [`Follow::outcome`].
     Follow(Follow),
 }
 
@@ -87,7 +87,7 @@ pub(super) enum Turn<'a> {
 /// (cancelled), it lets the waiters execute on their own.
 pub(super) struct Lead<'a> {
     running: &'a Mutex<HashMap<RequestKey, watch::Receiver<Outcome>>>,
-    key: Option<RequestKey>,
+    key: RequestKey,
     done: watch::Sender<Outcome>,
 }
 
@@ -100,12 +100,10 @@ impl Lead<'_> {
 
 impl Drop for Lead<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.running
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .remove(&key);
-        }
+        self.running
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .remove(&self.key);
     }
 }
 
@@ -178,7 +176,7 @@ impl AnswerCache {
         running.insert(request.clone(), waiting);
         Turn::Lead(Lead {
             running: &self.running,
-            key: Some(request),
+            key: request,
             done,
         })
     }
