@@ -211,6 +211,12 @@ impl CustomerStore {
         })
     }
 
+    /// The cached snapshot, fresh or stale, with no fetch and no refresh: its sizes cost a
+    /// query before it runs.
+    pub async fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot.get(&()).await.map(|entry| entry.value)
+    }
+
     /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
     pub async fn fresh_generation(&self) -> Option<u64> {
         let entry = self.snapshot.get(&()).await?;

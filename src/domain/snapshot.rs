@@ -39,6 +39,8 @@ pub struct Snapshot {
     by_expiry: Vec<(u32, u32)>,
     /// How many entries of `by_expiry` have a date; they come first.
     dated: usize,
+    /// The most products one customer has.
+    most_products: usize,
     /// Tells this snapshot apart from every other built in the process (0: the empty default).
     generation: u64,
 }
@@ -74,7 +76,13 @@ impl Snapshot {
         // Stable: equal dates keep upstream order (customer order, then product order).
         by_expiry.sort_by_key(|entry| expiry_order(expiry(entry)));
         let dated = by_expiry.partition_point(|entry| expiry(entry).is_some());
+        let most_products = customers
+            .iter()
+            .map(|customer| customer.products.len())
+            .max()
+            .unwrap_or(0);
         Self {
+            most_products,
             customers,
             by_id,
             by_expiry,
@@ -100,6 +108,22 @@ impl Snapshot {
         self.by_expiry.len()
     }
 
+    /// The most products one customer has.
+    pub fn most_products(&self) -> usize {
+        self.most_products
+    }
+
+    /// At most how many products [`Snapshot::products`] gives for `filter`, from the indices
+    /// alone (no product is looked at), for costing a query before it runs.
+    pub fn products_bound(&self, filter: &ProductFilter) -> usize {
+        match filter.customer_id.as_deref() {
+            Some(id) => self
+                .customer(id)
+                .map_or(0, |customer| customer.products.len()),
+            None => self.expiry_range(filter).len(),
+        }
+    }
+
     /// Products across all customers that pass `filter`, in contract order.
     ///
     /// Expiry bounds become a binary-searched range of the dated products, so a narrow
@@ -116,22 +140,8 @@ impl Snapshot {
                     .collect()
             });
         }
-        let expiry =
-            |&(c, p): &(u32, u32)| self.customers[c as usize].products[p as usize].expiration_date;
-        let range = if filter.expiring_before.is_none() && filter.expiring_after.is_none() {
-            &self.by_expiry[..]
-        } else {
-            let dated = &self.by_expiry[..self.dated];
-            let start = filter.expiring_after.map_or(0, |after| {
-                dated.partition_point(|entry| expiry(entry) <= Some(after))
-            });
-            let end = filter.expiring_before.map_or(dated.len(), |before| {
-                dated.partition_point(|entry| expiry(entry) < Some(before))
-            });
-            dated.get(start..end).unwrap_or_default()
-        };
         let folded = filter.folded_service();
-        range
+        self.expiry_range(filter)
             .iter()
             .filter_map(|&(c, p)| {
                 let customer = &self.customers[c as usize];
@@ -143,6 +153,23 @@ impl Snapshot {
                     })
             })
             .collect()
+    }
+
+    /// The entries of `by_expiry` within the filter's expiry bounds (all of them without any).
+    fn expiry_range(&self, filter: &ProductFilter) -> &[(u32, u32)] {
+        if filter.expiring_before.is_none() && filter.expiring_after.is_none() {
+            return &self.by_expiry;
+        }
+        let expiry =
+            |&(c, p): &(u32, u32)| self.customers[c as usize].products[p as usize].expiration_date;
+        let dated = &self.by_expiry[..self.dated];
+        let start = filter.expiring_after.map_or(0, |after| {
+            dated.partition_point(|entry| expiry(entry) <= Some(after))
+        });
+        let end = filter.expiring_before.map_or(dated.len(), |before| {
+            dated.partition_point(|entry| expiry(entry) < Some(before))
+        });
+        dated.get(start..end).unwrap_or_default()
     }
 }
 
@@ -196,6 +223,8 @@ mod tests {
             ..ProductFilter::default()
         };
         assert!(snapshot.products(&inverted).is_empty());
+        assert_eq!(snapshot.products_bound(&filter), 2);
+        assert_eq!(snapshot.products_bound(&inverted), 0);
     }
 
     #[test]
@@ -207,6 +236,8 @@ mod tests {
             ..ProductFilter::default()
         };
         assert_eq!(services(&snapshot.products(&filter)), ["B-tie"]);
+        assert_eq!(snapshot.products_bound(&filter), 3, "every product of b");
+        assert_eq!(snapshot.most_products(), 3);
         assert!(snapshot.customer("missing").is_none());
         assert_eq!(&*snapshot.customer("a").unwrap().id, "a");
     }

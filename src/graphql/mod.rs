@@ -16,7 +16,7 @@ use std::{sync::Arc, time::Instant};
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
 
 pub use error::QueryError;
-pub use limits::{QueryLimits, Refusal, check as check_limits};
+pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits};
 pub use query::{MAX_PAGE_SIZE, Query};
 
 use crate::{

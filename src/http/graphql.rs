@@ -33,7 +33,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, CustomerAccess},
-    graphql::{self, QueryLimits, RequestScope},
+    graphql::{self, ListSizes, QueryLimits, RequestScope},
 };
 
 /// How long past its deadline a request's execution may run before the HTTP layer gives up
@@ -50,6 +50,8 @@ struct Prepared {
     operation: Option<String>,
     /// How the answer may be reused, when it may.
     reuse: Option<Reuse>,
+    /// The estimated cost, when the request asked for it (`extensions: {"cost": true}`).
+    cost: Option<u64>,
 }
 
 /// How a POST's answer may be reused: shared with identical requests in flight, and kept for
@@ -222,8 +224,9 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
             ));
         }
     };
-    let (request, document) = build_request(params, state.limits.query_bytes)?;
-    prepare(state, request, document, caller, reuse)
+    let built = build_request(params, state.limits.query_bytes)?;
+    prepare(state, built, caller, reuse)
+        .await
         .map(|prepared| Read::Prepared(Box::new(prepared)))
 }
 
@@ -247,16 +250,15 @@ async fn read_get(
         };
         params.insert(name, value);
     }
-    let (request, document) = build_request(params, state.limits.query_bytes)?;
-    if document
-        .as_ref()
-        .is_some_and(|document| is_mutation(document, request.operation_name.as_deref()))
-    {
+    let built = build_request(params, state.limits.query_bytes)?;
+    if built.document.as_ref().is_some_and(|document| {
+        is_mutation(document, built.request.operation_name.as_deref())
+    }) {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),
         ));
     }
-    prepare(state, request, document, caller, None)
+    prepare(state, built, caller, None).await
 }
 
 /// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
@@ -283,17 +285,22 @@ fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError
         .collect()
 }
 
-/// Checks the document against the limits and gives it the parsed document, so execution
-/// does not parse it again.
-fn prepare(
+/// Checks the document against the limits (list sizes from the latest cached snapshot) and
+/// gives it the parsed document, so execution does not parse it again.
+async fn prepare(
     state: &AppState,
-    mut request: async_graphql::Request,
-    document: Option<async_graphql::parser::types::ExecutableDocument>,
+    built: Built,
     caller: Caller,
     reuse: Option<Reuse>,
 ) -> Result<Prepared, HttpError> {
+    let Built {
+        mut request,
+        document,
+        report_cost,
+    } = built;
     let unparsed = document.is_none();
     let mut operation = request.operation_name.clone();
+    let mut cost = None;
     if let Some(document) = document {
         if operation.is_none() {
             let mut operations = document.operations.iter();
@@ -301,12 +308,15 @@ fn prepare(
                 operation = Some(name.to_string());
             }
         }
-        graphql::check_limits(
+        let snapshot = state.store.latest_snapshot().await;
+        let measure = graphql::check_limits(
             &document,
             request.operation_name.as_deref(),
             &request.variables,
             QueryLimits::from(&state.limits),
+            ListSizes::new(snapshot.as_deref()),
         )?;
+        cost = measure.filter(|_| report_cost).map(|measure| measure.cost);
         request.set_parsed_query(document);
     }
     Ok(Prepared {
@@ -315,21 +325,22 @@ fn prepare(
         unparsed,
         operation,
         reuse,
+        cost,
     })
+}
+
+/// A GraphQL request read from its parameters.
+struct Built {
+    request: async_graphql::Request,
+    /// The document, when it parses (execution reports why it does not).
+    document: Option<async_graphql::parser::types::ExecutableDocument>,
+    /// `extensions.cost` is `true`: the answer reports the estimated cost.
+    report_cost: bool,
 }
 
 /// The GraphQL request from its parameters, each checked for the right JSON type, and its
 /// document when it parses.
-fn build_request(
-    mut params: Map<String, Value>,
-    max_query_bytes: usize,
-) -> Result<
-    (
-        async_graphql::Request,
-        Option<async_graphql::parser::types::ExecutableDocument>,
-    ),
-    HttpError,
-> {
+fn build_request(mut params: Map<String, Value>, max_query_bytes: usize) -> Result<Built, HttpError> {
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
@@ -364,15 +375,20 @@ fn build_request(
             ));
         }
     }
-    match params.remove("extensions") {
-        None | Some(Value::Null | Value::Object(_)) => {}
+    let report_cost = match params.remove("extensions") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(extensions)) => extensions.get("cost") == Some(&Value::Bool(true)),
         Some(_) => {
             return Err(HttpError::BadRequest(
                 "`extensions` must be an object or null".into(),
             ));
         }
-    }
-    Ok((request, document))
+    };
+    Ok(Built {
+        request,
+        document,
+        report_cost,
+    })
 }
 
 /// Whether the operation the request would run is a mutation.
@@ -429,6 +445,16 @@ async fn execute(
     let mut quotes_id = false;
     for error in &mut response.errors {
         quotes_id |= classify(error, request_error, prepared.unparsed, id);
+    }
+    if let Some(cost) = prepared.cost {
+        response.extensions.insert(
+            "cost".into(),
+            async_graphql::Value::from_json(json!({
+                "estimated": cost,
+                "limit": state.limits.complexity,
+            }))
+            .unwrap_or_default(),
+        );
     }
     if let Some(stale) = scope.reads.oldest() {
         response.extensions.insert(

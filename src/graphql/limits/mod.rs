@@ -1,0 +1,200 @@
+//! What a query may cost, checked on the parsed document before anything executes, in time
+//! linear in the document's size whatever its shape.
+//!
+//! One walk over the chosen operation measures its depth, its estimated cost, its root fields
+//! and its aliases, and checks the `customers` paging arguments (`first`, `after`) wherever
+//! their values are known (literals, variables, variable defaults), so a bad cursor is refused
+//! as bad input before any upstream work. Each fragment is walked once and its summary reused
+//! at every spread; an unknown fragment or a cycle of spreads is refused as soon as it is met.
+//!
+//! The cost model (also in the README and in the SDL's `@listSize`): every field costs 1, and a
+//! list field's selection counts once per item it may bring, so nested lists multiply:
+//!
+//! * root `products`: the products the cached snapshot may match for the given filter (by its
+//!   indices; all products without a known filter), or [`shape::ASSUMED_PRODUCTS`] while none
+//!   is cached;
+//! * `Customer.products`: the most products one customer has (or an assumed 50);
+//! * `customers(first: n)`: `edges` and `nodes` bring n items (100 when `first` is not given);
+//! * introspection lists: sizes taken from this schema.
+
+mod shape;
+mod walk;
+
+use async_graphql::{Variables, parser::types::ExecutableDocument};
+
+pub use shape::ListSizes;
+
+use super::error::QueryError;
+
+/// The limits a document is held to (from `GATEWAY_LIMITS_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest field nesting.
+    pub depth: usize,
+    /// Highest estimated cost (see the module docs).
+    pub complexity: usize,
+    /// Most root fields.
+    pub root_fields: usize,
+    /// Most aliased fields.
+    pub aliases: usize,
+}
+
+impl From<&crate::config::Limits> for QueryLimits {
+    fn from(limits: &crate::config::Limits) -> Self {
+        Self {
+            depth: limits.depth,
+            complexity: limits.complexity,
+            root_fields: limits.root_fields,
+            aliases: limits.aliases,
+        }
+    }
+}
+
+/// Why a document was refused before execution.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Fields nest deeper than allowed.
+    #[error(
+        "the query nests fields {found} deep, more than the limit of {limit} (GATEWAY_LIMITS_DEPTH)"
+    )]
+    Depth {
+        /// The limit.
+        limit: usize,
+        /// How deep the query goes (counted until the limit was passed).
+        found: usize,
+    },
+    /// Selections (fields, inline fragments, fragment spreads) nest deeper than the walk goes.
+    #[error(
+        "the query nests selections and fragment spreads more than {limit} deep (GATEWAY_LIMITS_DEPTH plus {})", walk::NESTING_ALLOWANCE
+    )]
+    Nesting {
+        /// How deep the walk may go.
+        limit: usize,
+    },
+    /// The query's estimated cost is over the limit.
+    #[error(
+        "the query's estimated cost is {estimate}, over the limit of {limit} (GATEWAY_LIMITS_COMPLEXITY): every field costs 1, and a list's selection counts once per item it may bring (root `products`: the cached products its filter may match; `Customer.products`: the most one customer has; `customers(first: n)`: n), so nested lists multiply"
+    )]
+    Complexity {
+        /// The limit.
+        limit: usize,
+        /// The estimate.
+        estimate: u64,
+    },
+    /// The operation has too many root fields.
+    #[error(
+        "the operation has {found} root fields, more than the limit of {limit} (GATEWAY_LIMITS_ROOT_FIELDS)"
+    )]
+    RootFields {
+        /// The limit.
+        limit: usize,
+        /// How many it has.
+        found: u64,
+    },
+    /// The operation uses too many aliases.
+    #[error(
+        "the operation has more than {limit} aliased fields, the limit (GATEWAY_LIMITS_ALIASES)"
+    )]
+    Aliases {
+        /// The limit.
+        limit: usize,
+    },
+    /// A spread names a fragment the document does not define.
+    #[error("Unknown fragment \"{0}\".")]
+    UnknownFragment(String),
+    /// A fragment spreads itself, directly or through others.
+    #[error("Cannot spread fragment \"{0}\" within itself.")]
+    FragmentCycle(String),
+    /// An argument's value can be seen to be wrong before execution.
+    #[error(transparent)]
+    BadArgument(#[from] QueryError),
+}
+
+impl Refusal {
+    /// The `extensions.code` of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Depth { .. } | Self::Nesting { .. } => "QUERY_TOO_DEEP",
+            Self::Complexity { .. } => "QUERY_TOO_COMPLEX",
+            Self::RootFields { .. } => "TOO_MANY_ROOT_FIELDS",
+            Self::Aliases { .. } => "TOO_MANY_ALIASES",
+            Self::UnknownFragment(_) | Self::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
+            Self::BadArgument(error) => error.code(),
+        }
+    }
+
+    /// A stable word for the refusal metric.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Self::Depth { .. } | Self::Nesting { .. } => "depth",
+            Self::Complexity { .. } => "complexity",
+            Self::RootFields { .. } => "root_fields",
+            Self::Aliases { .. } => "aliases",
+            Self::UnknownFragment(_) | Self::FragmentCycle(_) => "fragments",
+            Self::BadArgument(_) => "bad_argument",
+        }
+    }
+}
+
+/// What the walk measured of an operation that passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The estimated cost.
+    pub cost: u64,
+    /// The deepest field nesting.
+    pub depth: usize,
+}
+
+/// Checks the operation `operation_name` picks (the only one when `None`) against `limits`,
+/// with list sizes from `sizes`. A document whose operation cannot be chosen is left to
+/// execution, which reports that (and its measure is `None`).
+pub fn check(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: QueryLimits,
+    sizes: ListSizes<'_>,
+) -> Result<Option<Measure>, Refusal> {
+    let mut operations = document.operations.iter();
+    let chosen = match operation_name {
+        Some(wanted) => operations.find(|(name, _)| name.is_some_and(|name| name == wanted)),
+        None => operations
+            .next()
+            .filter(|_| document.operations.iter().count() == 1),
+    };
+    let Some((_, operation)) = chosen else {
+        return Ok(None);
+    };
+    let summary = walk::Walk::new(document, &operation.node, variables, limits, sizes).run()?;
+    if summary.fields > limits.root_fields as u64 {
+        return Err(Refusal::RootFields {
+            limit: limits.root_fields,
+            found: summary.fields,
+        });
+    }
+    if summary.depth > limits.depth {
+        return Err(Refusal::Depth {
+            limit: limits.depth,
+            found: summary.depth,
+        });
+    }
+    if summary.aliases > limits.aliases as u64 {
+        return Err(Refusal::Aliases {
+            limit: limits.aliases,
+        });
+    }
+    let cost = summary.total();
+    if cost > limits.complexity as u64 {
+        return Err(Refusal::Complexity {
+            limit: limits.complexity,
+            estimate: cost,
+        });
+    }
+    Ok(Some(Measure {
+        cost,
+        depth: summary.depth,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! What the cost walk knows of the schema: each field's type and how many items a list field
+//! brings, so nested lists multiply.
+//!
+//! Kept beside the walk rather than read from async-graphql's registry: the walk runs before
+//! validation on every request, and a `match` on two strings is the cheapest lookup there is.
+//! A test holds this table against the schema's own introspection.
+
+use crate::domain::{ProductFilter, Snapshot};
+
+/// Root `products` while no snapshot is cached: about the catalogue the README sizes for.
+pub(super) const ASSUMED_PRODUCTS: u64 = 10_000;
+/// `Customer.products` while no snapshot is cached.
+pub(super) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
+
+/// Introspection lists, sized from this schema (a test checks them against it): the answer is
+/// built from the schema alone, so its size is known without the data.
+pub(super) mod introspection {
+    /// `__Schema.types`: at least every type the schema has (22 today).
+    pub(in super::super) const TYPES: u64 = 24;
+    /// `__Type.fields`: at least the most fields one type has (`Product`, 21).
+    pub(in super::super) const FIELDS: u64 = 22;
+    /// `args` and `inputFields`: the average per field or type, rounded up (few fields take
+    /// arguments). The longest (`customers`, three) would price the full introspection query
+    /// at three times its real size.
+    pub(in super::super) const ARGUMENTS: u64 = 1;
+    /// `__Type.enumValues`: the longest enum (`__DirectiveLocation`).
+    pub(in super::super) const ENUM_VALUES: u64 = 19;
+    /// `interfaces` and `possibleTypes`.
+    pub(in super::super) const IMPLEMENTATIONS: u64 = 2;
+    /// `__Schema.directives`.
+    pub(in super::super) const DIRECTIVES: u64 = 6;
+}
+
+/// How many items a field brings, per item of its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Items {
+    /// One object, or a scalar.
+    One,
+    /// A fixed number (introspection lists).
+    Fixed(u64),
+    /// Root `products`: as many as its filter may match in the snapshot.
+    RootProducts,
+    /// `Customer.products`: the most products one customer has.
+    CustomerProducts,
+    /// `customers`: one connection whose `edges` and `nodes` bring `first` items.
+    Connection,
+    /// `edges` and `nodes` of a connection: its `first`.
+    Page,
+}
+
+/// The type of `field` on `parent` (when it has fields of its own) and how many items it brings.
+/// A field the table does not know counts once; validation refuses it later.
+pub(super) fn field(parent: &str, field: &str) -> (Option<&'static str>, Items) {
+    use Items::{Connection, CustomerProducts, Fixed, One, Page, RootProducts};
+    use introspection as i;
+    match (parent, field) {
+        (_, "__typename") => (None, One),
+        ("Query", "customers") => (Some("CustomerConnection"), Connection),
+        ("Query", "customer") => (Some("Customer"), One),
+        ("Query", "products") => (Some("Product"), RootProducts),
+        ("Query", "__schema") => (Some("__Schema"), One),
+        ("Query", "__type") => (Some("__Type"), One),
+        ("CustomerConnection", "edges") => (Some("CustomerEdge"), Page),
+        ("CustomerConnection", "nodes") => (Some("Customer"), Page),
+        ("CustomerConnection", "pageInfo") => (Some("PageInfo"), One),
+        ("CustomerEdge", "node") => (Some("Customer"), One),
+        ("Customer", "products") => (Some("Product"), CustomerProducts),
+        ("Product", "customer") => (Some("Customer"), One),
+        ("Product", "raw") => (Some("RawProduct"), One),
+        ("__Schema", "types") => (Some("__Type"), Fixed(i::TYPES)),
+        ("__Schema", "queryType" | "mutationType" | "subscriptionType") => (Some("__Type"), One),
+        ("__Schema", "directives") => (Some("__Directive"), Fixed(i::DIRECTIVES)),
+        ("__Type", "fields") => (Some("__Field"), Fixed(i::FIELDS)),
+        ("__Type", "interfaces" | "possibleTypes") => {
+            (Some("__Type"), Fixed(i::IMPLEMENTATIONS))
+        }
+        ("__Type", "enumValues") => (Some("__EnumValue"), Fixed(i::ENUM_VALUES)),
+        ("__Type", "inputFields") => (Some("__InputValue"), Fixed(i::ARGUMENTS)),
+        ("__Type", "ofType") | ("__Field" | "__InputValue", "type") => (Some("__Type"), One),
+        ("__Field" | "__Directive", "args") => (Some("__InputValue"), Fixed(i::ARGUMENTS)),
+        _ => (None, One),
+    }
+}
+
+/// The schema's name for a type condition, when the walk knows the type.
+pub(super) fn known_type(name: &str) -> Option<&'static str> {
+    const TYPES: &[&str] = &[
+        "Query",
+        "CustomerConnection",
+        "CustomerEdge",
+        "PageInfo",
+        "Customer",
+        "Product",
+        "RawProduct",
+        "__Schema",
+        "__Type",
+        "__Field",
+        "__InputValue",
+        "__EnumValue",
+        "__Directive",
+    ];
+    TYPES.iter().copied().find(|known| *known == name)
+}
+
+/// List sizes from the data at hand: the cached snapshot, or the assumed sizes without one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListSizes<'a> {
+    snapshot: Option<&'a Snapshot>,
+}
+
+impl<'a> ListSizes<'a> {
+    /// Sizes measured on `snapshot` (the latest cached, fresh or not), or assumed when `None`.
+    pub fn new(snapshot: Option<&'a Snapshot>) -> Self {
+        Self { snapshot }
+    }
+
+    /// Root `products` with `filter` (when its value is known): the products the snapshot's
+    /// indices say it may match, an upper bound found without scanning.
+    pub(super) fn root_products(&self, filter: Option<&ProductFilter>) -> u64 {
+        self.snapshot.map_or(ASSUMED_PRODUCTS, |snapshot| {
+            let bound = filter.map_or_else(
+                || snapshot.product_count(),
+                |filter| snapshot.products_bound(filter),
+            );
+            bound as u64
+        })
+    }
+
+    /// `Customer.products`: the most products one customer has.
+    pub(super) fn customer_products(&self) -> u64 {
+        self.snapshot
+            .map_or(ASSUMED_PRODUCTS_PER_CUSTOMER, |snapshot| {
+                snapshot.most_products() as u64
+            })
+    }
+}
