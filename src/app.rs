@@ -6,7 +6,7 @@
 //! shutdown.
 
 use std::{
-    future::{Future, IntoFuture},
+    future::Future,
     net::SocketAddr,
     sync::{
         Arc,
@@ -17,13 +17,16 @@ use std::{
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{AuthOptions, Authenticator, Jwks, JwksOptions, from_pem_file},
+    auth::{AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, from_pem_file},
     cache::{CustomerStore, Freshness},
     config::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
     },
     graphql::build_schema,
-    http::{AnswerCache, App, AppState, ProbeClock, RateLimiter, router},
+    http::{
+        AnswerCache, App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router,
+        router, serve,
+    },
     metrics::Metrics,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
@@ -50,6 +53,14 @@ pub enum StartError {
         /// What is wrong with the file (never its contents).
         problem: String,
     },
+    /// The `/metrics` listen address could not be bound.
+    #[error("GATEWAY_METRICS_LISTEN ([metrics] listen): cannot listen on {addr}")]
+    MetricsBind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The upstream client could not be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
@@ -60,8 +71,11 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The separate `/metrics` listener (`GATEWAY_METRICS_LISTEN`), when set.
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     shutdown: ShutdownSettings,
+    connections: ConnectionLimits,
 }
 
 impl Application {
@@ -83,6 +97,8 @@ impl Application {
                 timeout: settings.upstream.timeout,
                 resilience: settings.upstream.resilience.clone(),
                 deadline: settings.limits.request_timeout,
+                max_body_bytes: settings.upstream.max_body_bytes,
+                max_pages: settings.upstream.max_pages,
             },
             Arc::clone(&metrics),
         )?);
@@ -105,6 +121,22 @@ impl Application {
             addr: settings.listen,
             source,
         })?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(wanted) => {
+                let bind_error = |source| StartError::MetricsBind {
+                    addr: wanted,
+                    source,
+                };
+                let listener = TcpListener::bind(wanted).await.map_err(bind_error)?;
+                let bound = listener.local_addr().map_err(bind_error)?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
+        let connections = ConnectionLimits {
+            header_timeout: settings.limits.header_timeout,
+            connections: settings.limits.connections,
+        };
         let state = AppState(Arc::new(App {
             schema: build_schema(Arc::clone(&store)),
             store,
@@ -119,19 +151,26 @@ impl Application {
             limits: settings.limits,
             draining: AtomicBool::new(false),
             answers: AnswerCache::new(settings.cache.answer_bytes),
+            metrics_apart: metrics_listener.is_some(),
         }));
-        let shutdown = settings.shutdown;
         Ok(Self {
             listener,
             addr,
+            metrics_listener,
             state,
-            shutdown,
+            shutdown: settings.shutdown,
+            connections,
         })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` is served on apart, when `GATEWAY_METRICS_LISTEN` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The gateway's routes, to drive in-process without the listener (the fuzz target).
@@ -151,7 +190,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let ShutdownSettings { delay, timeout } = self.shutdown;
         let state = self.state.clone();
-        let (stopping, stopped_accepting) = tokio::sync::oneshot::channel();
+        let (stopping, mut stopped_accepting) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;
             state.draining.store(true, Ordering::SeqCst);
@@ -164,13 +203,34 @@ impl Application {
                 timeout_secs = timeout.as_secs(),
                 "no longer accepting connections; draining in-flight requests"
             );
-            let _ = stopping.send(());
+            let _ = stopping.send(true);
         };
-        let bound = async move {
-            // The sender is dropped unsent only when the server has stopped on its own.
-            if stopped_accepting.await.is_err() {
+        tokio::spawn(signal);
+        let stop = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            // An error: the sender is gone without a signal, so never stop.
+            if stopped.wait_for(|stop| *stop).await.is_err() {
                 std::future::pending::<()>().await;
             }
+        };
+        if let Some((listener, addr)) = self.metrics_listener {
+            tracing::info!(url = %format!("http://{addr}/metrics"), "metrics listening apart");
+            tokio::spawn(serve(
+                listener,
+                metrics_router(self.state.clone()),
+                self.connections,
+                Arc::clone(&self.state.metrics),
+                stop(stopped_accepting.clone()),
+            ));
+        }
+        let server = serve(
+            self.listener,
+            router(self.state.clone()),
+            self.connections,
+            Arc::clone(&self.state.metrics),
+            stop(stopped_accepting.clone()),
+        );
+        let bound = async move {
+            let _ = stopped_accepting.wait_for(|stop| *stop).await;
             tokio::time::sleep(timeout).await;
         };
         let upstream = Arc::clone(&self.state.upstream);
@@ -188,13 +248,10 @@ impl Application {
                 "this build has no GraphiQL bundle (build ui/ before cargo, see the README): /graphql loads GraphiQL from a CDN"
             );
         }
-        let server = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(signal)
-            .into_future();
         tokio::select! {
-            served = server => {
+            () = server => {
                 tracing::info!("stopped");
-                served
+                Ok(())
             }
             () = bound => {
                 tracing::warn!(
@@ -243,7 +300,10 @@ fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authentica
         audience: jwt.audience.clone(),
         required_scope: jwt.required_scope.clone(),
         leeway_secs: jwt.leeway_secs,
-        customer_claim: jwt.customer_claim.clone(),
+        scoping: CustomerScoping {
+            claim: jwt.customer_claim.clone(),
+            all_customers_scope: jwt.all_customers_scope.clone(),
+        },
     })
     .ok_or_else(|| StartError::Key {
         setting: Setting::named("GATEWAY_JWT_SECRET"),

@@ -33,6 +33,8 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS",
     "GATEWAY_UPSTREAM_BREAKER_FAILURES",
     "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
+    "GATEWAY_UPSTREAM_MAX_BODY_BYTES",
+    "GATEWAY_UPSTREAM_MAX_PAGES",
     "GATEWAY_CACHE_TTL_SECS",
     "GATEWAY_CACHE_STALE_SECS",
     "GATEWAY_CACHE_ANSWER_BYTES",
@@ -46,6 +48,7 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_JWT_REQUIRED_SCOPE",
     "GATEWAY_JWT_LEEWAY_SECS",
     "GATEWAY_JWT_CUSTOMER_CLAIM",
+    "GATEWAY_JWT_ALL_CUSTOMERS_SCOPE",
     "GATEWAY_LIMITS_DEPTH",
     "GATEWAY_LIMITS_COMPLEXITY",
     "GATEWAY_LIMITS_ROOT_FIELDS",
@@ -56,6 +59,11 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
     "GATEWAY_LIMITS_RATE_PER_MINUTE",
     "GATEWAY_LIMITS_RATE_BURST",
+    "GATEWAY_LIMITS_HEADER_TIMEOUT_MS",
+    "GATEWAY_LIMITS_CONNECTIONS",
+    "GATEWAY_ALLOW_INSECURE_URLS",
+    "GATEWAY_INTROSPECTION",
+    "GATEWAY_METRICS_LISTEN",
     "GATEWAY_SHUTDOWN_DELAY_MS",
     "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
     "GATEWAY_LOG_FORMAT",
@@ -134,6 +142,7 @@ impl Setting {
             "CACHE_",
             "JWT_",
             "LIMITS_",
+            "METRICS_",
             "SHUTDOWN_",
             "LOG_",
             "TRACING_",
@@ -215,7 +224,17 @@ pub struct UpstreamSettings {
     pub timeout: Duration,
     /// Retries and the circuit breaker.
     pub resilience: Resilience,
+    /// `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: largest page body read (default 64 MiB).
+    pub max_body_bytes: usize,
+    /// `GATEWAY_UPSTREAM_MAX_PAGES`: most pages one listing read requests (default 1000).
+    pub max_pages: u64,
 }
+
+/// Default `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: 64 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default `GATEWAY_UPSTREAM_MAX_PAGES`.
+pub const DEFAULT_MAX_PAGES: u64 = 1000;
 
 /// How the gateway treats a failing upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +297,12 @@ pub struct Limits {
     /// `GATEWAY_LIMITS_RATE_BURST`: requests one caller may make at once (default: the rate
     /// per minute).
     pub rate_burst: u32,
+    /// `GATEWAY_LIMITS_HEADER_TIMEOUT_MS`: time a client has to send its request head
+    /// (default 10 s).
+    pub header_timeout: Duration,
+    /// `GATEWAY_LIMITS_CONNECTIONS`: most open client connections (default 4096); more wait
+    /// in the listen queue until one closes.
+    pub connections: usize,
 }
 
 impl Default for Limits {
@@ -294,6 +319,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             rate_per_minute: 0,
             rate_burst: 0,
+            header_timeout: Duration::from_secs(10),
+            connections: 4096,
         }
     }
 }
@@ -405,8 +432,12 @@ pub struct JwtSettings {
     pub required_scope: Option<String>,
     /// `GATEWAY_JWT_LEEWAY_SECS`: clock skew allowed on `exp`/`nbf` (default 30 s).
     pub leeway_secs: u64,
-    /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see.
+    /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see; a token
+    /// without it is refused unless it holds `all_customers_scope`.
     pub customer_claim: Option<String>,
+    /// `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`: a scope that lets a token without the customer
+    /// claim see every customer.
+    pub all_customers_scope: Option<String>,
 }
 
 impl Default for JwtSettings {
@@ -423,6 +454,7 @@ impl Default for JwtSettings {
             required_scope: None,
             leeway_secs: 30,
             customer_claim: None,
+            all_customers_scope: None,
         }
     }
 }
@@ -444,6 +476,12 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// Logs and trace export.
     pub telemetry: TelemetrySettings,
+    /// `GATEWAY_INTROSPECTION`: `false` refuses `__schema`/`__type` and drops "Did you mean"
+    /// suggestions from errors (default `true`).
+    pub introspection: bool,
+    /// `GATEWAY_METRICS_LISTEN`: a separate address for `/metrics`, which is then not served
+    /// on the GraphQL port (default: none, `/metrics` on the GraphQL port).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Raw values by setting, file first, then environment on top.
@@ -592,6 +630,16 @@ impl Settings {
                 (1, 600_000),
             )?,
             resilience: resilience(sources)?,
+            max_body_bytes: sources.number(
+                "GATEWAY_UPSTREAM_MAX_BODY_BYTES",
+                DEFAULT_MAX_BODY_BYTES as u64,
+                (1024, 1 << 32),
+            )? as usize,
+            max_pages: sources.number(
+                "GATEWAY_UPSTREAM_MAX_PAGES",
+                DEFAULT_MAX_PAGES,
+                (1, 1_000_000),
+            )?,
         };
         let cache = CacheSettings {
             ttl: sources.seconds(
@@ -611,6 +659,22 @@ impl Settings {
             )?,
         };
         let jwt = jwt_settings(sources)?;
+        require_secure_urls(sources, &upstream, &jwt)?;
+        let metrics_listen = match sources.get("GATEWAY_METRICS_LISTEN") {
+            None => None,
+            Some((setting, value)) => Some(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid(setting, value, "an address such as 0.0.0.0:9090"))?,
+            ),
+        };
+        if metrics_listen == Some(listen) && listen.port() != 0 {
+            return Err(problem(
+                "GATEWAY_METRICS_LISTEN",
+                "must differ from GATEWAY_LISTEN",
+            ));
+        }
         Ok(Self {
             listen,
             upstream,
@@ -619,6 +683,8 @@ impl Settings {
             limits: limits(sources)?,
             shutdown: shutdown(sources)?,
             telemetry: telemetry(sources)?,
+            introspection: sources.parsed("GATEWAY_INTROSPECTION", true, "`true` or `false`")?,
+            metrics_listen,
         })
     }
 }
@@ -744,7 +810,63 @@ fn limits(sources: &Sources) -> Result<Limits, ConfigError> {
         )?,
         rate_per_minute,
         rate_burst,
+        header_timeout: sources.millis(
+            "GATEWAY_LIMITS_HEADER_TIMEOUT_MS",
+            defaults.header_timeout,
+            (1, 600_000),
+        )?,
+        connections: size(
+            "GATEWAY_LIMITS_CONNECTIONS",
+            defaults.connections,
+            1_000_000,
+        )?,
     })
+}
+
+/// Whether `url`'s host is this machine: plain HTTP there never crosses a network.
+fn is_loopback(url: &Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback())
+    })
+}
+
+/// Refuses `http://` for the URLs that carry or vouch for secrets (the upstream gets the app
+/// token, the identity service the client secret, the JWKS decides who may call), unless the
+/// host is loopback or `GATEWAY_ALLOW_INSECURE_URLS` is `true`.
+fn require_secure_urls(
+    sources: &Sources,
+    upstream: &UpstreamSettings,
+    jwt: &JwtSettings,
+) -> Result<(), ConfigError> {
+    if sources.parsed("GATEWAY_ALLOW_INSECURE_URLS", false, "`true` or `false`")? {
+        return Ok(());
+    }
+    let token_url = match &upstream.credentials {
+        UpstreamCredentials::ClientCredentials { token_url, .. } => Some(token_url),
+        UpstreamCredentials::Token(_) => None,
+    };
+    let urls = [
+        ("GATEWAY_UPSTREAM_URL", Some(&upstream.url)),
+        ("GATEWAY_UPSTREAM_TOKEN_URL", token_url),
+        ("GATEWAY_JWT_JWKS_URL", jwt.jwks_url.as_ref()),
+    ];
+    for (name, url) in urls {
+        if let Some(url) = url
+            && url.scheme() != "https"
+            && !is_loopback(url)
+        {
+            return Err(problem(
+                name,
+                "must be an https:// URL off loopback (or set GATEWAY_ALLOW_INSECURE_URLS=true)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn upstream_credentials(sources: &Sources) -> Result<UpstreamCredentials, ConfigError> {
@@ -860,7 +982,20 @@ fn jwt_settings(sources: &Sources) -> Result<JwtSettings, ConfigError> {
         required_scope: sources.text("GATEWAY_JWT_REQUIRED_SCOPE"),
         leeway_secs: sources.number("GATEWAY_JWT_LEEWAY_SECS", 30, (0, 3_600))?,
         customer_claim: sources.text("GATEWAY_JWT_CUSTOMER_CLAIM"),
+        all_customers_scope: sources.text("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE"),
     };
+    if settings.jwks_url.is_some() {
+        // A JWKS is often shared by every application of a tenant: without both checks a
+        // token minted for any of them would be accepted.
+        for (name, value) in [
+            ("GATEWAY_JWT_ISSUER", &settings.issuer),
+            ("GATEWAY_JWT_AUDIENCE", &settings.audience),
+        ] {
+            if value.is_none() {
+                return Err(problem(name, "required with GATEWAY_JWT_JWKS_URL"));
+            }
+        }
+    }
     if settings.secret.is_none()
         && settings.public_key_file.is_none()
         && settings.jwks_url.is_none()

@@ -13,8 +13,9 @@ use serde_json::json;
 
 use crate::{
     config::{
-        CacheSettings, ClientAuthentication, DEFAULT_ANSWER_BYTES, JwtSettings, Limits, Resilience,
-        Settings, ShutdownSettings, TelemetrySettings, UpstreamCredentials, UpstreamSettings,
+        CacheSettings, ClientAuthentication, DEFAULT_ANSWER_BYTES, DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_PAGES, JwtSettings, Limits, Resilience, Settings, ShutdownSettings,
+        TelemetrySettings, UpstreamCredentials, UpstreamSettings,
     },
     mock_upstream::{MockClient, MockOptions, MockUpstream},
     secret::Secret,
@@ -73,6 +74,8 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
             pages_ahead: 7,
             timeout: Duration::from_secs(10),
             resilience: Resilience::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_pages: DEFAULT_MAX_PAGES,
         },
         cache: CacheSettings {
             ttl: Duration::from_secs(60),
@@ -89,6 +92,8 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
         limits: Limits::default(),
         shutdown: ShutdownSettings::default(),
         telemetry: TelemetrySettings::default(),
+        introspection: true,
+        metrics_listen: None,
     };
     Ok(Demo {
         upstream,

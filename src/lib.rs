@@ -33,6 +33,7 @@
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`outbound`]: what every outbound HTTP client shares: no redirects, capped reads.
 //! * [`secret`]: secrets that never print.
 
 pub mod app;
@@ -47,6 +48,7 @@ pub mod http;
 pub mod loader;
 pub mod metrics;
 pub mod mock_upstream;
+pub mod outbound;
 pub mod secret;
 pub mod telemetry;
 pub mod upstream;

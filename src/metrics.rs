@@ -56,6 +56,8 @@ pub struct Metrics {
     jwks_fetches: IntCounterVec,
     jwks_keys: IntGauge,
     jwks_refetches_suppressed: IntCounter,
+    connections_open: IntGauge,
+    connection_waits: IntCounter,
 }
 
 /// Registers a metric; the names and labels here are constants, so a failure is a bug.
@@ -235,6 +237,16 @@ impl Default for Metrics {
                 "gateway_jwks_refetches_suppressed_total",
                 "Unknown-kid refetches skipped because the last one was too recent.",
             ),
+            connections_open: gauge(
+                &r,
+                "gateway_http_connections_open",
+                "Client connections open now.",
+            ),
+            connection_waits: counter(
+                &r,
+                "gateway_http_connection_limit_reached_total",
+                "Times a new connection waited because GATEWAY_LIMITS_CONNECTIONS were open.",
+            ),
             registry: r,
         }
     }
@@ -372,6 +384,21 @@ impl Metrics {
     /// An unknown `kid` did not cause a fetch, because one ran too recently.
     pub fn jwks_refetch_suppressed(&self) {
         self.jwks_refetches_suppressed.inc();
+    }
+
+    /// A client connection was accepted.
+    pub fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    /// A client connection closed.
+    pub fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    /// A new connection had to wait: the connection limit was reached.
+    pub fn connection_limit_reached(&self) {
+        self.connection_waits.inc();
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).

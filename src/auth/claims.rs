@@ -12,7 +12,7 @@ use super::AuthError;
 /// never leak into what another caller sees.
 #[derive(Debug, Clone, Default)]
 pub enum CustomerAccess {
-    /// Every customer: no claim is configured, or the token does not carry it.
+    /// Every customer: no claim is configured, or the token holds the scope that sees all.
     #[default]
     All,
     /// Only these customer ids.
@@ -29,6 +29,16 @@ impl CustomerAccess {
     }
 }
 
+/// How tokens are scoped to customers (`GATEWAY_JWT_CUSTOMER_CLAIM` and
+/// `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerScoping {
+    /// The claim listing the customer ids a caller may see.
+    pub claim: Option<String>,
+    /// A scope that lets a token without the claim see every customer.
+    pub all_customers_scope: Option<String>,
+}
+
 /// A caller whose token was accepted.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -40,12 +50,14 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Reads the caller from verified claims; `customer_claim` names the claim that limits
-    /// which customers it sees. A claim that is present but not a list of strings refuses the
-    /// token: guessing what it meant could show a caller more than it may see.
+    /// Reads the caller from verified claims; `scoping` names the claim that limits which
+    /// customers it sees. Scoping fails closed: a claim that is present but not a list of
+    /// strings refuses the token (guessing what it meant could show more than it may see), and
+    /// so does a token without the claim, unless it holds the scope that sees every customer
+    /// (identity providers commonly leave an empty list claim out).
     pub(super) fn from_claims(
         claims: Map<String, Value>,
-        customer_claim: Option<&str>,
+        scoping: &CustomerScoping,
     ) -> Result<Self, AuthError> {
         let mut scopes = Vec::new();
         if let Some(Value::String(scope)) = claims.get("scope") {
@@ -58,8 +70,17 @@ impl Caller {
             }
             _ => {}
         }
-        let access = match customer_claim.map(|name| (name, claims.get(name))) {
-            None | Some((_, None)) => CustomerAccess::All,
+        let all_scope = scoping.all_customers_scope.as_deref();
+        let access = match scoping
+            .claim
+            .as_deref()
+            .map(|name| (name, claims.get(name)))
+        {
+            None => CustomerAccess::All,
+            Some((_, None)) if all_scope.is_some_and(|all| scopes.iter().any(|s| s == all)) => {
+                CustomerAccess::All
+            }
+            Some((name, None)) => return Err(AuthError::MissingCustomerClaim(name.to_owned())),
             Some((_, Some(Value::Array(ids)))) if ids.iter().all(Value::is_string) => {
                 CustomerAccess::Only(Arc::new(
                     ids.iter()
@@ -89,24 +110,52 @@ mod tests {
 
     use super::*;
 
+    fn scoping(claim: Option<&str>, all: Option<&str>) -> CustomerScoping {
+        CustomerScoping {
+            claim: claim.map(str::to_owned),
+            all_customers_scope: all.map(str::to_owned),
+        }
+    }
+
     fn caller(claims: Value, claim: Option<&str>) -> Result<Caller, AuthError> {
+        caller_with(claims, &scoping(claim, None))
+    }
+
+    fn caller_with(claims: Value, scoping: &CustomerScoping) -> Result<Caller, AuthError> {
         let Value::Object(claims) = claims else {
             unreachable!()
         };
-        Caller::from_claims(claims, claim)
+        Caller::from_claims(claims, scoping)
     }
 
     #[test]
-    fn the_customer_claim_limits_access_only_when_configured_and_present() {
+    fn the_customer_claim_limits_access_only_when_configured() {
         let listed = json!({ "customers": ["a", "b"] });
         let limited = caller(listed.clone(), Some("customers")).unwrap();
         assert!(limited.access.allows("a") && !limited.access.allows("c"));
         let unconfigured = caller(listed, None).unwrap();
         assert!(unconfigured.access.allows("c"));
-        let absent = caller(json!({}), Some("customers")).unwrap();
-        assert!(absent.access.allows("c"));
         let empty = caller(json!({ "customers": [] }), Some("customers")).unwrap();
         assert!(!empty.access.allows("a"));
+    }
+
+    #[test]
+    fn a_token_without_the_claim_is_refused_unless_it_holds_the_all_customers_scope() {
+        assert_eq!(
+            caller(json!({ "scope": "read" }), Some("customers")).unwrap_err(),
+            AuthError::MissingCustomerClaim("customers".into())
+        );
+        let rules = scoping(Some("customers"), Some("customers.all"));
+        assert!(caller_with(json!({ "scope": "read" }), &rules).is_err());
+        let all = caller_with(json!({ "scp": ["customers.all"] }), &rules).unwrap();
+        assert!(all.access.allows("anyone"));
+        // The claim, when present, wins over the scope.
+        let both = caller_with(
+            json!({ "scope": "customers.all", "customers": ["a"] }),
+            &rules,
+        );
+        assert!(!both.unwrap().access.allows("b"));
+        assert!(AuthError::MissingCustomerClaim("c".into()).is_forbidden());
     }
 
     #[test]

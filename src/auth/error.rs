@@ -37,6 +37,15 @@ pub enum AuthError {
     /// A claim the gateway requires is absent.
     #[error("the token lacks the required `{0}` claim")]
     MissingClaim(&'static str),
+    /// The JWT header names `crit` extensions, which the gateway understands none of
+    /// (RFC 7515 §4.1.11 says such a token must be refused).
+    #[error("the token's header has `crit` extensions, which the gateway does not support")]
+    CriticalHeader,
+    /// `GATEWAY_JWT_CUSTOMER_CLAIM` is set and the token neither carries that claim nor holds
+    /// the scope that sees every customer (403: it proves who the caller is, not what it may
+    /// see).
+    #[error("the token carries no `{0}` claim listing the customers it may see")]
+    MissingCustomerClaim(String),
     /// The customer claim is present but not a list of customer id strings.
     #[error("the token's `{0}` claim must be a list of customer ids")]
     BadCustomerClaim(String),
@@ -63,13 +72,18 @@ impl AuthError {
             Self::MissingClaim("aud") => "missing_aud",
             Self::MissingClaim(_) => "missing_exp",
             Self::BadCustomerClaim(_) => "bad_customer_claim",
+            Self::CriticalHeader => "crit_header",
+            Self::MissingCustomerClaim(_) => "missing_customer_claim",
             Self::InsufficientScope(_) => "insufficient_scope",
         }
     }
 
     /// True for a token that proved who the caller is but not that it may do this (403).
     pub fn is_forbidden(&self) -> bool {
-        matches!(self, Self::InsufficientScope(_))
+        matches!(
+            self,
+            Self::InsufficientScope(_) | Self::MissingCustomerClaim(_)
+        )
     }
 
     /// The contract's `extensions.code`.

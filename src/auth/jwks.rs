@@ -25,7 +25,7 @@ use super::keys::{VerifyingKey, from_jwk};
 use crate::metrics::Metrics;
 
 /// Largest JWKS document accepted.
-const MAX_JWKS_BYTES: usize = 1024 * 1024;
+const MAX_JWKS_BYTES: usize = crate::outbound::MAX_SMALL_ANSWER_BYTES;
 /// Most keys kept from one JWKS; a token without a `kid` is tried against each.
 const MAX_KEYS: usize = 64;
 /// Time limit of one JWKS fetch.
@@ -51,6 +51,8 @@ enum FetchError {
     Transport(String),
     #[error("the JWKS endpoint answered HTTP {0}")]
     Status(u16),
+    #[error("the JWKS endpoint {0}")]
+    Redirect(String),
     #[error("the JWKS is larger than {MAX_JWKS_BYTES} bytes")]
     TooLarge,
     #[error("the JWKS is not a JSON object with `keys`: {0}")]
@@ -79,10 +81,7 @@ pub struct Jwks {
 impl Jwks {
     /// A key source with no keys yet; [`Jwks::start`] fetches them.
     pub fn new(options: JwksOptions, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("elements-gateway/", env!("CARGO_PKG_VERSION")))
-            .timeout(FETCH_TIMEOUT)
-            .build()?;
+        let http = crate::outbound::client().timeout(FETCH_TIMEOUT).build()?;
         Ok(Self {
             options,
             http,
@@ -194,19 +193,20 @@ impl Jwks {
             .send()
             .await
             .map_err(transport)?;
+        if let Some(refused) =
+            crate::outbound::redirect_refused(response.status(), "GATEWAY_JWT_JWKS_URL")
+        {
+            return Err(FetchError::Redirect(refused));
+        }
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
-        {
-            return Err(FetchError::TooLarge);
-        }
-        let body = response.bytes().await.map_err(transport)?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err(FetchError::TooLarge);
-        }
+        let body = crate::outbound::read_capped(response, MAX_JWKS_BYTES)
+            .await
+            .map_err(|error| match error {
+                crate::outbound::ReadError::Transport(error) => transport(error),
+                crate::outbound::ReadError::TooLarge(_) => FetchError::TooLarge,
+            })?;
         let set: RawSet = serde_json::from_slice(&body)
             .map_err(|error| FetchError::NotJwks(error.to_string()))?;
         let mut keys = Vec::new();

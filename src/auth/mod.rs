@@ -23,7 +23,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-pub use claims::{Caller, CustomerAccess};
+pub use claims::{Caller, CustomerAccess, CustomerScoping};
 pub use error::AuthError;
 pub use jwks::{Jwks, JwksOptions};
 pub use keys::{KeyError, VerifyingKey, from_pem_file};
@@ -47,8 +47,8 @@ pub struct AuthOptions {
     pub required_scope: Option<String>,
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     pub leeway_secs: u64,
-    /// A claim listing the customer ids its caller may see.
-    pub customer_claim: Option<String>,
+    /// The customers a token may see.
+    pub scoping: CustomerScoping,
 }
 
 /// Verifies caller tokens; built once at start, shared by all requests.
@@ -60,7 +60,7 @@ pub struct Authenticator {
     algorithms: Vec<Algorithm>,
     validation: Validation,
     required_scope: Option<String>,
-    customer_claim: Option<String>,
+    scoping: CustomerScoping,
     verified: verified::VerifiedTokens,
 }
 
@@ -70,7 +70,7 @@ impl std::fmt::Debug for Authenticator {
             .field("algorithms", &self.algorithms)
             .field("jwks", &self.jwks.is_some())
             .field("required_scope", &self.required_scope)
-            .field("customer_claim", &self.customer_claim)
+            .field("scoping", &self.scoping)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +79,8 @@ impl std::fmt::Debug for Authenticator {
 struct Header {
     alg: String,
     kid: Option<String>,
+    /// Any value at all: the gateway implements no extension a token could make critical.
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 impl Authenticator {
@@ -134,7 +136,7 @@ impl Authenticator {
             algorithms,
             validation,
             required_scope: options.required_scope,
-            customer_claim: options.customer_claim,
+            scoping: options.scoping,
             verified: verified::VerifiedTokens::new(),
         })
     }
@@ -190,7 +192,7 @@ impl Authenticator {
             .get("exp")
             .and_then(serde_json::Value::as_u64)
             .map(|exp| exp.saturating_add(self.validation.leeway));
-        let caller = Caller::from_claims(claims, self.customer_claim.as_deref())?;
+        let caller = Caller::from_claims(claims, &self.scoping)?;
         if let Some(scope) = &self.required_scope
             && !caller.has_scope(scope)
         {
@@ -214,8 +216,11 @@ impl Authenticator {
         let header = URL_SAFE_NO_PAD
             .decode(header)
             .map_err(|_| AuthError::Malformed)?;
-        let Header { alg, kid } =
+        let Header { alg, kid, crit } =
             serde_json::from_slice(&header).map_err(|_| AuthError::Malformed)?;
+        if crit.is_some() {
+            return Err(AuthError::CriticalHeader);
+        }
         let algorithm: Algorithm = alg.parse().map_err(|_| AuthError::AlgorithmNotAllowed)?;
         if self.algorithms.contains(&algorithm) {
             Ok((algorithm, kid))

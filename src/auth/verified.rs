@@ -96,7 +96,11 @@ mod tests {
     use crate::auth::CustomerAccess;
 
     fn caller() -> Caller {
-        Caller::from_claims(serde_json::Map::new(), None).unwrap()
+        Caller::from_claims(
+            serde_json::Map::new(),
+            &super::super::CustomerScoping::default(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -163,11 +163,26 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
             HttpError::Auth(error)
         })?;
     if let Some(limiter) = &state.rate_limiter {
-        limiter
-            .acquire(caller.subject.as_deref().unwrap_or_default())
-            .map_err(HttpError::RateLimited)?;
+        let key = rate_key(caller.subject.as_deref(), authorization.unwrap_or_default());
+        limiter.acquire(&key).map_err(HttpError::RateLimited)?;
     }
     Ok(caller)
+}
+
+/// Whose bucket a request is taken from: the token's `sub`, or for a token without one the
+/// token itself (by digest, so no token is kept), never one bucket shared by all of them.
+fn rate_key(subject: Option<&str>, authorization: &[u8]) -> String {
+    match subject {
+        Some(subject) => format!("sub:{subject}"),
+        None => {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, authorization);
+            let hex: String = digest.as_ref()[..16]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            format!("token:{hex}")
+        }
+    }
 }
 
 async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Read, HttpError> {
@@ -251,9 +266,11 @@ async fn read_get(
         params.insert(name, value);
     }
     let built = build_request(params, state.limits.query_bytes)?;
-    if built.document.as_ref().is_some_and(|document| {
-        is_mutation(document, built.request.operation_name.as_deref())
-    }) {
+    if built
+        .document
+        .as_ref()
+        .is_some_and(|document| is_mutation(document, built.request.operation_name.as_deref()))
+    {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),
         ));
@@ -308,14 +325,7 @@ async fn prepare(
                 operation = Some(name.to_string());
             }
         }
-        let snapshot = state.store.latest_snapshot().await;
-        let measure = graphql::check_limits(
-            &document,
-            request.operation_name.as_deref(),
-            &request.variables,
-            QueryLimits::from(&state.limits),
-            ListSizes::new(snapshot.as_deref()),
-        )?;
+        let measure = measure(state, &document, &request).await?;
         cost = measure.filter(|_| report_cost).map(|measure| measure.cost);
         request.set_parsed_query(document);
     }
@@ -329,6 +339,39 @@ async fn prepare(
     })
 }
 
+/// Checks the document against the limits with list sizes from the latest cached snapshot.
+///
+/// A query over products refused on assumed sizes, with no snapshot cached yet, is checked
+/// again once the snapshot is read, so the first query after start is held to the same sizes
+/// as every later one. Only such refusals wait for the read: a query that passes on assumed
+/// sizes is not held back (a `customers` page can still be answered early).
+async fn measure(
+    state: &AppState,
+    document: &async_graphql::parser::types::ExecutableDocument,
+    request: &async_graphql::Request,
+) -> Result<Option<graphql::Measure>, HttpError> {
+    let check = |snapshot: Option<&crate::domain::Snapshot>| {
+        graphql::check_limits(
+            document,
+            request.operation_name.as_deref(),
+            &request.variables,
+            QueryLimits::from(&state.limits),
+            ListSizes::new(snapshot),
+        )
+    };
+    let snapshot = state.store.latest_snapshot().await;
+    match check(snapshot.as_deref()) {
+        Err(graphql::Refusal::Complexity { assumed: true, .. }) => {
+            let deadline = Instant::now() + state.limits.request_timeout;
+            match state.store.snapshot(deadline).await {
+                Ok(served) => Ok(check(Some(&served.value))?),
+                Err(_) => Ok(check(None)?),
+            }
+        }
+        checked => Ok(checked?),
+    }
+}
+
 /// A GraphQL request read from its parameters.
 struct Built {
     request: async_graphql::Request,
@@ -340,7 +383,10 @@ struct Built {
 
 /// The GraphQL request from its parameters, each checked for the right JSON type, and its
 /// document when it parses.
-fn build_request(mut params: Map<String, Value>, max_query_bytes: usize) -> Result<Built, HttpError> {
+fn build_request(
+    mut params: Map<String, Value>,
+    max_query_bytes: usize,
+) -> Result<Built, HttpError> {
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),

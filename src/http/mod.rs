@@ -10,6 +10,7 @@ mod health;
 mod media;
 mod middleware;
 mod rate;
+mod server;
 
 use std::{
     ops::Deref,
@@ -27,6 +28,7 @@ pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
 pub use middleware::{REQUEST_ID, RequestId};
 pub use rate::RateLimiter;
+pub use server::{ConnectionLimits, serve};
 
 use crate::{
     auth::Authenticator, cache::CustomerStore, config::Limits, graphql::GatewaySchema,
@@ -55,6 +57,8 @@ pub struct App {
     pub draining: AtomicBool,
     /// Whole answers kept for reuse, when `GATEWAY_CACHE_ANSWER_BYTES` is not 0.
     pub answers: Option<AnswerCache>,
+    /// `/metrics` is served on its own listener (`GATEWAY_METRICS_LISTEN`), not with the API.
+    pub metrics_apart: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -79,17 +83,28 @@ impl Deref for AppState {
 }
 
 /// The gateway's routes, behind the header limit, the panic guard and the request id (the
-/// outermost, so every answer carries one).
+/// outermost, so every answer carries one). `/metrics` is among them unless it is served apart.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(health::readyz));
+    if !state.metrics_apart {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    routes
         .layer(from_fn_with_state(state.clone(), middleware::header_limit))
         .layer(from_fn(middleware::catch_panic))
         .layer(from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for its own listener (`GATEWAY_METRICS_LISTEN`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .layer(from_fn(middleware::catch_panic))
         .with_state(state)
 }
 

@@ -64,6 +64,10 @@ pub struct UpstreamOptions {
     pub resilience: Resilience,
     /// Time allowed for one read (all its pages, retries and waits included).
     pub deadline: Duration,
+    /// Largest page body read (`GATEWAY_UPSTREAM_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Most pages one listing read requests (`GATEWAY_UPSTREAM_MAX_PAGES`).
+    pub max_pages: u64,
 }
 
 /// The upstream REST client: one connection pool, one concurrency budget.
@@ -78,6 +82,8 @@ pub struct UpstreamClient {
     pages_ahead: u64,
     timeout: Duration,
     deadline: Duration,
+    max_body_bytes: usize,
+    max_pages: u64,
     retry: RetryPolicy,
     breaker: Breaker,
     permits: Semaphore,
@@ -123,8 +129,7 @@ struct Selection<'a> {
 impl UpstreamClient {
     /// Builds the client; fails only when the TLS stack cannot be set up.
     pub fn new(options: UpstreamOptions, metrics: Arc<Metrics>) -> Result<Self, UpstreamError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("elements-gateway/", env!("CARGO_PKG_VERSION")))
+        let http = crate::outbound::client()
             .build()
             .map_err(|error| UpstreamError::Unavailable(format!("HTTP client: {error}")))?;
         let mut endpoint = options.base_url;
@@ -150,6 +155,8 @@ impl UpstreamClient {
                 .min(options.concurrency.saturating_sub(1) as u64),
             timeout: options.timeout,
             deadline: options.deadline,
+            max_body_bytes: options.max_body_bytes,
+            max_pages: options.max_pages.max(1),
             retry: RetryPolicy::new(&options.resilience),
             breaker: Breaker::new(&options.resilience),
             permits: Semaphore::new(options.concurrency.max(1)),
@@ -347,7 +354,7 @@ impl UpstreamClient {
         deadline: Instant,
         ahead: &mut HashMap<u64, BatchPage>,
     ) -> Result<(), UpstreamError> {
-        let planned = total.div_ceil(page_size);
+        let planned = total.div_ceil(page_size).min(self.max_pages);
         let mut pages = stream::iter(2..=planned)
             .map(|index| {
                 let known = ahead.remove(&index);
@@ -366,11 +373,19 @@ impl UpstreamClient {
         }
         drop(pages);
         // The pages shifted under us (a customer appeared twice): read on, in order.
-        for index in planned + 1..=planned * 2 {
+        let last = planned.saturating_mul(2).min(self.max_pages);
+        for index in planned + 1..=last {
             let page = self.page(selection, index, page_size, deadline).await?;
             if !collected.take(page.map(|page| page.data).unwrap_or_default(), total) {
-                break;
+                return Ok(());
             }
+        }
+        if last == self.max_pages {
+            tracing::warn!(
+                pages = self.max_pages,
+                total,
+                "stopped reading the listing at GATEWAY_UPSTREAM_MAX_PAGES before totalCount customers were read"
+            );
         }
         Ok(())
     }
@@ -547,6 +562,13 @@ impl UpstreamClient {
             .send()
             .await
             .map_err(transport)?;
+        if let Some(refused) =
+            crate::outbound::redirect_refused(response.status(), "GATEWAY_UPSTREAM_URL")
+        {
+            return Err(UpstreamError::BadResponse(format!(
+                "the upstream {refused}"
+            )));
+        }
         match response.status() {
             status if status.is_success() => {}
             StatusCode::NOT_FOUND if selection.customer_ids.is_some() => return Ok(None),
@@ -575,7 +597,14 @@ impl UpstreamClient {
                 )));
             }
         }
-        let body = response.bytes().await.map_err(transport)?;
+        let body = crate::outbound::read_capped(response, self.max_body_bytes)
+            .await
+            .map_err(|error| match error {
+                crate::outbound::ReadError::Transport(error) => transport(error),
+                too_large => UpstreamError::BadResponse(format!(
+                    "page {index}: {too_large} (GATEWAY_UPSTREAM_MAX_BODY_BYTES)"
+                )),
+            })?;
         serde_json::from_slice(&body)
             .map(Some)
             .map_err(|error| UpstreamError::BadResponse(format!("page {index}: {error}")))
@@ -596,19 +625,19 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Passes on a page's customers not seen before; returns whether reading should go on
-    /// (the page was not empty and fewer than `total` distinct customers are collected).
+    /// Passes on a page's customers not seen before; returns whether reading should go on:
+    /// the page brought a customer not seen before, and fewer than `total` distinct
+    /// customers are collected. A page of customers all seen already ends the read, so an
+    /// upstream that repeats itself under a huge `totalCount` costs two pages, not thousands.
     fn take(&mut self, page: Vec<WireCustomer>, total: u64) -> bool {
-        if page.is_empty() {
-            return false;
-        }
         let fresh: Vec<WireCustomer> = page
             .into_iter()
             .filter(|customer| self.seen.insert(customer.customer_id.clone()))
             .collect();
-        if !fresh.is_empty() {
-            (self.take)(fresh);
+        if fresh.is_empty() {
+            return false;
         }
+        (self.take)(fresh);
         (self.seen.len() as u64) < total
     }
 }

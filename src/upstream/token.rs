@@ -32,6 +32,29 @@ const ASSERTION_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// Lifetime assumed when the identity service sends no `expires_in` (its documented value).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// The range an issued token's `expires_in` is held to: at least a second, so a `0` cannot
+/// make every request fetch a token (one a second at most, shared by all requests), and at
+/// most a day, so a number near `u64::MAX` cannot overflow the clock.
+const LIFETIME_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 60 * 60));
+
+/// `expires_in` as the gateway uses it: clamped to [`LIFETIME_RANGE`], logged when it was not.
+fn token_lifetime(expires_in: Option<u64>) -> Duration {
+    let Some(said) = expires_in else {
+        return DEFAULT_LIFETIME;
+    };
+    let (shortest, longest) = LIFETIME_RANGE;
+    let lifetime = Duration::from_secs(said).clamp(shortest, longest);
+    if lifetime.as_secs() != said {
+        tracing::warn!(
+            expires_in_secs = said,
+            used_secs = lifetime.as_secs(),
+            "the identity service's expires_in is out of range; clamped"
+        );
+    }
+    lifetime
+}
+
 /// How long before expiry an issued token is replaced: a tenth of its life, at most a minute,
 /// so a request never leaves with a token about to lapse on the way.
 fn refresh_margin(lifetime: Duration) -> Duration {
@@ -365,7 +388,21 @@ impl TokenClient {
             .await
             .map_err(transport)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(transport)?;
+        if let Some(refused) =
+            crate::outbound::redirect_refused(status, "GATEWAY_UPSTREAM_TOKEN_URL")
+        {
+            return Err(UpstreamError::BadResponse(format!(
+                "the identity service {refused}"
+            )));
+        }
+        let body = crate::outbound::read_capped(response, crate::outbound::MAX_SMALL_ANSWER_BYTES)
+            .await
+            .map_err(|error| match error {
+                crate::outbound::ReadError::Transport(error) => transport(error),
+                too_large => {
+                    UpstreamError::BadResponse(format!("the identity service's {too_large}"))
+                }
+            })?;
         if status.is_server_error() {
             return Err(UpstreamError::Unavailable(format!(
                 "the identity service answered HTTP {}",
@@ -387,9 +424,7 @@ impl TokenClient {
                 "the identity service's answer has no `access_token` string".into(),
             )
         })?;
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        let lifetime = token_lifetime(answer.expires_in);
         tracing::info!(
             expires_in_secs = lifetime.as_secs(),
             "obtained an app token from the identity service"
@@ -413,6 +448,16 @@ fn is_oauth_error_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expires_in_is_clamped_to_a_believable_lifetime() {
+        assert_eq!(token_lifetime(None), DEFAULT_LIFETIME);
+        assert_eq!(token_lifetime(Some(3600)), Duration::from_secs(3600));
+        assert_eq!(token_lifetime(Some(0)), Duration::from_secs(1));
+        assert_eq!(token_lifetime(Some(u64::MAX)), Duration::from_secs(86_400));
+        // Adding the longest to now cannot overflow an Instant.
+        let _ = Instant::now() + token_lifetime(Some(u64::MAX));
+    }
 
     #[test]
     fn tokens_are_replaced_a_tenth_of_their_life_early_at_most_a_minute() {

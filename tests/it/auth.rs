@@ -25,6 +25,18 @@ pub(crate) fn with(changes: Value) -> Value {
     claims
 }
 
+/// An HS256 token signed with `SECRET` under a header of our own (jsonwebtoken's has no `crit`).
+fn signed_with_header(header: &Value, claims: &Value) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
 pub(crate) fn unsigned(claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims.to_string());
@@ -38,7 +50,7 @@ pub(crate) async fn assert_refused(
     authorization: Option<&str>,
     reason: &str,
 ) -> String {
-    let (status, code) = if reason == "insufficient_scope" {
+    let (status, code) = if matches!(reason, "insufficient_scope" | "missing_customer_claim") {
         (403, "FORBIDDEN")
     } else {
         (401, "UNAUTHENTICATED")
@@ -126,6 +138,16 @@ async fn every_refusal_reason_has_its_own_message_and_metric_label() {
                 Some("Bearer a.b.c".into()),
                 Some("Bearer a.b.c.d".into()),
             ],
+        ),
+        (
+            "crit_header",
+            vec![Some(format!(
+                "Bearer {}",
+                signed_with_header(
+                    &json!({ "alg": "HS256", "typ": "JWT", "crit": ["exp"] }),
+                    &scoped(json!({}))
+                )
+            ))],
         ),
         (
             "algorithm_not_allowed",
@@ -264,4 +286,18 @@ async fn get_requests_need_a_token_too_but_the_graphiql_page_does_not() {
             .starts_with("text/html")
     );
     assert!(page.text().await.unwrap().contains("GraphiQL"));
+}
+
+#[tokio::test]
+async fn a_token_whose_header_has_crit_is_refused_and_the_same_without_it_passes() {
+    let gateway = spawn().await;
+    let claims = with(json!({}));
+    let plain = signed_with_header(&json!({ "alg": "HS256", "typ": "JWT" }), &claims);
+    let answer = gateway.post(&json!({ "query": QUERY }), Some(&plain)).await;
+    assert_eq!(answer.status(), 200);
+    for crit in [json!(["exp"]), json!([]), json!("b64")] {
+        let header = json!({ "alg": "HS256", "typ": "JWT", "crit": crit });
+        let token = signed_with_header(&header, &claims);
+        assert_refused(&gateway, Some(&format!("Bearer {token}")), "crit_header").await;
+    }
 }

@@ -295,8 +295,12 @@ async fn identical_requests_in_flight_execute_once_and_get_the_same_bytes() {
     assert_eq!(gateway.upstream_requests() - before, 3, "one read");
 
     // A restricted caller never waits for, nor shares, an unrestricted caller's answer.
-    let gateway =
-        spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", "customers")).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_CUSTOMER_CLAIM", "customers")
+            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
+    )
+    .await;
     gateway.upstream.set_latency(Duration::from_millis(300));
     let mut claims = crate::common::valid_claims();
     claims["customers"] = json!([gateway.upstream_ids()[3]]);
@@ -306,7 +310,11 @@ async fn identical_requests_in_flight_execute_once_and_get_the_same_bytes() {
         crate::common::SECRET,
     );
     let body = json!({ "query": "{ customers { totalCount } }" });
-    let unrestricted = crate::common::token();
+    let unrestricted = crate::common::sign(
+        &crate::auth::with(json!({ "scope": "customers.all" })),
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    );
     let (everyone, one) = futures::join!(
         gateway.post(&body, Some(&unrestricted)),
         gateway.post(&body, Some(&restricted)),

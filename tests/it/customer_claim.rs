@@ -1,5 +1,6 @@
 //! `GATEWAY_JWT_CUSTOMER_CLAIM`: a token carrying the claim sees only its customers, in every
-//! root field, from the one cache all callers share.
+//! root field, from the one cache all callers share; a token without it is refused unless it
+//! holds `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`.
 
 use std::collections::BTreeSet;
 
@@ -12,16 +13,22 @@ use crate::{
 };
 
 const CLAIM: &str = "elements_customers";
+const ALL_CUSTOMERS: &str = "elements.customers.all";
 
 async fn gateway() -> TestGateway {
-    spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", CLAIM)).await
+    spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_CUSTOMER_CLAIM", CLAIM)
+            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", ALL_CUSTOMERS),
+    )
+    .await
 }
 
-/// A token whose claim lists these customers (`None`: no claim at all).
+/// A token whose claim lists these customers (`None`: no claim, and the scope that sees all).
 fn token_for(ids: Option<&[String]>) -> String {
     let claims = match ids {
         Some(ids) => with(json!({ CLAIM: ids })),
-        None => with(json!({})),
+        None => with(json!({ "scope": format!("read {ALL_CUSTOMERS}") })),
     };
     sign(&claims, Algorithm::HS256, SECRET)
 }
@@ -195,4 +202,36 @@ async fn a_claim_that_is_not_a_list_of_ids_is_refused() {
         .await;
         assert!(message.contains(CLAIM), "{message}");
     }
+}
+
+#[tokio::test]
+async fn a_token_without_the_claim_or_the_all_customers_scope_is_refused() {
+    let gateway = gateway().await;
+    for claims in [json!({}), json!({ "scope": "read elements.customers" })] {
+        let token = sign(&with(claims), Algorithm::HS256, SECRET);
+        let message = assert_refused(
+            &gateway,
+            Some(&format!("Bearer {token}")),
+            "missing_customer_claim",
+        )
+        .await;
+        assert!(message.contains(CLAIM), "{message}");
+    }
+    // Without GATEWAY_JWT_ALL_CUSTOMERS_SCOPE no scope stands in for the claim.
+    let strict = spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", CLAIM)).await;
+    let scoped = sign(
+        &with(json!({ "scope": ALL_CUSTOMERS })),
+        Algorithm::HS256,
+        SECRET,
+    );
+    assert_refused(
+        &strict,
+        Some(&format!("Bearer {scoped}")),
+        "missing_customer_claim",
+    )
+    .await;
+    // An empty list is a list: it sees no customer, and is not refused.
+    let none = token_for(Some(&[]));
+    let data = data_as(&strict, &none, "{ customers { totalCount } }", json!({})).await;
+    assert_eq!(data["customers"]["totalCount"], 0);
 }

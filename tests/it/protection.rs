@@ -82,9 +82,11 @@ async fn each_query_limit_refuses_with_its_code_and_setting_before_the_upstream_
         let (status, got, _) = refused(&gateway, "application/json", body).await;
         assert_eq!((status, got.as_str()), (200, code));
     }
-    // Within the limits, the same shapes run.
+    // Within the limits, the same shapes run. Nothing is cached yet, so the assumed sizes
+    // (10,000 products) refuse this one until the snapshot is read; the date window then
+    // holds no product, so it costs 1.
     gateway
-        .data("{ products { customer { products { service } } } }")
+        .data(r#"{ products(filter: {expiringBefore: "1900-01-01"}) { customer { products { service } } } }"#)
         .await;
     assert_eq!(
         gateway
@@ -277,6 +279,22 @@ async fn the_rate_limit_is_per_caller_with_429_and_retry_after() {
             .post(&query, Some(&as_subject("bob")))
             .await
             .status(),
+        200
+    );
+    // Tokens without `sub` do not share one bucket: each token has its own.
+    let anonymous = |nonce: u64| {
+        let mut claims = valid_claims();
+        claims.as_object_mut().unwrap().remove("sub");
+        claims["jti"] = nonce.into();
+        sign(&claims, jsonwebtoken::Algorithm::HS256, SECRET)
+    };
+    let first = anonymous(1);
+    for _ in 0..2 {
+        assert_eq!(gateway.post(&query, Some(&first)).await.status(), 200);
+    }
+    assert_eq!(gateway.post(&query, Some(&first)).await.status(), 429);
+    assert_eq!(
+        gateway.post(&query, Some(&anonymous(2))).await.status(),
         200
     );
 }

@@ -14,7 +14,8 @@
 //!   indices; all products without a known filter), or [`shape::ASSUMED_PRODUCTS`] while none
 //!   is cached;
 //! * `Customer.products`: the most products one customer has (or an assumed 50);
-//! * `customers(first: n)`: `edges` and `nodes` bring n items (100 when `first` is not given);
+//! * `customers(first: n)`: `edges` and `nodes` bring n items (100 when `first` is not given),
+//!   or as many customers as the snapshot holds when that is fewer;
 //! * introspection lists: sizes taken from this schema.
 
 mod shape;
@@ -65,7 +66,8 @@ pub enum Refusal {
     },
     /// Selections (fields, inline fragments, fragment spreads) nest deeper than the walk goes.
     #[error(
-        "the query nests selections and fragment spreads more than {limit} deep (GATEWAY_LIMITS_DEPTH plus {})", walk::NESTING_ALLOWANCE
+        "the query nests selections and fragment spreads more than {limit} deep (GATEWAY_LIMITS_DEPTH plus {})",
+        walk::NESTING_ALLOWANCE
     )]
     Nesting {
         /// How deep the walk may go.
@@ -80,6 +82,9 @@ pub enum Refusal {
         limit: usize,
         /// The estimate.
         estimate: u64,
+        /// The estimate assumed how many products there are, for want of a cached snapshot:
+        /// with the data in, it may pass.
+        assumed: bool,
     },
     /// The operation has too many root fields.
     #[error(
@@ -188,6 +193,7 @@ pub fn check(
         return Err(Refusal::Complexity {
             limit: limits.complexity,
             estimate: cost,
+            assumed: summary.sized_by_data && sizes.is_assumed(),
         });
     }
     Ok(Some(Measure {

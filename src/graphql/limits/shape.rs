@@ -71,9 +71,7 @@ pub(super) fn field(parent: &str, field: &str) -> (Option<&'static str>, Items) 
         ("__Schema", "queryType" | "mutationType" | "subscriptionType") => (Some("__Type"), One),
         ("__Schema", "directives") => (Some("__Directive"), Fixed(i::DIRECTIVES)),
         ("__Type", "fields") => (Some("__Field"), Fixed(i::FIELDS)),
-        ("__Type", "interfaces" | "possibleTypes") => {
-            (Some("__Type"), Fixed(i::IMPLEMENTATIONS))
-        }
+        ("__Type", "interfaces" | "possibleTypes") => (Some("__Type"), Fixed(i::IMPLEMENTATIONS)),
         ("__Type", "enumValues") => (Some("__EnumValue"), Fixed(i::ENUM_VALUES)),
         ("__Type", "inputFields") => (Some("__InputValue"), Fixed(i::ARGUMENTS)),
         ("__Type", "ofType") | ("__Field" | "__InputValue", "type") => (Some("__Type"), One),
@@ -114,6 +112,11 @@ impl<'a> ListSizes<'a> {
         Self { snapshot }
     }
 
+    /// Whether sizes are assumed (no snapshot is cached).
+    pub fn is_assumed(&self) -> bool {
+        self.snapshot.is_none()
+    }
+
     /// Root `products` with `filter` (when its value is known): the products the snapshot's
     /// indices say it may match, an upper bound found without scanning.
     pub(super) fn root_products(&self, filter: Option<&ProductFilter>) -> u64 {
@@ -123,6 +126,13 @@ impl<'a> ListSizes<'a> {
                 |filter| snapshot.products_bound(filter),
             );
             bound as u64
+        })
+    }
+
+    /// A `customers` page of `first`: no more than the customers there are.
+    pub(super) fn page(&self, first: u64) -> u64 {
+        self.snapshot.map_or(first, |snapshot| {
+            first.min(snapshot.customers().len() as u64)
         })
     }
 

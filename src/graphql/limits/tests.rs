@@ -51,8 +51,10 @@ fn snapshot(customers: usize, products: usize) -> Snapshot {
                     })
                 })
                 .collect();
-            serde_json::from_value(serde_json::json!({"customerId": format!("c{c}"), "products": products}))
-                .unwrap()
+            serde_json::from_value(
+                serde_json::json!({"customerId": format!("c{c}"), "products": products}),
+            )
+            .unwrap()
         })
         .collect();
     Snapshot::new(wire.into_iter().map(Customer::from_wire).collect())
@@ -76,7 +78,10 @@ fn depth_counts_nested_fields_through_fragments() {
 
 #[test]
 fn complexity_multiplies_under_customers_first() {
-    assert_eq!(checked("{ customers(first: 100) { nodes { id email } } }").unwrap(), 202);
+    assert_eq!(
+        checked("{ customers(first: 100) { nodes { id email } } }").unwrap(),
+        202
+    );
     let wide = "{ customers(first: 500) { nodes { id email } } }";
     assert!(matches!(
         checked(wide),
@@ -102,20 +107,34 @@ fn lists_count_the_items_the_snapshot_holds() {
     let snapshot = snapshot(100, 5);
     let sizes = ListSizes::new(Some(&snapshot));
     // 500 products, one field each.
-    assert_eq!(checked_with("{ products { service } }", WIDE, sizes).unwrap(), 501);
+    assert_eq!(
+        checked_with("{ products { service } }", WIDE, sizes).unwrap(),
+        501
+    );
     // Each customer holds 5: `products { customer { products { service } } }`.
     let cycle = "{ products { customer { products { service } } } }";
-    assert_eq!(checked_with(cycle, WIDE, sizes).unwrap(), 1 + 500 * (1 + 1 + 5));
+    assert_eq!(
+        checked_with(cycle, WIDE, sizes).unwrap(),
+        1 + 500 * (1 + 1 + 5)
+    );
     // A filter by customer counts that customer's products only; a date window its range.
     assert_eq!(
-        checked_with(r#"{ products(filter: {customerId: "c1"}) { service } }"#, WIDE, sizes).unwrap(),
+        checked_with(
+            r#"{ products(filter: {customerId: "c1"}) { service } }"#,
+            WIDE,
+            sizes
+        )
+        .unwrap(),
         6
     );
-    let window = r#"query ($before: DateTime) { products(filter: {expiringBefore: $before}) { service } }"#;
+    let window =
+        r#"query ($before: DateTime) { products(filter: {expiringBefore: $before}) { service } }"#;
     let document = parse_query(window).unwrap();
     let mut variables = Variables::default();
     variables.insert(Name::new("before"), Value::String("2026-01-02".into()));
-    let measure = check(&document, None, &variables, WIDE, sizes).unwrap().unwrap();
+    let measure = check(&document, None, &variables, WIDE, sizes)
+        .unwrap()
+        .unwrap();
     assert!(measure.cost < 40, "one day in 28: {}", measure.cost);
 }
 
@@ -152,7 +171,11 @@ fn fragment_bombs_are_refused_in_linear_time() {
         Err(Refusal::UnknownFragment(name)) if name == "Nope"
     ));
     assert!(matches!(
-        checked_with(&bomb("...F0", "Query", "__typename"), DEFAULTS, ListSizes::default()),
+        checked_with(
+            &bomb("...F0", "Query", "__typename"),
+            DEFAULTS,
+            ListSizes::default()
+        ),
         Err(Refusal::RootFields { .. })
     ));
     assert!(matches!(
@@ -175,10 +198,15 @@ fn fragment_cycles_and_unknown_fragments_are_refused() {
         Err(Refusal::FragmentCycle(_))
     ));
     assert!(matches!(
-        checked("{ products { ...P } } fragment P on Product { customer { ...C } } fragment C on Customer { products { ...P } }"),
+        checked(
+            "{ products { ...P } } fragment P on Product { customer { ...C } } fragment C on Customer { products { ...P } }"
+        ),
         Err(Refusal::FragmentCycle(_))
     ));
-    assert!(matches!(checked("{ ...Missing }"), Err(Refusal::UnknownFragment(_))));
+    assert!(matches!(
+        checked("{ ...Missing }"),
+        Err(Refusal::UnknownFragment(_))
+    ));
     let refusal = checked("{ ...Missing }").unwrap_err();
     assert_eq!(refusal.code(), "GRAPHQL_VALIDATION_FAILED");
 }
@@ -187,7 +215,10 @@ fn fragment_cycles_and_unknown_fragments_are_refused() {
 fn long_spread_chains_stop_at_the_nesting_bound() {
     let mut query = String::from("{ ...F0 }");
     for level in 0..5_000 {
-        query.push_str(&format!(" fragment F{level} on Query {{ ...F{} }}", level + 1));
+        query.push_str(&format!(
+            " fragment F{level} on Query {{ ...F{} }}",
+            level + 1
+        ));
     }
     query.push_str(" fragment F5000 on Query { __typename }");
     assert!(matches!(checked(&query), Err(Refusal::Nesting { .. })));
@@ -242,13 +273,30 @@ fn paging_arguments_are_checked_from_literals_variables_and_defaults() {
     let mut variables = Variables::default();
     variables.insert(Name::new("after"), Value::String("nope".into()));
     assert!(check(&document, None, &variables, LIMITS, ListSizes::default()).is_err());
-    assert!(check(&document, None, &Variables::default(), LIMITS, ListSizes::default()).is_ok());
+    assert!(
+        check(
+            &document,
+            None,
+            &Variables::default(),
+            LIMITS,
+            ListSizes::default()
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn an_operation_that_cannot_be_chosen_is_left_to_execution() {
     let document = parse_query("query A { __typename } query B { __typename }").unwrap();
-    let none = |name| check(&document, name, &Variables::default(), LIMITS, ListSizes::default());
+    let none = |name| {
+        check(
+            &document,
+            name,
+            &Variables::default(),
+            LIMITS,
+            ListSizes::default(),
+        )
+    };
     assert!(matches!(none(None), Ok(None)));
     assert!(matches!(none(Some("C")), Ok(None)));
 }
@@ -265,7 +313,9 @@ async fn introspection_sizes_hold_for_the_schema() {
     )
     .finish();
     let answer = schema
-        .execute(include_str!("../../../tests/fixtures/introspection.graphql"))
+        .execute(include_str!(
+            "../../../tests/fixtures/introspection.graphql"
+        ))
         .await
         .data
         .into_json()

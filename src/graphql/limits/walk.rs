@@ -39,6 +39,9 @@ pub(super) struct Summary {
     pub(super) aliases: u64,
     /// Fields at this level, through fragments: an operation's root fields.
     pub(super) fields: u64,
+    /// A list sized by the snapshot (`products`, root or per customer, or a `customers`
+    /// page) is selected.
+    pub(super) sized_by_data: bool,
 }
 
 impl Summary {
@@ -55,6 +58,7 @@ impl Summary {
         self.depth = self.depth.max(other.depth);
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.fields = self.fields.saturating_add(other.fields);
+        self.sized_by_data |= other.sized_by_data;
     }
 }
 
@@ -156,6 +160,11 @@ impl<'a> Walk<'a> {
             depth: sub.depth + 1,
             aliases: sub.aliases + u64::from(field.alias.is_some()),
             fields: 1,
+            sized_by_data: sub.sized_by_data
+                || matches!(
+                    items,
+                    Items::RootProducts | Items::CustomerProducts | Items::Connection
+                ),
         };
         let each = |count: u64| count.saturating_mul(sub.total());
         match items {
@@ -165,13 +174,15 @@ impl<'a> Walk<'a> {
             }
             Items::Page => summary.per_item = sub.total(),
             Items::Connection => {
-                let first = self.customers_arguments(field)?;
+                let first = self.sizes.page(self.customers_arguments(field)?);
                 let page = sub.per_item.saturating_mul(first);
                 summary.fixed = summary.fixed.saturating_add(sub.fixed).saturating_add(page);
             }
             Items::Fixed(count) => summary.fixed = summary.fixed.saturating_add(each(count)),
             Items::RootProducts => {
-                let count = self.sizes.root_products(self.product_filter(field).as_ref());
+                let count = self
+                    .sizes
+                    .root_products(self.product_filter(field).as_ref());
                 summary.fixed = summary.fixed.saturating_add(each(count));
             }
             Items::CustomerProducts => {
