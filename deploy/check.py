@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Checks deploy/ (CI runs it; needs the PyPI package kubernetes-validate, which brings PyYAML).
 
-1. Every manifest the kustomization lists validates strictly against the Kubernetes schemas
-   (unknown fields and wrong types fail), and the kustomization lists every manifest.
+1. Every manifest validates strictly against the Kubernetes schemas (unknown fields and wrong
+   types fail), and the kustomization lists every manifest but the `*.example.yaml` ones, which
+   it must not list (an example Secret applied by `kubectl apply -k` would overwrite the real
+   one).
 2. Every setting the ConfigMap, the Secret and the compose file give the gateway is one the
    gateway knows (the VARIABLES list in src/config.rs), so a typo cannot pass unnoticed.
 """
@@ -29,18 +31,23 @@ def main():
     failures = []
     kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
     listed = sorted(kustomization["resources"])
-    present = sorted(p.name for p in KUBERNETES.glob("*.yaml") if p.name != "kustomization.yaml")
+    manifests = sorted(p.name for p in KUBERNETES.glob("*.yaml") if p.name != "kustomization.yaml")
+    present = [name for name in manifests if not name.endswith(".example.yaml")]
     if listed != present:
-        failures.append(f"kustomization.yaml lists {listed}, the folder holds {present}")
+        failures.append(f"kustomization.yaml lists {listed}, the folder's manifests are {present}")
+    for name in manifests:
+        for document in yaml.safe_load_all((KUBERNETES / name).read_text()):
+            if document["kind"] == "Secret" and name in listed:
+                failures.append(f"kustomization.yaml lists the Secret {name}: it would replace the real one")
     validated = subprocess.run(
-        ["kubernetes-validate", "--strict", *(str(KUBERNETES / name) for name in present)]
+        ["kubernetes-validate", "--strict", *(str(KUBERNETES / name) for name in manifests)]
     )
     if validated.returncode != 0:
         failures.append("kubernetes-validate refused a manifest (above)")
 
     settings = known_settings()
     given = {}
-    for name in present:
+    for name in manifests:
         for document in yaml.safe_load_all((KUBERNETES / name).read_text()):
             if document["kind"] == "ConfigMap":
                 given[f"kubernetes/{name}"] = document.get("data", {})
@@ -56,7 +63,7 @@ def main():
         print(f"FAIL {failure}")
     if failures:
         sys.exit(1)
-    print(f"deploy/ checked: {len(present)} manifests, {sum(map(len, given.values()))} settings")
+    print(f"deploy/ checked: {len(manifests)} manifests, {sum(map(len, given.values()))} settings")
 
 
 if __name__ == "__main__":

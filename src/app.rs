@@ -138,7 +138,7 @@ impl Application {
             connections: settings.limits.connections,
         };
         let state = AppState(Arc::new(App {
-            schema: build_schema(Arc::clone(&store)),
+            schema: build_schema(Arc::clone(&store), settings.introspection),
             store,
             authenticator,
             upstream,
@@ -152,6 +152,7 @@ impl Application {
             draining: AtomicBool::new(false),
             answers: AnswerCache::new(settings.cache.answer_bytes),
             metrics_apart: metrics_listener.is_some(),
+            introspection: settings.introspection,
         }));
         Ok(Self {
             listener,

@@ -1302,4 +1302,109 @@ mod tests {
         assert!(line.contains("is not valid TOML"), "{line}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn secret_bearing_urls_must_be_https_off_loopback() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = minimal();
+            pairs.extend_from_slice(extra);
+            load(&pairs)
+        };
+        for (name, url) in [
+            ("GATEWAY_UPSTREAM_URL", "http://graph.example.com"),
+            ("GATEWAY_JWT_JWKS_URL", "http://login.example.com/keys"),
+        ] {
+            let mut extra = vec![(name, url)];
+            if name == "GATEWAY_JWT_JWKS_URL" {
+                extra.extend([("GATEWAY_JWT_ISSUER", "i"), ("GATEWAY_JWT_AUDIENCE", "a")]);
+            }
+            let line = with(&extra).unwrap_err().to_string();
+            assert!(line.starts_with(name), "{line}");
+            assert!(line.contains("GATEWAY_ALLOW_INSECURE_URLS"), "{line}");
+            extra.push(("GATEWAY_ALLOW_INSECURE_URLS", "true"));
+            assert!(with(&extra).is_ok());
+        }
+        let client = [
+            (
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                "http://id.example.com/connect/token",
+            ),
+            ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+            ("GATEWAY_UPSTREAM_CLIENT_SECRET", "s"),
+            ("GATEWAY_JWT_SECRET", SECRET),
+        ];
+        let line = load(&client).unwrap_err().to_string();
+        assert!(line.starts_with("GATEWAY_UPSTREAM_TOKEN_URL"), "{line}");
+        for loopback in [
+            "http://127.0.0.1:9000",
+            "http://localhost:9000",
+            "http://[::1]:9000",
+        ] {
+            let pairs = [
+                ("GATEWAY_UPSTREAM_TOKEN", "t"),
+                ("GATEWAY_JWT_SECRET", SECRET),
+                ("GATEWAY_UPSTREAM_URL", loopback),
+            ];
+            assert!(load(&pairs).is_ok(), "{loopback}");
+        }
+        let line = with(&[("GATEWAY_ALLOW_INSECURE_URLS", "yes")])
+            .unwrap_err()
+            .to_string();
+        assert!(line.starts_with("GATEWAY_ALLOW_INSECURE_URLS"), "{line}");
+    }
+
+    #[test]
+    fn a_jwks_needs_an_issuer_and_an_audience() {
+        let mut pairs = minimal();
+        pairs.push(("GATEWAY_JWT_JWKS_URL", "https://login.example.com/keys"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_JWT_ISSUER"));
+        pairs.push(("GATEWAY_JWT_ISSUER", "https://login.example.com/"));
+        assert!(error_line(&pairs).starts_with("GATEWAY_JWT_AUDIENCE"));
+        pairs.push(("GATEWAY_JWT_AUDIENCE", "api://gateway"));
+        assert!(load(&pairs).is_ok());
+    }
+
+    #[test]
+    fn hardening_settings_have_the_contract_defaults_and_bounds() {
+        let settings = load(&minimal()).unwrap();
+        assert_eq!(settings.upstream.max_body_bytes, 67_108_864);
+        assert_eq!(settings.upstream.max_pages, 1000);
+        assert_eq!(settings.limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(settings.limits.connections, 4096);
+        assert!(settings.introspection);
+        assert_eq!(settings.metrics_listen, None);
+        assert_eq!(settings.jwt.all_customers_scope, None);
+        let mut pairs = minimal();
+        pairs.extend([
+            ("GATEWAY_INTROSPECTION", "false"),
+            ("GATEWAY_METRICS_LISTEN", "0.0.0.0:9090"),
+            ("GATEWAY_UPSTREAM_MAX_PAGES", "5"),
+            ("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
+        ]);
+        let settings = load(&pairs).unwrap();
+        assert!(!settings.introspection);
+        assert_eq!(settings.metrics_listen.unwrap().port(), 9090);
+        assert_eq!(settings.upstream.max_pages, 5);
+        for (name, bad) in [
+            ("GATEWAY_UPSTREAM_MAX_PAGES", "0"),
+            ("GATEWAY_UPSTREAM_MAX_BODY_BYTES", "10"),
+            ("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", "0"),
+            ("GATEWAY_LIMITS_CONNECTIONS", "0"),
+            ("GATEWAY_INTROSPECTION", "off"),
+            ("GATEWAY_METRICS_LISTEN", "nine"),
+            ("GATEWAY_METRICS_LISTEN", "127.0.0.1:8080"),
+        ] {
+            let mut pairs = minimal();
+            pairs.push((name, bad));
+            assert!(error_line(&pairs).starts_with(name), "{name}={bad}");
+        }
+        assert_eq!(
+            Setting::named("GATEWAY_METRICS_LISTEN").to_string(),
+            "GATEWAY_METRICS_LISTEN ([metrics] listen)"
+        );
+        assert_eq!(
+            Setting::named("GATEWAY_ALLOW_INSECURE_URLS").to_string(),
+            "GATEWAY_ALLOW_INSECURE_URLS (allow_insecure_urls)"
+        );
+    }
 }

@@ -28,11 +28,19 @@ use crate::{
 /// The gateway's executable schema.
 pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// The schema, answering from `store`.
-pub fn build_schema(store: Arc<CustomerStore>) -> GatewaySchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .data(store)
-        .finish()
+/// The schema, answering from `store`. Without `introspection`, `__schema` and `__type` are
+/// refused and validation errors suggest no names ("Did you mean"), since a schema can be
+/// recovered from suggestions alone.
+pub fn build_schema(store: Arc<CustomerStore>, introspection: bool) -> GatewaySchema {
+    let builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(store);
+    if introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
 }
 
 /// What one request brings to execution besides its caller.

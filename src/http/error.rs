@@ -53,6 +53,11 @@ pub enum HttpError {
     /// GraphQL-over-HTTP specification asks.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The request body did not arrive within the request deadline (408).
+    #[error(
+        "the request body did not arrive within {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis()
+    )]
+    BodyTimeout(Duration),
     /// Execution did not finish in time (504).
     #[error(
         "the request did not complete within its time limit of {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis()
@@ -77,6 +82,7 @@ impl HttpError {
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Auth(error) if error.is_forbidden() => StatusCode::FORBIDDEN,
             Self::Auth(_) => StatusCode::UNAUTHORIZED,
@@ -102,6 +108,7 @@ impl HttpError {
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::Refused(refusal) => refusal.code(),
             Self::Timeout(_) => "TIMEOUT",
+            Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -4,8 +4,10 @@
 //! A build with the UI bundle (`ui/`, embedded by `build.rs`) serves GraphiQL and all its
 //! assets itself, under `/graphiql/`, so the page works where no CDN can be reached; its
 //! Content-Security-Policy allows nothing from elsewhere. A build without the bundle serves a
-//! page that loads GraphiQL from a CDN, and the gateway says so when it starts. Either page
-//! opens with an example query and an `Authorization` header to fill in.
+//! page that loads GraphiQL from a CDN at pinned versions checked by Subresource Integrity,
+//! under the same policy widened to that CDN, and the gateway says so when it starts. Either
+//! page opens with an example query and an `Authorization` header to fill in, and neither may
+//! be framed (`frame-ancestors 'none'`).
 
 use axum::{
     extract::Path,
@@ -23,16 +25,23 @@ pub(super) fn page() -> Response {
         page_html(),
     )
         .into_response();
-    if BUNDLED {
-        response.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-                 font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-            ),
-        );
-    }
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy()),
+    );
     response
+}
+
+/// The bundled page allows nothing from elsewhere.
+#[cfg(graphiql_bundled)]
+fn policy() -> &'static str {
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+     font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+}
+
+#[cfg(not(graphiql_bundled))]
+fn policy() -> &'static str {
+    cdn_policy()
 }
 
 #[cfg(graphiql_bundled)]
@@ -58,7 +67,7 @@ fn page_html() -> String {
 
 #[cfg(not(graphiql_bundled))]
 fn page_html() -> String {
-    CDN_PAGE.to_owned()
+    [CDN_PAGE_HEAD, CDN_PAGE_SCRIPT, CDN_PAGE_TAIL].concat()
 }
 
 /// `GET /graphiql/{file}`: the embedded bundle, gzip-compressed when the browser accepts it.
@@ -123,23 +132,29 @@ fn bundle(_file: &str) -> Option<Asset> {
     None
 }
 
-/// The page of a build without the UI bundle: GraphiQL from unpkg.
+/// The page of a build without the UI bundle: GraphiQL from unpkg, at exact versions, each
+/// file checked by its Subresource Integrity hash (the same files `ui/` bundles, as npm
+/// publishes them), so a changed or compromised CDN file is not run.
 #[cfg(not(graphiql_bundled))]
-const CDN_PAGE: &str = r#"<!doctype html>
+const CDN_PAGE_HEAD: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>elements-gateway · GraphiQL</title>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css" integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" crossorigin="anonymous">
   <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
 </head>
 <body>
   <!-- This gateway was built without its UI bundle (ui/): GraphiQL comes from a CDN. -->
   <div id="graphiql">Loading GraphiQL from unpkg.com…</div>
-  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-  <script>
+  <script src="https://unpkg.com/react@18.3.1/umd/react.production.min.js" integrity="sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z" crossorigin="anonymous"></script>
+  <script src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js" integrity="sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1" crossorigin="anonymous"></script>
+  <script src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js" integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie" crossorigin="anonymous"></script>
+  <script>"#;
+
+/// The CDN page's one inline script; the CSP allows it by its hash.
+#[cfg(not(graphiql_bundled))]
+const CDN_PAGE_SCRIPT: &str = r#"
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     const defaultQuery = `# Put your caller token in the Headers tab below, then run this query.
 query ExpiringSoon {
@@ -159,7 +174,59 @@ query ExpiringSoon {
         shouldPersistHeaders: false,
       }),
     );
-  </script>
-</body>
-</html>
-"#;
+  "#;
+
+#[cfg(not(graphiql_bundled))]
+const CDN_PAGE_TAIL: &str = "</script>\n</body>\n</html>\n";
+
+/// The CDN page's policy: the bundled page's, with unpkg.com added for scripts and styles and
+/// the inline script allowed by its SHA-256.
+#[cfg(not(graphiql_bundled))]
+fn cdn_policy() -> &'static str {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    static POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let digest =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, CDN_PAGE_SCRIPT.as_bytes());
+        format!(
+            "default-src 'self'; script-src 'self' https://unpkg.com 'sha256-{}'; \
+             style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; \
+             font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+            STANDARD.encode(digest.as_ref())
+        )
+    });
+    &POLICY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_may_not_be_framed_and_loads_nothing_unpinned() {
+        let response = page();
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        let html = page_html();
+        for url in html.split("https://").skip(1) {
+            let url = url.split('"').next().unwrap();
+            assert!(
+                !url.contains("@3/") && !url.contains("@18/"),
+                "floating: {url}"
+            );
+        }
+        if !BUNDLED {
+            assert_eq!(html.matches("https://unpkg.com/").count(), 4);
+            assert_eq!(html.matches("integrity=\"sha384-").count(), 4);
+            // The inline script is allowed by its hash, and nothing inline besides.
+            assert!(policy.contains("'sha256-"), "{policy}");
+            let scripts = policy
+                .split(';')
+                .find(|directive| directive.trim().starts_with("script-src"))
+                .unwrap();
+            assert!(!scripts.contains("unsafe-inline"), "{scripts}");
+        }
+    }
+}

@@ -190,7 +190,12 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     let media = ResponseMedia::negotiate(headers)?;
     require_json_body(headers)?;
     let limit = state.limits.body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
+    // A body trickled in byte by byte must not hold the connection past the deadline.
+    let timeout = state.limits.request_timeout;
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| HttpError::BodyTimeout(timeout))?;
+    let bytes = read.map_err(|error| {
         let too_large = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
         if too_large {
@@ -355,7 +360,7 @@ async fn measure(
             document,
             request.operation_name.as_deref(),
             &request.variables,
-            QueryLimits::from(&state.limits),
+            QueryLimits::new(&state.limits, state.introspection),
             ListSizes::new(snapshot),
         )
     };

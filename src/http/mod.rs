@@ -59,6 +59,8 @@ pub struct App {
     pub answers: Option<AnswerCache>,
     /// `/metrics` is served on its own listener (`GATEWAY_METRICS_LISTEN`), not with the API.
     pub metrics_apart: bool,
+    /// Whether introspection is allowed (`GATEWAY_INTROSPECTION`).
+    pub introspection: bool,
 }
 
 impl std::fmt::Debug for App {

@@ -267,7 +267,8 @@ impl UpstreamClient {
         let last = layout
             .total
             .div_ceil(layout.page_size)
-            .min(self.pages_ahead + 1);
+            .min(self.pages_ahead + 1)
+            .min(self.max_pages);
         (last >= 2).then_some((2..=last, layout.page_size))
     }
 

@@ -11,6 +11,7 @@ mod customer_claim;
 mod customers;
 mod fault_load;
 mod faults;
+mod hardening;
 mod http;
 mod lifecycle;
 mod observability;

@@ -38,15 +38,19 @@ pub struct QueryLimits {
     pub root_fields: usize,
     /// Most aliased fields.
     pub aliases: usize,
+    /// Whether `__schema` and `__type` may be asked for (`GATEWAY_INTROSPECTION`).
+    pub introspection: bool,
 }
 
-impl From<&crate::config::Limits> for QueryLimits {
-    fn from(limits: &crate::config::Limits) -> Self {
+impl QueryLimits {
+    /// The limits of `GATEWAY_LIMITS_*`, with introspection allowed or not.
+    pub fn new(limits: &crate::config::Limits, introspection: bool) -> Self {
         Self {
             depth: limits.depth,
             complexity: limits.complexity,
             root_fields: limits.root_fields,
             aliases: limits.aliases,
+            introspection,
         }
     }
 }
@@ -104,6 +108,11 @@ pub enum Refusal {
         /// The limit.
         limit: usize,
     },
+    /// The operation asks for `__schema` or `__type` while introspection is off.
+    #[error(
+        "introspection is turned off on this gateway (GATEWAY_INTROSPECTION): `__schema` and `__type` cannot be queried"
+    )]
+    Introspection,
     /// A spread names a fragment the document does not define.
     #[error("Unknown fragment \"{0}\".")]
     UnknownFragment(String),
@@ -123,7 +132,9 @@ impl Refusal {
             Self::Complexity { .. } => "QUERY_TOO_COMPLEX",
             Self::RootFields { .. } => "TOO_MANY_ROOT_FIELDS",
             Self::Aliases { .. } => "TOO_MANY_ALIASES",
-            Self::UnknownFragment(_) | Self::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
+            Self::UnknownFragment(_) | Self::FragmentCycle(_) | Self::Introspection => {
+                "GRAPHQL_VALIDATION_FAILED"
+            }
             Self::BadArgument(error) => error.code(),
         }
     }
@@ -136,6 +147,7 @@ impl Refusal {
             Self::RootFields { .. } => "root_fields",
             Self::Aliases { .. } => "aliases",
             Self::UnknownFragment(_) | Self::FragmentCycle(_) => "fragments",
+            Self::Introspection => "introspection",
             Self::BadArgument(_) => "bad_argument",
         }
     }
@@ -171,6 +183,9 @@ pub fn check(
         return Ok(None);
     };
     let summary = walk::Walk::new(document, &operation.node, variables, limits, sizes).run()?;
+    if summary.introspection && !limits.introspection {
+        return Err(Refusal::Introspection);
+    }
     if summary.fields > limits.root_fields as u64 {
         return Err(Refusal::RootFields {
             limit: limits.root_fields,

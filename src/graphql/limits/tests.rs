@@ -10,6 +10,7 @@ const LIMITS: QueryLimits = QueryLimits {
     complexity: 1_000,
     root_fields: 3,
     aliases: 2,
+    introspection: true,
 };
 
 const WIDE: QueryLimits = QueryLimits {
@@ -22,6 +23,7 @@ const DEFAULTS: QueryLimits = QueryLimits {
     complexity: 50_000,
     root_fields: 20,
     aliases: 30,
+    introspection: true,
 };
 
 fn checked_with(query: &str, limits: QueryLimits, sizes: ListSizes<'_>) -> Result<u64, Refusal> {
@@ -346,4 +348,27 @@ async fn introspection_sizes_hold_for_the_schema() {
     assert!(sizes::DIRECTIVES >= len(&schema["directives"]));
     assert!(sizes::ARGUMENTS * fields.len() as u64 >= arguments);
     assert!(sizes::ARGUMENTS * types.len() as u64 >= inputs);
+}
+
+#[test]
+fn introspection_can_be_refused_wherever_it_is_asked_for() {
+    let closed = QueryLimits {
+        introspection: false,
+        ..LIMITS
+    };
+    let refused = |query: &str| {
+        matches!(
+            checked_with(query, closed, ListSizes::default()),
+            Err(Refusal::Introspection)
+        )
+    };
+    assert!(refused("{ __schema { types { name } } }"));
+    assert!(refused("{ __type(name: \"Product\") { name } }"));
+    assert!(refused(
+        "{ ...Q } fragment Q on Query { ... on Query { __schema { queryType { name } } } }"
+    ));
+    assert!(!refused(
+        "{ __typename customer(id: \"1\") { __typename id } }"
+    ));
+    assert!(checked("{ __schema { queryType { name } } }").is_ok());
 }

@@ -39,6 +39,8 @@ pub(super) struct Summary {
     pub(super) aliases: u64,
     /// Fields at this level, through fragments: an operation's root fields.
     pub(super) fields: u64,
+    /// `__schema` or `__type` is selected.
+    pub(super) introspection: bool,
     /// A list sized by the snapshot (`products`, root or per customer, or a `customers`
     /// page) is selected.
     pub(super) sized_by_data: bool,
@@ -59,6 +61,7 @@ impl Summary {
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.fields = self.fields.saturating_add(other.fields);
         self.sized_by_data |= other.sized_by_data;
+        self.introspection |= other.introspection;
     }
 }
 
@@ -160,6 +163,9 @@ impl<'a> Walk<'a> {
             depth: sub.depth + 1,
             aliases: sub.aliases + u64::from(field.alias.is_some()),
             fields: 1,
+            introspection: sub.introspection
+                || (parent == Some("Query")
+                    && matches!(field.name.node.as_str(), "__schema" | "__type")),
             sized_by_data: sub.sized_by_data
                 || matches!(
                     items,

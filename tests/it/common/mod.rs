@@ -81,6 +81,8 @@ impl Options {
 
 pub(crate) struct TestGateway {
     pub(crate) addr: SocketAddr,
+    /// Where `/metrics` is served when `GATEWAY_METRICS_LISTEN` sets it apart.
+    pub(crate) metrics_addr: Option<SocketAddr>,
     pub(crate) client: reqwest::Client,
     pub(crate) upstream: MockUpstream,
     stop: Option<oneshot::Sender<()>>,
@@ -134,12 +136,14 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     let settings = Settings::load(None, |name| env.get(name).cloned()).expect("valid settings");
     let app = Application::build(settings).await.expect("gateway builds");
     let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     let gateway = TestGateway {
         addr,
+        metrics_addr,
         client: reqwest::Client::new(),
         upstream,
         stop: Some(stop),
@@ -202,7 +206,16 @@ impl TestGateway {
     /// The sum of the series on `/metrics` named as `series` (`name` or `name{a="x",b="y"}`)
     /// that carry every label given, in any order; 0 when there are none.
     pub(crate) async fn metric(&self, series: &str) -> f64 {
-        let text = self.get("/metrics").await.text().await.unwrap();
+        let at = self.metrics_addr.unwrap_or(self.addr);
+        let text = self
+            .client
+            .get(format!("http://{at}/metrics"))
+            .send()
+            .await
+            .expect("the gateway answers")
+            .text()
+            .await
+            .unwrap();
         sum_series(&text, series)
     }
 

@@ -1,0 +1,414 @@
+//! Hostile peers: outbound answers that redirect, never end or never stop paging; clients that
+//! send half a request, trickle a body or hold connections; documents built to be costly.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::common::{AppAuth, Options, error_code, spawn_with, token};
+
+/// A loopback server for `router`; returns its base URL.
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+/// A server that counts every request it gets and answers `answer` to all of them.
+async fn counting(answer: fn() -> Response) -> (String, Arc<AtomicU64>) {
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&count);
+    let router = Router::new().fallback(move || {
+        seen.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(answer())
+    });
+    (serve(router).await, count)
+}
+
+/// A server that answers every request with a redirect to `to` (keeping the path).
+async fn redirecting(status: StatusCode, to: String) -> String {
+    let router = Router::new().fallback(move |uri: axum::http::Uri| {
+        let location = format!("{to}{}", uri.path());
+        std::future::ready(
+            (
+                status,
+                [(header::LOCATION, HeaderValue::from_str(&location).unwrap())],
+            )
+                .into_response(),
+        )
+    });
+    serve(router).await
+}
+
+fn token_answer() -> Response {
+    axum::Json(json!({ "access_token": "stolen", "expires_in": 3600 })).into_response()
+}
+
+#[tokio::test]
+async fn no_outbound_client_follows_a_redirect_and_the_second_host_sees_nothing() {
+    let (second, seen) = counting(token_answer).await;
+    // The identity service: a 307 would carry the form body, client_secret included.
+    let first = redirecting(StatusCode::TEMPORARY_REDIRECT, second.clone()).await;
+    let gateway = spawn_with(
+        Options::default()
+            .app_auth(AppAuth::ClientSecret)
+            .set(
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                format!("{first}/connect/token"),
+            )
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let answer = gateway.query("{ customers { totalCount } }").await;
+    assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GATEWAY_UPSTREAM_TOKEN_URL"), "{message}");
+    assert!(message.contains("307"), "{message}");
+
+    // The upstream.
+    let first = redirecting(StatusCode::PERMANENT_REDIRECT, second.clone()).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_URL", first)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let answer = gateway.query("{ customers { totalCount } }").await;
+    assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GATEWAY_UPSTREAM_URL")
+    );
+
+    // The JWKS endpoint: the fetch fails, so the gateway never becomes ready.
+    let first = redirecting(StatusCode::FOUND, second).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_JWKS_URL", format!("{first}/jwks.json"))
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let failed = "gateway_jwks_fetches_total{outcome=\"error\"}";
+    for _ in 0..100 {
+        if gateway.metric(failed).await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gateway.metric(failed).await >= 1.0);
+    assert!(!gateway.is_ready().await);
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        0,
+        "the redirect target was reached"
+    );
+}
+
+/// An upstream whose every answer is `pages` of 200 OK bytes streamed without a length.
+async fn endless_upstream(bytes: usize) -> String {
+    let router = Router::new().fallback(move || {
+        let chunk = vec![b' '; 64 * 1024];
+        let chunks = bytes / chunk.len();
+        let stream =
+            futures::stream::iter((0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+        std::future::ready(
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from_stream(stream),
+            )
+                .into_response(),
+        )
+    });
+    serve(router).await
+}
+
+#[tokio::test]
+async fn an_upstream_answer_past_the_cap_is_cut_off_while_it_streams() {
+    let upstream = endless_upstream(64 * 1024 * 1024).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_URL", upstream)
+            .set("GATEWAY_UPSTREAM_MAX_BODY_BYTES", 1024 * 1024)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let started = Instant::now();
+    let answer = gateway.query("{ customers { totalCount } }").await;
+    assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("GATEWAY_UPSTREAM_MAX_BODY_BYTES") && message.contains("1048576"),
+        "{message}"
+    );
+    // Well before 64 MiB could have been read.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The gateway goes on serving.
+    assert_eq!(gateway.get("/healthz").await.status(), 200);
+}
+
+/// An upstream that answers every page full (100 customers) under a huge `totalCount`: the
+/// same customers each time, or new ones each page; counts its requests.
+async fn full_pages(new_each_page: bool) -> (String, Arc<AtomicU64>) {
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&count);
+    let router = Router::new().fallback(move |query: axum::extract::RawQuery| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let page: u64 = query
+            .0
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("pageIndex="))
+            .and_then(|index| index.parse().ok())
+            .unwrap_or(1);
+        let first = if new_each_page { (page - 1) * 100 } else { 0 };
+        let data: Vec<Value> = (first..first + 100)
+            .map(|id| json!({ "customerId": format!("c{id}"), "products": [] }))
+            .collect();
+        let metadata = json!({ "pageIndex": page, "pageSize": 100, "totalCount": u64::MAX });
+        std::future::ready(axum::Json(json!({ "data": data, "metadata": metadata })))
+    });
+    (serve(router).await, count)
+}
+
+#[tokio::test]
+async fn a_listing_stops_at_a_page_of_nothing_new_and_at_the_page_limit() {
+    let (upstream, requests) = full_pages(false).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_URL", upstream)
+            .set("GATEWAY_UPSTREAM_CONCURRENCY", 2),
+    )
+    .await;
+    let before = requests.load(Ordering::SeqCst);
+    let data = gateway.data("{ customers { totalCount } }").await;
+    assert_eq!(data["customers"]["totalCount"], 100);
+    let read = requests.load(Ordering::SeqCst) - before;
+    // Page 1 and page 2 (sent ahead with it) bringing nothing new, and at most the pages
+    // already in flight beside them: not the thousand pages the total promises.
+    assert!((2..=4).contains(&read), "{read} page requests");
+
+    let (upstream, requests) = full_pages(true).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_URL", upstream)
+            .set("GATEWAY_UPSTREAM_MAX_PAGES", 5),
+    )
+    .await;
+    let before = requests.load(Ordering::SeqCst);
+    let data = gateway.data("{ customers(first: 0) { totalCount } }").await;
+    assert_eq!(data["customers"]["totalCount"], 500);
+    assert_eq!(requests.load(Ordering::SeqCst) - before, 5);
+}
+
+/// Reads until the gateway closes the connection; how long that took.
+async fn time_to_close(stream: &mut TcpStream, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("the connection stayed open for {within:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn half_a_request_head_and_an_idle_connection_are_closed_after_the_header_timeout() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", 300)).await;
+    let mut slow = TcpStream::connect(gateway.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n")
+        .await
+        .unwrap();
+    let closed = time_to_close(&mut slow, Duration::from_secs(5)).await;
+    assert!(closed >= Duration::from_millis(250), "{closed:?}");
+
+    // A keep-alive connection that answered one request and then sits idle.
+    let mut idle = TcpStream::connect(gateway.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        .await
+        .unwrap();
+    time_to_close(&mut idle, Duration::from_secs(5)).await;
+    assert_eq!(gateway.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_past_the_deadline_is_408() {
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS", 300)).await;
+    let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"query\"",
+        token()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_wait_until_one_closes() {
+    // Not waiting for readiness leaves no pooled client connection holding a slot.
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_LIMITS_CONNECTIONS", 2)
+            .set("GATEWAY_METRICS_LISTEN", "127.0.0.1:0")
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let first = TcpStream::connect(gateway.addr).await.unwrap();
+    let second = TcpStream::connect(gateway.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(gateway.addr).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(500), third.read_to_end(&mut answer)).await;
+    assert!(waited.is_err(), "answered past the limit: {answer:?}");
+    assert!(
+        gateway
+            .metric("gateway_http_connection_limit_reached_total")
+            .await
+            >= 1.0
+    );
+    drop(first);
+    drop(second);
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut answer))
+        .await
+        .expect("answered once a slot was free")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn metrics_can_live_on_their_own_listener() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_METRICS_LISTEN", "127.0.0.1:0")).await;
+    assert_eq!(gateway.get("/metrics").await.status(), 404);
+    let apart = gateway.metrics_addr.expect("a metrics address");
+    let metrics = reqwest::get(format!("http://{apart}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .unwrap()
+            .contains("gateway_http_connections_open")
+    );
+    let graphql = reqwest::get(format!("http://{apart}/graphql"))
+        .await
+        .unwrap();
+    assert_eq!(graphql.status(), 404, "only /metrics is served there");
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off_with_its_suggestions() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_INTROSPECTION", false)).await;
+    let answer = gateway.query("{ __schema { queryType { name } } }").await;
+    assert_eq!(error_code(&answer), "GRAPHQL_VALIDATION_FAILED", "{answer}");
+    assert!(
+        answer.to_string().contains("GATEWAY_INTROSPECTION"),
+        "{answer}"
+    );
+    let answer = gateway
+        .query("{ __type(name: \"Product\") { name } }")
+        .await;
+    assert_eq!(error_code(&answer), "GRAPHQL_VALIDATION_FAILED");
+    let typo = gateway.query("{ customers { totalCont } }").await;
+    assert_eq!(error_code(&typo), "GRAPHQL_VALIDATION_FAILED");
+    assert!(!typo.to_string().contains("Did you mean"), "{typo}");
+    assert_eq!(gateway.data("{ __typename }").await["__typename"], "Query");
+
+    let open = spawn_with(Options::default()).await;
+    let typo = open.query("{ customers { totalCont } }").await;
+    assert!(typo.to_string().contains("Did you mean"), "{typo}");
+}
+
+#[tokio::test]
+async fn costly_documents_are_refused_quickly_naming_the_limit_and_the_estimate() {
+    let gateway = spawn_with(Options::default().customers(200, 5)).await;
+    // Warm the snapshot, so the estimate uses the real sizes.
+    gateway.data("{ customers(first: 0) { totalCount } }").await;
+    let cycle = "{ products { customer { products { customer { products { customer { organization } } } } } } }";
+    let answer = gateway.query(cycle).await;
+    assert_eq!(error_code(&answer), "QUERY_TOO_COMPLEX", "{answer}");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GATEWAY_LIMITS_COMPLEXITY"), "{message}");
+    // 1,000 products, each customer holding 5: 1 + 1000 × (1 + 1 + 5 × (1 + 1 + 5 × 2)).
+    assert!(message.contains("estimated cost is 62001"), "{message}");
+
+    let mut bomb = String::from("query { ...F0 }");
+    for level in 0..40 {
+        bomb.push_str(&format!(
+            " fragment F{level} on Query {{ ...F{next} ...F{next} }}",
+            next = level + 1
+        ));
+    }
+    bomb.push_str(" fragment F40 on Query { ...Nope }");
+    let started = Instant::now();
+    let answer = gateway.query(&bomb).await;
+    assert_eq!(error_code(&answer), "GRAPHQL_VALIDATION_FAILED", "{answer}");
+    assert!(answer.to_string().contains("Nope"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Asked for, the estimate comes back with the answer.
+    let body = json!({
+        "query": "{ customers(first: 10) { nodes { id } } }",
+        "extensions": { "cost": true },
+    });
+    let answer: Value = gateway
+        .post(&body, Some(&token()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["extensions"]["cost"]["estimated"],
+        1 + 1 + 10,
+        "{answer}"
+    );
+    assert_eq!(answer["extensions"]["cost"]["limit"], 50_000);
+    let plain = json!({ "query": "{ customers(first: 10) { nodes { id } } }" });
+    let answer: Value = gateway
+        .post(&plain, Some(&token()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(answer["extensions"]["cost"].is_null(), "{answer}");
+}
