@@ -151,6 +151,9 @@ def gateway_env(upstream, port):
         "GATEWAY_JWT_SECRET": SECRET,
         "GATEWAY_CACHE_TTL_SECS": "3600",
         "GATEWAY_LOG_LEVEL": "warn",
+        # Some scenarios ask for all 50,000 products on purpose (about 150,000 fields), which
+        # the default cost limit of 50,000 refuses.
+        "GATEWAY_LIMITS_COMPLEXITY": "1000000",
     }
 
 

@@ -9,6 +9,7 @@ mod error;
 mod limits;
 mod query;
 mod scalars;
+mod sdl;
 mod types;
 
 use std::{sync::Arc, time::Instant};
@@ -73,9 +74,12 @@ pub fn for_caller(
     request.data(loader).data(access).data(scope)
 }
 
-/// The schema's SDL, as checked in at `schema/schema.graphql`.
+/// The schema's SDL, as checked in at `schema/schema.graphql`, with the cost model's
+/// `@cost` and `@listSize` directives.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    sdl::with_cost_directives(
+        &Schema::build(Query, EmptyMutation, EmptySubscription)
+            .finish()
+            .sdl(),
+    )
 }

@@ -6,6 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 binary="$(realpath "${1:-$here/../../target/debug/elements-gateway}")"
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
+node schema.mjs
 # shellcheck source=../start-demo.sh
 source "$here/../start-demo.sh"
 AUDIT_URL="$url" AUDIT_TOKEN="$token" node audit.mjs

@@ -24,6 +24,7 @@ mod walk;
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
 pub use shape::ListSizes;
+pub(super) use shape::{ASSUMED_PRODUCTS, ASSUMED_PRODUCTS_PER_CUSTOMER};
 
 use super::error::QueryError;
 

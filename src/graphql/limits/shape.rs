@@ -8,9 +8,9 @@
 use crate::domain::{ProductFilter, Snapshot};
 
 /// Root `products` while no snapshot is cached: about the catalogue the README sizes for.
-pub(super) const ASSUMED_PRODUCTS: u64 = 10_000;
+pub(in crate::graphql) const ASSUMED_PRODUCTS: u64 = 10_000;
 /// `Customer.products` while no snapshot is cached.
-pub(super) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
+pub(in crate::graphql) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
 
 /// Introspection lists, sized from this schema (a test checks them against it): the answer is
 /// built from the schema alone, so its size is known without the data.
