@@ -89,6 +89,23 @@ fn configuration_errors_stop_start_up_with_one_line_naming_the_setting() {
             vec![GOOD[0], GOOD[1], ("GATEWAY_LOG_FORMAT", "yaml")],
             "GATEWAY_LOG_FORMAT ([log] format)",
         ),
+        (
+            vec![
+                GOOD[0],
+                GOOD[1],
+                ("GATEWAY_UPSTREAM_URL", "http://graph.example.com"),
+            ],
+            "GATEWAY_UPSTREAM_URL ([upstream] url): must be an https:// URL",
+        ),
+        (
+            vec![
+                GOOD[0],
+                GOOD[1],
+                ("GATEWAY_JWT_JWKS_URL", "https://login.example.com/keys"),
+                ("GATEWAY_JWT_AUDIENCE", "api://gateway"),
+            ],
+            "GATEWAY_JWT_ISSUER ([jwt] issuer): required with GATEWAY_JWT_JWKS_URL",
+        ),
     ];
     #[cfg(not(feature = "otlp"))]
     let cases = [

@@ -124,7 +124,7 @@ async fn no_outbound_client_follows_a_redirect_and_the_second_host_sees_nothing(
     );
 }
 
-/// An upstream whose every answer is `pages` of 200 OK bytes streamed without a length.
+/// A server whose every answer is `bytes` of spaces, 200 OK, streamed without a length.
 async fn endless_upstream(bytes: usize) -> String {
     let router = Router::new().fallback(move || {
         let chunk = vec![b' '; 64 * 1024];
@@ -165,6 +165,48 @@ async fn an_upstream_answer_past_the_cap_is_cut_off_while_it_streams() {
     assert!(started.elapsed() < Duration::from_secs(5));
     // The gateway goes on serving.
     assert_eq!(gateway.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn token_and_jwks_answers_are_read_under_a_mebibyte() {
+    let huge = endless_upstream(4 * 1024 * 1024).await;
+    let gateway = spawn_with(
+        Options::default()
+            .app_auth(AppAuth::ClientSecret)
+            .set(
+                "GATEWAY_UPSTREAM_TOKEN_URL",
+                format!("{huge}/connect/token"),
+            )
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let answer = gateway.query("{ customers { totalCount } }").await;
+    assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
+    assert!(
+        answer.to_string().contains("larger than 1048576 bytes"),
+        "{answer}"
+    );
+
+    // A good key, padded past the cap by a key of a type the gateway skips: read whole, it
+    // would load.
+    let padding = json!({ "kty": "padding", "x": "x".repeat(2 * 1024 * 1024) });
+    let good = crate::common::keys::jwk("rsa-1.key", jsonwebtoken::Algorithm::RS256, "k1");
+    let jwks = crate::common::keys::JwksServer::spawn(vec![good, padding]).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_JWKS_URL", jwks.url())
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let failed = "gateway_jwks_fetches_total{outcome=\"error\"}";
+    for _ in 0..100 {
+        if gateway.metric(failed).await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gateway.metric(failed).await >= 1.0);
+    assert!(!gateway.is_ready().await);
 }
 
 /// An upstream that answers every page full (100 customers) under a huge `totalCount`: the
