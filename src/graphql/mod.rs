@@ -4,6 +4,7 @@
 //! [`for_caller`] gives one request its caller and its own customer DataLoader. `http/` carries
 //! requests here; nothing in this module knows HTTP.
 
+mod complete;
 mod connection;
 mod error;
 mod limits;
@@ -16,6 +17,7 @@ use std::{sync::Arc, time::Instant};
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
 
+pub use complete::complete;
 pub use error::QueryError;
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits};
 pub use query::{MAX_PAGE_SIZE, Query};

@@ -474,6 +474,9 @@ async fn execute(
         deadline: Instant::now() + timeout,
         reads: Arc::default(),
     };
+    // Kept to place the nulls of a partial answer (see `graphql::complete`).
+    let query = prepared.request.query.clone();
+    let operation_name = prepared.request.operation_name.clone();
     let request = graphql::for_caller(
         prepared.request,
         prepared.access,
@@ -493,6 +496,14 @@ async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
+    if !request_error {
+        graphql::complete(
+            &mut response.data,
+            &response.errors,
+            &query,
+            operation_name.as_deref(),
+        );
+    }
     let mut quotes_id = false;
     for error in &mut response.errors {
         quotes_id |= classify(error, request_error, prepared.unparsed, id);

@@ -102,19 +102,41 @@ async fn an_unreachable_upstream_is_upstream_unavailable_and_not_ready() {
 #[tokio::test]
 async fn an_error_in_one_field_keeps_the_other_fields() {
     let gateway = spawn().await;
-    let id = gateway.upstream.customers()[0].customer_id.clone();
-    // Cache one customer, then break the upstream: the cached field still answers.
+    let customers = gateway.upstream.customers();
+    let (id, other) = (
+        customers[0].customer_id.clone(),
+        customers[1].customer_id.clone(),
+    );
+    // Cache one customer, then break the upstream: the cached customer still answers; another
+    // (a nullable field) is null with its error beside a field that succeeds.
     gateway
         .data(&format!("{{ customer(id: {id:?}) {{ id }} }}"))
         .await;
     gateway
         .upstream
         .set_fault(Fault::ServerError { status: 500 });
+    let cached = gateway
+        .data(&format!("{{ cached: customer(id: {id:?}) {{ id }} }}"))
+        .await;
+    assert_eq!(cached["cached"]["id"], id.as_str());
+    let answer = gateway
+        .query(&format!(
+            "{{ __typename other: customer(id: {other:?}) {{ id }} }}"
+        ))
+        .await;
+    assert_eq!(answer["data"]["__typename"], "Query", "{answer}");
+    assert!(answer["data"]["other"].is_null(), "{answer}");
+    assert!(
+        answer["data"].get("other").is_some(),
+        "null, not missing: {answer}"
+    );
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+    // A non-null field's failure (`customers`) nulls the whole answer.
     let answer = gateway
         .query(&format!(
             "{{ cached: customer(id: {id:?}) {{ id }} all: customers {{ totalCount }} }}"
         ))
         .await;
-    assert_eq!(answer["data"]["cached"]["id"], id.as_str());
-    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+    assert!(answer["data"].is_null(), "{answer}");
+    assert_eq!(answer["errors"][0]["path"][0], "all");
 }

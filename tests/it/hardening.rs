@@ -21,7 +21,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::common::{AppAuth, Options, error_code, spawn_with, token};
+use crate::common::{AppAuth, Options, TestGateway, error_code, spawn_with, token};
 
 /// A loopback server for `router`; returns its base URL.
 async fn serve(router: Router) -> String {
@@ -57,6 +57,37 @@ async fn redirecting(status: StatusCode, to: String) -> String {
     serve(router).await
 }
 
+/// A gateway that gets its app token from `token_url`, not waiting for readiness.
+async fn with_token_url(token_url: String) -> TestGateway {
+    spawn_with(
+        Options::default()
+            .app_auth(AppAuth::ClientSecret)
+            .set("GATEWAY_UPSTREAM_TOKEN_URL", token_url)
+            .without_waiting_for_ready(),
+    )
+    .await
+}
+
+/// Starts a gateway on the JWKS at `jwks_url`, waits for its first fetch to fail, and checks
+/// that it is not ready.
+async fn assert_jwks_refused(jwks_url: String) {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_JWKS_URL", jwks_url)
+            .without_waiting_for_ready(),
+    )
+    .await;
+    let failed = "gateway_jwks_fetches_total{outcome=\"error\"}";
+    for _ in 0..100 {
+        if gateway.metric(failed).await >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gateway.metric(failed).await >= 1.0);
+    assert!(!gateway.is_ready().await);
+}
+
 fn token_answer() -> Response {
     axum::Json(json!({ "access_token": "stolen", "expires_in": 3600 })).into_response()
 }
@@ -66,16 +97,7 @@ async fn no_outbound_client_follows_a_redirect_and_the_second_host_sees_nothing(
     let (second, seen) = counting(token_answer).await;
     // The identity service: a 307 would carry the form body, client_secret included.
     let first = redirecting(StatusCode::TEMPORARY_REDIRECT, second.clone()).await;
-    let gateway = spawn_with(
-        Options::default()
-            .app_auth(AppAuth::ClientSecret)
-            .set(
-                "GATEWAY_UPSTREAM_TOKEN_URL",
-                format!("{first}/connect/token"),
-            )
-            .without_waiting_for_ready(),
-    )
-    .await;
+    let gateway = with_token_url(format!("{first}/connect/token")).await;
     let answer = gateway.query("{ customers { totalCount } }").await;
     assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
     let message = answer["errors"][0]["message"].as_str().unwrap();
@@ -102,21 +124,7 @@ async fn no_outbound_client_follows_a_redirect_and_the_second_host_sees_nothing(
 
     // The JWKS endpoint: the fetch fails, so the gateway never becomes ready.
     let first = redirecting(StatusCode::FOUND, second).await;
-    let gateway = spawn_with(
-        Options::default()
-            .set("GATEWAY_JWT_JWKS_URL", format!("{first}/jwks.json"))
-            .without_waiting_for_ready(),
-    )
-    .await;
-    let failed = "gateway_jwks_fetches_total{outcome=\"error\"}";
-    for _ in 0..100 {
-        if gateway.metric(failed).await >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(gateway.metric(failed).await >= 1.0);
-    assert!(!gateway.is_ready().await);
+    assert_jwks_refused(format!("{first}/jwks.json")).await;
     assert_eq!(
         seen.load(Ordering::SeqCst),
         0,
@@ -170,16 +178,7 @@ async fn an_upstream_answer_past_the_cap_is_cut_off_while_it_streams() {
 #[tokio::test]
 async fn token_and_jwks_answers_are_read_under_a_mebibyte() {
     let huge = endless_upstream(4 * 1024 * 1024).await;
-    let gateway = spawn_with(
-        Options::default()
-            .app_auth(AppAuth::ClientSecret)
-            .set(
-                "GATEWAY_UPSTREAM_TOKEN_URL",
-                format!("{huge}/connect/token"),
-            )
-            .without_waiting_for_ready(),
-    )
-    .await;
+    let gateway = with_token_url(format!("{huge}/connect/token")).await;
     let answer = gateway.query("{ customers { totalCount } }").await;
     assert_eq!(error_code(&answer), "UPSTREAM_BAD_RESPONSE", "{answer}");
     assert!(
@@ -192,21 +191,7 @@ async fn token_and_jwks_answers_are_read_under_a_mebibyte() {
     let padding = json!({ "kty": "padding", "x": "x".repeat(2 * 1024 * 1024) });
     let good = crate::common::keys::jwk("rsa-1.key", jsonwebtoken::Algorithm::RS256, "k1");
     let jwks = crate::common::keys::JwksServer::spawn(vec![good, padding]).await;
-    let gateway = spawn_with(
-        Options::default()
-            .set("GATEWAY_JWT_JWKS_URL", jwks.url())
-            .without_waiting_for_ready(),
-    )
-    .await;
-    let failed = "gateway_jwks_fetches_total{outcome=\"error\"}";
-    for _ in 0..100 {
-        if gateway.metric(failed).await >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(gateway.metric(failed).await >= 1.0);
-    assert!(!gateway.is_ready().await);
+    assert_jwks_refused(jwks.url()).await;
 }
 
 /// An upstream that answers every page full (100 customers) under a huge `totalCount`: the

@@ -18,6 +18,7 @@ mod observability;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod paging;
+mod partial;
 mod products;
 mod protection;
 mod resilience;

@@ -1,0 +1,373 @@
+//! Partial answers as the GraphQL specification says ("Handling Execution Errors"): a field
+//! that raised an error is `null` with its error, and a non-null field's null goes up to the
+//! nearest nullable ancestor, up to `data: null`.
+//!
+//! async-graphql 7 leaves a failed field out of its parent object instead (its containers add
+//! the error and skip the key), and never propagates a non-null field's failure. So after
+//! execution, each error's path is followed through the operation (aliases and fragments as
+//! written) to learn the type of every step; the failed key is set to `null`, and while the
+//! step is non-null, its parent is nulled in turn. Only answers with field errors pay for this:
+//! the document is parsed again from its text, and the walk follows the error paths alone.
+
+use std::{collections::HashMap, sync::LazyLock};
+
+use async_graphql::{
+    Name, PathSegment, ServerError, Value,
+    parser::types::{
+        BaseType, DocumentOperations, ExecutableDocument, Selection, SelectionSet, Type, TypeKind,
+        TypeSystemDefinition,
+    },
+};
+
+/// Field types by object (or interface) type and field name, read once from the schema's SDL.
+struct Shapes(HashMap<String, HashMap<String, Type>>);
+
+static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
+    let sdl = async_graphql::Schema::build(
+        super::Query,
+        async_graphql::EmptyMutation,
+        async_graphql::EmptySubscription,
+    )
+    .finish()
+    .sdl();
+    let mut types = HashMap::new();
+    let document = async_graphql::parser::parse_schema(sdl).expect("the schema's own SDL parses");
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(definition) = definition else {
+            continue;
+        };
+        let fields = match definition.node.kind {
+            TypeKind::Object(object) => object.fields,
+            TypeKind::Interface(interface) => interface.fields,
+            _ => continue,
+        };
+        let fields = fields
+            .into_iter()
+            .map(|field| (field.node.name.node.to_string(), field.node.ty.node))
+            .collect();
+        types.insert(definition.node.name.node.to_string(), fields);
+    }
+    Shapes(types)
+});
+
+impl Shapes {
+    fn field(&self, parent: &str, name: &str) -> Option<&Type> {
+        self.0.get(parent)?.get(name)
+    }
+}
+
+/// Nulls every failed field of `data` as the specification asks (see the module docs);
+/// `query` and `operation_name` are the request's.
+pub fn complete(
+    data: &mut Value,
+    errors: &[ServerError],
+    query: &str,
+    operation_name: Option<&str>,
+) {
+    // async-graphql answers null for a root with no field to give (all skipped): that is `{}`.
+    if *data == Value::Null && errors.is_empty() {
+        *data = Value::Object(Default::default());
+        return;
+    }
+    let failed: Vec<&[PathSegment]> = errors
+        .iter()
+        .map(|error| error.path.as_slice())
+        .filter(|path| !path.is_empty())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return;
+    };
+    let Some(operation) = chosen(&document, operation_name) else {
+        return;
+    };
+    // async-graphql gives an object whose every field failed as null: first make each object
+    // on the way to a failure an object again, so that nulls are placed only where they belong.
+    if *data == Value::Null {
+        *data = Value::Object(Default::default());
+    }
+    for path in &failed {
+        reopen(data, path);
+    }
+    for path in &failed {
+        let nullable = steps(&document, operation, path);
+        null_upwards(data, path, &nullable);
+    }
+}
+
+/// Turns every null (or missing) object on the way to `path`'s last step into an empty one.
+fn reopen(data: &mut Value, path: &[PathSegment]) {
+    let mut at = data;
+    for (segment, next) in path.iter().zip(path.iter().skip(1)) {
+        let child = match (at, segment) {
+            (Value::Object(object), PathSegment::Field(key)) => {
+                Some(object.entry(Name::new(key)).or_insert(Value::Null))
+            }
+            (Value::List(items), PathSegment::Index(index)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(child) = child else {
+            return;
+        };
+        if *child == Value::Null && matches!(next, PathSegment::Field(_)) {
+            *child = Value::Object(Default::default());
+        }
+        at = child;
+    }
+}
+
+/// The operation that ran.
+fn chosen<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a SelectionSet> {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()?
+        }
+        _ => return None,
+    };
+    Some(&operation.node.selection_set.node)
+}
+
+/// Whether each step of `path` may be null (a step the walk cannot place counts as nullable,
+/// so nothing is nulled beyond what is known).
+fn steps(document: &ExecutableDocument, root: &SelectionSet, path: &[PathSegment]) -> Vec<bool> {
+    let mut nullable = Vec::with_capacity(path.len());
+    let mut sets: Vec<&SelectionSet> = vec![root];
+    let mut parent: Option<String> = Some("Query".to_owned());
+    let mut pending: Option<&Type> = None;
+    for segment in path {
+        match segment {
+            PathSegment::Field(key) => {
+                let fields = fields_named(document, &sets, key);
+                let ty = parent
+                    .as_deref()
+                    .zip(fields.first())
+                    .and_then(|(parent, field)| SHAPES.field(parent, field.name.node.as_str()));
+                sets = fields
+                    .iter()
+                    .map(|field| &field.selection_set.node)
+                    .collect();
+                nullable.push(ty.is_none_or(|ty| ty.nullable));
+                pending = ty;
+            }
+            PathSegment::Index(_) => {
+                let item = pending.and_then(|ty| match &ty.base {
+                    BaseType::List(item) => Some(item.as_ref()),
+                    BaseType::Named(_) => None,
+                });
+                nullable.push(item.is_none_or(|item| item.nullable));
+                pending = item;
+            }
+        }
+        // An index keeps the selections: they apply to every item of the list.
+        parent = pending.map(|ty| named(ty).to_string());
+    }
+    nullable
+}
+
+/// The type a (list of a) named type comes down to.
+fn named(ty: &Type) -> &Name {
+    match &ty.base {
+        BaseType::Named(name) => name,
+        BaseType::List(item) => named(item),
+    }
+}
+
+/// Every field of `sets` answered under the response key `key`, through fragments.
+fn fields_named<'a>(
+    document: &'a ExecutableDocument,
+    sets: &[&'a SelectionSet],
+    key: &str,
+) -> Vec<&'a async_graphql::parser::types::Field> {
+    let mut found = Vec::new();
+    let mut stack: Vec<&SelectionSet> = sets.to_vec();
+    // Fragments already looked in: a spread cycle (refused before execution anyway) ends here.
+    let mut seen: Vec<&Name> = Vec::new();
+    while let Some(set) = stack.pop() {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) if field.node.response_key().node == key => {
+                    found.push(&field.node);
+                }
+                Selection::Field(_) => {}
+                Selection::InlineFragment(fragment) => {
+                    stack.push(&fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if let Some(fragment) = document.fragments.get(name)
+                        && !seen.contains(&name)
+                    {
+                        seen.push(name);
+                        stack.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Sets the value at `path` to null, then each parent in turn while the step just nulled is
+/// non-null; past the first step, `data` itself becomes null.
+fn null_upwards(data: &mut Value, path: &[PathSegment], nullable: &[bool]) {
+    let mut depth = path.len();
+    while depth > 0 {
+        if !set_null(data, &path[..depth]) {
+            return; // an ancestor is already null: nothing is left to null
+        }
+        if nullable.get(depth - 1).copied().unwrap_or(true) {
+            return;
+        }
+        depth -= 1;
+    }
+    *data = Value::Null;
+}
+
+/// Nulls the value at `path` (adding the key when it is missing); false when the way there is
+/// gone (an ancestor is null or not there).
+fn set_null(data: &mut Value, path: &[PathSegment]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = data;
+    for segment in parents {
+        let next = match (at, segment) {
+            (Value::Object(object), PathSegment::Field(key)) => object.get_mut(key.as_str()),
+            (Value::List(items), PathSegment::Index(index)) => items.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(value) if *value != Value::Null => at = value,
+            _ => return false,
+        }
+    }
+    match (at, last) {
+        (Value::Object(object), PathSegment::Field(key)) => {
+            object.insert(Name::new(key), Value::Null);
+            true
+        }
+        (Value::List(items), PathSegment::Index(index)) => match items.get_mut(*index) {
+            Some(item) => {
+                *item = Value::Null;
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::Pos;
+
+    use super::*;
+
+    fn error(path: &[&str]) -> ServerError {
+        let mut error = ServerError::new("the upstream is unavailable", Some(Pos::default()));
+        error.path = path
+            .iter()
+            .map(|segment| PathSegment::Field((*segment).to_owned()))
+            .collect();
+        error
+    }
+
+    fn completed(query: &str, data: serde_json::Value, paths: &[&[&str]]) -> serde_json::Value {
+        let mut data = Value::from_json(data).unwrap();
+        let errors: Vec<ServerError> = paths.iter().map(|path| error(path)).collect();
+        complete(&mut data, &errors, query, None);
+        data.into_json().unwrap()
+    }
+
+    #[test]
+    fn a_failed_nullable_field_is_null_beside_the_others() {
+        let data = completed(
+            r#"{ __typename customer(id: "c1") { id } }"#,
+            serde_json::json!({ "__typename": "Query" }),
+            &[&["customer"]],
+        );
+        assert_eq!(
+            data,
+            serde_json::json!({ "__typename": "Query", "customer": null })
+        );
+    }
+
+    #[test]
+    fn a_failed_non_null_root_field_nulls_data() {
+        let data = completed(
+            r#"{ __typename a: customer(id: "c1") { id } products { service } }"#,
+            serde_json::json!({ "__typename": "Query" }),
+            &[&["products"], &["a"]],
+        );
+        assert_eq!(data, serde_json::Value::Null);
+    }
+
+    #[test]
+    fn aliases_and_fragments_are_followed_to_the_field_they_name() {
+        let query = r#"query Q { ...F all: customers { totalCount } }
+            fragment F on Query { ... on Query { mine: customer(id: "c1") { id } } }"#;
+        let data = completed(query, serde_json::json!({}), &[&["mine"]]);
+        assert_eq!(data, serde_json::json!({ "mine": null }));
+        // `customers` is non-null: its failure nulls everything.
+        let data = completed(query, serde_json::json!({ "mine": null }), &[&["all"]]);
+        assert_eq!(data, serde_json::Value::Null);
+    }
+
+    #[test]
+    fn nested_failures_stop_at_the_nearest_nullable_ancestor() {
+        let mut data = Value::from_json(serde_json::json!({
+            "customer": { "id": "c1", "products": [ { "service": "a" }, { "service": "b" } ] }
+        }))
+        .unwrap();
+        let mut failed = error(&["customer", "products"]);
+        failed.path.push(PathSegment::Index(1));
+        failed.path.push(PathSegment::Field("customer".into()));
+        complete(
+            &mut data,
+            &[failed],
+            r#"{ customer(id: "c1") { id products { service customer { id } } } }"#,
+            None,
+        );
+        // Product.customer, Product and the list are non-null: the nullable `customer` root
+        // field takes the null.
+        assert_eq!(
+            data.into_json().unwrap(),
+            serde_json::json!({ "customer": null })
+        );
+    }
+
+    #[test]
+    fn an_answer_whose_every_field_failed_still_has_each_key() {
+        // async-graphql answers `data: null` when no root field succeeded.
+        let data = completed(
+            r#"{ a: customer(id: "1") { id } b: customer(id: "2") { id } }"#,
+            serde_json::Value::Null,
+            &[&["a"], &["b"]],
+        );
+        assert_eq!(data, serde_json::json!({ "a": null, "b": null }));
+    }
+
+    #[test]
+    fn an_operation_whose_every_field_is_skipped_answers_an_empty_object() {
+        let data = completed(
+            "{ __typename @skip(if: true) }",
+            serde_json::Value::Null,
+            &[],
+        );
+        assert_eq!(data, serde_json::json!({}));
+    }
+
+    #[test]
+    fn answers_without_field_errors_are_left_alone() {
+        let data = completed(
+            "{ __typename }",
+            serde_json::json!({ "__typename": "Query" }),
+            &[],
+        );
+        assert_eq!(data, serde_json::json!({ "__typename": "Query" }));
+    }
+}

@@ -1,0 +1,285 @@
+//! Partial answers as the GraphQL specification says: under the upstream's faults, a failed
+//! field is `null` with its error, never missing, and a failed non-null field nulls its nearest
+//! nullable ancestor, up to `data: null`.
+
+use std::collections::BTreeSet;
+
+use elements_gateway::mock_upstream::{Fault, FaultScope};
+use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
+use serde_json::{Value, json};
+
+use crate::common::{Options, TestGateway, spawn_with, token};
+
+const DOWN: Fault = Fault::ServerError { status: 503 };
+
+/// A gateway that tries the upstream once, whose upstream fails as `scope` says.
+async fn failing(scope: FaultScope) -> TestGateway {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 0)
+            .set("GATEWAY_UPSTREAM_PAGES_AHEAD", 0),
+    )
+    .await;
+    gateway.upstream.set_fault_where(DOWN, scope, None);
+    gateway
+}
+
+/// The error paths of an answer, each as its response keys joined with dots.
+fn error_paths(answer: &Value) -> BTreeSet<String> {
+    answer["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| {
+                    let path = error["path"].as_array().cloned().unwrap_or_default();
+                    path.iter()
+                        .map(|segment| segment.to_string().trim_matches('"').to_owned())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_failed_nullable_root_field_is_null_beside_the_others() {
+    let gateway = failing(FaultScope::All).await;
+    let answer = gateway
+        .query(r#"{ __typename customer(id: "c1") { id } }"#)
+        .await;
+    assert_eq!(
+        answer["data"],
+        json!({ "__typename": "Query", "customer": null }),
+        "{answer}"
+    );
+    assert_eq!(
+        error_paths(&answer),
+        BTreeSet::from(["customer".to_owned()])
+    );
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"],
+        "UPSTREAM_UNAVAILABLE"
+    );
+    assert!(answer["errors"][0]["locations"].is_array(), "{answer}");
+
+    // Alone: async-graphql would answer `data: null` here.
+    let answer = gateway
+        .query(r#"{ a: customer(id: "c1") { id } b: customer(id: "c2") { id } }"#)
+        .await;
+    assert_eq!(answer["data"], json!({ "a": null, "b": null }), "{answer}");
+}
+
+#[tokio::test]
+async fn a_failed_non_null_root_field_nulls_the_whole_answer() {
+    let gateway = failing(FaultScope::All).await;
+    for query in [
+        r#"{ __typename a: customer(id: "c1") { id } products { service } }"#,
+        "{ __typename customers { totalCount } }",
+        "{ products { service } }",
+    ] {
+        let answer = gateway.query(query).await;
+        assert!(answer.get("data").is_some(), "{answer}");
+        assert_eq!(answer["data"], Value::Null, "{query}: {answer}");
+        assert!(!error_paths(&answer).is_empty(), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_failure_beside_a_success_keeps_the_success() {
+    // Per-id reads fail, the listing answers.
+    let gateway = failing(FaultScope::Ids).await;
+    let answer = gateway
+        .query(r#"{ mine: customer(id: "c1") { id } customers(first: 1) { totalCount } }"#)
+        .await;
+    assert_eq!(answer["data"]["mine"], Value::Null, "{answer}");
+    assert_eq!(answer["data"]["customers"]["totalCount"], 120, "{answer}");
+    assert_eq!(error_paths(&answer), BTreeSet::from(["mine".to_owned()]));
+}
+
+#[tokio::test]
+async fn aliases_fragments_and_directives_keep_their_meaning() {
+    let gateway = failing(FaultScope::All).await;
+    let query = r#"query Q($no: Boolean = false) {
+        ...Root
+        ... on Query { again: customer(id: "c2") { ...C } }
+        skipped: customer(id: "c3") @include(if: $no) { id }
+        kept: customer(id: "c4") @skip(if: $no) { id }
+    }
+    fragment Root on Query { __typename first: customer(id: "c1") { ...C } }
+    fragment C on Customer { id organization }"#;
+    let answer = gateway.query(query).await;
+    assert_eq!(
+        answer["data"],
+        json!({ "__typename": "Query", "first": null, "again": null, "kept": null }),
+        "{answer}"
+    );
+    assert_eq!(error_paths(&answer).len(), 3, "{answer}");
+}
+
+#[tokio::test]
+async fn get_answers_and_shared_answers_have_the_same_shape() {
+    let gateway = failing(FaultScope::All).await;
+    let query = r#"{ __typename customer(id: "c1") { id } }"#;
+    let url = format!("/graphql?query={}", percent_encode(query));
+    let response = gateway
+        .client
+        .get(gateway.url(&url))
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["data"],
+        json!({ "__typename": "Query", "customer": null })
+    );
+
+    // Identical POSTs in flight share one execution, and its completed bytes.
+    gateway
+        .upstream
+        .set_latency(std::time::Duration::from_millis(200));
+    let body = json!({ "query": query });
+    let answers = futures::future::join_all((0..5).map(|_| async {
+        gateway
+            .post(&body, Some(&token()))
+            .await
+            .json::<Value>()
+            .await
+    }))
+    .await;
+    for answer in answers {
+        let answer = answer.unwrap();
+        assert_eq!(
+            answer["data"],
+            json!({ "__typename": "Query", "customer": null })
+        );
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stale_answer_has_no_error_and_no_null() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1),
+    )
+    .await;
+    let ids = gateway.upstream_ids();
+    let query = format!(r#"{{ __typename customer(id: "{}") {{ id }} }}"#, ids[0]);
+    gateway.data("{ customers(first: 0) { totalCount } }").await;
+    gateway.upstream.set_fault(DOWN);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let answer = gateway.query(&query).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert_eq!(answer["data"]["customer"]["id"], ids[0]);
+    assert!(answer["extensions"]["stale"].is_object(), "{answer}");
+}
+
+/// One root selection of a generated query: its text, and the response key it must answer
+/// under (`None` when a directive leaves it out).
+fn root_selection() -> impl Strategy<Value = (String, Option<String>)> {
+    // (name, arguments, selection)
+    let field = prop_oneof![
+        Just(("customer", "(id: \"c1\")", " { id }")),
+        Just(("customers", "(first: 2)", " { totalCount nodes { id } }")),
+        Just(("products", "(filter: {service: \"x\"})", " { service }")),
+        Just(("__typename", "", "")),
+    ];
+    (field, 0..4u8, 0..3u8, any::<bool>()).prop_map(
+        |((name, arguments, body), alias, wrap, include)| {
+            let key = if alias > 0 {
+                format!("k{alias}{name}")
+            } else {
+                name.to_owned()
+            };
+            let aliased = if alias > 0 {
+                format!("{key}: ")
+            } else {
+                String::new()
+            };
+            let directive = if include { "" } else { " @include(if: false)" };
+            let field = format!("{aliased}{name}{arguments}{directive}{body}");
+            let text = match wrap {
+                0 => field,
+                1 => format!("... on Query {{ {field} }}"),
+                _ => format!("... {{ {field} }}"),
+            };
+            (text, include.then_some(key))
+        },
+    )
+}
+
+/// Every response key a generated query selects appears in `data`, or `data` is null (and then
+/// a non-null field failed); never a key missing.
+#[tokio::test]
+async fn for_generated_queries_every_selected_key_is_in_data() {
+    let gateways = [
+        failing(FaultScope::All).await,
+        failing(FaultScope::Ids).await,
+        failing(FaultScope::Listing).await,
+    ];
+    // Generated up front (each case is an HTTP request); a failure prints its query.
+    let mut runner = TestRunner::default();
+    let cases = proptest::collection::vec(root_selection(), 1..5);
+    let mut generated = Vec::new();
+    for _ in 0..48 {
+        generated.push(cases.new_tree(&mut runner).unwrap().current());
+    }
+    for (round, selections) in generated.into_iter().enumerate() {
+        let gateway = &gateways[round % gateways.len()];
+        // Response keys must be unique for the query to be valid; keep the first of each.
+        let mut seen = BTreeSet::new();
+        let selections: Vec<_> = selections
+            .into_iter()
+            .filter(|(_, key)| key.as_ref().is_none_or(|key| seen.insert(key.clone())))
+            .collect();
+        let query = format!(
+            "{{ {} }}",
+            selections
+                .iter()
+                .map(|(text, _)| text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let answer = gateway.query(&query).await;
+        assert!(answer.get("data").is_some(), "{query}: {answer}");
+        let data = &answer["data"];
+        if data.is_null() {
+            assert!(
+                !error_paths(&answer).is_empty(),
+                "null data without a field error: {query}: {answer}"
+            );
+            continue;
+        }
+        for (_, key) in &selections {
+            if let Some(key) = key {
+                assert!(data.get(key).is_some(), "{key} missing: {query}: {answer}");
+            }
+        }
+        let expected: BTreeSet<&str> = selections
+            .iter()
+            .filter_map(|(_, key)| key.as_deref())
+            .collect();
+        let got: BTreeSet<&str> = data
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, expected, "{query}: {answer}");
+    }
+}
