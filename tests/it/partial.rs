@@ -283,3 +283,48 @@ async fn for_generated_queries_every_selected_key_is_in_data() {
         assert_eq!(got, expected, "{query}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn timeouts_and_an_open_circuit_give_the_same_shape() {
+    // The request deadline passes while the upstream is slow.
+    let slow = spawn_with(Options::default().set("GATEWAY_LIMITS_REQUEST_TIMEOUT_MS", 300)).await;
+    slow.upstream
+        .set_latency(std::time::Duration::from_millis(2_000));
+    let query = r#"{ __typename customer(id: "c1") { id } }"#;
+    let answer = slow.query(query).await;
+    assert_eq!(
+        answer["data"],
+        json!({ "__typename": "Query", "customer": null }),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"],
+        "UPSTREAM_TIMEOUT"
+    );
+
+    // The breaker opens after one failure and then answers for the upstream.
+    let broken = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS", 60_000),
+    )
+    .await;
+    broken.upstream.set_fault(DOWN);
+    broken.query(query).await;
+    let answer = broken
+        .query(r#"{ __typename customer(id: "c2") { id } }"#)
+        .await;
+    assert_eq!(
+        answer["data"],
+        json!({ "__typename": "Query", "customer": null }),
+        "{answer}"
+    );
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("circuit open"),
+        "{answer}"
+    );
+}
