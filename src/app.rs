@@ -191,7 +191,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let ShutdownSettings { delay, timeout } = self.shutdown;
         let state = self.state.clone();
-        let (stopping, mut stopped_accepting) = tokio::sync::watch::channel(false);
+        let (stopping, stopped_accepting) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;
             state.draining.store(true, Ordering::SeqCst);
@@ -231,18 +231,10 @@ impl Application {
             stop(stopped_accepting.clone()),
         );
         let bound = async move {
-            let _ = stopped_accepting.wait_for(|stop| *stop).await;
+            stop(stopped_accepting).await;
             tokio::time::sleep(timeout).await;
         };
-        let upstream = Arc::clone(&self.state.upstream);
-        // Learn early whether the upstream accepts our token, so /readyz turns 200 promptly
-        // (and does not start a second probe while this one runs).
-        self.state.probes.try_start();
-        tokio::spawn(async move {
-            if let Err(error) = upstream.probe().await {
-                tracing::warn!(%error, "the upstream did not accept the first probe");
-            }
-        });
+        start_probe(&self.state);
         tracing::info!(url = %format!("http://{}/graphql", self.addr), "elements-gateway listening");
         if !crate::http::GRAPHIQL_BUNDLED {
             tracing::warn!(
@@ -262,6 +254,18 @@ impl Application {
             }
         }
     }
+}
+
+/// Learns early whether the upstream accepts our token, so `/readyz` turns 200 promptly (and
+/// does not start a second probe while this one runs).
+fn start_probe(state: &AppState) {
+    let upstream = Arc::clone(&state.upstream);
+    state.probes.try_start();
+    tokio::spawn(async move {
+        if let Err(error) = upstream.probe().await {
+            tracing::warn!(%error, "the upstream did not accept the first probe");
+        }
+    });
 }
 
 /// The caller-token verifier; starts the JWKS refresher when a JWKS URL is set.

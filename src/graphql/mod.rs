@@ -19,7 +19,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLo
 
 pub use complete::complete;
 pub use error::QueryError;
-pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits};
+pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use query::{MAX_PAGE_SIZE, Query};
 
 use crate::{

@@ -33,7 +33,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, CustomerAccess},
-    graphql::{self, ListSizes, QueryLimits, RequestScope},
+    graphql::{self, QueryLimits, RequestScope},
 };
 
 /// How long past its deadline a request's execution may run before the HTTP layer gives up
@@ -330,7 +330,15 @@ async fn prepare(
                 operation = Some(name.to_string());
             }
         }
-        let measure = measure(state, &document, &request).await?;
+        let measure = graphql::measure(
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+            QueryLimits::new(&state.limits, state.introspection),
+            &state.store,
+            Instant::now() + state.limits.request_timeout,
+        )
+        .await?;
         cost = measure.filter(|_| report_cost).map(|measure| measure.cost);
         request.set_parsed_query(document);
     }
@@ -342,39 +350,6 @@ async fn prepare(
         reuse,
         cost,
     })
-}
-
-/// Checks the document against the limits with list sizes from the latest cached snapshot.
-///
-/// A query over products refused on assumed sizes, with no snapshot cached yet, is checked
-/// again once the snapshot is read, so the first query after start is held to the same sizes
-/// as every later one. Only such refusals wait for the read: a query that passes on assumed
-/// sizes is not held back (a `customers` page can still be answered early).
-async fn measure(
-    state: &AppState,
-    document: &async_graphql::parser::types::ExecutableDocument,
-    request: &async_graphql::Request,
-) -> Result<Option<graphql::Measure>, HttpError> {
-    let check = |snapshot: Option<&crate::domain::Snapshot>| {
-        graphql::check_limits(
-            document,
-            request.operation_name.as_deref(),
-            &request.variables,
-            QueryLimits::new(&state.limits, state.introspection),
-            ListSizes::new(snapshot),
-        )
-    };
-    let snapshot = state.store.latest_snapshot().await;
-    match check(snapshot.as_deref()) {
-        Err(graphql::Refusal::Complexity { assumed: true, .. }) => {
-            let deadline = Instant::now() + state.limits.request_timeout;
-            match state.store.snapshot(deadline).await {
-                Ok(served) => Ok(check(Some(&served.value))?),
-                Err(_) => Ok(check(None)?),
-            }
-        }
-        checked => Ok(checked?),
-    }
 }
 
 /// A GraphQL request read from its parameters.

@@ -21,12 +21,15 @@
 mod shape;
 mod walk;
 
+use std::time::Instant;
+
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
 pub use shape::ListSizes;
 pub(super) use shape::{ASSUMED_PRODUCTS, ASSUMED_PRODUCTS_PER_CUSTOMER};
 
 use super::error::QueryError;
+use crate::{cache::CustomerStore, domain::Snapshot};
 
 /// The limits a document is held to (from `GATEWAY_LIMITS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +219,40 @@ pub fn check(
         cost,
         depth: summary.depth,
     }))
+}
+
+/// [`check`] with list sizes from `store`'s latest snapshot (fresh or stale, no fetch).
+///
+/// A query over products refused on assumed sizes, with no snapshot cached yet, is checked
+/// again once the snapshot is read (waiting until `deadline` at most), so the first query
+/// after start is held to the same sizes as every later one. Only such refusals wait for the
+/// read: a query that passes on assumed sizes is not held back (a `customers` page can still
+/// be answered early).
+pub async fn measure(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: QueryLimits,
+    store: &CustomerStore,
+    deadline: Instant,
+) -> Result<Option<Measure>, Refusal> {
+    let checked = |snapshot: Option<&Snapshot>| {
+        check(
+            document,
+            operation_name,
+            variables,
+            limits,
+            ListSizes::new(snapshot),
+        )
+    };
+    let snapshot = store.latest_snapshot().await;
+    match checked(snapshot.as_deref()) {
+        Err(Refusal::Complexity { assumed: true, .. }) => match store.snapshot(deadline).await {
+            Ok(served) => checked(Some(&served.value)),
+            Err(_) => checked(None),
+        },
+        result => result,
+    }
 }
 
 #[cfg(test)]
