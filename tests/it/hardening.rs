@@ -439,3 +439,50 @@ async fn costly_documents_are_refused_quickly_naming_the_limit_and_the_estimate(
         .unwrap();
     assert!(answer["extensions"]["cost"].is_null(), "{answer}");
 }
+
+/// The GraphQL examples of the README, one document each (a `#` comment line opens the next).
+fn readme_examples() -> Vec<String> {
+    let readme = include_str!("../../README.md");
+    let mut documents = Vec::new();
+    for block in readme.split("```graphql\n").skip(1) {
+        let block = block.split("```").next().unwrap_or_default();
+        if block.trim_start().starts_with("type ") {
+            continue; // the schema excerpt
+        }
+        let mut current = String::new();
+        for line in block.lines() {
+            if line.starts_with('#') && !current.trim().is_empty() {
+                documents.push(std::mem::take(&mut current));
+            }
+            current.push_str(line);
+            current.push('\n');
+        }
+        if !current.trim().is_empty() {
+            documents.push(current);
+        }
+    }
+    documents
+}
+
+#[tokio::test]
+async fn the_readme_examples_and_the_full_introspection_query_run_with_the_default_limits() {
+    // The demo's catalogue: 120 customers of 5 products.
+    let gateway = spawn_with(Options::default()).await;
+    let examples = readme_examples();
+    assert!(examples.len() >= 3, "{examples:?}");
+    let introspection = include_str!("../fixtures/introspection.graphql").to_owned();
+    for (round, query) in examples.iter().chain([&introspection]).enumerate() {
+        // Twice: on assumed sizes (nothing cached yet on the first round) and on the data.
+        for _ in 0..2 {
+            let answer = gateway.query(query).await;
+            assert!(answer["data"].is_object(), "{round}: {query}\n{answer}");
+            for error in answer["errors"].as_array().into_iter().flatten() {
+                let code = error["extensions"]["code"].as_str().unwrap_or_default();
+                assert!(
+                    !code.starts_with("QUERY_TOO") && code != "GRAPHQL_VALIDATION_FAILED",
+                    "{query}\n{answer}"
+                );
+            }
+        }
+    }
+}
