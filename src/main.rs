@@ -7,8 +7,21 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (libmimalloc-sys does not export it as a constant).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc's `mi_option_purge_delay`, read by `build.rs` from the `mimalloc.h` this build
+/// compiles (libmimalloc-sys exports no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = parse(env!("MI_OPTION_PURGE_DELAY"));
+
+/// A decimal number, at compile time.
+const fn parse(text: &str) -> libmimalloc_sys::mi_option_t {
+    let bytes = text.as_bytes();
+    let mut value = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        value = value * 10 + (bytes[at] - b'0') as libmimalloc_sys::mi_option_t;
+        at += 1;
+    }
+    value
+}
 
 fn main() -> std::process::ExitCode {
     // mimalloc returns freed pages to the OS only when the thread that freed them allocates

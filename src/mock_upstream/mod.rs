@@ -262,14 +262,6 @@ impl MockUpstream {
             .store(latency.as_millis() as u64, Ordering::SeqCst);
     }
 
-    /// Sets `expires_in` (whole seconds) of tokens issued from now on.
-    pub fn set_token_lifetime(&self, lifetime: Duration) {
-        self.state
-            .identity
-            .lifetime_secs
-            .store(lifetime.as_secs(), Ordering::SeqCst);
-    }
-
     /// Every distinct `Authorization` header value the batch endpoint has received.
     pub fn authorizations_seen(&self) -> Vec<String> {
         self.state

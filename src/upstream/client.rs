@@ -220,11 +220,6 @@ impl UpstreamClient {
         self.deadline
     }
 
-    /// The circuit breaker, for `/metrics` and readiness.
-    pub fn breaker(&self) -> &Breaker {
-        &self.breaker
-    }
-
     /// Page 1 of the whole listing, tried once: learns whether the upstream accepts our token,
     /// and how the listing is paged (for sending pages ahead on the first read).
     pub async fn probe(&self) -> Result<(), UpstreamError> {

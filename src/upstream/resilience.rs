@@ -39,11 +39,6 @@ impl RetryPolicy {
         }
     }
 
-    /// Tries allowed in all, the first included.
-    pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
     /// The wait before attempt `attempt + 1` after `error` ended attempt `attempt` (counted
     /// from 1), or `None` when the error is not retried or no attempts are left.
     pub fn delay(&self, attempt: u32, error: &UpstreamError) -> Option<Duration> {
