@@ -35,8 +35,15 @@ fn mimalloc_option(option: &str, env: &str) {
         .expect("mimalloc.h defines mi_option_t");
     let mut next = 0u32;
     let mut numbers = std::collections::HashMap::new();
-    for entry in body.lines().map(|line| line.split("//").next().unwrap_or_default()) {
-        for item in entry.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+    for entry in body
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+    {
+        for item in entry
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
             let (name, value) = match item.split_once('=') {
                 Some((name, value)) => {
                     let value = value.trim();

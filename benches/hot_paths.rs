@@ -10,9 +10,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use elements_gateway::{
     app::Application,
     config::Settings,
+    domain::RawCustomer,
     domain::{Customer, ProductFilter, Snapshot},
     mock_upstream::{MockOptions, MockUpstream, dataset},
-    upstream::wire::WireCustomer,
 };
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
@@ -31,14 +31,14 @@ fn normalise(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("normalise and index 10k customers", |b| {
         b.iter_batched(
-            || serde_json::from_slice::<Vec<WireCustomer>>(&json).expect("wire form"),
+            || serde_json::from_slice::<Vec<RawCustomer>>(&json).expect("wire form"),
             |wire| Snapshot::new(wire.into_iter().map(Customer::from_wire).collect()),
             BatchSize::LargeInput,
         );
     });
     group.bench_function("parse, normalise and index 10k customers", |b| {
         b.iter(|| {
-            let wire: Vec<WireCustomer> =
+            let wire: Vec<RawCustomer> =
                 serde_json::from_slice(black_box(&json)).expect("wire form");
             Snapshot::new(wire.into_iter().map(Customer::from_wire).collect())
         });
@@ -47,7 +47,7 @@ fn normalise(c: &mut Criterion) {
 }
 
 fn filter(c: &mut Criterion) {
-    let wire: Vec<WireCustomer> = serde_json::from_slice(&wire_json()).expect("wire form");
+    let wire: Vec<RawCustomer> = serde_json::from_slice(&wire_json()).expect("wire form");
     let snapshot = Snapshot::new(wire.into_iter().map(Customer::from_wire).collect());
     let narrow = ProductFilter {
         expiring_before: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),

@@ -313,9 +313,10 @@ impl Metrics {
         }
     }
 
-    /// The circuit breaker moved to `state`.
-    pub fn circuit_state(&self, state: crate::upstream::CircuitState) {
-        self.circuit_state.set(state.gauge());
+    /// The circuit breaker moved to the state `gauge` stands for (0 closed, 1 open, 2
+    /// half-open).
+    pub fn circuit_state(&self, gauge: i64) {
+        self.circuit_state.set(gauge);
     }
 
     /// An upstream request was not sent: the circuit was open.

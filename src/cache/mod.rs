@@ -47,9 +47,9 @@ use self::{
     stale::Stamped,
 };
 use crate::{
-    domain::{Customer, Snapshot},
+    domain::{Customer, RawCustomer, Snapshot},
     metrics::Metrics,
-    upstream::{UpstreamClient, UpstreamError, wire::WireCustomer},
+    upstream::{UpstreamClient, UpstreamError},
 };
 
 /// Customers by id, as the loader and resolvers want them.
@@ -333,7 +333,7 @@ impl CustomerStore {
         async move {
             let refreshing = cache.get(&()).await;
             // Each page is normalised as it arrives, while the next ones are on the way.
-            let mut take = |page: Vec<WireCustomer>| {
+            let mut take = |page: Vec<RawCustomer>| {
                 let page: Vec<Arc<Customer>> = page
                     .into_iter()
                     .map(|wire| Arc::new(Customer::from_wire(wire)))

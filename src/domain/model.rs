@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::normalize;
-use crate::upstream::wire::{RawProduct, WireCustomer};
+use super::{RawCustomer, RawProduct};
 
 /// A customer with its products in the contract's order (by expiry, undated last).
 #[derive(Debug)]
@@ -52,7 +52,7 @@ pub struct ProductFilter {
 
 impl Customer {
     /// Normalises a customer as the upstream sent it.
-    pub fn from_wire(wire: WireCustomer) -> Self {
+    pub fn from_wire(wire: RawCustomer) -> Self {
         let id: Arc<str> = Arc::from(wire.customer_id);
         let organization = normalize::text(wire.organization.as_deref()).map(Box::from);
         let email = normalize::text(wire.customer.as_deref()).map(Box::from);

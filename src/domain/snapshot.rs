@@ -179,7 +179,7 @@ mod tests {
     use crate::domain::normalize::date_time;
 
     fn snapshot() -> Snapshot {
-        let wire: Vec<crate::upstream::wire::WireCustomer> = serde_json::from_str(
+        let wire: Vec<crate::domain::RawCustomer> = serde_json::from_str(
             r#"[{"customerId":"a","products":[
                     {"service":"A-late","expirationDate":"2027-01-01"},
                     {"service":"A-none","expirationDate":"N/A"},

@@ -9,8 +9,8 @@ use async_graphql::{ID, InputObject, Object};
 
 use super::scalars::DateTime;
 use crate::{
+    domain::with_raw_fields,
     domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
-    upstream::wire::with_raw_fields,
 };
 
 /// A customer of the partner.

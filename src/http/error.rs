@@ -10,7 +10,10 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{media::ResponseMedia, middleware::RequestId};
+use super::{
+    media::{MediaError, ResponseMedia},
+    request_id::RequestId,
+};
 use crate::{auth::AuthError, graphql::Refusal};
 
 /// A request refused before GraphQL execution.
@@ -66,6 +69,15 @@ pub enum HttpError {
     /// Something failed inside the gateway (500); the detail is in the log, under the id.
     #[error("internal error{}", .0.as_ref().map_or_else(String::new, |id| format!(": quote request id {id} when reporting it")))]
     Internal(Option<RequestId>),
+}
+
+impl From<MediaError> for HttpError {
+    fn from(error: MediaError) -> Self {
+        match error {
+            MediaError::NotAcceptable => Self::NotAcceptable,
+            MediaError::Unsupported(detail) => Self::UnsupportedMediaType(detail),
+        }
+    }
 }
 
 /// Whole seconds to wait, rounded up and at least one.

@@ -29,7 +29,7 @@ use super::{
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
-    middleware::RequestId,
+    request_id::RequestId,
 };
 use crate::{
     auth::{Caller, CustomerAccess},

@@ -2,7 +2,16 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use super::error::HttpError;
+/// Why a request's media types cannot be served; the HTTP edge answers 406 or 415.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// `Accept` names no type the gateway writes (406).
+    #[error("none of the types in Accept can be answered")]
+    NotAcceptable,
+    /// The body is not declared as UTF-8 JSON (415); the text says what was sent.
+    #[error("{0}")]
+    Unsupported(String),
+}
 
 /// The type a GraphQL answer is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,11 +33,11 @@ impl ResponseMedia {
 
     /// The first type in `Accept` the gateway can write (`*/*` and `application/*` mean
     /// `application/json`); no header means `application/json`.
-    pub fn negotiate(headers: &HeaderMap) -> Result<Self, HttpError> {
+    pub fn negotiate(headers: &HeaderMap) -> Result<Self, MediaError> {
         let Some(accept) = headers.get(header::ACCEPT) else {
             return Ok(Self::Json);
         };
-        let accept = accept.to_str().map_err(|_| HttpError::NotAcceptable)?;
+        let accept = accept.to_str().map_err(|_| MediaError::NotAcceptable)?;
         if accept.trim().is_empty() {
             return Ok(Self::Json);
         }
@@ -54,7 +63,7 @@ impl ResponseMedia {
                 }
             })
             .next()
-            .ok_or(HttpError::NotAcceptable)
+            .ok_or(MediaError::NotAcceptable)
     }
 }
 
@@ -71,9 +80,9 @@ pub(super) fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// Refuses a POST whose body is not declared as UTF-8 JSON.
-pub(super) fn require_json_body(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(super) fn require_json_body(headers: &HeaderMap) -> Result<(), MediaError> {
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
-        return Err(HttpError::UnsupportedMediaType(
+        return Err(MediaError::Unsupported(
             "the request needs `Content-Type: application/json`".into(),
         ));
     };
@@ -87,7 +96,7 @@ pub(super) fn require_json_body(headers: &HeaderMap) -> Result<(), HttpError> {
         essence,
         "application/json" | "application/graphql-response+json"
     ) {
-        return Err(HttpError::UnsupportedMediaType(format!(
+        return Err(MediaError::Unsupported(format!(
             "content type `{essence}` is not accepted: send `application/json`"
         )));
     }
@@ -95,7 +104,7 @@ pub(super) fn require_json_body(headers: &HeaderMap) -> Result<(), HttpError> {
         if let Some(charset) = param.trim().strip_prefix("charset=") {
             let charset = charset.trim_matches('"');
             if !charset.eq_ignore_ascii_case("utf-8") {
-                return Err(HttpError::UnsupportedMediaType(format!(
+                return Err(MediaError::Unsupported(format!(
                     "charset `{charset}` is not accepted: send UTF-8"
                 )));
             }

@@ -10,6 +10,7 @@ mod health;
 mod media;
 mod middleware;
 mod rate;
+mod request_id;
 mod server;
 
 use std::{
@@ -26,8 +27,8 @@ pub use answers::AnswerCache;
 pub use error::HttpError;
 pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
-pub use middleware::{REQUEST_ID, RequestId};
 pub use rate::RateLimiter;
+pub use request_id::{REQUEST_ID, RequestId};
 pub use server::{ConnectionLimits, serve};
 
 use crate::{

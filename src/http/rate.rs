@@ -1,114 +1,120 @@
-//! The optional per-caller rate limit: a token bucket for each token `sub`.
+//! The optional per-caller rate limit: governor's keyed GCRA limiter, one key per caller
+//! (the token's `sub`, or the token's digest when it has none).
 //!
-//! A bucket holds up to `burst` requests and refills at `per_minute` a minute; a request that
-//! finds it empty is refused with 429 and a `Retry-After` saying when one token will be back.
-//! Buckets that have refilled completely carry no information and are dropped when the table
-//! grows, so a stream of one-off callers cannot grow memory without bound.
+//! A caller may make `burst` requests at once and then `per_minute` a minute; a request over
+//! that is refused with 429 and a `Retry-After` saying when the next one will pass. Keys whose
+//! state is as good as new carry no information and are dropped every [`SWEEP_EVERY`] checks,
+//! so a stream of one-off callers cannot grow memory without bound.
 
 use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
+    num::NonZeroU32,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
 };
 
-/// Buckets kept before full ones are swept.
-const SWEEP_AT: usize = 10_000;
+use governor::{
+    Quota,
+    clock::{Clock, DefaultClock},
+    middleware::NoOpMiddleware,
+    state::keyed::DefaultKeyedStateStore,
+};
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+/// Checks between two sweeps of idle keys.
+const SWEEP_EVERY: u64 = 10_000;
+
+type Keyed<C> = governor::RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    C,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
+
+/// Per-caller limits on governor's clock `C` (the real one, or a fake one in tests).
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    limiter: Keyed<C>,
+    clock: C,
+    checks: AtomicU64,
 }
 
-/// Per-caller token buckets.
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+impl<C: Clock> std::fmt::Debug for RateLimiter<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("callers", &self.limiter.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
     /// A limiter of `per_minute` requests a minute with bursts of `burst`; `None` when
     /// `per_minute` is 0 (no limit).
     pub fn new(per_minute: u32, burst: u32) -> Option<Self> {
-        (per_minute > 0).then(|| Self {
-            per_second: f64::from(per_minute) / 60.0,
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+        Self::with_clock(per_minute, burst, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    fn with_clock(per_minute: u32, burst: u32, clock: C) -> Option<Self> {
+        let per_minute = NonZeroU32::new(per_minute)?;
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        Some(Self {
+            limiter: governor::RateLimiter::new(
+                quota,
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
+            checks: AtomicU64::new(0),
         })
     }
 
-    /// Takes one request from `caller`'s bucket, or says how long until it may try again.
+    /// Takes one request from `caller`'s allowance, or says how long until it may try again.
     pub fn acquire(&self, caller: &str) -> Result<(), Duration> {
-        self.acquire_at(caller, Instant::now())
-    }
-
-    fn acquire_at(&self, caller: &str, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if buckets.len() >= SWEEP_AT && !buckets.contains_key(caller) {
-            buckets.retain(|_, bucket| self.refilled(*bucket, now) < self.burst);
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
         }
-        let bucket = buckets.entry(caller.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        bucket.tokens = self.refilled(*bucket, now);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_second,
-            ))
-        }
-    }
-
-    fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        (bucket.tokens + elapsed * self.per_second).min(self.burst)
+        self.limiter
+            .check_key(&caller.to_owned())
+            .map_err(|refused| refused.wait_time_from(self.clock.now()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use governor::clock::FakeRelativeClock;
+
     use super::*;
 
     #[test]
-    fn a_burst_then_one_token_per_interval_per_caller() {
-        let limiter = RateLimiter::new(60, 3).unwrap();
-        let start = Instant::now();
+    fn a_burst_then_one_request_per_interval_per_caller() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(60, 3, clock.clone()).unwrap();
         for _ in 0..3 {
-            limiter.acquire_at("alice", start).unwrap();
+            limiter.acquire("alice").unwrap();
         }
-        let wait = limiter.acquire_at("alice", start).unwrap_err();
+        let wait = limiter.acquire("alice").unwrap_err();
         assert!((0.99..=1.01).contains(&wait.as_secs_f64()), "{wait:?}");
-        limiter.acquire_at("bob", start).unwrap();
-        limiter
-            .acquire_at("alice", start + Duration::from_millis(1_000))
-            .unwrap();
-        assert!(
-            limiter
-                .acquire_at("alice", start + Duration::from_millis(1_000))
-                .is_err()
-        );
+        limiter.acquire("bob").unwrap();
+        clock.advance(Duration::from_millis(1_000));
+        limiter.acquire("alice").unwrap();
+        assert!(limiter.acquire("alice").is_err());
     }
 
     #[test]
-    fn zero_means_no_limit_and_full_buckets_are_swept() {
+    fn zero_means_no_limit_and_idle_callers_are_swept() {
         assert!(RateLimiter::new(0, 10).is_none());
-        let limiter = RateLimiter::new(600, 1).unwrap();
-        let start = Instant::now();
-        for caller in 0..SWEEP_AT {
-            limiter.acquire_at(&caller.to_string(), start).unwrap();
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(600, 1, clock.clone()).unwrap();
+        for caller in 0..SWEEP_EVERY - 1 {
+            limiter.acquire(&caller.to_string()).unwrap();
         }
-        limiter
-            .acquire_at("late", start + Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(limiter.buckets.lock().unwrap().len(), 1);
+        assert_eq!(limiter.limiter.len() as u64, SWEEP_EVERY - 1);
+        clock.advance(Duration::from_secs(60));
+        limiter.acquire("late").unwrap();
+        assert_eq!(
+            limiter.limiter.len(),
+            1,
+            "only the caller just seen is kept"
+        );
     }
 }

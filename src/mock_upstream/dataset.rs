@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::upstream::wire::RawProduct;
+use crate::domain::RawProduct;
 
 /// A customer as the mock upstream sends it.
 #[derive(Debug, Clone, Serialize)]

@@ -35,9 +35,9 @@ use super::{
     UpstreamError,
     resilience::{Breaker, Outcome, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
-    wire::{BatchPage, PageMetadata, WireCustomer},
+    wire::{BatchPage, PageMetadata},
 };
-use crate::{config::Resilience, metrics::Metrics, secret::Secret};
+use crate::{config::Resilience, domain::RawCustomer, metrics::Metrics, secret::Secret};
 
 /// Path of the partner endpoint below the upstream base URL.
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
@@ -144,7 +144,7 @@ impl UpstreamClient {
                 Arc::clone(&metrics),
             ))),
         };
-        metrics.circuit_state(super::CircuitState::Closed);
+        metrics.circuit_state(super::CircuitState::Closed.gauge());
         Ok(Self {
             http,
             endpoint,
@@ -171,7 +171,7 @@ impl UpstreamClient {
     /// pages arrive, so that a reader can use the first pages before the last one is in.
     pub async fn all_customers(
         &self,
-        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
+        take: &mut (dyn FnMut(Vec<RawCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
         let deadline = Instant::now() + self.deadline;
         self.read_listing(Selection { customer_ids: None }, deadline, take)
@@ -181,10 +181,7 @@ impl UpstreamClient {
     /// The customers with these ids that exist; an unknown id is simply absent.
     ///
     /// Ids go out at most [`MAX_IDS_PER_REQUEST`] a request, the chunks concurrently.
-    pub async fn customers_by_id(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<WireCustomer>, UpstreamError> {
+    pub async fn customers_by_id(&self, ids: &[String]) -> Result<Vec<RawCustomer>, UpstreamError> {
         // Futures first, then the stream: a closure over borrowed chunks inside the stream
         // type would not be `Send` for every lifetime.
         let deadline = Instant::now() + self.deadline;
@@ -203,7 +200,7 @@ impl UpstreamClient {
                 .map(|()| found)
             })
             .collect();
-        let chunks: Vec<Vec<WireCustomer>> = stream::iter(requests)
+        let chunks: Vec<Vec<RawCustomer>> = stream::iter(requests)
             .buffered(self.concurrency)
             .try_collect()
             .await?;
@@ -273,7 +270,7 @@ impl UpstreamClient {
         &self,
         selection: Selection<'_>,
         deadline: Instant,
-        take: &mut (dyn FnMut(Vec<WireCustomer>) + Send),
+        take: &mut (dyn FnMut(Vec<RawCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
         let listing = selection.customer_ids.is_none();
         let plan = self.ahead_plan().filter(|_| listing);
@@ -472,7 +469,7 @@ impl UpstreamClient {
             Outcome::Neutral => Outcome::Neutral,
         };
         if let Some(state) = admission.finish(outcome) {
-            self.metrics.circuit_state(state);
+            self.metrics.circuit_state(state.gauge());
             tracing::warn!(state = ?state, "upstream circuit breaker changed state");
         }
         result
@@ -610,11 +607,11 @@ impl UpstreamClient {
 /// Customers gathered across pages, first copy of each id kept, passed on a page at a time.
 struct Collector<'a> {
     seen: HashSet<Box<str>>,
-    take: &'a mut (dyn FnMut(Vec<WireCustomer>) + Send),
+    take: &'a mut (dyn FnMut(Vec<RawCustomer>) + Send),
 }
 
 impl<'a> Collector<'a> {
-    fn new(take: &'a mut (dyn FnMut(Vec<WireCustomer>) + Send)) -> Self {
+    fn new(take: &'a mut (dyn FnMut(Vec<RawCustomer>) + Send)) -> Self {
         Self {
             seen: HashSet::new(),
             take,
@@ -625,8 +622,8 @@ impl<'a> Collector<'a> {
     /// the page brought a customer not seen before, and fewer than `total` distinct
     /// customers are collected. A page of customers all seen already ends the read, so an
     /// upstream that repeats itself under a huge `totalCount` costs two pages, not thousands.
-    fn take(&mut self, page: Vec<WireCustomer>, total: u64) -> bool {
-        let fresh: Vec<WireCustomer> = page
+    fn take(&mut self, page: Vec<RawCustomer>, total: u64) -> bool {
+        let fresh: Vec<RawCustomer> = page
             .into_iter()
             .filter(|customer| self.seen.insert(customer.customer_id.clone()))
             .collect();

@@ -43,7 +43,7 @@ fn checked(query: &str) -> Result<u64, Refusal> {
 
 /// `customers` customers of `products` products each, expiring one day apart.
 fn snapshot(customers: usize, products: usize) -> Snapshot {
-    let wire: Vec<crate::upstream::wire::WireCustomer> = (0..customers)
+    let wire: Vec<crate::domain::RawCustomer> = (0..customers)
         .map(|c| {
             let products: Vec<_> = (0..products)
                 .map(|p| {
