@@ -1,8 +1,6 @@
 //! Caller keys beyond the shared secret: PEM public keys and a JWKS endpoint, rotation,
 //! bounded refetching, outages, and the algorithm-confusion attack.
 
-use std::time::Duration;
-
 use elements_gateway::{app::Application, config::Settings};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
@@ -10,7 +8,7 @@ use serde_json::json;
 use crate::{
     auth::{assert_refused, unsigned},
     common::{
-        Options, SECRET, TestGateway,
+        Options, SECRET, TestGateway, eventually,
         keys::{JwksServer, fixture, jwk, sign_with},
         sign, spawn_with, valid_claims,
     },
@@ -136,16 +134,6 @@ async fn jwks_gateway(jwks: &JwksServer, refresh: u64, min_refetch: u64) -> Test
             .without_waiting_for_ready(),
     )
     .await
-}
-
-async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    for _ in 0..200 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test]

@@ -210,12 +210,10 @@ async fn a_fault_that_starts_while_answers_are_cached_serves_them_stale() {
 
     let failed =
         "gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"UPSTREAM_UNAVAILABLE\"}";
-    for _ in 0..100 {
-        if gateway.metric(failed).await >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::common::eventually("the refresh failed", async || {
+        gateway.metric(failed).await >= 1.0
+    })
+    .await;
     let later = gateway.query(LISTING).await;
     assert!(later.get("errors").is_none(), "{later}");
     let stale = &later["extensions"]["stale"];

@@ -102,6 +102,17 @@ pub(crate) fn base_settings(upstream: &MockUpstream) -> [(&'static str, String);
     ]
 }
 
+/// Polls `condition` every 25 ms until it holds, for at most 5 s; then fails naming `what`.
+pub(crate) async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    for _ in 0..200 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 pub(crate) async fn spawn() -> TestGateway {
     spawn_with(Options::default()).await
 }
@@ -233,15 +244,14 @@ impl TestGateway {
     }
 
     pub(crate) async fn wait_until_ready(&self) {
-        for _ in 0..100 {
-            if let Ok(response) = self.client.get(self.url("/readyz")).send().await
-                && response.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the gateway did not become ready");
+        eventually("the gateway is ready", async || {
+            self.client
+                .get(self.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == 200)
+        })
+        .await;
     }
 
     /// GETs `path` with no token.
@@ -299,13 +309,7 @@ impl TestGateway {
 
     /// Waits (up to 10 s) until `condition` holds; panics when it never does.
     pub(crate) async fn wait_for(&self, condition: impl Fn() -> bool) {
-        for _ in 0..200 {
-            if condition() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the condition never held");
+        eventually("the condition held", async || condition()).await;
     }
 
     /// Batch requests the mock upstream has received so far.
