@@ -79,8 +79,15 @@ impl std::fmt::Debug for Authenticator {
 struct Header {
     alg: String,
     kid: Option<String>,
-    /// Any value at all: the gateway implements no extension a token could make critical.
-    crit: Option<serde::de::IgnoredAny>,
+    /// Present with any value at all, `null` included: the gateway implements no extension
+    /// a token could make critical.
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<()>,
+}
+
+/// `Some` whenever the field is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(de).map(|_| Some(()))
 }
 
 impl Authenticator {

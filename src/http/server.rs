@@ -69,7 +69,8 @@ pub async fn serve(
                 }
             },
         };
-        let _ = stream.set_nodelay(true);
+        // Nagle stays on, as with `axum::serve`: turning it off raised the warm benchmark's p99
+        // from 1.8 to 2.5 times the baseline's (BENCHMARKS.md, step 10).
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
