@@ -13,21 +13,23 @@
 //! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `mock-upstream`).
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
 //! * [`app`]: wires the parts together, binds, serves until shutdown, then drains.
-//! * [`http`]: routes (`/graphql`, GraphiQL and its embedded bundle, `/healthz`, `/readyz`,
-//!   `/metrics`), content negotiation,
-//!   request ids, the header limit, the per-caller rate limit, masked errors, and the HTTP
-//!   shape of every refusal.
+//! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql`,
+//!   GraphiQL and its embedded bundle, `/healthz`, `/readyz`, `/metrics`), content
+//!   negotiation, request ids, the header limit, the per-caller rate limit, answer reuse, and
+//!   the HTTP shape of every refusal.
 //! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and
 //!   the customers a caller may see; nothing goes upstream before it passes.
-//! * [`graphql`]: the schema (types, root fields, cursors, error codes) and the query limits
-//!   (depth, complexity, root fields, aliases), apart from transport.
+//! * [`graphql`]: the schema (types, root fields, cursors), the query limits (depth, cost
+//!   with list sizes, root fields, aliases), and execution: error codes, partial answers'
+//!   nulls, the `stale` and `cost` extensions, apart from transport.
 //! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
 //! * [`cache`]: moka caches in front of the upstream: single-flight fills in their own tasks,
 //!   stale-while-revalidate and stale-if-error.
 //! * [`upstream`]: the REST client: paging, bounded concurrency, retries and the circuit
 //!   breaker, `UPSTREAM_*` errors, and the gateway's own app token (fixed, or by client
 //!   credentials).
-//! * [`domain`]: customers and products normalised from the upstream's strings.
+//! * [`domain`]: the upstream's raw records, and customers and products normalised from
+//!   their strings.
 //! * [`mock_upstream`]: a real HTTP fake of the upstream (and its identity service) with
 //!   switchable faults.
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.

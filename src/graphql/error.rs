@@ -1,4 +1,6 @@
-//! The one place where failures become GraphQL errors with an `extensions.code`.
+//! Resolver failures as GraphQL errors with an `extensions.code`. With the refusals of
+//! `limits` and the request and internal errors coded in `execute`, every GraphQL error code
+//! is set inside this module; http/ only codes its own transport refusals.
 
 use std::sync::Arc;
 

@@ -1,12 +1,15 @@
 //! The GraphQL schema, apart from any transport.
 //!
-//! [`build_schema`] assembles the contract's types over a [`CustomerStore`];
-//! [`for_caller`] gives one request its caller and its own customer DataLoader. `http/` carries
-//! requests here; nothing in this module knows HTTP.
+//! [`build_schema`] assembles the contract's types over a [`CustomerStore`]; [`measure`]
+//! prices a document before it runs; [`execute`] runs one request for its caller (with its own
+//! customer DataLoader, [`for_caller`]) and writes the answer: error codes, the nulls of a
+//! partial answer ([`complete`]), the `stale` and `cost` extensions. `http/` carries requests
+//! here and decides status codes; nothing in this module knows HTTP.
 
 mod complete;
 mod connection;
 mod error;
+mod execute;
 mod limits;
 mod query;
 mod scalars;
@@ -19,6 +22,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLo
 
 pub use complete::complete;
 pub use error::QueryError;
+pub use execute::{ExecuteError, ExecuteOptions, Executed, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use query::{MAX_PAGE_SIZE, Query};
 

@@ -4,15 +4,8 @@
 //! Order matters: the caller's token is checked first, so an unauthenticated request costs no
 //! parsing and can never reach the upstream.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Instant};
 
-use async_graphql::{
-    Variables,
-    parser::{parse_query, types::OperationType},
-};
 use axum::{
     Extension,
     body::{Body, Bytes},
@@ -20,8 +13,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
     AppState,
@@ -29,16 +21,13 @@ use super::{
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
+    params::{Built, build_request, is_mutation, url_parameters},
     request_id::RequestId,
 };
 use crate::{
     auth::{Caller, CustomerAccess},
-    graphql::{self, QueryLimits, RequestScope},
+    graphql::{self, QueryLimits},
 };
-
-/// How long past its deadline a request's execution may run before the HTTP layer gives up
-/// on it; resolvers stop waiting at the deadline itself, so this is only a safety net.
-const EXECUTION_GRACE: Duration = Duration::from_secs(1);
 
 /// A request ready to execute: checked, with its document parsed when it parses.
 struct Prepared {
@@ -283,30 +272,6 @@ async fn read_get(
     prepare(state, built, caller, None).await
 }
 
-/// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
-/// rather than guessing what they meant.
-fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError> {
-    let decode = |text: &str| {
-        let text = text.replace('+', " ");
-        percent_encoding::percent_decode_str(&text)
-            .decode_utf8()
-            .map(|decoded| decoded.into_owned())
-            .map_err(|_| {
-                HttpError::BadRequest(
-                    "the URL's parameters are not valid UTF-8 once percent-decoded".into(),
-                )
-            })
-    };
-    query_string
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(name)?, decode(value)?))
-        })
-        .collect()
-}
-
 /// Checks the document against the limits (list sizes from the latest cached snapshot) and
 /// gives it the parsed document, so execution does not parse it again.
 async fn prepare(
@@ -352,90 +317,6 @@ async fn prepare(
     })
 }
 
-/// A GraphQL request read from its parameters.
-struct Built {
-    request: async_graphql::Request,
-    /// The document, when it parses (execution reports why it does not).
-    document: Option<async_graphql::parser::types::ExecutableDocument>,
-    /// `extensions.cost` is `true`: the answer reports the estimated cost.
-    report_cost: bool,
-}
-
-/// The GraphQL request from its parameters, each checked for the right JSON type, and its
-/// document when it parses.
-fn build_request(
-    mut params: Map<String, Value>,
-    max_query_bytes: usize,
-) -> Result<Built, HttpError> {
-    let query = match params.remove("query") {
-        Some(Value::String(query)) => query,
-        Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
-        None => {
-            return Err(HttpError::BadRequest(
-                "the request has no `query` parameter".into(),
-            ));
-        }
-    };
-    if query.len() > max_query_bytes {
-        return Err(HttpError::QueryTooLarge(max_query_bytes));
-    }
-    let document = parse_query(&query).ok();
-    let mut request = async_graphql::Request::new(query);
-    match params.remove("operationName") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) => request = request.operation_name(name),
-        Some(_) => {
-            return Err(HttpError::BadRequest(
-                "`operationName` must be a string or null".into(),
-            ));
-        }
-    }
-    match params.remove("variables") {
-        None | Some(Value::Null) => {}
-        Some(variables @ Value::Object(_)) => {
-            request = request.variables(Variables::from_json(variables));
-        }
-        Some(_) => {
-            return Err(HttpError::BadRequest(
-                "`variables` must be an object or null".into(),
-            ));
-        }
-    }
-    let report_cost = match params.remove("extensions") {
-        None | Some(Value::Null) => false,
-        Some(Value::Object(extensions)) => extensions.get("cost") == Some(&Value::Bool(true)),
-        Some(_) => {
-            return Err(HttpError::BadRequest(
-                "`extensions` must be an object or null".into(),
-            ));
-        }
-    };
-    Ok(Built {
-        request,
-        document,
-        report_cost,
-    })
-}
-
-/// Whether the operation the request would run is a mutation.
-fn is_mutation(
-    document: &async_graphql::parser::types::ExecutableDocument,
-    operation_name: Option<&str>,
-) -> bool {
-    let mut operations = document.operations.iter();
-    let chosen = match operation_name {
-        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-        None => operations.next(),
-    };
-    chosen.is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation)
-}
-
-/// A GraphQL answer without `data`, for requests that never started executing.
-#[derive(Serialize)]
-struct RequestErrors<'a> {
-    errors: &'a [async_graphql::ServerError],
-}
-
 /// Runs a prepared request; also says what identical requests waiting for it may share.
 async fn execute(
     state: &AppState,
@@ -445,107 +326,58 @@ async fn execute(
 ) -> (Response, Shared) {
     let started = Instant::now();
     let timeout = state.limits.request_timeout;
-    let scope = RequestScope {
-        deadline: Instant::now() + timeout,
-        reads: Arc::default(),
+    let options = graphql::ExecuteOptions {
+        timeout,
+        unparsed: prepared.unparsed,
+        cost: prepared
+            .cost
+            .map(|estimated| (estimated, state.limits.complexity)),
+        request_id: id.as_str(),
     };
-    // Kept to place the nulls of a partial answer (see `graphql::complete`).
-    let query = prepared.request.query.clone();
-    let operation_name = prepared.request.operation_name.clone();
-    let request = graphql::for_caller(
+    let executed = match graphql::execute(
+        &state.schema,
+        &state.store,
         prepared.request,
         prepared.access,
-        scope.clone(),
-        &state.store,
-    );
-    let Ok(mut response) =
-        tokio::time::timeout(timeout + EXECUTION_GRACE, state.schema.execute(request)).await
-    else {
-        return (
-            refuse(state, HttpError::Timeout(timeout), media),
-            Shared::TimedOut,
-        );
+        options,
+    )
+    .await
+    {
+        Ok(executed) => executed,
+        Err(graphql::ExecuteError::TimedOut) => {
+            return (
+                refuse(state, HttpError::Timeout(timeout), media),
+                Shared::TimedOut,
+            );
+        }
+        Err(graphql::ExecuteError::Unserialisable) => {
+            return (
+                HttpError::Internal(Some(id.clone())).respond(media),
+                Shared::Alone,
+            );
+        }
     };
-    // A request error (parse, validation, variable coercion, unknown operation) leaves no
-    // data and points at no field; execution errors always carry a path.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    if !request_error {
-        graphql::complete(
-            &mut response.data,
-            &response.errors,
-            &query,
-            operation_name.as_deref(),
-        );
-    }
-    let mut quotes_id = false;
-    for error in &mut response.errors {
-        quotes_id |= classify(error, request_error, prepared.unparsed, id);
-    }
-    if let Some(cost) = prepared.cost {
-        response.extensions.insert(
-            "cost".into(),
-            async_graphql::Value::from_json(json!({
-                "estimated": cost,
-                "limit": state.limits.complexity,
-            }))
-            .unwrap_or_default(),
-        );
-    }
-    if let Some(stale) = scope.reads.oldest() {
-        response.extensions.insert(
-            "stale".into(),
-            async_graphql::Value::from_json(json!({
-                "ageSeconds": stale.age.as_secs(),
-                "reason": stale.reason(),
-                "upstreamCode": stale.upstream_error,
-            }))
-            .unwrap_or_default(),
-        );
-    }
-    state.metrics.graphql_request(
-        prepared.operation.as_deref(),
-        if response.errors.is_empty() {
-            "ok"
-        } else {
-            "error"
-        },
-        started.elapsed(),
-    );
-    let body = if request_error {
-        serde_json::to_vec(&RequestErrors {
-            errors: &response.errors,
-        })
-    } else {
-        serde_json::to_vec(&response)
-    };
-    let Ok(body) = body else {
-        tracing::error!("a GraphQL answer could not be serialised");
-        return (
-            HttpError::Internal(Some(id.clone())).respond(media),
-            Shared::Alone,
-        );
-    };
-    let status = if request_error && media == ResponseMedia::GraphqlResponse {
+    let outcome = if executed.failed { "error" } else { "ok" };
+    state
+        .metrics
+        .graphql_request(prepared.operation.as_deref(), outcome, started.elapsed());
+    let status = if executed.request_error && media == ResponseMedia::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let body = Bytes::from(body);
-    let failed = !response.errors.is_empty();
-    let answer = (!quotes_id).then(|| {
+    let answer = (!executed.quotes_id).then(|| {
         Arc::new(Answer {
             status,
-            body: body.clone(),
+            body: executed.body.clone(),
             operation: prepared.operation,
-            failed,
+            failed: executed.failed,
         })
     });
     if let (Some(answers), Some(reuse), Some(answer)) = (&state.answers, prepared.reuse, &answer)
-        && !failed
+        && !executed.failed
         && let Some(generation) = reuse.generation
-        && scope.reads.only_fresh(generation)
+        && executed.reads.only_fresh(generation)
     {
         answers.insert(
             AnswerKey::new(generation, reuse.request),
@@ -553,99 +385,10 @@ async fn execute(
         );
     }
     let shared = answer.map_or(Shared::Alone, Shared::Answer);
-    (answered(status, media, body), shared)
+    (answered(status, media, executed.body), shared)
 }
 
 /// A GraphQL answer's HTTP response, executed or reused.
 fn answered(status: StatusCode, media: ResponseMedia, body: Bytes) -> Response {
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
-}
-
-/// Gives every error a code. Request errors without one are the document's fault and keep
-/// their message; a field error without one is a failure inside the gateway, so its detail
-/// goes to the log and the caller gets a generic message quoting the request id (the one case
-/// where this returns `true`).
-fn classify(
-    error: &mut async_graphql::ServerError,
-    request_error: bool,
-    unparsed: bool,
-    id: &RequestId,
-) -> bool {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if let Some(code) = extensions.get("code") {
-        if !request_error {
-            tracing::info!(code = %code, message = %error.message, path = ?error.path, "field failed");
-        }
-        return false;
-    }
-    if request_error {
-        let code = if unparsed {
-            "GRAPHQL_PARSE_FAILED"
-        } else {
-            "GRAPHQL_VALIDATION_FAILED"
-        };
-        extensions.set("code", code);
-        return false;
-    }
-    tracing::error!(detail = %error.message, path = ?error.path, "internal error while resolving a field");
-    extensions.set("code", "INTERNAL_SERVER_ERROR");
-    extensions.set("requestId", id.as_str());
-    error.message = format!("internal error: quote request id {id} when reporting it");
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use async_graphql::{ErrorExtensions, PathSegment, ServerError};
-
-    use super::*;
-
-    fn id() -> RequestId {
-        RequestId::from_header_value("req-1")
-    }
-
-    #[test]
-    fn a_field_error_without_a_code_is_masked_and_quotes_the_request_id() {
-        let mut error = ServerError::new("db password is hunter2", None);
-        error.path = vec![PathSegment::Field("customers".into())];
-        assert!(
-            classify(&mut error, false, false, &id()),
-            "quotes the id: not shared"
-        );
-        assert!(!error.message.contains("hunter2"));
-        assert!(error.message.contains("req-1"));
-        let extensions = error.extensions.unwrap();
-        assert_eq!(
-            extensions.get("code"),
-            Some(&async_graphql::Value::from("INTERNAL_SERVER_ERROR"))
-        );
-        assert_eq!(
-            extensions.get("requestId"),
-            Some(&async_graphql::Value::from("req-1"))
-        );
-    }
-
-    #[test]
-    fn coded_and_request_errors_keep_their_messages() {
-        let coded = async_graphql::Error::new("the upstream is unavailable: HTTP 503")
-            .extend_with(|_, extensions| extensions.set("code", "UPSTREAM_UNAVAILABLE"));
-        let mut error = coded.into_server_error(async_graphql::Pos::default());
-        error.path = vec![PathSegment::Field("customers".into())];
-        assert!(!classify(&mut error, false, false, &id()));
-        assert_eq!(error.message, "the upstream is unavailable: HTTP 503");
-
-        let mut unknown_field = ServerError::new("Unknown field \"nope\"", None);
-        assert!(!classify(&mut unknown_field, true, false, &id()));
-        assert_eq!(unknown_field.message, "Unknown field \"nope\"");
-        assert_eq!(
-            unknown_field.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from("GRAPHQL_VALIDATION_FAILED"))
-        );
-        let mut unparsed = ServerError::new("expected selection", None);
-        classify(&mut unparsed, true, true, &id());
-        assert_eq!(
-            unparsed.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from("GRAPHQL_PARSE_FAILED"))
-        );
-    }
 }

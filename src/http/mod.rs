@@ -9,6 +9,7 @@ mod graphql;
 mod health;
 mod media;
 mod middleware;
+mod params;
 mod rate;
 mod request_id;
 mod server;
