@@ -14,8 +14,7 @@ use std::{collections::HashMap, sync::LazyLock};
 use async_graphql::{
     Name, PathSegment, ServerError, Value,
     parser::types::{
-        BaseType, DocumentOperations, ExecutableDocument, Selection, SelectionSet, Type, TypeKind,
-        TypeSystemDefinition,
+        BaseType, ExecutableDocument, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
     },
 };
 
@@ -80,9 +79,10 @@ pub fn complete(
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return;
     };
-    let Some(operation) = chosen(&document, operation_name) else {
+    let Some((_, operation)) = super::operation::chosen(&document, operation_name) else {
         return;
     };
+    let operation = &operation.node.selection_set.node;
     // async-graphql gives an object whose every field failed as null: first make each object
     // on the way to a failure an object again, so that nulls are placed only where they belong.
     if *data == Value::Null {
@@ -116,19 +116,6 @@ fn reopen(data: &mut Value, path: &[PathSegment]) {
         }
         at = child;
     }
-}
-
-/// The operation that ran.
-fn chosen<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a SelectionSet> {
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()?
-        }
-        _ => return None,
-    };
-    Some(&operation.node.selection_set.node)
 }
 
 /// Whether each step of `path` may be null (a step the walk cannot place counts as nullable,

@@ -11,6 +11,7 @@ mod connection;
 mod error;
 mod execute;
 mod limits;
+mod operation;
 mod query;
 mod scalars;
 mod sdl;
@@ -24,6 +25,7 @@ pub use complete::complete;
 pub use error::QueryError;
 pub use execute::{ExecuteError, ExecuteOptions, Executed, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
+pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::{MAX_PAGE_SIZE, Query};
 
 use crate::{

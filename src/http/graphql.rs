@@ -21,7 +21,7 @@ use super::{
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
-    params::{Built, build_request, is_mutation, url_parameters},
+    params::{Built, build_request, url_parameters},
     request_id::RequestId,
 };
 use crate::{
@@ -260,11 +260,9 @@ async fn read_get(
         params.insert(name, value);
     }
     let built = build_request(params, state.limits.query_bytes)?;
-    if built
-        .document
-        .as_ref()
-        .is_some_and(|document| is_mutation(document, built.request.operation_name.as_deref()))
-    {
+    if built.document.as_ref().is_some_and(|document| {
+        graphql::is_mutation(document, built.request.operation_name.as_deref())
+    }) {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),
         ));
@@ -290,10 +288,9 @@ async fn prepare(
     let mut cost = None;
     if let Some(document) = document {
         if operation.is_none() {
-            let mut operations = document.operations.iter();
-            if let (Some((Some(name), _)), None) = (operations.next(), operations.next()) {
-                operation = Some(name.to_string());
-            }
+            operation = graphql::chosen_operation(&document, None)
+                .and_then(|(name, _)| name)
+                .map(|name| name.to_string());
         }
         let measure = graphql::measure(
             &document,

@@ -3,10 +3,7 @@
 
 use async_graphql::{
     Variables,
-    parser::{
-        parse_query,
-        types::{ExecutableDocument, OperationType},
-    },
+    parser::{parse_query, types::ExecutableDocument},
 };
 use serde_json::{Map, Value};
 
@@ -99,14 +96,4 @@ pub(super) fn build_request(
         document,
         report_cost,
     })
-}
-
-/// Whether the operation the request would run is a mutation.
-pub(super) fn is_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    let mut operations = document.operations.iter();
-    let chosen = match operation_name {
-        Some(name) => operations.find(|(op_name, _)| op_name.is_some_and(|n| n.as_str() == name)),
-        None => operations.next(),
-    };
-    chosen.is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation)
 }

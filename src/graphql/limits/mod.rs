@@ -176,14 +176,7 @@ pub fn check(
     limits: QueryLimits,
     sizes: ListSizes<'_>,
 ) -> Result<Option<Measure>, Refusal> {
-    let mut operations = document.operations.iter();
-    let chosen = match operation_name {
-        Some(wanted) => operations.find(|(name, _)| name.is_some_and(|name| name == wanted)),
-        None => operations
-            .next()
-            .filter(|_| document.operations.iter().count() == 1),
-    };
-    let Some((_, operation)) = chosen else {
+    let Some((_, operation)) = super::operation::chosen(document, operation_name) else {
         return Ok(None);
     };
     let summary = walk::Walk::new(document, &operation.node, variables, limits, sizes).run()?;
