@@ -168,15 +168,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve_demo() -> anyhow::Result<()> {
-    let listen = match std::env::var("GATEWAY_LISTEN") {
-        Ok(text) => text.parse().with_context(|| {
-            format!(
-                "GATEWAY_LISTEN (listen): expected an address such as 127.0.0.1:8080, got {text:?}"
-            )
-        })?,
-        Err(_) => SocketAddr::from(([127, 0, 0, 1], 8080)),
-    };
-    let demo = demo::start(listen).await?;
+    let demo = demo::start(|name| std::env::var(name).ok()).await?;
     let app = Application::build(demo.settings).await?;
     let url = format!("http://{}/graphql", app.local_addr());
     println!(

@@ -12,13 +12,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 
 use crate::{
-    config::{
-        CacheSettings, ClientAuthentication, DEFAULT_ANSWER_BYTES, DEFAULT_MAX_BODY_BYTES,
-        DEFAULT_MAX_PAGES, JwtSettings, Limits, Resilience, Settings, ShutdownSettings,
-        TelemetrySettings, UpstreamCredentials, UpstreamSettings,
-    },
+    config::{ConfigError, Settings},
     mock_upstream::{MockClient, MockOptions, MockUpstream},
-    secret::Secret,
 };
 
 /// Issuer written into demo tokens and required of callers.
@@ -41,8 +36,33 @@ pub struct Demo {
     pub caller_token: String,
 }
 
-/// Starts the mock upstream and prepares everything else, to listen on `listen`.
-pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
+/// Why the demo could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The mock upstream could not start, or no randomness or token could be had.
+    #[error("the demo's sample upstream could not start: {0}")]
+    Io(#[from] std::io::Error),
+    /// A setting from the environment does not fit (`GATEWAY_LISTEN`, the limits, the logs).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The settings the demo fixes. The rest of the `[upstream]` and `[jwt]` sections keep their
+/// defaults; every other setting comes from `env` or its default, as for `serve`.
+const FIXED: [&str; 7] = [
+    "GATEWAY_UPSTREAM_URL",
+    "GATEWAY_UPSTREAM_TOKEN_URL",
+    "GATEWAY_UPSTREAM_CLIENT_ID",
+    "GATEWAY_UPSTREAM_CLIENT_SECRET",
+    "GATEWAY_JWT_SECRET",
+    "GATEWAY_JWT_ISSUER",
+    "GATEWAY_JWT_AUDIENCE",
+];
+
+/// Starts the mock upstream and prepares everything else. The settings are loaded like
+/// `serve`'s, from `env` and the defaults (so `GATEWAY_LISTEN`, the limits and the rest keep
+/// their meaning), with the upstream and the caller keys the demo's own.
+pub async fn start(env: impl Fn(&str) -> Option<String>) -> Result<Demo, DemoError> {
     let client_secret = random_hex(32)?;
     let upstream = MockUpstream::spawn(MockOptions {
         // Nobody is given the fixed token: the gateway must use client credentials.
@@ -56,45 +76,24 @@ pub async fn start(listen: std::net::SocketAddr) -> std::io::Result<Demo> {
     .await?;
     let jwt_secret = random_hex(32)?;
     let caller_token = mint(&jwt_secret)?;
-    let settings = Settings {
-        listen,
-        upstream: UpstreamSettings {
-            url: upstream.url().parse().map_err(std::io::Error::other)?,
-            credentials: UpstreamCredentials::ClientCredentials {
-                token_url: upstream
-                    .token_url()
-                    .parse()
-                    .map_err(std::io::Error::other)?,
-                client_id: DEMO_CLIENT_ID.into(),
-                authentication: ClientAuthentication::Secret(Secret::new(client_secret)),
-            },
-            scope: "elements.license.read.all".into(),
-            page_size: 100,
-            concurrency: 8,
-            pages_ahead: 7,
-            timeout: Duration::from_secs(10),
-            resilience: Resilience::default(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_pages: DEFAULT_MAX_PAGES,
-        },
-        cache: CacheSettings {
-            ttl: Duration::from_secs(60),
-            stale: Duration::from_secs(600),
-            answer_bytes: DEFAULT_ANSWER_BYTES,
-        },
-        jwt: JwtSettings {
-            secret: Some(Secret::new(jwt_secret)),
-            issuer: Some(DEMO_ISSUER.into()),
-            audience: Some(DEMO_AUDIENCE.into()),
-            leeway_secs: 30,
-            ..JwtSettings::default()
-        },
-        limits: Limits::default(),
-        shutdown: ShutdownSettings::default(),
-        telemetry: TelemetrySettings::default(),
-        introspection: true,
-        metrics_listen: None,
-    };
+    let fixed = [
+        upstream.url(),
+        upstream.token_url(),
+        DEMO_CLIENT_ID.to_owned(),
+        client_secret,
+        jwt_secret,
+        DEMO_ISSUER.to_owned(),
+        DEMO_AUDIENCE.to_owned(),
+    ];
+    let settings = Settings::load(None, |name| {
+        match FIXED.iter().position(|fixed| *fixed == name) {
+            Some(index) => Some(fixed[index].clone()),
+            None if name.starts_with("GATEWAY_UPSTREAM_") || name.starts_with("GATEWAY_JWT_") => {
+                None
+            }
+            None => env(name),
+        }
+    })?;
     Ok(Demo {
         upstream,
         settings,
