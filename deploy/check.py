@@ -6,7 +6,7 @@
    it must not list (an example Secret applied by `kubectl apply -k` would overwrite the real
    one).
 2. Every setting the ConfigMap, the Secret and the compose file give the gateway is one the
-   gateway knows (the VARIABLES list in src/config.rs), so a typo cannot pass unnoticed.
+   gateway knows (the VARIABLES list in src/config/mod.rs), so a typo cannot pass unnoticed.
 """
 
 import pathlib
@@ -22,7 +22,7 @@ KUBERNETES = DEPLOY / "kubernetes"
 
 
 def known_settings():
-    source = (ROOT / "src" / "config.rs").read_text()
+    source = (ROOT / "src" / "config" / "mod.rs").read_text()
     block = source.split("pub const VARIABLES: &[&str] = &[", 1)[1].split("];", 1)[0]
     return set(re.findall(r'"(GATEWAY_[A-Z_]+)"', block))
 

@@ -1,0 +1,318 @@
+//! Settings: a TOML file (`--config FILE`) with environment variables on top, validated once
+//! before anything listens.
+//!
+//! Every setting has one environment name, `GATEWAY_<SECTION>_<KEY>`, and one file name, the
+//! same words in lower case with the section as a TOML table: `GATEWAY_UPSTREAM_TIMEOUT_MS` is
+//! `[upstream] timeout_ms`; `GATEWAY_LISTEN` is a top-level `listen`. [`VARIABLES`] is that
+//! table, and it is the whole list: an unknown key in the file is an error. Errors name the
+//! setting in both forms and never repeat a secret's value.
+//!
+//! `sources` reads the file and the environment into one list of values by setting, `rules`
+//! turns them into the typed `sections` with their ranges and combinations, and this file puts
+//! the sections together.
+
+mod rules;
+mod sections;
+mod sources;
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use reqwest::Url;
+
+use rules::{
+    jwt_settings, limits, require_secure_urls, resilience, shutdown, telemetry,
+    upstream_credentials,
+};
+pub use sections::*;
+use sources::{Sources, invalid, problem, read_file};
+
+/// Every setting, by environment name; the file name is derived (see the module docs).
+pub const VARIABLES: &[&str] = &[
+    "GATEWAY_LISTEN",
+    "GATEWAY_UPSTREAM_URL",
+    "GATEWAY_UPSTREAM_TOKEN",
+    "GATEWAY_UPSTREAM_TOKEN_URL",
+    "GATEWAY_UPSTREAM_CLIENT_ID",
+    "GATEWAY_UPSTREAM_CLIENT_SECRET",
+    "GATEWAY_UPSTREAM_CLIENT_ASSERTION_KEY_FILE",
+    "GATEWAY_UPSTREAM_CLIENT_CERT_FILE",
+    "GATEWAY_UPSTREAM_SCOPE",
+    "GATEWAY_UPSTREAM_PAGE_SIZE",
+    "GATEWAY_UPSTREAM_CONCURRENCY",
+    "GATEWAY_UPSTREAM_PAGES_AHEAD",
+    "GATEWAY_UPSTREAM_TIMEOUT_MS",
+    "GATEWAY_UPSTREAM_MAX_ATTEMPTS",
+    "GATEWAY_UPSTREAM_BACKOFF_MS",
+    "GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS",
+    "GATEWAY_UPSTREAM_BREAKER_FAILURES",
+    "GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS",
+    "GATEWAY_UPSTREAM_MAX_BODY_BYTES",
+    "GATEWAY_UPSTREAM_MAX_PAGES",
+    "GATEWAY_CACHE_TTL_SECS",
+    "GATEWAY_CACHE_STALE_SECS",
+    "GATEWAY_CACHE_ANSWER_BYTES",
+    "GATEWAY_JWT_SECRET",
+    "GATEWAY_JWT_PUBLIC_KEY_FILE",
+    "GATEWAY_JWT_JWKS_URL",
+    "GATEWAY_JWT_JWKS_REFRESH_SECS",
+    "GATEWAY_JWT_JWKS_MIN_REFETCH_SECS",
+    "GATEWAY_JWT_ISSUER",
+    "GATEWAY_JWT_AUDIENCE",
+    "GATEWAY_JWT_REQUIRED_SCOPE",
+    "GATEWAY_JWT_LEEWAY_SECS",
+    "GATEWAY_JWT_CUSTOMER_CLAIM",
+    "GATEWAY_JWT_ALL_CUSTOMERS_SCOPE",
+    "GATEWAY_LIMITS_DEPTH",
+    "GATEWAY_LIMITS_COMPLEXITY",
+    "GATEWAY_LIMITS_ROOT_FIELDS",
+    "GATEWAY_LIMITS_ALIASES",
+    "GATEWAY_LIMITS_BODY_BYTES",
+    "GATEWAY_LIMITS_QUERY_BYTES",
+    "GATEWAY_LIMITS_HEADER_BYTES",
+    "GATEWAY_LIMITS_REQUEST_TIMEOUT_MS",
+    "GATEWAY_LIMITS_RATE_PER_MINUTE",
+    "GATEWAY_LIMITS_RATE_BURST",
+    "GATEWAY_LIMITS_HEADER_TIMEOUT_MS",
+    "GATEWAY_LIMITS_CONNECTIONS",
+    "GATEWAY_ALLOW_INSECURE_URLS",
+    "GATEWAY_INTROSPECTION",
+    "GATEWAY_METRICS_LISTEN",
+    "GATEWAY_SHUTDOWN_DELAY_MS",
+    "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
+    "GATEWAY_LOG_FORMAT",
+    "GATEWAY_LOG_LEVEL",
+    "GATEWAY_TRACING_OTLP_ENDPOINT",
+];
+
+/// Settings whose values are never echoed in an error.
+const SECRET_VARIABLES: &[&str] = &[
+    "GATEWAY_UPSTREAM_TOKEN",
+    "GATEWAY_UPSTREAM_CLIENT_SECRET",
+    "GATEWAY_JWT_SECRET",
+];
+
+/// Default total size of reusable answers: 32 MiB.
+pub const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The default upstream base URL.
+pub const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
+
+/// Why the settings cannot be used; the message is one line naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The `--config` file cannot be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable {
+        /// The file given.
+        path: PathBuf,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The file is not TOML.
+    #[error("config file {path} is not valid TOML: {reason}")]
+    NotToml {
+        /// The file given.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The file has a key that names no setting.
+    #[error("config file {path}: unknown setting `{key}`")]
+    UnknownKey {
+        /// The file given.
+        path: PathBuf,
+        /// The key, with its section.
+        key: String,
+    },
+    /// A setting's value is unusable.
+    #[error("{setting}: {problem}")]
+    Invalid {
+        /// The setting, in both its forms.
+        setting: Setting,
+        /// What is wrong, without the value when the value is secret.
+        problem: String,
+    },
+}
+
+/// One setting, named the way the operator may have written it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting(&'static str);
+
+impl Setting {
+    /// The setting with this environment name.
+    ///
+    /// # Panics
+    /// When `name` is not in [`VARIABLES`]: that is a bug in the caller, not bad input.
+    pub fn named(name: &'static str) -> Self {
+        assert!(VARIABLES.contains(&name), "{name} is not a setting");
+        Self(name)
+    }
+
+    fn section_and_key(self) -> (Option<&'static str>, &'static str) {
+        let name = self.0.strip_prefix("GATEWAY_").unwrap_or(self.0);
+        for section in [
+            "UPSTREAM_",
+            "CACHE_",
+            "JWT_",
+            "LIMITS_",
+            "METRICS_",
+            "SHUTDOWN_",
+            "LOG_",
+            "TRACING_",
+        ] {
+            if let Some(key) = name.strip_prefix(section) {
+                return (Some(&section[..section.len() - 1]), key);
+            }
+        }
+        (None, name)
+    }
+
+    fn is_secret(self) -> bool {
+        SECRET_VARIABLES.contains(&self.0)
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.section_and_key() {
+            (Some(section), key) => write!(
+                f,
+                "{} ([{}] {})",
+                self.0,
+                section.to_lowercase(),
+                key.to_lowercase()
+            ),
+            (None, key) => write!(f, "{} ({})", self.0, key.to_lowercase()),
+        }
+    }
+}
+
+/// Everything the gateway needs to start, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `GATEWAY_LISTEN`: address to serve on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// The upstream.
+    pub upstream: UpstreamSettings,
+    /// The cache.
+    pub cache: CacheSettings,
+    /// Caller tokens.
+    pub jwt: JwtSettings,
+    /// What one request may cost.
+    pub limits: Limits,
+    /// Draining on shutdown.
+    pub shutdown: ShutdownSettings,
+    /// Logs and trace export.
+    pub telemetry: TelemetrySettings,
+    /// `GATEWAY_INTROSPECTION`: `false` refuses `__schema`/`__type` and drops "Did you mean"
+    /// suggestions from errors (default `true`).
+    pub introspection: bool,
+    /// `GATEWAY_METRICS_LISTEN`: a separate address for `/metrics`, which is then not served
+    /// on the GraphQL port (default: none, `/metrics` on the GraphQL port).
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Settings {
+    /// Loads the file (if any), applies the environment (`env` looks a variable up), and
+    /// validates the result.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut values = match file {
+            Some(path) => read_file(path)?,
+            None => Vec::new(),
+        };
+        values.extend(
+            VARIABLES
+                .iter()
+                .filter_map(|name| env(name).map(|value| (Setting(name), value))),
+        );
+        Self::from_sources(&Sources { values })
+    }
+
+    fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
+        let listen = sources.parsed(
+            "GATEWAY_LISTEN",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "an address such as 127.0.0.1:8080",
+        )?;
+        let url = sources
+            .url("GATEWAY_UPSTREAM_URL")?
+            .unwrap_or_else(|| Url::parse(DEFAULT_UPSTREAM_URL).expect("the default URL parses"));
+        let upstream = UpstreamSettings {
+            url,
+            credentials: upstream_credentials(sources)?,
+            scope: sources
+                .text("GATEWAY_UPSTREAM_SCOPE")
+                .unwrap_or_else(|| "elements.license.read.all".into()),
+            page_size: sources.number("GATEWAY_UPSTREAM_PAGE_SIZE", 100, (1, 100))? as u32,
+            concurrency: sources.number("GATEWAY_UPSTREAM_CONCURRENCY", 8, (1, 256))? as usize,
+            pages_ahead: sources.number("GATEWAY_UPSTREAM_PAGES_AHEAD", 7, (0, 255))? as u32,
+            timeout: sources.millis(
+                "GATEWAY_UPSTREAM_TIMEOUT_MS",
+                Duration::from_millis(10_000),
+                (1, 600_000),
+            )?,
+            resilience: resilience(sources)?,
+            max_body_bytes: sources.number(
+                "GATEWAY_UPSTREAM_MAX_BODY_BYTES",
+                DEFAULT_MAX_BODY_BYTES as u64,
+                (1024, 1 << 32),
+            )? as usize,
+            max_pages: sources.number(
+                "GATEWAY_UPSTREAM_MAX_PAGES",
+                DEFAULT_MAX_PAGES,
+                (1, 1_000_000),
+            )?,
+        };
+        let cache = CacheSettings {
+            ttl: sources.seconds(
+                "GATEWAY_CACHE_TTL_SECS",
+                Duration::from_secs(60),
+                (1, 86_400),
+            )?,
+            stale: sources.seconds(
+                "GATEWAY_CACHE_STALE_SECS",
+                Duration::from_secs(600),
+                (0, 604_800),
+            )?,
+            answer_bytes: sources.number(
+                "GATEWAY_CACHE_ANSWER_BYTES",
+                DEFAULT_ANSWER_BYTES,
+                (0, 1 << 34),
+            )?,
+        };
+        let jwt = jwt_settings(sources)?;
+        require_secure_urls(sources, &upstream, &jwt)?;
+        let metrics_listen = match sources.get("GATEWAY_METRICS_LISTEN") {
+            None => None,
+            Some((setting, value)) => Some(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid(setting, value, "an address such as 0.0.0.0:9090"))?,
+            ),
+        };
+        if metrics_listen == Some(listen) && listen.port() != 0 {
+            return Err(problem(
+                "GATEWAY_METRICS_LISTEN",
+                "must differ from GATEWAY_LISTEN",
+            ));
+        }
+        Ok(Self {
+            listen,
+            upstream,
+            cache,
+            jwt,
+            limits: limits(sources)?,
+            shutdown: shutdown(sources)?,
+            telemetry: telemetry(sources)?,
+            introspection: sources.parsed("GATEWAY_INTROSPECTION", true, "`true` or `false`")?,
+            metrics_listen,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

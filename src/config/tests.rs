@@ -1,0 +1,336 @@
+
+use super::*;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load(None, |name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    })
+}
+
+fn minimal() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("GATEWAY_UPSTREAM_TOKEN", "app-token"),
+        ("GATEWAY_JWT_SECRET", SECRET),
+    ]
+}
+
+fn error_line(pairs: &[(&str, &str)]) -> String {
+    load(pairs).unwrap_err().to_string()
+}
+
+#[test]
+fn debug_output_never_shows_a_secret() {
+    let with_token = load(&minimal()).unwrap();
+    let with_client = load(&[
+        (
+            "GATEWAY_UPSTREAM_TOKEN_URL",
+            "https://id.test/connect/token",
+        ),
+        ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+        ("GATEWAY_UPSTREAM_CLIENT_SECRET", "client-secret-value"),
+        ("GATEWAY_JWT_SECRET", SECRET),
+    ])
+    .unwrap();
+    let shown = format!("{with_token:?} {with_client:?}");
+    for secret in ["app-token", "client-secret-value", SECRET] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("[redacted]"));
+}
+
+#[test]
+fn jwks_timing_has_defaults_and_bounds() {
+    let settings = load(&minimal()).unwrap();
+    assert_eq!(settings.jwt.jwks_refresh, Duration::from_secs(300));
+    assert_eq!(settings.jwt.jwks_min_refetch, Duration::from_secs(30));
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_JWT_JWKS_REFRESH_SECS", "0"));
+    assert!(
+        error_line(&pairs).starts_with("GATEWAY_JWT_JWKS_REFRESH_SECS ([jwt] jwks_refresh_secs)")
+    );
+}
+
+#[test]
+fn defaults_follow_the_contract() {
+    let settings = load(&minimal()).unwrap();
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(
+        settings.upstream.url.as_str(),
+        "https://graph.avepointonlineservices.com/"
+    );
+    assert_eq!(settings.upstream.scope, "elements.license.read.all");
+    assert_eq!(settings.upstream.page_size, 100);
+    assert_eq!(settings.upstream.concurrency, 8);
+    assert_eq!(settings.upstream.pages_ahead, 7);
+    assert_eq!(settings.upstream.timeout, Duration::from_millis(10_000));
+    assert_eq!(settings.cache.ttl, Duration::from_secs(60));
+    assert_eq!(settings.cache.stale, Duration::from_secs(600));
+    assert_eq!(settings.jwt.leeway_secs, 30);
+}
+
+#[test]
+fn resilience_and_limits_have_defaults_and_name_their_section() {
+    let settings = load(&minimal()).unwrap();
+    assert_eq!(settings.upstream.resilience, Resilience::default());
+    assert_eq!(settings.limits, Limits::default());
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_LIMITS_DEPTH", "0"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_LIMITS_DEPTH ([limits] depth)"));
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_UPSTREAM_MAX_ATTEMPTS", "11"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_UPSTREAM_MAX_ATTEMPTS ([upstream]"));
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_LIMITS_RATE_PER_MINUTE", "120"));
+    assert_eq!(load(&pairs).unwrap().limits.rate_burst, 120);
+    pairs.push(("GATEWAY_LIMITS_RATE_BURST", "0"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_LIMITS_RATE_BURST"));
+}
+
+#[test]
+fn shutdown_and_telemetry_have_defaults_and_refuse_bad_values() {
+    let settings = load(&minimal()).unwrap();
+    assert_eq!(settings.cache.answer_bytes, DEFAULT_ANSWER_BYTES);
+    assert_eq!(settings.shutdown, ShutdownSettings::default());
+    assert_eq!(settings.telemetry, TelemetrySettings::default());
+    let mut pairs = minimal();
+    pairs.extend([
+        ("GATEWAY_SHUTDOWN_DELAY_MS", "1500"),
+        ("GATEWAY_CACHE_ANSWER_BYTES", "0"),
+        ("GATEWAY_LOG_FORMAT", "JSON"),
+        ("GATEWAY_LOG_LEVEL", "warn,elements_gateway=debug"),
+    ]);
+    let settings = load(&pairs).unwrap();
+    assert_eq!(settings.shutdown.delay, Duration::from_millis(1500));
+    assert_eq!(settings.cache.answer_bytes, 0);
+    assert_eq!(settings.telemetry.log_format, LogFormat::Json);
+    assert_eq!(settings.telemetry.log_level, "warn,elements_gateway=debug");
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_LOG_FORMAT", "xml"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_LOG_FORMAT ([log] format)"));
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_LOG_LEVEL", "elements_gateway=loud"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_LOG_LEVEL ([log] level)"));
+    let only_env = TelemetrySettings::from_env(|name| {
+        (name == "GATEWAY_TRACING_OTLP_ENDPOINT").then(|| "http://collector:4318".to_owned())
+    })
+    .unwrap();
+    assert_eq!(
+        only_env.otlp_endpoint.map(String::from).as_deref(),
+        Some("http://collector:4318/")
+    );
+}
+
+#[test]
+fn bad_numbers_name_the_setting_in_both_forms() {
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_UPSTREAM_PAGE_SIZE", "500"));
+    assert_eq!(
+        error_line(&pairs),
+        "GATEWAY_UPSTREAM_PAGE_SIZE ([upstream] page_size): expected a whole number from 1 to 100, got \"500\""
+    );
+}
+
+#[test]
+fn secrets_are_never_echoed() {
+    let line = error_line(&[
+        ("GATEWAY_UPSTREAM_TOKEN", "app-token"),
+        ("GATEWAY_JWT_SECRET", "short-secret-value"),
+    ]);
+    assert!(line.starts_with("GATEWAY_JWT_SECRET ([jwt] secret): must be at least 32 bytes"));
+    assert!(!line.contains("short-secret-value"));
+}
+
+#[test]
+fn credentials_must_be_exactly_one_kind() {
+    assert!(error_line(&[("GATEWAY_JWT_SECRET", SECRET)]).starts_with("GATEWAY_UPSTREAM_TOKEN"));
+    let mut both = minimal();
+    both.push((
+        "GATEWAY_UPSTREAM_TOKEN_URL",
+        "https://id.example/connect/token",
+    ));
+    assert!(error_line(&both).contains("not both"));
+    let line = error_line(&[
+        ("GATEWAY_JWT_SECRET", SECRET),
+        (
+            "GATEWAY_UPSTREAM_TOKEN_URL",
+            "https://id.example/connect/token",
+        ),
+        ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+    ]);
+    assert!(line.starts_with("GATEWAY_UPSTREAM_CLIENT_SECRET"), "{line}");
+    let settings = load(&[
+        ("GATEWAY_JWT_SECRET", SECRET),
+        (
+            "GATEWAY_UPSTREAM_TOKEN_URL",
+            "https://id.example/connect/token",
+        ),
+        ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+        ("GATEWAY_UPSTREAM_CLIENT_SECRET", "s3cret"),
+    ])
+    .unwrap();
+    assert!(matches!(
+        settings.upstream.credentials,
+        UpstreamCredentials::ClientCredentials { .. }
+    ));
+}
+
+#[test]
+fn a_caller_key_is_required() {
+    assert!(error_line(&[("GATEWAY_UPSTREAM_TOKEN", "t")]).contains("no caller key"),);
+}
+
+#[test]
+fn urls_and_addresses_are_checked() {
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_UPSTREAM_URL", "ftp://example.com"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_UPSTREAM_URL ([upstream] url)"));
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_LISTEN", "localhost"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_LISTEN (listen)"));
+}
+
+#[test]
+fn the_file_is_read_by_section_and_the_environment_wins() {
+    let dir = std::env::temp_dir().join(format!("gateway-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gateway.toml");
+    std::fs::write(
+            &path,
+            format!(
+                "listen = \"127.0.0.1:9000\"\n[upstream]\ntoken = \"t\"\npage_size = 40\ntimeout_ms = \"2500\"\n[jwt]\nsecret = \"{SECRET}\"\n"
+            ),
+        )
+        .unwrap();
+    let settings = Settings::load(Some(&path), |name| {
+        (name == "GATEWAY_UPSTREAM_PAGE_SIZE").then(|| "20".to_owned())
+    })
+    .unwrap();
+    assert_eq!(settings.listen.port(), 9000);
+    assert_eq!(settings.upstream.page_size, 20);
+    assert_eq!(settings.upstream.timeout, Duration::from_millis(2500));
+
+    std::fs::write(&path, "[upstream]\ntimout_ms = 5\n").unwrap();
+    let line = Settings::load(Some(&path), |_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        line.ends_with("unknown setting `[upstream] timout_ms`"),
+        "{line}"
+    );
+    std::fs::write(&path, "[upstream\n").unwrap();
+    let line = Settings::load(Some(&path), |_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(line.contains("is not valid TOML"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn secret_bearing_urls_must_be_https_off_loopback() {
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = minimal();
+        pairs.extend_from_slice(extra);
+        load(&pairs)
+    };
+    for (name, url) in [
+        ("GATEWAY_UPSTREAM_URL", "http://graph.example.com"),
+        ("GATEWAY_JWT_JWKS_URL", "http://login.example.com/keys"),
+    ] {
+        let mut extra = vec![(name, url)];
+        if name == "GATEWAY_JWT_JWKS_URL" {
+            extra.extend([("GATEWAY_JWT_ISSUER", "i"), ("GATEWAY_JWT_AUDIENCE", "a")]);
+        }
+        let line = with(&extra).unwrap_err().to_string();
+        assert!(line.starts_with(name), "{line}");
+        assert!(line.contains("GATEWAY_ALLOW_INSECURE_URLS"), "{line}");
+        extra.push(("GATEWAY_ALLOW_INSECURE_URLS", "true"));
+        assert!(with(&extra).is_ok());
+    }
+    let client = [
+        (
+            "GATEWAY_UPSTREAM_TOKEN_URL",
+            "http://id.example.com/connect/token",
+        ),
+        ("GATEWAY_UPSTREAM_CLIENT_ID", "app"),
+        ("GATEWAY_UPSTREAM_CLIENT_SECRET", "s"),
+        ("GATEWAY_JWT_SECRET", SECRET),
+    ];
+    let line = load(&client).unwrap_err().to_string();
+    assert!(line.starts_with("GATEWAY_UPSTREAM_TOKEN_URL"), "{line}");
+    for loopback in [
+        "http://127.0.0.1:9000",
+        "http://localhost:9000",
+        "http://[::1]:9000",
+    ] {
+        let pairs = [
+            ("GATEWAY_UPSTREAM_TOKEN", "t"),
+            ("GATEWAY_JWT_SECRET", SECRET),
+            ("GATEWAY_UPSTREAM_URL", loopback),
+        ];
+        assert!(load(&pairs).is_ok(), "{loopback}");
+    }
+    let line = with(&[("GATEWAY_ALLOW_INSECURE_URLS", "yes")])
+        .unwrap_err()
+        .to_string();
+    assert!(line.starts_with("GATEWAY_ALLOW_INSECURE_URLS"), "{line}");
+}
+
+#[test]
+fn a_jwks_needs_an_issuer_and_an_audience() {
+    let mut pairs = minimal();
+    pairs.push(("GATEWAY_JWT_JWKS_URL", "https://login.example.com/keys"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_JWT_ISSUER"));
+    pairs.push(("GATEWAY_JWT_ISSUER", "https://login.example.com/"));
+    assert!(error_line(&pairs).starts_with("GATEWAY_JWT_AUDIENCE"));
+    pairs.push(("GATEWAY_JWT_AUDIENCE", "api://gateway"));
+    assert!(load(&pairs).is_ok());
+}
+
+#[test]
+fn hardening_settings_have_the_contract_defaults_and_bounds() {
+    let settings = load(&minimal()).unwrap();
+    assert_eq!(settings.upstream.max_body_bytes, 67_108_864);
+    assert_eq!(settings.upstream.max_pages, 1000);
+    assert_eq!(settings.limits.header_timeout, Duration::from_secs(10));
+    assert_eq!(settings.limits.connections, 4096);
+    assert!(settings.introspection);
+    assert_eq!(settings.metrics_listen, None);
+    assert_eq!(settings.jwt.all_customers_scope, None);
+    let mut pairs = minimal();
+    pairs.extend([
+        ("GATEWAY_INTROSPECTION", "false"),
+        ("GATEWAY_METRICS_LISTEN", "0.0.0.0:9090"),
+        ("GATEWAY_UPSTREAM_MAX_PAGES", "5"),
+        ("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
+    ]);
+    let settings = load(&pairs).unwrap();
+    assert!(!settings.introspection);
+    assert_eq!(settings.metrics_listen.unwrap().port(), 9090);
+    assert_eq!(settings.upstream.max_pages, 5);
+    for (name, bad) in [
+        ("GATEWAY_UPSTREAM_MAX_PAGES", "0"),
+        ("GATEWAY_UPSTREAM_MAX_BODY_BYTES", "10"),
+        ("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", "0"),
+        ("GATEWAY_LIMITS_CONNECTIONS", "0"),
+        ("GATEWAY_INTROSPECTION", "off"),
+        ("GATEWAY_METRICS_LISTEN", "nine"),
+        ("GATEWAY_METRICS_LISTEN", "127.0.0.1:8080"),
+    ] {
+        let mut pairs = minimal();
+        pairs.push((name, bad));
+        assert!(error_line(&pairs).starts_with(name), "{name}={bad}");
+    }
+    assert_eq!(
+        Setting::named("GATEWAY_METRICS_LISTEN").to_string(),
+        "GATEWAY_METRICS_LISTEN ([metrics] listen)"
+    );
+    assert_eq!(
+        Setting::named("GATEWAY_ALLOW_INSECURE_URLS").to_string(),
+        "GATEWAY_ALLOW_INSECURE_URLS (allow_insecure_urls)"
+    );
+}
