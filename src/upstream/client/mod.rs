@@ -1,0 +1,216 @@
+//! Reading customers from the batch endpoint.
+//!
+//! Paging follows what the upstream *says*, not what was asked: the first page's `metadata`
+//! gives the real page size and the total; the remaining pages are requested concurrently
+//! (at most `concurrency` in flight across the whole gateway, enforced by one semaphore) and
+//! consumed in order until `totalCount` distinct customers are collected or a page comes back
+//! empty. Pages may shift while being read, so a customer seen twice keeps its first copy, and
+//! when the computed pages fall short of `totalCount` the client reads on, one page at a time,
+//! for at most as many pages again.
+//!
+//! Pages ahead: reading every customer, the client sends the pages it expects after page 1
+//! together with page 1 (`GATEWAY_UPSTREAM_PAGES_AHEAD`, at most as many as the concurrency
+//! leaves), which saves a round trip. It does so only while the upstream is answering (its last
+//! attempt did not fail and the circuit is closed), and only with the layout the previous page
+//! 1 showed (the readiness probe's, or the last read's). Those pages are tried once; one that
+//! failed, or that page 1 shows was asked with the wrong page size, is read again the usual
+//! way, and the breaker does not count its failure.
+
+mod exchange;
+mod paging;
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use reqwest::Url;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use self::paging::Layout;
+use super::{
+    UpstreamError,
+    resilience::{Breaker, RetryPolicy},
+    token::{AppCredentials, AppToken, TokenClient},
+};
+use crate::{config::Resilience, domain::RawCustomer, metrics::Metrics};
+
+/// Path of the partner endpoint below the upstream base URL.
+pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
+
+/// The most ids the gateway puts in one `customerIds` request.
+pub const MAX_IDS_PER_REQUEST: usize = 100;
+
+/// How the client reaches the upstream; built from the validated settings.
+#[derive(Debug)]
+pub struct UpstreamOptions {
+    /// Base URL, e.g. `https://graph.avepointonlineservices.com`.
+    pub base_url: Url,
+    /// Where the app's bearer token for the upstream comes from.
+    pub credentials: AppCredentials,
+    /// `pageSize` asked of the upstream (it may answer with less).
+    pub page_size: u32,
+    /// Most upstream requests in flight at once, for the whole gateway.
+    pub concurrency: usize,
+    /// Most listing pages sent together with page 1 (0: none).
+    pub pages_ahead: u32,
+    /// Time limit of one upstream request, from sending to the last body byte.
+    pub timeout: Duration,
+    /// Retries and the circuit breaker.
+    pub resilience: Resilience,
+    /// Time allowed for one read (all its pages, retries and waits included).
+    pub deadline: Duration,
+    /// Largest page body read (`GATEWAY_UPSTREAM_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Most pages one listing read requests (`GATEWAY_UPSTREAM_MAX_PAGES`).
+    pub max_pages: u64,
+}
+
+/// The upstream REST client: one connection pool, one concurrency budget.
+#[derive(Debug)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    token: AppToken,
+    page_size: u64,
+    concurrency: usize,
+    /// Most pages sent ahead, already capped by `concurrency` − 1.
+    pages_ahead: u64,
+    timeout: Duration,
+    deadline: Duration,
+    max_body_bytes: usize,
+    max_pages: u64,
+    retry: RetryPolicy,
+    breaker: Breaker,
+    permits: Semaphore,
+    metrics: Arc<Metrics>,
+    /// Whether the last exchange showed the upstream reachable with our token.
+    reachable: AtomicBool,
+    /// Whether the last attempt found the upstream failing (see [`Outcome`]).
+    failing: AtomicBool,
+    /// The layout the last page 1 of the whole listing showed, for sending pages ahead.
+    layout: Mutex<Option<Layout>>,
+}
+
+/// The JSON body: `{}` for every customer, `{"customerIds": [...]}` for chosen ones.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Selection<'a> {
+    #[serde(rename = "customerIds", skip_serializing_if = "Option::is_none")]
+    customer_ids: Option<&'a [String]>,
+}
+
+impl UpstreamClient {
+    /// Builds the client; fails only when the TLS stack cannot be set up.
+    pub fn new(options: UpstreamOptions, metrics: Arc<Metrics>) -> Result<Self, UpstreamError> {
+        let http = crate::outbound::client()
+            .build()
+            .map_err(|error| UpstreamError::Unavailable(format!("HTTP client: {error}")))?;
+        let mut endpoint = options.base_url;
+        let base_path = endpoint.path().trim_end_matches('/').to_owned();
+        endpoint.set_path(&format!("{base_path}{BATCH_PATH}"));
+        let token = match options.credentials {
+            AppCredentials::Fixed(token) => AppToken::Fixed(token),
+            AppCredentials::Client(credentials) => AppToken::Issued(Box::new(TokenClient::new(
+                http.clone(),
+                credentials,
+                options.timeout,
+                Arc::clone(&metrics),
+            ))),
+        };
+        metrics.circuit_state(super::CircuitState::Closed.gauge());
+        Ok(Self {
+            http,
+            endpoint,
+            token,
+            page_size: u64::from(options.page_size.max(1)),
+            concurrency: options.concurrency.max(1),
+            pages_ahead: u64::from(options.pages_ahead)
+                .min(options.concurrency.saturating_sub(1) as u64),
+            timeout: options.timeout,
+            deadline: options.deadline,
+            max_body_bytes: options.max_body_bytes,
+            max_pages: options.max_pages.max(1),
+            retry: RetryPolicy::new(&options.resilience),
+            breaker: Breaker::new(&options.resilience),
+            permits: Semaphore::new(options.concurrency.max(1)),
+            metrics,
+            reachable: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            layout: Mutex::default(),
+        })
+    }
+
+    /// Every customer, in upstream order, each once, handed to `take` a page at a time as the
+    /// pages arrive, so that a reader can use the first pages before the last one is in.
+    pub async fn all_customers(
+        &self,
+        take: &mut (dyn FnMut(Vec<RawCustomer>) + Send),
+    ) -> Result<(), UpstreamError> {
+        let deadline = Instant::now() + self.deadline;
+        self.read_listing(Selection { customer_ids: None }, deadline, take)
+            .await
+    }
+
+    /// The customers with these ids that exist; an unknown id is simply absent.
+    ///
+    /// Ids go out at most [`MAX_IDS_PER_REQUEST`] a request, the chunks concurrently.
+    pub async fn customers_by_id(&self, ids: &[String]) -> Result<Vec<RawCustomer>, UpstreamError> {
+        // Futures first, then the stream: a closure over borrowed chunks inside the stream
+        // type would not be `Send` for every lifetime.
+        let deadline = Instant::now() + self.deadline;
+        let requests: Vec<_> = ids
+            .chunks(MAX_IDS_PER_REQUEST)
+            .map(|chunk| async move {
+                let mut found = Vec::new();
+                self.read_listing(
+                    Selection {
+                        customer_ids: Some(chunk),
+                    },
+                    deadline,
+                    &mut |page| found.extend(page),
+                )
+                .await
+                .map(|()| found)
+            })
+            .collect();
+        let chunks: Vec<Vec<RawCustomer>> = stream::iter(requests)
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    /// Whether the last exchange reached the upstream and had our token accepted.
+    pub fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// The time one read may take, retries included (the request deadline).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Page 1 of the whole listing, tried once: learns whether the upstream accepts our token,
+    /// and how the listing is paged (for sending pages ahead on the first read).
+    pub async fn probe(&self) -> Result<(), UpstreamError> {
+        let deadline = Instant::now() + self.timeout;
+        let page = self
+            .attempt(
+                &Selection { customer_ids: None },
+                1,
+                self.page_size,
+                deadline,
+                false,
+            )
+            .await?;
+        if let Some(page) = page {
+            self.remember_layout(&page);
+        }
+        Ok(())
+    }
+}
