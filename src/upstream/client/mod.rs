@@ -3,8 +3,8 @@
 //! Paging follows what the upstream *says*, not what was asked: the first page's `metadata`
 //! gives the real page size and the total; the remaining pages are requested concurrently
 //! (at most `concurrency` in flight across the whole gateway, enforced by one semaphore) and
-//! consumed in order until `totalCount` distinct customers are collected or a page comes back
-//! empty. Pages may shift while being read, so a customer seen twice keeps its first copy, and
+//! consumed in order until `totalCount` distinct customers are collected, a page brings no
+//! customer not seen before, or `GATEWAY_UPSTREAM_MAX_PAGES` pages are read. Pages may shift while being read, so a customer seen twice keeps its first copy, and
 //! when the computed pages fall short of `totalCount` the client reads on, one page at a time,
 //! for at most as many pages again.
 //!
@@ -15,6 +15,9 @@
 //! 1 showed (the readiness probe's, or the last read's). Those pages are tried once; one that
 //! failed, or that page 1 shows was asked with the wrong page size, is read again the usual
 //! way, and the breaker does not count its failure.
+//!
+//! `paging.rs` holds the listing logic, `exchange.rs` one page request (retries, breaker,
+//! concurrency budget, app token, the body cap).
 
 mod exchange;
 mod paging;
