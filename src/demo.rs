@@ -17,17 +17,17 @@ use crate::{
 };
 
 /// Issuer written into demo tokens and required of callers.
-pub const DEMO_ISSUER: &str = "elements-gateway-demo";
+pub(crate) const DEMO_ISSUER: &str = "elements-gateway-demo";
 /// Audience written into demo tokens and required of callers.
-pub const DEMO_AUDIENCE: &str = "elements-gateway";
+pub(crate) const DEMO_AUDIENCE: &str = "elements-gateway";
 /// The demo app's client id at the mock's token endpoint.
-pub const DEMO_CLIENT_ID: &str = "elements-gateway-demo";
+pub(crate) const DEMO_CLIENT_ID: &str = "elements-gateway-demo";
 /// How long the demo's caller token stays valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// A running demo: the mock upstream, settings pointing at it, and a caller token.
 #[derive(Debug)]
-pub struct Demo {
+pub(crate) struct Demo {
     /// The in-process upstream; it stops when this is dropped.
     pub upstream: MockUpstream,
     /// Settings for the gateway, listening on `listen`.
@@ -38,7 +38,7 @@ pub struct Demo {
 
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// The mock upstream could not start, or no randomness or token could be had.
     #[error("the demo's sample upstream could not start: {0}")]
     Io(#[from] std::io::Error),
@@ -62,7 +62,7 @@ const FIXED: [&str; 7] = [
 /// Starts the mock upstream and prepares everything else. The settings are loaded like
 /// `serve`'s, from `env` and the defaults (so `GATEWAY_LISTEN`, the limits and the rest keep
 /// their meaning), with the upstream and the caller keys the demo's own.
-pub async fn start(env: impl Fn(&str) -> Option<String>) -> Result<Demo, DemoError> {
+pub(crate) async fn start(env: impl Fn(&str) -> Option<String>) -> Result<Demo, DemoError> {
     let client_secret = random_hex(32)?;
     let upstream = MockUpstream::spawn(MockOptions {
         // Nobody is given the fixed token: the gateway must use client credentials.

@@ -18,7 +18,7 @@ use crate::{
 
 /// Loads customers by id through the shared [`CustomerStore`], for one request.
 #[derive(Debug, Clone)]
-pub struct CustomerLoader {
+pub(crate) struct CustomerLoader {
     store: Arc<CustomerStore>,
     deadline: Instant,
     reads: Arc<ReadNotes>,
@@ -27,7 +27,7 @@ pub struct CustomerLoader {
 impl CustomerLoader {
     /// A loader over `store` that waits for the upstream until `deadline` and notes what each
     /// answer came from in `reads`; wrap it in a `DataLoader` per request.
-    pub fn new(store: Arc<CustomerStore>, deadline: Instant, reads: Arc<ReadNotes>) -> Self {
+    pub(crate) fn new(store: Arc<CustomerStore>, deadline: Instant, reads: Arc<ReadNotes>) -> Self {
         Self {
             store,
             deadline,

@@ -17,7 +17,7 @@ use prometheus::{
 };
 
 /// Most distinct operation names given their own series.
-pub const MAX_OPERATIONS: usize = 200;
+pub(crate) const MAX_OPERATIONS: usize = 200;
 
 /// Longest operation name given its own series.
 const MAX_OPERATION_NAME: usize = 64;

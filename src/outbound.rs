@@ -8,10 +8,10 @@
 use reqwest::{Response, StatusCode};
 
 /// The largest token or JWKS answer read: real ones are a few kilobytes.
-pub const MAX_SMALL_ANSWER_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_SMALL_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// A client that follows no redirect, with the gateway's user agent.
-pub fn client() -> reqwest::ClientBuilder {
+pub(crate) fn client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("elements-gateway/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
@@ -19,7 +19,7 @@ pub fn client() -> reqwest::ClientBuilder {
 
 /// Why an answer's body could not be had.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The body is longer than the cap (said by `Content-Length` or found while reading).
     #[error("the answer is larger than {0} bytes")]
     TooLarge(usize),
@@ -28,15 +28,8 @@ pub enum ReadError {
     Transport(#[source] reqwest::Error),
 }
 
-impl ReadError {
-    /// Whether the read ran out of time.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Transport(error) if error.is_timeout())
-    }
-}
-
 /// Reads the body, refusing one longer than `cap` bytes before more than `cap` are held.
-pub async fn read_capped(mut response: Response, cap: usize) -> Result<Vec<u8>, ReadError> {
+pub(crate) async fn read_capped(mut response: Response, cap: usize) -> Result<Vec<u8>, ReadError> {
     if response
         .content_length()
         .is_some_and(|length| length > cap as u64)
@@ -59,7 +52,7 @@ pub async fn read_capped(mut response: Response, cap: usize) -> Result<Vec<u8>, 
 }
 
 /// A redirect answer, described for an error that names the setting whose URL gave it.
-pub fn redirect_refused(status: StatusCode, setting: &str) -> Option<String> {
+pub(crate) fn redirect_refused(status: StatusCode, setting: &str) -> Option<String> {
     status.is_redirection().then(|| {
         format!(
             "answered with a redirect (HTTP {}), which the gateway does not follow: set {setting} to the final URL",

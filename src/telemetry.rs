@@ -15,16 +15,18 @@ use crate::config::{LogFormat, TelemetrySettings};
 
 /// Why logging or export could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum TelemetryError {
+pub(crate) enum TelemetryError {
     /// The log filter does not parse (settings from the file are checked at load already).
     #[error("GATEWAY_LOG_LEVEL ([log] level): {0}")]
     Filter(String),
     /// OTLP export was asked of a build without it.
+    #[cfg(not(feature = "otlp"))]
     #[error(
         "GATEWAY_TRACING_OTLP_ENDPOINT ([tracing] otlp_endpoint): this build has no OTLP export; build with `cargo build --release --features otlp`"
     )]
     NoOtlp,
     /// The OTLP exporter could not be built.
+    #[cfg(feature = "otlp")]
     #[error("GATEWAY_TRACING_OTLP_ENDPOINT ([tracing] otlp_endpoint): {0}")]
     Otlp(String),
 }
@@ -32,14 +34,14 @@ pub enum TelemetryError {
 /// What must outlive the process's work: the span exporter, flushed by [`Telemetry::shutdown`].
 #[derive(Debug, Default)]
 #[must_use = "dropping it at once would stop trace export"]
-pub struct Telemetry {
+pub(crate) struct Telemetry {
     #[cfg(feature = "otlp")]
     provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
 }
 
 impl Telemetry {
     /// Sends the spans not yet exported; call once serving has stopped.
-    pub fn shutdown(self) {
+    pub(crate) fn shutdown(self) {
         #[cfg(feature = "otlp")]
         if let Some(provider) = self.provider
             && let Err(error) = provider.shutdown()
@@ -52,7 +54,7 @@ impl Telemetry {
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// Installs the process-wide subscriber; when one is installed already (tests), it is kept.
-pub fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
+pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::builder()
         .parse(&settings.log_level)
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;

@@ -75,7 +75,7 @@ impl VerifyingKey {
 
 /// Why a key could not be used; the message names the problem, never key material.
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     /// The file cannot be read.
     #[error("cannot read {path}: {reason}")]
     Unreadable {
@@ -101,7 +101,7 @@ pub enum KeyError {
 }
 
 /// Reads every public key (or certificate) in a PEM file.
-pub fn from_pem_file(path: &Path) -> Result<Vec<VerifyingKey>, KeyError> {
+pub(crate) fn from_pem_file(path: &Path) -> Result<Vec<VerifyingKey>, KeyError> {
     let shown = path.display().to_string();
     let text = std::fs::read(path).map_err(|error| KeyError::Unreadable {
         path: shown.clone(),

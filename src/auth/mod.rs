@@ -23,10 +23,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-pub use claims::{Caller, CustomerAccess, CustomerScoping};
-pub use error::AuthError;
-pub use jwks::{Jwks, JwksOptions};
-pub use keys::{KeyError, VerifyingKey, from_pem_file};
+pub(crate) use claims::{Caller, CustomerAccess, CustomerScoping};
+pub(crate) use error::AuthError;
+pub(crate) use jwks::{Jwks, JwksOptions};
+pub(crate) use keys::{VerifyingKey, from_pem_file};
 
 use crate::secret::Secret;
 

@@ -40,7 +40,7 @@ use futures::future;
 use moka::{future::Cache, notification::RemovalCause};
 use tokio::sync::watch;
 
-pub use stale::{ReadNotes, Staleness};
+pub(crate) use stale::{ReadNotes, Staleness};
 
 use self::{
     flight::{Flight, Flights},
@@ -53,7 +53,7 @@ use crate::{
 };
 
 /// Customers by id, as the loader and resolvers want them.
-pub type CustomerMap = HashMap<String, Arc<Customer>>;
+pub(crate) type CustomerMap = HashMap<String, Arc<Customer>>;
 
 /// Most single customers kept at once; the snapshot is not counted here.
 const MAX_CACHED_CUSTOMERS: u64 = 100_000;

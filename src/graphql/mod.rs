@@ -1,9 +1,9 @@
 //! The GraphQL schema, apart from any transport.
 //!
 //! [`build_schema`] assembles the contract's types over a [`CustomerStore`]; [`measure`]
-//! prices a document before it runs; [`execute`] runs one request for its caller (with its own
+//! prices a document before it runs; [`execute()`] runs one request for its caller (with its own
 //! customer DataLoader, [`for_caller`]) and writes the answer: error codes, the nulls of a
-//! partial answer ([`complete`]), the `stale` and `cost` extensions. `http/` carries requests
+//! partial answer ([`complete()`]), the `stale` and `cost` extensions. `http/` carries requests
 //! here and decides status codes; nothing in this module knows HTTP.
 
 mod complete;
