@@ -4,16 +4,15 @@
 //! "all customers" or "these customers" with deduplicated wire records, or an [`UpstreamError`].
 //! It also owns the gateway's app token ([`AppToken`]): fixed, or from the identity service.
 
+mod assertion;
 mod client;
 mod error;
 mod resilience;
 mod token;
 pub mod wire;
 
+pub use assertion::{ASSERTION_TYPE, AssertionSigner, CredentialError, certificate_thumbprint};
 pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamOptions};
 pub use error::UpstreamError;
 pub use resilience::{Admission, Breaker, CircuitState, Outcome, RetryPolicy};
-pub use token::{
-    ASSERTION_TYPE, AppCredentials, AppToken, AssertionSigner, ClientCredentials, ClientProof,
-    CredentialError, certificate_thumbprint,
-};
+pub use token::{AppCredentials, AppToken, ClientCredentials, ClientProof};
