@@ -1,0 +1,159 @@
+//! Single customers by id: from the snapshot while one is cached, otherwise from the customer
+//! cache, with one `customerIds` fetch for the ids of a batch that nobody else is fetching.
+
+use std::{collections::HashSet, sync::Arc, time::Instant};
+
+use futures::future;
+
+use super::{CustomerMap, CustomerStore, Served, Staleness, stale::Stamped, wait};
+use crate::{domain::Customer, upstream::UpstreamError};
+
+impl CustomerStore {
+    /// The customers among `ids` that exist (an unknown id is simply absent from the map),
+    /// waiting for the upstream until `deadline` at most.
+    pub async fn customers(
+        &self,
+        ids: &[String],
+        deadline: Instant,
+    ) -> Result<Served<CustomerMap>, Arc<UpstreamError>> {
+        if let Some(Served {
+            value,
+            stale,
+            generation,
+        }) = self.cached_snapshot().await
+        {
+            let found = ids
+                .iter()
+                .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
+                .collect();
+            return Ok(Served {
+                value: found,
+                stale,
+                generation,
+            });
+        }
+        let mut found = CustomerMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        let mut stale_ids = Vec::new();
+        let mut oldest: Option<Staleness> = None;
+        for id in ids {
+            let Some(entry) = self.customers.get(id).await else {
+                self.metrics.cache_lookup("customer", false);
+                missing.push(id.clone());
+                continue;
+            };
+            self.metrics.cache_lookup("customer", true);
+            if let Some(staleness) = entry.staleness(self.ttl) {
+                self.metrics.stale_served("customer", staleness.reason());
+                stale_ids.push(id.clone());
+                oldest = Some(staleness.older(oldest));
+            }
+            if let Some(customer) = entry.value {
+                found.insert(id.clone(), customer);
+            }
+        }
+        if !stale_ids.is_empty() {
+            self.customer_flights
+                .join_or_start(&stale_ids, |_| false, |ids| self.fetch_by_id(ids));
+        }
+        if missing.is_empty() {
+            return Ok(Served {
+                value: found,
+                stale: oldest,
+                generation: None,
+            });
+        }
+        let (flights, joined) = self.customer_flights.join_or_start(
+            &missing,
+            |id| self.customers.contains_key(id),
+            |ids| self.fetch_by_id(ids),
+        );
+        if joined > 0 {
+            self.metrics.flight_join("customer");
+        }
+        let budget = self.upstream.deadline();
+        let fetched = future::try_join_all(
+            flights
+                .into_iter()
+                .map(|flight| wait(flight, deadline, budget)),
+        )
+        .await?;
+        let mut settled = Vec::new();
+        for id in missing {
+            match fetched.iter().find_map(|batch| batch.get(&id)) {
+                Some(customer) => {
+                    found.insert(id, Arc::clone(customer));
+                }
+                None => settled.push(id),
+            }
+        }
+        // Ids no fetch here returned were either absent upstream or filled by a fetch that
+        // completed just before ours started: the cache has the answer.
+        for id in settled {
+            if let Some(Some(customer)) = self.customers.get(&id).await.map(|entry| entry.value) {
+                found.insert(id, customer);
+            }
+        }
+        Ok(Served {
+            value: found,
+            stale: oldest,
+            generation: None,
+        })
+    }
+
+    /// Reads these customers and caches each answer, "no such customer" included.
+    fn fetch_by_id(
+        &self,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<Arc<CustomerMap>, Arc<UpstreamError>>> + Send + 'static {
+        let upstream = Arc::clone(&self.upstream);
+        let cache = self.customers.clone();
+        let metrics = Arc::clone(&self.metrics);
+        async move {
+            let result = upstream.customers_by_id(&ids).await;
+            let mut refreshed = false;
+            let mut stale = Vec::new();
+            for id in &ids {
+                if let Some(entry) = cache.get(id).await {
+                    refreshed = true;
+                    stale.push(entry);
+                }
+            }
+            match result {
+                Ok(wire) => {
+                    let fetched: CustomerMap = wire
+                        .into_iter()
+                        .map(|customer| {
+                            let customer = Customer::from_wire(customer);
+                            (customer.id.to_string(), Arc::new(customer))
+                        })
+                        .collect();
+                    let wanted: HashSet<&String> = ids.iter().collect();
+                    for id in &ids {
+                        cache
+                            .insert(id.clone(), Stamped::new(fetched.get(id).cloned()))
+                            .await;
+                    }
+                    if refreshed {
+                        metrics.refresh("customer", "OK");
+                    }
+                    Ok(Arc::new(
+                        fetched
+                            .into_iter()
+                            .filter(|(id, _)| wanted.contains(id))
+                            .collect(),
+                    ))
+                }
+                Err(error) => {
+                    if refreshed {
+                        metrics.refresh("customer", error.code());
+                    }
+                    for entry in stale {
+                        entry.mark_failed(error.code());
+                    }
+                    Err(Arc::new(error))
+                }
+            }
+        }
+    }
+}
