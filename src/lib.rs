@@ -35,6 +35,7 @@
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`memory`]: memory handed back to the system after a very large answer.
 //! * [`outbound`]: what every outbound HTTP client shares: no redirects, capped reads.
 //! * [`secret`]: secrets that never print.
 
@@ -52,6 +53,7 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub(crate) mod loader;
+pub(crate) mod memory;
 pub(crate) mod metrics;
 pub mod mock_upstream;
 pub(crate) mod outbound;

@@ -116,10 +116,16 @@ pub async fn execute(
         tracing::error!("a GraphQL answer could not be serialised");
         ExecuteError::Unserialisable
     })?;
+    let failed = !response.errors.is_empty();
+    // The value tree of a very large answer is the bulk of its memory: give it back now.
+    drop(response);
+    if body.len() >= crate::memory::LARGE_ANSWER_BYTES {
+        crate::memory::release_freed();
+    }
     Ok(Executed {
         body: Bytes::from(body),
         request_error,
-        failed: !response.errors.is_empty(),
+        failed,
         quotes_id,
         reads: scope.reads,
     })
