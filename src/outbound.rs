@@ -10,6 +10,9 @@ use reqwest::{Response, StatusCode};
 /// The largest token or JWKS answer read: real ones are a few kilobytes.
 pub(crate) const MAX_SMALL_ANSWER_BYTES: usize = 1024 * 1024;
 
+/// The most reserved for a body before it arrives; it grows as the bytes come in.
+const INITIAL_CAPACITY: usize = 1024 * 1024;
+
 /// A client that follows no redirect, with the gateway's user agent.
 pub(crate) fn client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
@@ -36,11 +39,14 @@ pub(crate) async fn read_capped(mut response: Response, cap: usize) -> Result<Ve
     {
         return Err(ReadError::TooLarge(cap));
     }
+    // What `Content-Length` promises is not reserved past what arrives: a peer could claim a
+    // body just under the cap and send none of it.
     let mut body = Vec::with_capacity(
         response
             .content_length()
             .map_or(0, |length| length as usize)
-            .min(cap),
+            .min(cap)
+            .min(INITIAL_CAPACITY),
     );
     while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
         if body.len() + chunk.len() > cap {

@@ -69,12 +69,12 @@ impl<C: Clock + Clone> RateLimiter<C> {
     }
 
     /// Takes one request from `caller`'s allowance, or says how long until it may try again.
-    pub fn acquire(&self, caller: &str) -> Result<(), Duration> {
+    pub fn acquire(&self, caller: &String) -> Result<(), Duration> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.limiter.retain_recent();
         }
         self.limiter
-            .check_key(&caller.to_owned())
+            .check_key(caller)
             .map_err(|refused| refused.wait_time_from(self.clock.now()))
     }
 }
@@ -90,14 +90,14 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::with_clock(60, 3, clock.clone()).unwrap();
         for _ in 0..3 {
-            limiter.acquire("alice").unwrap();
+            limiter.acquire(&"alice".to_owned()).unwrap();
         }
-        let wait = limiter.acquire("alice").unwrap_err();
+        let wait = limiter.acquire(&"alice".to_owned()).unwrap_err();
         assert!((0.99..=1.01).contains(&wait.as_secs_f64()), "{wait:?}");
-        limiter.acquire("bob").unwrap();
+        limiter.acquire(&"bob".to_owned()).unwrap();
         clock.advance(Duration::from_millis(1_000));
-        limiter.acquire("alice").unwrap();
-        assert!(limiter.acquire("alice").is_err());
+        limiter.acquire(&"alice".to_owned()).unwrap();
+        assert!(limiter.acquire(&"alice".to_owned()).is_err());
     }
 
     #[test]
@@ -110,7 +110,7 @@ mod tests {
         }
         assert_eq!(limiter.limiter.len() as u64, SWEEP_EVERY - 1);
         clock.advance(Duration::from_secs(60));
-        limiter.acquire("late").unwrap();
+        limiter.acquire(&"late".to_owned()).unwrap();
         assert_eq!(
             limiter.limiter.len(),
             1,
