@@ -9,51 +9,10 @@
 //! step is non-null, its parent is nulled in turn. Only answers with field errors pay for this:
 //! the document is parsed again from its text, and the walk follows the error paths alone.
 
-use std::{collections::HashMap, sync::LazyLock};
-
 use async_graphql::{
     Name, PathSegment, ServerError, Value,
-    parser::types::{
-        BaseType, ExecutableDocument, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
-    },
+    parser::types::{BaseType, ExecutableDocument, Selection, SelectionSet, Type},
 };
-
-/// Field types by object (or interface) type and field name, read once from the schema's SDL.
-struct Shapes(HashMap<String, HashMap<String, Type>>);
-
-static SHAPES: LazyLock<Shapes> = LazyLock::new(|| {
-    let sdl = async_graphql::Schema::build(
-        super::Query,
-        async_graphql::EmptyMutation,
-        async_graphql::EmptySubscription,
-    )
-    .finish()
-    .sdl();
-    let mut types = HashMap::new();
-    let document = async_graphql::parser::parse_schema(sdl).expect("the schema's own SDL parses");
-    for definition in document.definitions {
-        let TypeSystemDefinition::Type(definition) = definition else {
-            continue;
-        };
-        let fields = match definition.node.kind {
-            TypeKind::Object(object) => object.fields,
-            TypeKind::Interface(interface) => interface.fields,
-            _ => continue,
-        };
-        let fields = fields
-            .into_iter()
-            .map(|field| (field.node.name.node.to_string(), field.node.ty.node))
-            .collect();
-        types.insert(definition.node.name.node.to_string(), fields);
-    }
-    Shapes(types)
-});
-
-impl Shapes {
-    fn field(&self, parent: &str, name: &str) -> Option<&Type> {
-        self.0.get(parent)?.get(name)
-    }
-}
 
 /// Nulls every failed field of `data` as the specification asks (see the module docs);
 /// `query` and `operation_name` are the request's.
@@ -132,7 +91,9 @@ fn steps(document: &ExecutableDocument, root: &SelectionSet, path: &[PathSegment
                 let ty = parent
                     .as_deref()
                     .zip(fields.first())
-                    .and_then(|(parent, field)| SHAPES.field(parent, field.name.node.as_str()));
+                    .and_then(|(parent, field)| {
+                        super::fields::field_type(parent, field.name.node.as_str())
+                    });
                 sets = fields
                     .iter()
                     .map(|field| &field.selection_set.node)

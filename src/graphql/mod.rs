@@ -10,6 +10,7 @@ mod complete;
 mod connection;
 mod error;
 mod execute;
+mod fields;
 mod limits;
 mod operation;
 mod query;

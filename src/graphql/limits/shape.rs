@@ -3,7 +3,8 @@
 //!
 //! Kept beside the walk rather than read from async-graphql's registry: the walk runs before
 //! validation on every request, and a `match` on two strings is the cheapest lookup there is.
-//! A test holds this table against the schema's own introspection.
+//! Tests hold the field table against the schema's SDL and the introspection sizes against
+//! its introspection.
 
 use crate::domain::{ProductFilter, Snapshot};
 

@@ -372,3 +372,26 @@ fn introspection_can_be_refused_wherever_it_is_asked_for() {
     ));
     assert!(checked("{ __schema { queryType { name } } }").is_ok());
 }
+
+/// The walk's table of field types says what the schema says: every field of an object type
+/// leads to the type the schema gives it (when that type has fields), so a field added to the
+/// schema without a row here fails.
+#[test]
+fn the_walks_field_table_matches_the_schema() {
+    for (parent, field, ty) in crate::graphql::fields::all() {
+        assert_eq!(
+            shape::known_type(parent),
+            Some(parent),
+            "{parent} is unknown to the walk"
+        );
+        let mut named = ty;
+        while let async_graphql::parser::types::BaseType::List(item) = &named.base {
+            named = item;
+        }
+        let async_graphql::parser::types::BaseType::Named(name) = &named.base else {
+            unreachable!()
+        };
+        let expected = crate::graphql::fields::has_fields(name).then_some(name.as_str());
+        assert_eq!(shape::field(parent, field).0, expected, "{parent}.{field}");
+    }
+}
