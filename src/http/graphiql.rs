@@ -67,7 +67,7 @@ fn page_html() -> String {
 
 #[cfg(not(graphiql_bundled))]
 fn page_html() -> String {
-    [CDN_PAGE_HEAD, CDN_PAGE_SCRIPT, CDN_PAGE_TAIL].concat()
+    cdn_page_html()
 }
 
 /// `GET /graphiql/{file}`: the embedded bundle, gzip-compressed when the browser accepts it.
@@ -135,7 +135,7 @@ fn bundle(_file: &str) -> Option<Asset> {
 /// The page of a build without the UI bundle: GraphiQL from unpkg, at exact versions, each
 /// file checked by its Subresource Integrity hash (the same files `ui/` bundles, as npm
 /// publishes them), so a changed or compromised CDN file is not run.
-#[cfg(not(graphiql_bundled))]
+#[cfg_attr(graphiql_bundled, allow(dead_code))]
 const CDN_PAGE_HEAD: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -153,7 +153,7 @@ const CDN_PAGE_HEAD: &str = r#"<!doctype html>
   <script>"#;
 
 /// The CDN page's one inline script; the CSP allows it by its hash.
-#[cfg(not(graphiql_bundled))]
+#[cfg_attr(graphiql_bundled, allow(dead_code))]
 const CDN_PAGE_SCRIPT: &str = r#"
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     const defaultQuery = `# Put your caller token in the Headers tab below, then run this query.
@@ -176,12 +176,18 @@ query ExpiringSoon {
     );
   "#;
 
-#[cfg(not(graphiql_bundled))]
+#[cfg_attr(graphiql_bundled, allow(dead_code))]
 const CDN_PAGE_TAIL: &str = "</script>\n</body>\n</html>\n";
+
+/// The CDN page. Compiled in every build, so that its test runs in the bundled builds too.
+#[cfg_attr(graphiql_bundled, allow(dead_code))]
+fn cdn_page_html() -> String {
+    [CDN_PAGE_HEAD, CDN_PAGE_SCRIPT, CDN_PAGE_TAIL].concat()
+}
 
 /// The CDN page's policy: the bundled page's, with unpkg.com added for scripts and styles and
 /// the inline script allowed by its SHA-256.
-#[cfg(not(graphiql_bundled))]
+#[cfg_attr(graphiql_bundled, allow(dead_code))]
 fn cdn_policy() -> &'static str {
     use base64::{Engine, engine::general_purpose::STANDARD};
     static POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -201,32 +207,55 @@ fn cdn_policy() -> &'static str {
 mod tests {
     use super::*;
 
+    fn script_sources(policy: &str) -> &str {
+        policy
+            .split(';')
+            .find(|directive| directive.trim().starts_with("script-src"))
+            .unwrap_or_default()
+    }
+
     #[test]
-    fn the_page_may_not_be_framed_and_loads_nothing_unpinned() {
+    fn the_page_served_may_not_be_framed_and_loads_nothing_unpinned() {
         let response = page();
         let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
             .to_owned();
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-        let html = page_html();
-        for url in html.split("https://").skip(1) {
+        assert!(
+            !script_sources(&policy).contains("unsafe-inline"),
+            "{policy}"
+        );
+        for url in page_html().split("https://").skip(1) {
             let url = url.split('"').next().unwrap();
             assert!(
                 !url.contains("@3/") && !url.contains("@18/"),
                 "floating: {url}"
             );
         }
-        if !BUNDLED {
-            assert_eq!(html.matches("https://unpkg.com/").count(), 4);
-            assert_eq!(html.matches("integrity=\"sha384-").count(), 4);
-            // The inline script is allowed by its hash, and nothing inline besides.
-            assert!(policy.contains("'sha256-"), "{policy}");
-            let scripts = policy
-                .split(';')
-                .find(|directive| directive.trim().starts_with("script-src"))
-                .unwrap();
-            assert!(!scripts.contains("unsafe-inline"), "{scripts}");
+    }
+
+    /// Whichever page this build serves, the CDN page is checked too.
+    #[test]
+    fn the_cdn_page_pins_every_file_and_allows_its_one_inline_script_by_hash() {
+        let html = cdn_page_html();
+        assert_eq!(html.matches("https://unpkg.com/").count(), 4);
+        assert_eq!(html.matches("integrity=\"sha384-").count(), 4);
+        for url in html.split("https://unpkg.com/").skip(1) {
+            let package = url.split('/').next().unwrap();
+            let version = package.rsplit('@').next().unwrap();
+            assert_eq!(
+                version.split('.').count(),
+                3,
+                "not an exact version: {package}"
+            );
         }
+        let policy = cdn_policy();
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(script_sources(policy).contains("'sha256-"), "{policy}");
+        assert!(
+            !script_sources(policy).contains("unsafe-inline"),
+            "{policy}"
+        );
     }
 }
