@@ -26,7 +26,7 @@ use axum::{body::Bytes, http::StatusCode};
 use moka::sync::Cache;
 use tokio::sync::watch;
 
-use super::media::ResponseMedia;
+use super::{compress::Encoded, media::ResponseMedia};
 
 /// Largest answer kept: a few huge answers (every product, say) would otherwise take the
 /// room of thousands of ordinary ones, and keep that memory for the snapshot's lifetime.
@@ -128,6 +128,8 @@ pub(super) struct Answer {
     pub(super) body: Bytes,
     pub(super) operation: Option<String>,
     pub(super) failed: bool,
+    /// The body compressed, in the codings callers asked for so far.
+    pub(super) encoded: Encoded,
 }
 
 /// Answers by key, bounded by their total size, and the requests being executed.
@@ -143,8 +145,9 @@ impl AnswerCache {
         (max_bytes > 0).then(|| Self {
             kept: Cache::builder()
                 .max_capacity(max_bytes)
+                // Twice the body: room for its compressed forms, made after it is kept.
                 .weigher(|key: &AnswerKey, answer: &Arc<Answer>| {
-                    u32::try_from(key.request.body.len() + answer.body.len() + 64)
+                    u32::try_from(key.request.body.len() + 2 * answer.body.len() + 64)
                         .unwrap_or(u32::MAX)
                 })
                 .build(),

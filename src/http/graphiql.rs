@@ -15,6 +15,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::compress::Coding;
+
 /// Whether this build serves GraphiQL's assets itself.
 pub const BUNDLED: bool = cfg!(graphiql_bundled);
 
@@ -76,17 +78,7 @@ pub(super) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Respo
     let Some((content_type, plain, gzipped)) = bundle(&file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let accepts_gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            coding
-                .split(';')
-                .next()
-                .is_some_and(|name| name.trim() == "gzip")
-        });
+    let accepts_gzip = Coding::Gzip.is_accepted(&headers);
     let mut response = if accepts_gzip {
         let mut response = gzipped.into_response();
         response

@@ -10,7 +10,7 @@ use axum::{
     Extension,
     body::{Body, Bytes},
     extract::{RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value};
@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::{
     AppState,
     answers::{Answer, AnswerKey, RequestKey, Shared, Turn},
+    compress::Encoded,
     error::HttpError,
     graphiql,
     media::{ResponseMedia, require_json_body, wants_html},
@@ -76,7 +77,7 @@ pub(super) async fn post(
                 Some(Turn::Follow(follow)) => match follow.outcome().await {
                     Shared::Answer(answer) => {
                         state.metrics.flight_join("answer");
-                        reply_again(&state, media, &answer, started)
+                        reply_again(&state, media, &answer, &headers, started)
                     }
                     Shared::TimedOut => refuse(
                         &state,
@@ -93,23 +94,34 @@ pub(super) async fn post(
                 None => execute(&state, media, *prepared, &id).await.0,
             }
         }
-        Ok(Read::Reused(answer)) => reply_again(&state, media, &answer, started),
+        Ok(Read::Reused(answer)) => reply_again(&state, media, &answer, &headers, started),
         Err(error) => refuse(&state, error, media),
     }
 }
 
-/// Sends an answer computed for an identical request.
+/// Sends an answer computed for an identical request, compressed as the caller accepts (the
+/// coding made once per answer, not per request).
 fn reply_again(
     state: &AppState,
     media: ResponseMedia,
     answer: &Answer,
+    headers: &HeaderMap,
     started: Instant,
 ) -> Response {
     let outcome = if answer.failed { "error" } else { "ok" };
     state
         .metrics
         .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
-    answered(answer.status, media, answer.body.clone())
+    match answer.encoded.for_request(headers, &answer.body) {
+        Some((coding, body)) => {
+            let mut response = answered(answer.status, media, body);
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_ENCODING, coding.header());
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        }
+        None => answered(answer.status, media, answer.body.clone()),
+    }
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
@@ -369,6 +381,7 @@ async fn execute(
             body: executed.body.clone(),
             operation: prepared.operation,
             failed: executed.failed,
+            encoded: Encoded::default(),
         })
     });
     if let (Some(answers), Some(reuse), Some(answer)) = (&state.answers, prepared.reuse, &answer)

@@ -1,34 +1,24 @@
-//! What every request passes through before its route: a request id, the header size limit,
-//! and a last line of defence against a panic.
+//! What every request passes through before its route, besides tower-http's request id and
+//! compression: the request's log span, the header size limit, and the panic guard's answer.
 
-use std::panic::AssertUnwindSafe;
+use std::any::Any;
 
 use axum::{
     extract::{Request, State},
-    http::HeaderValue,
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use futures::FutureExt;
 use tracing::Instrument;
 
-use super::{
-    AppState,
-    error::HttpError,
-    media::ResponseMedia,
-    request_id::{REQUEST_ID, RequestId},
-};
+use super::{AppState, error::HttpError, media::ResponseMedia, request_id::RequestId};
 
-/// Gives the request its id and log span, and echoes the id in the response.
-pub(super) async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = RequestId::from_headers(request.headers());
+/// Gives the request its log span, and its id as an extension and as
+/// [`RequestId::current`] for the code below.
+pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
+    let id = RequestId::of(&request);
     request.extensions_mut().insert(id.clone());
     let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
-    let mut response = next.run(request).instrument(span).await;
-    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
+    id.scope(next.run(request)).instrument(span).await
 }
 
 /// Refuses a request whose header names and values add up to more than the limit, with 431
@@ -51,22 +41,16 @@ pub(super) async fn header_limit(
     next.run(request).await
 }
 
-/// Turns a panic while handling a request into a masked 500 that quotes the request id; the
-/// detail goes to the log and the process keeps serving.
-pub(super) async fn catch_panic(request: Request, next: Next) -> Response {
-    let id = request.extensions().get::<RequestId>().cloned();
-    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
-        Ok(response) => response,
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|text| (*text).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(detail, "a request handler panicked");
-            HttpError::Internal(id).into_response()
-        }
-    }
+/// tower-http's `CatchPanic` answer: a masked 500 that quotes the request id; the detail goes
+/// to the log and the process keeps serving.
+pub(super) fn masked_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(detail, "a request handler panicked");
+    HttpError::Internal(RequestId::current()).into_response()
 }
 
 #[cfg(test)]
@@ -75,20 +59,19 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+    use crate::http::REQUEST_ID;
 
     #[tokio::test]
     async fn a_panic_becomes_a_masked_500_quoting_the_request_id() {
-        let router = Router::new()
-            .route(
-                "/boom",
-                get(|| async {
-                    if true {
-                        panic!("secret detail");
-                    }
-                }),
-            )
-            .layer(axum::middleware::from_fn(catch_panic))
-            .layer(axum::middleware::from_fn(request_id));
+        let router = Router::new().route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("secret detail");
+                }
+            }),
+        );
+        let router = super::super::plumbing(router);
         let request = Request::builder()
             .uri("/boom")
             .header("x-request-id", "boom-1")

@@ -3,6 +3,7 @@
 //! This module carries requests to `graphql/` and answers; it builds no GraphQL types.
 
 mod answers;
+mod compress;
 mod error;
 mod graphiql;
 mod graphql;
@@ -20,8 +21,18 @@ use std::{
 };
 
 use axum::{
-    Router, extract::State, http::header, middleware::from_fn, middleware::from_fn_with_state,
-    response::IntoResponse, routing::get,
+    Router,
+    extract::State,
+    http::header,
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
+    routing::get,
+};
+use tower::{ServiceBuilder, util::MapRequestLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
 };
 
 pub use answers::AnswerCache;
@@ -86,8 +97,8 @@ impl Deref for AppState {
     }
 }
 
-/// The gateway's routes, behind the header limit, the panic guard and the request id (the
-/// outermost, so every answer carries one). `/metrics` is among them unless it is served apart.
+/// The gateway's routes, behind the header limit and the [`plumbing`]. `/metrics` is among
+/// them unless it is served apart.
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
@@ -97,19 +108,40 @@ pub fn router(state: AppState) -> Router {
     if !state.metrics_apart {
         routes = routes.route("/metrics", get(metrics));
     }
-    routes
-        .layer(from_fn_with_state(state.clone(), middleware::header_limit))
-        .layer(from_fn(middleware::catch_panic))
-        .layer(from_fn(middleware::request_id))
-        .with_state(state)
+    plumbing(
+        routes
+            .layer(from_fn_with_state(state.clone(), middleware::header_limit))
+            .with_state(state),
+    )
 }
 
 /// `/metrics` alone, for its own listener (`GATEWAY_METRICS_LISTEN`).
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .layer(from_fn(middleware::catch_panic))
-        .with_state(state)
+    plumbing(
+        Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(state),
+    )
+}
+
+/// What every route sits behind, outermost first: the request id (a caller's sane
+/// `x-request-id`, otherwise a fresh one, echoed in the response), the request's log span,
+/// compression (gzip or br as the caller accepts, for answers of [`compress::MIN_BYTES`] or
+/// more; answers already encoded, like a reused one, pass as they are), and the panic guard.
+fn plumbing(routes: Router) -> Router {
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(MapRequestLayer::new(request_id::sanitize))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::MakeId))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(from_fn(middleware::request_span))
+            .layer(
+                CompressionLayer::new()
+                    .quality(compress::LEVEL)
+                    .compress_when(compress::predicate()),
+            )
+            .layer(CatchPanicLayer::custom(middleware::masked_panic)),
+    )
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,4 +1,8 @@
 //! The request id: the caller's `x-request-id` when sane, otherwise a fresh one.
+//!
+//! tower-http sets the header on the request ([`MakeId`]) and copies it to the response;
+//! [`sanitize`] runs first, so an odd caller id is replaced rather than kept, and
+//! [`RequestId::current`] lets code with no access to the request (the panic guard) quote it.
 
 use std::{
     fmt,
@@ -8,7 +12,11 @@ use std::{
     },
 };
 
-use axum::http::{HeaderMap, HeaderName};
+use axum::{
+    extract::Request,
+    http::{HeaderName, HeaderValue},
+};
+use tower_http::request_id::MakeRequestId;
 
 /// The header that carries the request id, both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -22,29 +30,67 @@ const MAX_REQUEST_ID: usize = 64;
 #[derive(Debug, Clone)]
 pub struct RequestId(Arc<str>);
 
+tokio::task_local! {
+    /// The id of the request whose task is running, for code that cannot see the request.
+    static CURRENT: RequestId;
+}
+
+/// Whether a caller's id is kept: 1 to 64 characters of letters, digits and `-_.:` (an id
+/// lands in logs, so odd text is not carried there).
+fn is_sane(given: &[u8]) -> bool {
+    !given.is_empty()
+        && given.len() <= MAX_REQUEST_ID
+        && given
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(byte))
+}
+
+/// Drops a caller's `x-request-id` that is not sane, so tower-http makes a fresh one.
+pub(super) fn sanitize(mut request: Request) -> Request {
+    if request
+        .headers()
+        .get(&REQUEST_ID)
+        .is_some_and(|given| !is_sane(given.as_bytes()))
+    {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// Makes the id of a request that brings none (tower-http's `SetRequestId` asks).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct MakeId;
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(
+        &mut self,
+        _request: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        HeaderValue::from_str(RequestId::generate().as_str())
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
 impl RequestId {
-    /// The id for a request with these headers.
-    pub(super) fn from_headers(headers: &HeaderMap) -> Self {
-        headers
+    /// The id tower-http set on the request (a fresh one if, unexpectedly, there is none).
+    pub(super) fn of(request: &Request) -> Self {
+        request
+            .headers()
             .get(&REQUEST_ID)
             .and_then(|value| value.to_str().ok())
-            .map_or_else(Self::generate, Self::from_header_value)
+            .filter(|given| is_sane(given.as_bytes()))
+            .map_or_else(Self::generate, |given| Self(given.into()))
     }
 
-    /// The caller's id when it is 1 to 64 characters of letters, digits and `-_.:`; otherwise
-    /// a fresh one (an id lands in logs, so odd text is not carried there).
-    pub(crate) fn from_header_value(given: &str) -> Self {
-        let sane = Some(given).filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID
-                && id
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
-        });
-        match sane {
-            Some(id) => Self(id.into()),
-            None => Self::generate(),
-        }
+    /// Runs `future` with this id as [`RequestId::current`].
+    pub(super) async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The id of the request being handled on this task, if any.
+    pub(super) fn current() -> Option<Self> {
+        CURRENT.try_with(Self::clone).ok()
     }
 
     /// A fresh id: 8 random bytes drawn once per process, then a counter, as 24 hex digits.
@@ -100,6 +146,8 @@ mod tests {
             assert_eq!(id.len(), 24);
             assert!(id.bytes().all(|byte| byte.is_ascii_hexdigit()), "{id}");
         }
-        assert_eq!(RequestId::from_header_value("bad id!").as_str().len(), 24);
+        assert!(!is_sane(b"bad id!"));
+        assert!(!is_sane(&[b'a'; 65]));
+        assert!(is_sane(b"caller-1.2:3_x"));
     }
 }

@@ -7,6 +7,7 @@ mod cache_and_batching;
 mod caller_keys;
 mod cli;
 mod common;
+mod compression;
 mod customer_claim;
 mod customers;
 mod fault_load;
