@@ -35,6 +35,8 @@
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`flight`]: the one single-flight (cache fills, answer executions, JWKS fetches) and its
+//!   cancellation rule.
 //! * [`memory`]: memory handed back to the system after a very large answer.
 //! * [`outbound`]: what every outbound HTTP client shares: no redirects, capped reads.
 //! * [`secret`]: secrets that never print.
@@ -50,6 +52,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod demo;
 pub mod domain;
+pub(crate) mod flight;
 pub mod graphql;
 pub mod http;
 pub(crate) mod loader;

@@ -3,15 +3,15 @@
 //! keys without the gateway restarting.
 //!
 //! Two rules keep the identity provider safe from the gateway and the gateway safe from
-//! callers: fetches are single-flight (one in progress at a time, late arrivals reuse its
-//! result), and a refetch for an unknown `kid` happens at most once per
+//! callers: fetches are single-flight ([`crate::flight`]: one in progress at a time, late
+//! arrivals join it, and a caller that gives up cancels nothing), and a refetch for an unknown `kid` happens at most once per
 //! [`JwksOptions::min_refetch`], so a flood of tokens with invented kids costs the provider
 //! nothing. A failed fetch keeps the last good keys in use, logs a warning and counts
 //! `gateway_jwks_fetches_total{outcome="error"}`.
 
 use std::{
     sync::{
-        Arc, RwLock, Weak,
+        Arc, Mutex, RwLock, Weak,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -22,7 +22,10 @@ use reqwest::{Url, header};
 use serde::Deserialize;
 
 use super::keys::{VerifyingKey, from_jwk};
-use crate::metrics::Metrics;
+use crate::{
+    flight::{Flight, Flights},
+    metrics::Metrics,
+};
 
 /// Largest JWKS document accepted.
 const MAX_JWKS_BYTES: usize = crate::outbound::MAX_SMALL_ANSWER_BYTES;
@@ -73,8 +76,10 @@ pub struct Jwks {
     http: reqwest::Client,
     keys: RwLock<Arc<[VerifyingKey]>>,
     loaded: AtomicBool,
-    /// Held while fetching; holds when the last unknown-`kid` refetch started.
-    fetching: tokio::sync::Mutex<Option<Instant>>,
+    /// When the last unknown-`kid` refetch started; held while deciding whether one starts.
+    last_refetch: Mutex<Option<Instant>>,
+    /// The fetch in flight (one key: there is one endpoint); its result says whether it worked.
+    fetches: Flights<(), bool>,
     metrics: Arc<Metrics>,
 }
 
@@ -87,7 +92,8 @@ impl Jwks {
             http,
             keys: RwLock::new(Arc::from(Vec::new())),
             loaded: AtomicBool::new(false),
-            fetching: tokio::sync::Mutex::new(None),
+            last_refetch: Mutex::new(None),
+            fetches: Flights::default(),
             metrics,
         })
     }
@@ -134,30 +140,52 @@ impl Jwks {
     }
 
     /// A token named `kid`, which no current key has: fetch again, unless that was done less
-    /// than the minimum interval ago. Returns once the keys are as fresh as they will get.
-    pub async fn refetch_for_unknown(&self, kid: &str) {
-        let mut last = self.fetching.lock().await;
-        if self.knows(kid) {
-            return; // a fetch finished while this caller waited
-        }
-        if last.is_some_and(|at| at.elapsed() < self.options.min_refetch) {
-            self.metrics.jwks_refetch_suppressed();
-            return;
-        }
-        *last = Some(Instant::now());
-        self.fetch_and_store("unknown_kid").await;
+    /// than the minimum interval ago; join the fetch in flight, if one is. Returns once the
+    /// keys are as fresh as they will get.
+    pub async fn refetch_for_unknown(self: &Arc<Self>, kid: &str) {
+        let flight = {
+            let mut last = self
+                .last_refetch
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if self.knows(kid) {
+                return; // a fetch finished meanwhile
+            }
+            match self.fetches.joinable(&()) {
+                Some(flight) => flight,
+                None if last.is_some_and(|at| at.elapsed() < self.options.min_refetch) => {
+                    self.metrics.jwks_refetch_suppressed();
+                    return;
+                }
+                None => {
+                    *last = Some(Instant::now());
+                    self.start_fetch("unknown_kid")
+                }
+            }
+        };
+        flight.await;
     }
 
-    /// Fetches now (single-flight with any other fetch); whether it succeeded.
-    async fn refresh(&self, trigger: &'static str) -> bool {
-        let mut last = self.fetching.lock().await;
+    /// Fetches now, or joins the fetch in flight; whether it succeeded.
+    async fn refresh(self: &Arc<Self>, trigger: &'static str) -> bool {
         if trigger == "start" {
-            *last = Some(Instant::now());
+            *self
+                .last_refetch
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()) = Some(Instant::now());
         }
-        self.fetch_and_store(trigger).await
+        self.start_fetch(trigger).await.unwrap_or(false)
     }
 
-    async fn fetch_and_store(&self, trigger: &'static str) -> bool {
+    fn start_fetch(self: &Arc<Self>, trigger: &'static str) -> Flight<bool> {
+        let jwks = Arc::clone(self);
+        let (flight, _) = self.fetches.join_or_start_one((), move || async move {
+            jwks.fetch_and_store(trigger).await
+        });
+        flight
+    }
+
+    async fn fetch_and_store(self: Arc<Self>, trigger: &'static str) -> bool {
         match self.fetch().await {
             Ok(keys) => {
                 tracing::info!(trigger, keys = keys.len(), "JWKS fetched");

@@ -4,6 +4,7 @@
 use std::{collections::HashSet, sync::Arc, time::Instant};
 
 use futures::future;
+use tracing::Instrument;
 
 use super::{CustomerMap, CustomerStore, Served, Staleness, stale::Stamped, wait};
 use crate::{domain::Customer, upstream::UpstreamError};
@@ -53,8 +54,14 @@ impl CustomerStore {
             }
         }
         if !stale_ids.is_empty() {
-            self.customer_flights
-                .join_or_start(&stale_ids, |_| false, |ids| self.fetch_by_id(ids));
+            self.customer_flights.join_or_start(
+                &stale_ids,
+                |_| false,
+                |ids| {
+                    let span = super::fetch_span(ids.len());
+                    self.fetch_by_id(ids).instrument(span)
+                },
+            );
         }
         if missing.is_empty() {
             return Ok(Served {
@@ -66,7 +73,10 @@ impl CustomerStore {
         let (flights, joined) = self.customer_flights.join_or_start(
             &missing,
             |id| self.customers.contains_key(id),
-            |ids| self.fetch_by_id(ids),
+            |ids| {
+                let span = super::fetch_span(ids.len());
+                self.fetch_by_id(ids).instrument(span)
+            },
         );
         if joined > 0 {
             self.metrics.flight_join("customer");

@@ -14,7 +14,7 @@
 //! ([`Staleness`]). Only with nothing cached does a caller wait for the upstream, and only then
 //! does it see an upstream error.
 //!
-//! Single-flight: concurrent misses of one key share one fetch (`flight.rs`), which runs in its
+//! Single-flight: concurrent misses of one key share one fetch ([`crate::flight`]), which runs in its
 //! own task, so a stampede on a cold cache costs the upstream one read and a caller that gives
 //! up cancels nothing. For a batch of ids, one `customerIds` fetch covers every id of the batch
 //! that nobody else is fetching; ids already in flight join that other fetch instead.
@@ -27,7 +27,6 @@
 //! Errors are never cached: the next caller tries the upstream again.
 
 mod by_id;
-mod flight;
 mod stale;
 
 use std::{
@@ -39,15 +38,14 @@ use std::{
 
 use moka::{future::Cache, notification::RemovalCause};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 pub(crate) use stale::{ReadNotes, Staleness};
 
-use self::{
-    flight::{Flight, Flights},
-    stale::Stamped,
-};
+use self::stale::Stamped;
 use crate::{
     domain::{Customer, RawCustomer, Snapshot},
+    flight::Flights,
     metrics::Metrics,
     upstream::{UpstreamClient, UpstreamError},
 };
@@ -101,10 +99,10 @@ pub struct CustomerStore {
     ttl: Duration,
     snapshot: Cache<(), SnapshotEntry>,
     customers: Cache<String, CustomerEntry>,
-    snapshot_flights: Flights<(), Arc<Snapshot>>,
+    snapshot_flights: Flights<(), Fetched<Arc<Snapshot>>>,
     /// The progress of the latest snapshot read started.
     snapshot_progress: Mutex<Option<Progress>>,
-    customer_flights: Flights<String, Arc<CustomerMap>>,
+    customer_flights: Flights<String, Fetched<Arc<CustomerMap>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -175,7 +173,7 @@ impl CustomerStore {
             let (flights, joined) = self.snapshot_flights.join_or_start(
                 &[()],
                 |key| self.snapshot.contains_key(key),
-                |_| self.fetch_snapshot(),
+                |_| self.fetch_snapshot().instrument(fetch_span(1)),
             );
             if joined > 0 {
                 self.metrics.flight_join("snapshot");
@@ -201,8 +199,11 @@ impl CustomerStore {
         let stale = entry.staleness(self.ttl);
         if let Some(staleness) = &stale {
             self.metrics.stale_served("snapshot", staleness.reason());
-            self.snapshot_flights
-                .join_or_start(&[()], |_| false, |_| self.fetch_snapshot());
+            self.snapshot_flights.join_or_start(
+                &[()],
+                |_| false,
+                |_| self.fetch_snapshot().instrument(fetch_span(1)),
+            );
         }
         Some(Served {
             generation: Some(entry.value.generation()),
@@ -331,14 +332,25 @@ async fn wait_early<R>(
     }
 }
 
+/// The span of one upstream read, under the request that started it.
+fn fetch_span(keys: usize) -> tracing::Span {
+    tracing::debug_span!("fetch", keys)
+}
+
+/// What one upstream read gives everyone who joined it.
+type Fetched<T> = Result<T, Arc<UpstreamError>>;
+
+/// One upstream read in flight.
+type Flight<T> = crate::flight::Flight<Fetched<T>>;
+
 /// Waits for a fetch until `deadline`; past it, the caller gets a timeout naming the limit
 /// (the fetch itself goes on and fills the cache for the next caller).
-async fn wait<T: Clone>(
-    flight: Flight<T>,
-    deadline: Instant,
-    budget: Duration,
-) -> Result<T, Arc<UpstreamError>> {
-    tokio::time::timeout_at(deadline.into(), flight)
-        .await
-        .unwrap_or_else(|_| Err(Arc::new(UpstreamError::Deadline(budget))))
+async fn wait<T: Clone>(flight: Flight<T>, deadline: Instant, budget: Duration) -> Fetched<T> {
+    match tokio::time::timeout_at(deadline.into(), flight).await {
+        Ok(Some(fetched)) => fetched,
+        Ok(None) => Err(Arc::new(UpstreamError::Unavailable(
+            "the fetch stopped unexpectedly".into(),
+        ))),
+        Err(_) => Err(Arc::new(UpstreamError::Deadline(budget))),
+    }
 }

@@ -11,22 +11,20 @@
 //! per-id cache are never reused. Authentication and the rate limit still run for every request.
 //!
 //! In flight: while an unrestricted caller's body is being executed, the same body from another
-//! unrestricted caller waits for that execution instead of running its own (a cold stampede of
-//! 200 identical queries executes once when the data arrives, and a failing upstream is asked
-//! once for them all). The answer is shared unless an error in it quotes its request's id (an
-//! internal error); then, or when the first request is cancelled, each waiter executes on its
-//! own. When the first request ran out of time, so have the others: each answers so.
+//! unrestricted caller joins that execution instead of running its own (a cold stampede of 200
+//! identical queries executes once when the data arrives, and a failing upstream is asked once
+//! for them all). The execution is a [`crate::flight`]: it runs in its own task, so the first
+//! caller hanging up cancels it for nobody. Its answer is shared unless an error in it quotes
+//! its request's id (an internal error); then each waiter executes on its own. When the
+//! execution ran out of time, so have the others: each answers so.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use axum::{body::Bytes, http::StatusCode};
 use moka::sync::Cache;
-use tokio::sync::watch;
 
 use super::{compress::Encoded, media::ResponseMedia};
+use crate::flight::Flights;
 
 /// Largest answer kept: a few huge answers (every product, say) would otherwise take the
 /// room of thousands of ordinary ones, and keep that memory for the snapshot's lifetime.
@@ -61,67 +59,21 @@ impl AnswerKey {
     }
 }
 
-/// What the first of identical requests in flight gives the others.
+/// What one execution gives its request and every identical one that joined it.
 #[derive(Debug, Clone)]
-pub(super) enum Shared {
-    /// Its answer, to send as it is.
-    Answer(Arc<Answer>),
+pub(super) enum Outcome {
+    /// An answer. When `shared` is false (an error in it quotes its request's id) only its own
+    /// request sends it; the others execute on their own.
+    Answered { answer: Arc<Answer>, shared: bool },
     /// It ran out of time: so have the others.
     TimedOut,
-    /// Nothing to share: each executes on its own.
-    Alone,
+    /// It gave no answer that serialises (its request gets a masked 500; the others execute
+    /// on their own).
+    Failed,
 }
 
-/// `None` while the first request runs.
-type Outcome = Option<Shared>;
-
-/// Whether a request runs, or waits for an identical one already running.
-pub(super) enum Turn<'a> {
-    /// Execute, then [`Lead::finish`] with the answer.
-    Lead(Lead<'a>),
-    /// Wait for the one running: [`Follow::outcome`].
-    Follow(Follow),
-}
-
-/// The request that executes for every identical one arriving meanwhile; dropped unfinished
-/// (cancelled), it lets the waiters execute on their own.
-pub(super) struct Lead<'a> {
-    running: &'a Mutex<HashMap<RequestKey, watch::Receiver<Outcome>>>,
-    key: RequestKey,
-    done: watch::Sender<Outcome>,
-}
-
-impl Lead<'_> {
-    /// Hands the outcome to the waiters.
-    pub(super) fn finish(self, shared: Shared) {
-        self.done.send_replace(Some(shared));
-    }
-}
-
-impl Drop for Lead<'_> {
-    fn drop(&mut self) {
-        self.running
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .remove(&self.key);
-    }
-}
-
-/// A request waiting for an identical one.
-pub(super) struct Follow(watch::Receiver<Outcome>);
-
-impl Follow {
-    /// What the request waited for gives ([`Shared::Alone`] when it was cancelled).
-    pub(super) async fn outcome(mut self) -> Shared {
-        match self.0.wait_for(Option::is_some).await {
-            Ok(outcome) => outcome.clone().unwrap_or(Shared::Alone),
-            Err(_) => Shared::Alone,
-        }
-    }
-}
-
-/// A reusable answer: its status and bytes, and for metrics the operation name and whether it
-/// reports errors (only answers without errors are kept; answers with errors are shared).
+/// An executed answer: its status and bytes, and for metrics the operation name and whether
+/// it reports errors (only answers without errors are kept; answers with errors are shared).
 #[derive(Debug)]
 pub(super) struct Answer {
     pub(super) status: StatusCode,
@@ -136,7 +88,8 @@ pub(super) struct Answer {
 #[derive(Debug)]
 pub struct AnswerCache {
     kept: Cache<AnswerKey, Arc<Answer>>,
-    running: Mutex<HashMap<RequestKey, watch::Receiver<Outcome>>>,
+    /// Executions in flight, by request.
+    pub(super) running: Flights<RequestKey, Outcome>,
 }
 
 impl AnswerCache {
@@ -151,7 +104,7 @@ impl AnswerCache {
                         .unwrap_or(u32::MAX)
                 })
                 .build(),
-            running: Mutex::default(),
+            running: Flights::default(),
         })
     }
 
@@ -164,23 +117,5 @@ impl AnswerCache {
         if answer.body.len() <= MAX_KEPT_ANSWER {
             self.kept.insert(key, answer);
         }
-    }
-
-    /// Leads the execution of `request`, or follows the identical one already running.
-    pub(super) fn join_or_lead(&self, request: RequestKey) -> Turn<'_> {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(done) = running.get(&request) {
-            return Turn::Follow(Follow(done.clone()));
-        }
-        let (done, waiting) = watch::channel(None);
-        running.insert(request.clone(), waiting);
-        Turn::Lead(Lead {
-            running: &self.running,
-            key: request,
-            done,
-        })
     }
 }

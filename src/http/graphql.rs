@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{
     AppState,
-    answers::{Answer, AnswerKey, RequestKey, Shared, Turn},
+    answers::{Answer, AnswerKey, Outcome, RequestKey},
     compress::Encoded,
     error::HttpError,
     graphiql,
@@ -33,6 +33,8 @@ use crate::{
 /// A request ready to execute: checked, with its document parsed when it parses.
 struct Prepared {
     request: async_graphql::Request,
+    /// The answer's media type, which decides the status of a request error.
+    media: ResponseMedia,
     access: CustomerAccess,
     /// The document did not parse (execution reports why).
     unparsed: bool,
@@ -66,36 +68,63 @@ pub(super) async fn post(
 ) -> Response {
     let started = Instant::now();
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
-    match read_post(&state, &headers, body).await {
-        Ok(Read::Prepared(prepared)) => {
-            let turn = state
-                .answers
-                .as_ref()
-                .zip(prepared.reuse.as_ref())
-                .map(|(answers, reuse)| answers.join_or_lead(reuse.request.clone()));
-            match turn {
-                Some(Turn::Follow(follow)) => match follow.outcome().await {
-                    Shared::Answer(answer) => {
-                        state.metrics.flight_join("answer");
-                        reply_again(&state, media, &answer, &headers, started)
-                    }
-                    Shared::TimedOut => refuse(
-                        &state,
-                        HttpError::Timeout(state.limits.request_timeout),
-                        media,
-                    ),
-                    Shared::Alone => execute(&state, media, *prepared, &id).await.0,
-                },
-                Some(Turn::Lead(lead)) => {
-                    let (response, answer) = execute(&state, media, *prepared, &id).await;
-                    lead.finish(answer);
-                    response
-                }
-                None => execute(&state, media, *prepared, &id).await.0,
+    let prepared = match read_post(&state, &headers, body).await {
+        Ok(Read::Prepared(prepared)) => prepared,
+        Ok(Read::Reused(answer)) => return reply_again(&state, media, &answer, &headers, started),
+        Err(error) => return refuse(&state, error, media),
+    };
+    let Some((answers, request)) = state
+        .answers
+        .as_ref()
+        .zip(prepared.reuse.as_ref().map(|reuse| reuse.request.clone()))
+    else {
+        return respond(
+            &state,
+            media,
+            run(state.clone(), *prepared, id.clone()).await,
+            &id,
+        );
+    };
+    // The first of identical requests executes in a task of its own; the others join it, and
+    // keep their own request in case its answer cannot be shared.
+    let mut own = Some(prepared);
+    let (flight, joined) = answers.running.join_or_start_one(request, || {
+        let (state, id, prepared) = (state.clone(), id.clone(), own.take());
+        async move {
+            match prepared {
+                Some(prepared) => run(state, *prepared, id).await,
+                None => Outcome::Failed,
             }
         }
-        Ok(Read::Reused(answer)) => reply_again(&state, media, &answer, &headers, started),
-        Err(error) => refuse(&state, error, media),
+    });
+    let outcome = flight.await;
+    match (own, outcome) {
+        (None, Some(outcome)) => respond(&state, media, outcome, &id),
+        (None, None) => HttpError::Internal(Some(id)).respond(media),
+        (
+            Some(_),
+            Some(Outcome::Answered {
+                answer,
+                shared: true,
+            }),
+        ) => {
+            state.metrics.flight_join("answer");
+            reply_again(&state, media, &answer, &headers, started)
+        }
+        (Some(_), Some(Outcome::TimedOut)) => refuse(
+            &state,
+            HttpError::Timeout(state.limits.request_timeout),
+            media,
+        ),
+        (Some(prepared), _) => {
+            debug_assert!(joined, "only a request that joined keeps its own");
+            respond(
+                &state,
+                media,
+                run(state.clone(), *prepared, id.clone()).await,
+                &id,
+            )
+        }
     }
 }
 
@@ -136,7 +165,12 @@ pub(super) async fn get(
     }
     let media = ResponseMedia::negotiate(&headers).unwrap_or(ResponseMedia::Json);
     match read_get(&state, &headers, query.as_deref().unwrap_or_default()).await {
-        Ok(prepared) => execute(&state, media, prepared, &id).await.0,
+        Ok(prepared) => respond(
+            &state,
+            media,
+            run(state.clone(), prepared, id.clone()).await,
+            &id,
+        ),
         Err(error) => refuse(&state, error, media),
     }
 }
@@ -246,7 +280,7 @@ async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         }
     };
     let built = build_request(params, state.limits.query_bytes)?;
-    prepare(state, built, caller, reuse)
+    prepare(state, built, caller, media, reuse)
         .await
         .map(|prepared| Read::Prepared(Box::new(prepared)))
 }
@@ -257,7 +291,7 @@ async fn read_get(
     query_string: &str,
 ) -> Result<Prepared, HttpError> {
     let caller = authenticate(state, headers).await?;
-    ResponseMedia::negotiate(headers)?;
+    let media = ResponseMedia::negotiate(headers)?;
     let mut params = Map::new();
     for (name, value) in url_parameters(query_string)? {
         let value = match name.as_str() {
@@ -279,7 +313,7 @@ async fn read_get(
             "mutations are not allowed over GET: use POST".into(),
         ));
     }
-    prepare(state, built, caller, None).await
+    prepare(state, built, caller, media, None).await
 }
 
 /// Checks the document against the limits (list sizes from the latest cached snapshot) and
@@ -288,6 +322,7 @@ async fn prepare(
     state: &AppState,
     built: Built,
     caller: Caller,
+    media: ResponseMedia,
     reuse: Option<Reuse>,
 ) -> Result<Prepared, HttpError> {
     let Built {
@@ -318,6 +353,7 @@ async fn prepare(
     }
     Ok(Prepared {
         request,
+        media,
         access: caller.access,
         unparsed,
         operation,
@@ -326,17 +362,11 @@ async fn prepare(
     })
 }
 
-/// Runs a prepared request; also says what identical requests waiting for it may share.
-async fn execute(
-    state: &AppState,
-    media: ResponseMedia,
-    prepared: Prepared,
-    id: &RequestId,
-) -> (Response, Shared) {
+/// Runs a prepared request, and keeps its answer for reuse when it may be.
+async fn run(state: AppState, prepared: Prepared, id: RequestId) -> Outcome {
     let started = Instant::now();
-    let timeout = state.limits.request_timeout;
     let options = graphql::ExecuteOptions {
-        timeout,
+        timeout: state.limits.request_timeout,
         unparsed: prepared.unparsed,
         cost: prepared
             .cost
@@ -353,49 +383,51 @@ async fn execute(
     .await
     {
         Ok(executed) => executed,
-        Err(graphql::ExecuteError::TimedOut) => {
-            return (
-                refuse(state, HttpError::Timeout(timeout), media),
-                Shared::TimedOut,
-            );
-        }
-        Err(graphql::ExecuteError::Unserialisable) => {
-            return (
-                HttpError::Internal(Some(id.clone())).respond(media),
-                Shared::Alone,
-            );
-        }
+        Err(graphql::ExecuteError::TimedOut) => return Outcome::TimedOut,
+        Err(graphql::ExecuteError::Unserialisable) => return Outcome::Failed,
     };
     let outcome = if executed.failed { "error" } else { "ok" };
     state
         .metrics
         .graphql_request(prepared.operation.as_deref(), outcome, started.elapsed());
-    let status = if executed.request_error && media == ResponseMedia::GraphqlResponse {
+    let status = if executed.request_error && prepared.media == ResponseMedia::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let answer = (!executed.quotes_id).then(|| {
-        Arc::new(Answer {
-            status,
-            body: executed.body.clone(),
-            operation: prepared.operation,
-            failed: executed.failed,
-            encoded: Encoded::default(),
-        })
+    let answer = Arc::new(Answer {
+        status,
+        body: executed.body,
+        operation: prepared.operation,
+        failed: executed.failed,
+        encoded: Encoded::default(),
     });
-    if let (Some(answers), Some(reuse), Some(answer)) = (&state.answers, prepared.reuse, &answer)
+    let shared = !executed.quotes_id;
+    if let (Some(answers), Some(reuse)) = (&state.answers, prepared.reuse)
+        && shared
         && !executed.failed
         && let Some(generation) = reuse.generation
         && executed.reads.only_fresh(generation)
     {
         answers.insert(
             AnswerKey::new(generation, reuse.request),
-            Arc::clone(answer),
+            Arc::clone(&answer),
         );
     }
-    let shared = answer.map_or(Shared::Alone, Shared::Answer);
-    (answered(status, media, executed.body), shared)
+    Outcome::Answered { answer, shared }
+}
+
+/// The HTTP response of a request's own execution.
+fn respond(state: &AppState, media: ResponseMedia, outcome: Outcome, id: &RequestId) -> Response {
+    match outcome {
+        Outcome::Answered { answer, .. } => answered(answer.status, media, answer.body.clone()),
+        Outcome::TimedOut => refuse(
+            state,
+            HttpError::Timeout(state.limits.request_timeout),
+            media,
+        ),
+        Outcome::Failed => HttpError::Internal(Some(id.clone())).respond(media),
+    }
 }
 
 /// A GraphQL answer's HTTP response, executed or reused.
