@@ -24,9 +24,9 @@ use crate::{
     },
     graphql::build_schema,
     http::{
-        AnswerCache, App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router,
-        router, serve,
+        App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router, router, serve,
     },
+    memo::Memo,
     metrics::Metrics,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
@@ -150,7 +150,7 @@ impl Application {
             ),
             limits: settings.limits,
             draining: AtomicBool::new(false),
-            answers: AnswerCache::new(settings.cache.answer_bytes),
+            memo: Memo::new(settings.cache.answer_bytes),
             metrics_apart: metrics_listener.is_some(),
             introspection: settings.introspection,
         }));

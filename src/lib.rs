@@ -4,9 +4,15 @@
 //! through these modules, and data comes back up the same way:
 //!
 //! ```text
-//! http ──▶ auth ──▶ graphql ──▶ loader ──▶ cache ──▶ upstream ──▶ (REST)
-//!                                            └── domain (typed model, indices)
+//! http ──▶ auth ──▶ memo ──▶ graphql ──▶ loader ──▶ cache ──▶ upstream ──▶ (REST)
+//!                                                     └── domain (typed model, indices)
 //! ```
+//!
+//! One request crosses three stages, with one type at each boundary: http/ turns it into a
+//! [`graphql::GraphqlRequest`] and a caller (its extractors; every refusal is an HTTP error
+//! there), the [`memo`] reuses or shares a whole answer where it may, and graphql/ prices and
+//! executes it into a [`graphql::Answer`], which carries its bytes, its status class and its
+//! provenance (where its data came from, read by the memo and the `stale` extension alike).
 //!
 //! # Layout
 //!
@@ -14,14 +20,18 @@
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
 //! * [`app`]: wires the parts together, binds, serves until shutdown, then drains.
 //! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql`,
-//!   GraphiQL and its embedded bundle, `/healthz`, `/readyz`, `/metrics`), content
-//!   negotiation, request ids, the header limit, the per-caller rate limit, answer reuse, and
-//!   the HTTP shape of every refusal.
+//!   GraphiQL and its embedded bundle, `/healthz`, `/readyz`, `/metrics`), the extractors
+//!   (caller, body), content negotiation, tower-http's request ids, panic guard and
+//!   compression, the header limit, the per-caller rate limit, and the HTTP shape of every
+//!   refusal.
 //! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and
 //!   the customers a caller may see; nothing goes upstream before it passes.
-//! * [`graphql`]: the schema (types, root fields, cursors), the query limits (depth, cost
-//!   with list sizes, root fields, aliases), and execution: error codes, partial answers'
-//!   nulls, the `stale` and `cost` extensions, apart from transport.
+//! * [`memo`]: whole answers kept for reuse while their snapshot is current, and one execution
+//!   for identical requests in flight.
+//! * [`graphql`]: the schema (types, root fields, cursors), the request's stages (parsed,
+//!   priced, executed), the query limits (depth, cost with list sizes, root fields, aliases),
+//!   and execution: error codes, partial answers' nulls, the `stale` and `cost` extensions,
+//!   apart from transport.
 //! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
 //! * [`cache`]: moka caches in front of the upstream: single-flight fills in their own tasks,
 //!   stale-while-revalidate and stale-if-error.
@@ -56,6 +66,7 @@ pub(crate) mod flight;
 pub mod graphql;
 pub mod http;
 pub(crate) mod loader;
+pub(crate) mod memo;
 pub(crate) mod memory;
 pub(crate) mod metrics;
 pub mod mock_upstream;

@@ -43,7 +43,7 @@ impl Loader<String> for CustomerLoader {
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Customer>>, Self::Error> {
         self.store.metrics().loader_batch(ids.len());
         let served = self.store.customers(ids, self.deadline).await?;
-        self.reads.note(&served);
+        self.reads.note(served.provenance);
         Ok(served.value)
     }
 }

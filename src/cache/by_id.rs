@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc, time::Instant};
 use futures::future;
 use tracing::Instrument;
 
-use super::{CustomerMap, CustomerStore, Served, Staleness, stale::Stamped, wait};
+use super::{CustomerMap, CustomerStore, Provenance, Served, Staleness, stale::Stamped, wait};
 use crate::{domain::Customer, upstream::UpstreamError};
 
 impl CustomerStore {
@@ -17,20 +17,14 @@ impl CustomerStore {
         ids: &[String],
         deadline: Instant,
     ) -> Result<Served<CustomerMap>, Arc<UpstreamError>> {
-        if let Some(Served {
-            value,
-            stale,
-            generation,
-        }) = self.cached_snapshot().await
-        {
+        if let Some(Served { value, provenance }) = self.cached_snapshot().await {
             let found = ids
                 .iter()
                 .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
                 .collect();
             return Ok(Served {
                 value: found,
-                stale,
-                generation,
+                provenance,
             });
         }
         let mut found = CustomerMap::with_capacity(ids.len());
@@ -66,8 +60,7 @@ impl CustomerStore {
         if missing.is_empty() {
             return Ok(Served {
                 value: found,
-                stale: oldest,
-                generation: None,
+                provenance: Provenance::elsewhere(oldest),
             });
         }
         let (flights, joined) = self.customer_flights.join_or_start(
@@ -106,8 +99,7 @@ impl CustomerStore {
         }
         Ok(Served {
             value: found,
-            stale: oldest,
-            generation: None,
+            provenance: Provenance::elsewhere(oldest),
         })
     }
 

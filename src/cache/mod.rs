@@ -40,7 +40,7 @@ use moka::{future::Cache, notification::RemovalCause};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-pub(crate) use stale::{ReadNotes, Staleness};
+pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 
 use self::stale::Stamped;
 use crate::{
@@ -61,10 +61,8 @@ const MAX_CACHED_CUSTOMERS: u64 = 100_000;
 pub struct Served<T> {
     /// The answer.
     pub value: T,
-    /// Set when the answer is stale.
-    pub stale: Option<Staleness>,
-    /// The snapshot generation the answer came from; `None` when it came from elsewhere.
-    pub generation: Option<u64>,
+    /// Where it came from, and how stale it is.
+    pub provenance: Provenance,
 }
 
 /// How long entries are fresh, and how long past that they may still be served.
@@ -206,9 +204,8 @@ impl CustomerStore {
             );
         }
         Some(Served {
-            generation: Some(entry.value.generation()),
+            provenance: Provenance::snapshot(entry.value.generation(), stale),
             value: entry.value,
-            stale,
         })
     }
 
@@ -313,9 +310,8 @@ async fn wait_early<R>(
             value = &mut whole => {
                 return match value {
                     Ok(value) => Ok(Listing::Whole(Served {
-                        generation: Some(value.generation()),
+                        provenance: Provenance::snapshot(value.generation(), None),
                         value,
-                        stale: None,
                     })),
                     // The pages read before the failure may still hold the answer, whether or
                     // not this task looked at them in time.

@@ -73,49 +73,104 @@ impl Staleness {
     }
 }
 
-/// What one request's answer was built from, shared between the resolvers that read data and
-/// the HTTP layer: the oldest stale data (reported as the `stale` response extension), and
-/// whether every read came from one snapshot (so the answer may be reused while it is current).
-#[derive(Debug, Default)]
-pub struct ReadNotes(Mutex<Reads>);
-
-#[derive(Debug, Default)]
-struct Reads {
-    oldest: Option<Staleness>,
+/// Where data came from: the snapshot it was read from while every read came from that one,
+/// and the oldest stale data among it. The cache gives each read one, a request's resolvers
+/// merge theirs ([`ReadNotes`]), the `stale` response extension reports it, and whole-answer
+/// reuse keeps only answers whose provenance is one fresh snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Provenance {
     /// The snapshot generation read, while all reads came from that one snapshot.
-    generation: Option<u64>,
-    /// A read came from elsewhere (the per-id cache) or from a second snapshot.
+    snapshot: Option<u64>,
+    /// A read came from elsewhere (the per-id cache, pages of a read in progress) or from a
+    /// second snapshot.
     mixed: bool,
+    /// The oldest stale data read.
+    stale: Option<Staleness>,
 }
 
-impl ReadNotes {
-    fn reads(&self) -> std::sync::MutexGuard<'_, Reads> {
-        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+impl Provenance {
+    /// Data from snapshot `generation`, stale or not.
+    pub fn snapshot(generation: u64, stale: Option<Staleness>) -> Self {
+        Self {
+            snapshot: Some(generation),
+            mixed: false,
+            stale,
+        }
     }
 
-    /// Notes one read: how stale it was, and the snapshot generation it came from (`None`:
-    /// not from a snapshot).
-    pub fn note<T>(&self, served: &super::Served<T>) {
-        let mut reads = self.reads();
-        if let Some(staleness) = served.stale {
-            reads.oldest = Some(staleness.older(reads.oldest));
+    /// Data from somewhere other than one whole snapshot.
+    pub fn elsewhere(stale: Option<Staleness>) -> Self {
+        Self {
+            snapshot: None,
+            mixed: true,
+            stale,
         }
-        match (served.generation, reads.generation) {
-            (None, _) => reads.mixed = true,
-            (Some(now), Some(before)) if now != before => reads.mixed = true,
-            (Some(now), _) => reads.generation = Some(now),
+    }
+
+    /// The provenance of data made of both.
+    pub fn merge(self, other: Self) -> Self {
+        let stale = match (self.stale, other.stale) {
+            (Some(one), two) => Some(one.older(two)),
+            (None, two) => two,
+        };
+        let (snapshot, mixed) = match (self.snapshot, other.snapshot) {
+            (Some(one), Some(two)) if one != two => (None, true),
+            (one, two) => (one.or(two), self.mixed || other.mixed),
+        };
+        Self {
+            snapshot,
+            mixed,
+            stale,
         }
     }
 
     /// The oldest stale data used, if any.
-    pub fn oldest(&self) -> Option<Staleness> {
-        self.reads().oldest
+    pub fn stale(&self) -> Option<Staleness> {
+        self.stale
     }
 
-    /// Whether the answer was built from fresh data of snapshot `generation` alone (or read no
-    /// data at all).
-    pub fn only_fresh(&self, generation: u64) -> bool {
-        let reads = self.reads();
-        reads.oldest.is_none() && !reads.mixed && reads.generation.is_none_or(|g| g == generation)
+    /// Whether the data are fresh data of snapshot `generation` alone (or no data at all).
+    pub fn fresh_from(&self, generation: u64) -> bool {
+        self.stale.is_none() && !self.mixed && self.snapshot.is_none_or(|read| read == generation)
+    }
+}
+
+/// The provenance of one request's reads so far, noted by its resolvers as they read.
+#[derive(Debug, Default)]
+pub struct ReadNotes(Mutex<Provenance>);
+
+impl ReadNotes {
+    /// Notes one read.
+    pub fn note(&self, read: Provenance) {
+        let mut reads = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        *reads = reads.merge(read);
+    }
+
+    /// Where the request's data came from.
+    pub fn provenance(&self) -> Provenance {
+        *self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STALE: Staleness = Staleness {
+        age: Duration::from_secs(90),
+        upstream_error: None,
+    };
+
+    #[test]
+    fn reads_of_one_fresh_snapshot_are_fresh_from_it_and_nothing_else_is() {
+        let one = Provenance::snapshot(1, None);
+        assert!(Provenance::default().fresh_from(1), "no data read at all");
+        assert!(one.merge(one).fresh_from(1));
+        assert!(!one.fresh_from(2));
+        assert!(!one.merge(Provenance::snapshot(2, None)).fresh_from(1));
+        assert!(!one.merge(Provenance::elsewhere(None)).fresh_from(1));
+        let stale = one.merge(Provenance::snapshot(1, Some(STALE)));
+        assert!(!stale.fresh_from(1));
+        assert_eq!(stale.stale(), Some(STALE));
     }
 }

@@ -1,7 +1,8 @@
 //! Running one GraphQL request: the one place where an answer's errors get their codes, a
 //! partial answer its nulls, and the answer its extensions (`stale`, `cost`), before it is
-//! written as JSON. The transport (http/) decides the status and whether to keep or share the
-//! bytes; nothing here knows HTTP.
+//! written as JSON, with its status class and provenance. The transport (http/) turns the
+//! class into a status and the memo decides whether to keep or share the bytes; nothing here
+//! knows HTTP.
 
 use std::{
     sync::Arc,
@@ -12,10 +13,10 @@ use axum::body::Bytes;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{GatewaySchema, RequestScope, complete::complete, for_caller};
+use super::{GatewaySchema, Prepared, RequestScope, complete::complete, for_caller};
 use crate::{
     auth::CustomerAccess,
-    cache::{CustomerStore, ReadNotes},
+    cache::{CustomerStore, Provenance},
 };
 
 /// How long past its deadline a request's execution may run before it is given up on;
@@ -27,27 +28,34 @@ const EXECUTION_GRACE: Duration = Duration::from_secs(1);
 pub struct ExecuteOptions<'a> {
     /// The request's deadline from now (`GATEWAY_LIMITS_REQUEST_TIMEOUT_MS`).
     pub timeout: Duration,
-    /// The document did not parse (its errors are `GRAPHQL_PARSE_FAILED`).
-    pub unparsed: bool,
-    /// The estimated cost and the limit, when the request asked for them.
-    pub cost: Option<(u64, usize)>,
     /// The request's id, quoted by a masked internal error.
     pub request_id: &'a str,
 }
 
+/// What kind of answer it is, which decides its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerClass {
+    /// Execution ran: `data`, perhaps with field errors.
+    Data,
+    /// A request error (parse, validation, variable coercion, unknown operation): no `data`.
+    RequestError,
+}
+
 /// An executed request's answer.
 #[derive(Debug)]
-pub struct Executed {
+pub struct Answer {
     /// The answer as JSON.
     pub body: Bytes,
-    /// A request error (parse, validation, variable coercion, unknown operation): no `data`.
-    pub request_error: bool,
+    /// Whether execution ran.
+    pub class: AnswerClass,
     /// The answer holds an error.
     pub failed: bool,
     /// The answer quotes the request id (an internal error), so it is never shared or kept.
     pub quotes_id: bool,
-    /// What the resolvers read: the snapshot and its staleness, for reuse.
-    pub reads: Arc<ReadNotes>,
+    /// Where its data came from: the snapshot and its staleness.
+    pub provenance: Provenance,
+    /// The operation's name, for metrics.
+    pub operation: Option<String>,
 }
 
 /// Why no answer came out.
@@ -67,14 +75,20 @@ struct RequestErrors<'a> {
     errors: &'a [async_graphql::ServerError],
 }
 
-/// Executes `request` for `access` against `schema`, reading through `store`.
+/// Executes `prepared` for `access` against `schema`, reading through `store`.
 pub async fn execute(
     schema: &GatewaySchema,
     store: &Arc<CustomerStore>,
-    request: async_graphql::Request,
+    prepared: Prepared,
     access: CustomerAccess,
     options: ExecuteOptions<'_>,
-) -> Result<Executed, ExecuteError> {
+) -> Result<Answer, ExecuteError> {
+    let Prepared {
+        request,
+        unparsed,
+        operation,
+        cost,
+    } = prepared;
     let scope = RequestScope {
         deadline: Instant::now() + options.timeout,
         reads: Arc::default(),
@@ -102,9 +116,10 @@ pub async fn execute(
     }
     let mut quotes_id = false;
     for error in &mut response.errors {
-        quotes_id |= classify(error, request_error, options.unparsed, options.request_id);
+        quotes_id |= classify(error, request_error, unparsed, options.request_id);
     }
-    extend(&mut response, &scope, options.cost);
+    let provenance = scope.reads.provenance();
+    extend(&mut response, provenance, cost);
     let body = if request_error {
         serde_json::to_vec(&RequestErrors {
             errors: &response.errors,
@@ -122,19 +137,24 @@ pub async fn execute(
     if body.len() >= crate::memory::LARGE_ANSWER_BYTES {
         crate::memory::release_freed();
     }
-    Ok(Executed {
+    Ok(Answer {
         body: Bytes::from(body),
-        request_error,
+        class: if request_error {
+            AnswerClass::RequestError
+        } else {
+            AnswerClass::Data
+        },
         failed,
         quotes_id,
-        reads: scope.reads,
+        provenance,
+        operation,
     })
 }
 
 /// The answer's extensions: the estimated cost when asked for, and how stale its data are.
 fn extend(
     response: &mut async_graphql::Response,
-    scope: &RequestScope,
+    provenance: Provenance,
     cost: Option<(u64, usize)>,
 ) {
     if let Some((estimated, limit)) = cost {
@@ -144,7 +164,7 @@ fn extend(
                 .unwrap_or_default(),
         );
     }
-    if let Some(stale) = scope.reads.oldest() {
+    if let Some(stale) = provenance.stale() {
         response.extensions.insert(
             "stale".into(),
             async_graphql::Value::from_json(json!({

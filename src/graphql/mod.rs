@@ -1,10 +1,12 @@
 //! The GraphQL schema, apart from any transport.
 //!
-//! [`build_schema`] assembles the contract's types over a [`CustomerStore`]; [`measure`]
-//! prices a document before it runs; [`execute()`] runs one request for its caller (with its own
-//! customer DataLoader, [`for_caller`]) and writes the answer: error codes, the nulls of a
-//! partial answer ([`complete()`]), the `stale` and `cost` extensions. `http/` carries requests
-//! here and decides status codes; nothing in this module knows HTTP.
+//! [`build_schema`] assembles the contract's types over a [`CustomerStore`]. A request arrives
+//! as a [`GraphqlRequest`] (its parameters), is [`Parsed`], priced against the limits
+//! ([`Parsed::prepare`], with [`measure`]) and run by [`execute()`] for its caller (with its own
+//! customer DataLoader, [`for_caller`]), which writes the [`Answer`]: error codes, the nulls of
+//! a partial answer ([`complete()`]), the `stale` and `cost` extensions, its class and
+//! provenance. `http/` carries requests here and turns the class into a status; nothing in
+//! this module knows HTTP.
 
 mod complete;
 mod connection;
@@ -14,6 +16,7 @@ mod fields;
 mod limits;
 mod operation;
 mod query;
+mod request;
 mod scalars;
 mod sdl;
 mod types;
@@ -24,10 +27,11 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLo
 
 pub use complete::complete;
 pub use error::QueryError;
-pub use execute::{ExecuteError, ExecuteOptions, Executed, execute};
+pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::{MAX_PAGE_SIZE, Query};
+pub use request::{GraphqlRequest, Parsed, Prepared};
 
 use crate::{
     auth::CustomerAccess,

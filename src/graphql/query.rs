@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     auth::CustomerAccess,
-    cache::{CustomerStore, Listing, Served},
+    cache::{CustomerStore, Listing, Provenance},
     domain::{Customer, ProductFilter, Snapshot},
     loader::CustomerLoader,
 };
@@ -75,16 +75,12 @@ impl Query {
             .map_err(to_graphql)?;
         match listing {
             Listing::Whole(served) => {
-                scope.reads.note(&served);
+                scope.reads.note(served.provenance);
                 Ok(page.page_of_all(served.value.customers()))
             }
             Listing::Early(connection) => {
                 // Not from a whole snapshot: the answer is not reused.
-                scope.reads.note(&Served {
-                    value: (),
-                    stale: None,
-                    generation: None,
-                });
+                scope.reads.note(Provenance::elsewhere(None));
                 Ok(connection)
             }
         }
@@ -206,6 +202,6 @@ async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
         .snapshot(scope.deadline)
         .await
         .map_err(to_graphql)?;
-    scope.reads.note(&served);
+    scope.reads.note(served.provenance);
     Ok(served.value)
 }

@@ -1,11 +1,10 @@
 //! Response compression: the policy tower-http's `CompressionLayer` applies to every answer,
-//! and the same codings done once for a reused answer, which is then sent as it is.
-
-use std::{io::Write, sync::OnceLock};
+//! the reading of `Accept-Encoding`, and a reused answer's body in the coding a caller
+//! accepts (made once, by the memo, then sent as it is).
 
 use axum::{
     body::Bytes,
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, header},
 };
 use tower_http::{
     CompressionLevel,
@@ -15,14 +14,12 @@ use tower_http::{
     },
 };
 
+use crate::memo::{Coding, Kept, QUALITY};
+
 /// Smallest answer compressed: below it the coding saves less than it costs.
 pub(super) const MIN_BYTES: u16 = 1024;
 
-/// Compression quality, for gzip and br alike: near their best ratio on JSON at a small part
-/// of the time of their highest levels.
-const QUALITY: u32 = 4;
-
-/// [`QUALITY`] as tower-http takes it.
+/// The memo's [`QUALITY`] as tower-http takes it.
 pub(super) const LEVEL: CompressionLevel = CompressionLevel::Precise(QUALITY as i32);
 
 /// Which answers tower-http compresses: [`MIN_BYTES`] or more, and not images.
@@ -30,57 +27,34 @@ pub(super) fn predicate() -> impl Predicate {
     SizeAbove::new(MIN_BYTES).and(NotForContentType::IMAGES)
 }
 
-/// A content coding the gateway sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Coding {
-    Br,
-    Gzip,
+/// The coding a request accepts, by its `Accept-Encoding`: the highest `q` (br on a tie),
+/// none when it lists neither or gives them `q=0`.
+pub(super) fn accepted(headers: &HeaderMap) -> Option<Coding> {
+    let mut best: Option<(Coding, f32)> = None;
+    for (coding, weight) in listed(headers) {
+        let better = best.is_none_or(|(known, q)| {
+            weight > q || (weight == q && coding == Coding::Br && known == Coding::Gzip)
+        });
+        if weight > 0.0 && better {
+            best = Some((coding, weight));
+        }
+    }
+    best.map(|(coding, _)| coding)
 }
 
-impl Coding {
-    /// The coding a request accepts, by its `Accept-Encoding`: the highest `q` (br on a tie),
-    /// none when it lists neither or gives them `q=0`.
-    pub(super) fn accepted(headers: &HeaderMap) -> Option<Self> {
-        let mut best: Option<(Self, f32)> = None;
-        for (coding, weight) in listed(headers) {
-            let better = best.is_none_or(|(known, q)| {
-                weight > q || (weight == q && coding == Self::Br && known == Self::Gzip)
-            });
-            if weight > 0.0 && better {
-                best = Some((coding, weight));
-            }
-        }
-        best.map(|(coding, _)| coding)
-    }
+/// Whether a request accepts `coding` at all (`q` above 0), whichever it prefers.
+pub(super) fn is_accepted(headers: &HeaderMap, coding: Coding) -> bool {
+    listed(headers).any(|(listed, weight)| listed == coding && weight > 0.0)
+}
 
-    /// Whether a request accepts this coding at all (`q` above 0), whichever it prefers.
-    pub(super) fn is_accepted(self, headers: &HeaderMap) -> bool {
-        listed(headers).any(|(coding, weight)| coding == self && weight > 0.0)
+/// A kept answer's body in the coding the request accepts, when it accepts one and the
+/// answer is large enough to be worth it.
+pub(super) fn for_request(kept: &Kept, headers: &HeaderMap) -> Option<(Coding, Bytes)> {
+    if kept.answer.body.len() < usize::from(MIN_BYTES) {
+        return None;
     }
-
-    /// The `Content-Encoding` value.
-    pub(super) fn header(self) -> HeaderValue {
-        HeaderValue::from_static(match self {
-            Self::Br => "br",
-            Self::Gzip => "gzip",
-        })
-    }
-
-    /// `plain` in this coding; empty should the encoder fail (the plain bytes are sent then).
-    fn encode(self, plain: &[u8]) -> Bytes {
-        let encoded = match self {
-            Self::Br => {
-                let mut writer = brotli::CompressorWriter::new(Vec::new(), 4096, QUALITY, 22);
-                writer.write_all(plain).map(|()| writer.into_inner())
-            }
-            Self::Gzip => {
-                let mut writer =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(QUALITY));
-                writer.write_all(plain).and_then(|()| writer.finish())
-            }
-        };
-        encoded.map(Bytes::from).unwrap_or_default()
-    }
+    let coding = accepted(headers)?;
+    kept.coded(coding).map(|body| (coding, body))
 }
 
 /// The codings an `Accept-Encoding` lists that the gateway sends, with their `q` (1 unless
@@ -106,37 +80,9 @@ fn listed(headers: &HeaderMap) -> impl Iterator<Item = (Coding, f32)> + '_ {
         })
 }
 
-/// A reused answer's body in each coding, made on first use and kept with the answer.
-#[derive(Debug, Default)]
-pub(super) struct Encoded {
-    br: OnceLock<Bytes>,
-    gzip: OnceLock<Bytes>,
-}
-
-impl Encoded {
-    /// `plain` in the coding the request accepts, when it accepts one and the answer is large
-    /// enough to be worth it.
-    pub(super) fn for_request(
-        &self,
-        headers: &HeaderMap,
-        plain: &Bytes,
-    ) -> Option<(Coding, Bytes)> {
-        if plain.len() < usize::from(MIN_BYTES) {
-            return None;
-        }
-        let coding = Coding::accepted(headers)?;
-        let slot = match coding {
-            Coding::Br => &self.br,
-            Coding::Gzip => &self.gzip,
-        };
-        let encoded = slot.get_or_init(|| coding.encode(plain)).clone();
-        (!encoded.is_empty()).then_some((coding, encoded))
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
+    use axum::http::HeaderValue;
 
     use super::*;
 
@@ -148,47 +94,12 @@ mod tests {
 
     #[test]
     fn the_accepted_coding_follows_q_values_and_prefers_br_on_a_tie() {
-        assert_eq!(
-            Coding::accepted(&accepting("gzip, deflate, br")),
-            Some(Coding::Br)
-        );
-        assert_eq!(
-            Coding::accepted(&accepting("br;q=0.5, gzip")),
-            Some(Coding::Gzip)
-        );
-        assert_eq!(Coding::accepted(&accepting("br;q=0, gzip;q=0")), None);
-        assert_eq!(Coding::accepted(&accepting("identity, deflate")), None);
-        assert_eq!(Coding::accepted(&HeaderMap::new()), None);
-        assert!(Coding::Gzip.is_accepted(&accepting("br, gzip;q=0.1")));
-        assert!(!Coding::Gzip.is_accepted(&accepting("gzip;q=0")));
-    }
-
-    #[test]
-    fn a_reused_answer_is_encoded_once_and_decodes_to_itself() {
-        let plain = Bytes::from("{\"data\":1}".repeat(200));
-        let encoded = Encoded::default();
-        let (coding, gzip) = encoded.for_request(&accepting("gzip"), &plain).unwrap();
-        assert_eq!(coding, Coding::Gzip);
-        let (_, again) = encoded.for_request(&accepting("gzip"), &plain).unwrap();
-        assert_eq!(
-            gzip.as_ptr(),
-            again.as_ptr(),
-            "the coding is kept, not redone"
-        );
-        let mut decoded = Vec::new();
-        flate2::read::GzDecoder::new(&gzip[..])
-            .read_to_end(&mut decoded)
-            .unwrap();
-        assert_eq!(decoded, plain);
-        let (coding, br) = encoded.for_request(&accepting("br"), &plain).unwrap();
-        assert_eq!(coding, Coding::Br);
-        let mut decoded = Vec::new();
-        brotli::Decompressor::new(&br[..], 4096)
-            .read_to_end(&mut decoded)
-            .unwrap();
-        assert_eq!(decoded, plain);
-        assert!(br.len() < plain.len() / 4);
-        let small = Bytes::from_static(b"{}");
-        assert!(encoded.for_request(&accepting("gzip"), &small).is_none());
+        assert_eq!(accepted(&accepting("gzip, deflate, br")), Some(Coding::Br));
+        assert_eq!(accepted(&accepting("br;q=0.5, gzip")), Some(Coding::Gzip));
+        assert_eq!(accepted(&accepting("br;q=0, gzip;q=0")), None);
+        assert_eq!(accepted(&accepting("identity, deflate")), None);
+        assert_eq!(accepted(&HeaderMap::new()), None);
+        assert!(is_accepted(&accepting("br, gzip;q=0.1"), Coding::Gzip));
+        assert!(!is_accepted(&accepting("gzip;q=0"), Coding::Gzip));
     }
 }

@@ -15,7 +15,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::compress::Coding;
+use super::compress;
+use crate::memo::Coding;
 
 /// Whether this build serves GraphiQL's assets itself.
 pub const BUNDLED: bool = cfg!(graphiql_bundled);
@@ -78,7 +79,7 @@ pub(super) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Respo
     let Some((content_type, plain, gzipped)) = bundle(&file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let accepts_gzip = Coding::Gzip.is_accepted(&headers);
+    let accepts_gzip = compress::is_accepted(&headers, Coding::Gzip);
     let mut response = if accepts_gzip {
         let mut response = gzipped.into_response();
         response

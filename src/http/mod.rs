@@ -1,10 +1,11 @@
 //! HTTP wiring: the routes of the contract over one shared [`AppState`].
 //!
-//! This module carries requests to `graphql/` and answers; it builds no GraphQL types.
+//! This module turns requests into `graphql/`'s [`GraphqlRequest`](crate::graphql::GraphqlRequest)
+//! and a caller, and answers into responses; it builds no async-graphql types.
 
-mod answers;
 mod compress;
 mod error;
+mod extract;
 mod graphiql;
 mod graphql;
 mod health;
@@ -35,7 +36,6 @@ use tower_http::{
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
 };
 
-pub use answers::AnswerCache;
 pub use error::HttpError;
 pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
@@ -44,7 +44,7 @@ pub use request_id::{REQUEST_ID, RequestId};
 pub use server::{ConnectionLimits, serve};
 
 use crate::{
-    auth::Authenticator, cache::CustomerStore, config::Limits, graphql::GatewaySchema,
+    auth::Authenticator, cache::CustomerStore, config::Limits, graphql::GatewaySchema, memo::Memo,
     metrics::Metrics, upstream::UpstreamClient,
 };
 
@@ -68,8 +68,9 @@ pub struct App {
     pub rate_limiter: Option<RateLimiter>,
     /// Set once shutdown has begun: `/readyz` answers 503 from then on.
     pub draining: AtomicBool,
-    /// Whole answers kept for reuse, when `GATEWAY_CACHE_ANSWER_BYTES` is not 0.
-    pub answers: Option<AnswerCache>,
+    /// Whole answers kept for reuse and identical requests in flight, when
+    /// `GATEWAY_CACHE_ANSWER_BYTES` is not 0.
+    pub memo: Option<Memo>,
     /// `/metrics` is served on its own listener (`GATEWAY_METRICS_LISTEN`), not with the API.
     pub metrics_apart: bool,
     /// Whether introspection is allowed (`GATEWAY_INTROSPECTION`).

@@ -1,17 +1,51 @@
 //! The GraphQL-over-HTTP request parameters (`query`, `operationName`, `variables`,
 //! `extensions`) from a JSON body or a URL, each checked for the right JSON type.
 
-use async_graphql::{
-    Variables,
-    parser::{parse_query, types::ExecutableDocument},
-};
 use serde_json::{Map, Value};
 
 use super::error::HttpError;
+use crate::graphql::GraphqlRequest;
+
+/// The request in a POST's JSON body.
+pub(super) fn from_body(body: &[u8], max_query_bytes: usize) -> Result<GraphqlRequest, HttpError> {
+    let params: Value = serde_json::from_slice(body).map_err(|error| {
+        HttpError::BadRequest(format!("the request body is not valid JSON: {error}"))
+    })?;
+    match params {
+        Value::Object(params) => from_params(params, max_query_bytes),
+        Value::Array(_) => Err(HttpError::BadRequest(
+            "batched requests (a JSON array) are not supported: send one request per POST".into(),
+        )),
+        _ => Err(HttpError::BadRequest(
+            "the request body must be a JSON object with a `query`".into(),
+        )),
+    }
+}
+
+/// The request in a GET's URL, `variables` and `extensions` as JSON within it.
+pub(super) fn from_url(
+    query_string: &str,
+    max_query_bytes: usize,
+) -> Result<GraphqlRequest, HttpError> {
+    let mut params = Map::new();
+    for (name, value) in url_parameters(query_string)? {
+        let value = match name.as_str() {
+            "variables" | "extensions" if !value.trim().is_empty() => serde_json::from_str(&value)
+                .map_err(|_| {
+                    HttpError::BadRequest(format!(
+                        "`{name}` must be a JSON object encoded in the URL"
+                    ))
+                })?,
+            _ => Value::String(value),
+        };
+        params.insert(name, value);
+    }
+    from_params(params, max_query_bytes)
+}
 
 /// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
 /// rather than guessing what they meant.
-pub(super) fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError> {
+fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError> {
     let decode = |text: &str| {
         let text = text.replace('+', " ");
         percent_encoding::percent_decode_str(&text)
@@ -33,21 +67,11 @@ pub(super) fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>
         .collect()
 }
 
-/// A GraphQL request read from its parameters.
-pub(super) struct Built {
-    pub(super) request: async_graphql::Request,
-    /// The document, when it parses (execution reports why it does not).
-    pub(super) document: Option<ExecutableDocument>,
-    /// `extensions.cost` is `true`: the answer reports the estimated cost.
-    pub(super) report_cost: bool,
-}
-
-/// The GraphQL request from its parameters, each checked for the right JSON type, and its
-/// document when it parses.
-pub(super) fn build_request(
+/// The GraphQL request from its parameters, each checked for the right JSON type.
+fn from_params(
     mut params: Map<String, Value>,
     max_query_bytes: usize,
-) -> Result<Built, HttpError> {
+) -> Result<GraphqlRequest, HttpError> {
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
@@ -60,11 +84,13 @@ pub(super) fn build_request(
     if query.len() > max_query_bytes {
         return Err(HttpError::QueryTooLarge(max_query_bytes));
     }
-    let document = parse_query(&query).ok();
-    let mut request = async_graphql::Request::new(query);
+    let mut request = GraphqlRequest {
+        query,
+        ..GraphqlRequest::default()
+    };
     match params.remove("operationName") {
         None | Some(Value::Null) => {}
-        Some(Value::String(name)) => request = request.operation_name(name),
+        Some(Value::String(name)) => request.operation_name = Some(name),
         Some(_) => {
             return Err(HttpError::BadRequest(
                 "`operationName` must be a string or null".into(),
@@ -73,16 +99,14 @@ pub(super) fn build_request(
     }
     match params.remove("variables") {
         None | Some(Value::Null) => {}
-        Some(variables @ Value::Object(_)) => {
-            request = request.variables(Variables::from_json(variables));
-        }
+        Some(Value::Object(variables)) => request.variables = variables,
         Some(_) => {
             return Err(HttpError::BadRequest(
                 "`variables` must be an object or null".into(),
             ));
         }
     }
-    let report_cost = match params.remove("extensions") {
+    request.report_cost = match params.remove("extensions") {
         None | Some(Value::Null) => false,
         Some(Value::Object(extensions)) => extensions.get("cost") == Some(&Value::Bool(true)),
         Some(_) => {
@@ -91,9 +115,5 @@ pub(super) fn build_request(
             ));
         }
     };
-    Ok(Built {
-        request,
-        document,
-        report_cost,
-    })
+    Ok(request)
 }

@@ -1,0 +1,152 @@
+//! What a `/graphql` handler takes from a request, as axum extractors: the [`Authed`] caller
+//! (token accepted, rate limit passed) and a POST's [`JsonBody`]. Each refuses with
+//! [`Refused`], the GraphQL-shaped HTTP error in the media type the caller accepts.
+//!
+//! axum runs a handler's extractors in order, the body last, so the caller's token is checked
+//! before any byte of the body is read: an unauthenticated request costs no parsing and can
+//! never reach the upstream.
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+
+use super::{
+    AppState,
+    error::HttpError,
+    media::{ResponseMedia, require_json_body},
+};
+use crate::auth::Caller;
+
+/// A refusal: the error, and the media type to write it in.
+#[derive(Debug)]
+pub(super) struct Refused {
+    error: HttpError,
+    media: ResponseMedia,
+}
+
+impl Refused {
+    /// Refuses with `error`, counted and logged (an authentication refusal is counted where
+    /// it is decided, by reason).
+    pub(super) fn new(state: &AppState, error: HttpError, media: ResponseMedia) -> Self {
+        if !matches!(error, HttpError::Auth(_)) {
+            state.metrics.refusal(error.code());
+            tracing::info!(code = error.code(), %error, "request refused");
+        }
+        Self { error, media }
+    }
+
+    /// Refuses with `error` in the media type `headers` accept (JSON when they accept none).
+    pub(super) fn negotiated(state: &AppState, error: HttpError, headers: &HeaderMap) -> Self {
+        let media = ResponseMedia::negotiate(headers).unwrap_or(ResponseMedia::Json);
+        Self::new(state, error, media)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        self.error.respond(self.media)
+    }
+}
+
+/// The caller of a request whose token is accepted and whose rate limit allows it.
+#[derive(Debug)]
+pub(super) struct Authed(pub(super) Caller);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
+        authenticate(state, &parts.headers)
+            .await
+            .map(Self)
+            .map_err(|error| Refused::negotiated(state, error, &parts.headers))
+    }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, HttpError> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.as_bytes());
+    let caller = state
+        .authenticator
+        .verify(authorization)
+        .await
+        .map_err(|error| {
+            state.metrics.auth_refusal(error.reason());
+            tracing::info!(reason = error.reason(), "caller refused");
+            HttpError::Auth(error)
+        })?;
+    if let Some(limiter) = &state.rate_limiter {
+        let key = rate_key(caller.subject.as_deref(), authorization.unwrap_or_default());
+        limiter.acquire(&key).map_err(HttpError::RateLimited)?;
+    }
+    Ok(caller)
+}
+
+/// Whose bucket a request is taken from: the token's `sub`, or for a token without one the
+/// token itself (by digest, so no token is kept), never one bucket shared by all of them.
+fn rate_key(subject: Option<&str>, authorization: &[u8]) -> String {
+    match subject {
+        Some(subject) => format!("sub:{subject}"),
+        None => {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, authorization);
+            let hex: String = digest.as_ref()[..16]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            format!("token:{hex}")
+        }
+    }
+}
+
+/// A POST's body: JSON (by its content type), not empty, within the size limit, arrived
+/// within the request deadline; with the media type the answer is to be written in.
+#[derive(Debug)]
+pub(super) struct JsonBody {
+    pub(super) media: ResponseMedia,
+    pub(super) text: Bytes,
+}
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = Refused;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Refused> {
+        let (parts, body) = request.into_parts();
+        read_body(state, &parts.headers, body)
+            .await
+            .map_err(|error| Refused::negotiated(state, error, &parts.headers))
+    }
+}
+
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<JsonBody, HttpError> {
+    let media = ResponseMedia::negotiate(headers)?;
+    require_json_body(headers)?;
+    let limit = state.limits.body_bytes;
+    // A body trickled in byte by byte must not hold the connection past the deadline.
+    let timeout = state.limits.request_timeout;
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| HttpError::BodyTimeout(timeout))?;
+    let text = read.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            HttpError::PayloadTooLarge(limit)
+        } else {
+            HttpError::BadRequest("the request body could not be read".into())
+        }
+    })?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(HttpError::BadRequest(
+            "the request body is empty: send a JSON object with a `query`".into(),
+        ));
+    }
+    Ok(JsonBody { media, text })
+}
