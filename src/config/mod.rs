@@ -7,24 +7,21 @@
 //! table, and it is the whole list: an unknown key in the file is an error. Errors name the
 //! setting in both forms and never repeat a secret's value.
 //!
-//! `sources` reads the file and the environment into one list of values by setting, `rules`
-//! turns them into the typed `sections` with their ranges and combinations, and this file puts
-//! the sections together.
+//! `sources` layers the file and the environment with figment; `raw` reads them into serde
+//! structs by section, each value with its default and range (`de`); `rules` checks the
+//! combinations and builds the typed `sections` the gateway uses. Defaults live in those
+//! structs' `Default`s and nowhere else.
 
+mod de;
+mod raw;
 mod rules;
 mod sections;
 mod sources;
 
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf};
 
-use reqwest::Url;
-
-use rules::{
-    jwt_settings, limits, require_secure_urls, resilience, shutdown, telemetry,
-    upstream_credentials,
-};
+pub use raw::{DEFAULT_LISTEN, DEFAULT_SCOPE};
 pub use sections::*;
-use sources::{Sources, invalid, problem, read_file};
 
 /// Every setting, by environment name; the file name is derived (see the module docs).
 pub const VARIABLES: &[&str] = &[
@@ -124,6 +121,17 @@ pub enum ConfigError {
         /// The key, with its section.
         key: String,
     },
+    /// A key of the file holds something other than a setting's value (a section written as
+    /// a value, say).
+    #[error("config file {path}: `{key}` {problem}")]
+    NotASetting {
+        /// The file given.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// What it should be.
+        problem: String,
+    },
     /// A setting's value is unusable.
     #[error("{setting}: {problem}")]
     Invalid {
@@ -146,6 +154,12 @@ impl Setting {
     pub fn named(name: &'static str) -> Self {
         assert!(VARIABLES.contains(&name), "{name} is not a setting");
         Self(name)
+    }
+
+    /// The setting's key in the file: its section (if any) and name, lower-case.
+    fn file_key(self) -> (Option<String>, String) {
+        let (section, key) = self.section_and_key();
+        (section.map(str::to_lowercase), key.to_lowercase())
     }
 
     fn section_and_key(self) -> (Option<&'static str>, &'static str) {
@@ -219,97 +233,16 @@ impl Settings {
         file: Option<&std::path::Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let mut values = match file {
-            Some(path) => read_file(path)?,
-            None => Vec::new(),
-        };
-        values.extend(
-            VARIABLES
-                .iter()
-                .filter_map(|name| env(name).map(|value| (Setting(name), value))),
-        );
-        Self::from_sources(&Sources { values })
-    }
-
-    fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
-        let listen = sources.parsed(
-            "GATEWAY_LISTEN",
-            SocketAddr::from(([127, 0, 0, 1], 8080)),
-            "an address such as 127.0.0.1:8080",
-        )?;
-        let url = sources
-            .url("GATEWAY_UPSTREAM_URL")?
-            .unwrap_or_else(|| Url::parse(DEFAULT_UPSTREAM_URL).expect("the default URL parses"));
-        let upstream = UpstreamSettings {
-            url,
-            credentials: upstream_credentials(sources)?,
-            scope: sources
-                .text("GATEWAY_UPSTREAM_SCOPE")
-                .unwrap_or_else(|| "elements.license.read.all".into()),
-            page_size: sources.number("GATEWAY_UPSTREAM_PAGE_SIZE", 100, (1, 100))? as u32,
-            concurrency: sources.number("GATEWAY_UPSTREAM_CONCURRENCY", 8, (1, 256))? as usize,
-            pages_ahead: sources.number("GATEWAY_UPSTREAM_PAGES_AHEAD", 7, (0, 255))? as u32,
-            timeout: sources.millis(
-                "GATEWAY_UPSTREAM_TIMEOUT_MS",
-                Duration::from_millis(10_000),
-                (1, 600_000),
-            )?,
-            resilience: resilience(sources)?,
-            max_body_bytes: sources.number(
-                "GATEWAY_UPSTREAM_MAX_BODY_BYTES",
-                DEFAULT_MAX_BODY_BYTES as u64,
-                (1024, 1 << 32),
-            )? as usize,
-            max_pages: sources.number(
-                "GATEWAY_UPSTREAM_MAX_PAGES",
-                DEFAULT_MAX_PAGES,
-                (1, 1_000_000),
-            )?,
-        };
-        let cache = CacheSettings {
-            ttl: sources.seconds(
-                "GATEWAY_CACHE_TTL_SECS",
-                Duration::from_secs(60),
-                (1, 86_400),
-            )?,
-            stale: sources.seconds(
-                "GATEWAY_CACHE_STALE_SECS",
-                Duration::from_secs(600),
-                (0, 604_800),
-            )?,
-            answer_bytes: sources.number(
-                "GATEWAY_CACHE_ANSWER_BYTES",
-                DEFAULT_ANSWER_BYTES,
-                (0, 1 << 34),
-            )?,
-        };
-        let jwt = jwt_settings(sources)?;
-        require_secure_urls(sources, &upstream, &jwt)?;
-        let metrics_listen = match sources.get("GATEWAY_METRICS_LISTEN") {
-            None => None,
-            Some((setting, value)) => Some(
-                value
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid(setting, value, "an address such as 0.0.0.0:9090"))?,
-            ),
-        };
-        if metrics_listen == Some(listen) && listen.port() != 0 {
-            return Err(problem(
-                "GATEWAY_METRICS_LISTEN",
-                "must differ from GATEWAY_LISTEN",
-            ));
-        }
-        Ok(Self {
-            listen,
-            upstream,
-            cache,
-            jwt,
-            limits: limits(sources)?,
-            shutdown: shutdown(sources)?,
-            telemetry: telemetry(sources)?,
-            introspection: sources.parsed("GATEWAY_INTROSPECTION", true, "`true` or `false`")?,
-            metrics_listen,
+        let figment = sources::layered(file, env)?;
+        let raw = figment
+            .extract()
+            .map_err(|error| sources::from_figment(error, file))?;
+        rules::validate(raw).map_err(|error| match error {
+            ConfigError::Invalid { setting, problem } => ConfigError::Invalid {
+                problem: format!("{problem}{}", sources::set_in(&figment, setting)),
+                setting,
+            },
+            other => other,
         })
     }
 }

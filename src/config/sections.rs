@@ -4,7 +4,13 @@ use std::{path::PathBuf, time::Duration};
 
 use reqwest::Url;
 
-use super::{ConfigError, Setting, rules::telemetry, sources::Sources};
+use serde::Deserialize;
+
+use super::{
+    ConfigError, de,
+    raw::{RawLog, RawTelemetry, RawTracing},
+    sources,
+};
 use crate::secret::Secret;
 
 /// How the gateway gets its bearer token for the upstream.
@@ -103,38 +109,63 @@ impl Default for Resilience {
 }
 
 /// What one caller's request may cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// `GATEWAY_LIMITS_DEPTH`: deepest field nesting (default 15).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 1_000>")]
     pub depth: usize,
     /// `GATEWAY_LIMITS_COMPLEXITY`: most fields a query may resolve, counting each field under
     /// `customers(first: n)` n times (default 50 000).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 100_000_000>")]
     pub complexity: usize,
     /// `GATEWAY_LIMITS_ROOT_FIELDS`: most root fields in one operation (default 20).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 10_000>")]
     pub root_fields: usize,
     /// `GATEWAY_LIMITS_ALIASES`: most aliased fields in one operation (default 30).
+    #[serde(deserialize_with = "de::number::<_, usize, 0, 10_000>")]
     pub aliases: usize,
     /// `GATEWAY_LIMITS_BODY_BYTES`: largest POST body (default 1 MiB).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, { 1 << 30 }>")]
     pub body_bytes: usize,
     /// `GATEWAY_LIMITS_QUERY_BYTES`: longest query text (default 64 KiB).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, { 1 << 30 }>")]
     pub query_bytes: usize,
     /// `GATEWAY_LIMITS_HEADER_BYTES`: largest total of request header names and values
     /// (default 32 KiB).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, { 256 * 1024 }>")]
     pub header_bytes: usize,
     /// `GATEWAY_LIMITS_REQUEST_TIMEOUT_MS`: one GraphQL request's deadline, retries included
     /// (default 30 s).
+    #[serde(
+        rename = "request_timeout_ms",
+        deserialize_with = "de::millis::<_, 1, 3_600_000>"
+    )]
     pub request_timeout: Duration,
     /// `GATEWAY_LIMITS_RATE_PER_MINUTE`: requests one caller (`sub`) may make a minute
     /// (default 0: no limit).
+    #[serde(deserialize_with = "de::number::<_, u32, 0, 1_000_000>")]
     pub rate_per_minute: u32,
     /// `GATEWAY_LIMITS_RATE_BURST`: requests one caller may make at once (default: the rate
     /// per minute).
+    #[serde(skip)]
     pub rate_burst: u32,
+    /// `GATEWAY_LIMITS_RATE_BURST` as written, which sets [`Limits::rate_burst`].
+    #[serde(
+        rename = "rate_burst",
+        deserialize_with = "de::some_number::<_, u32, 0, 1_000_000>"
+    )]
+    pub(super) burst_given: Option<u32>,
     /// `GATEWAY_LIMITS_HEADER_TIMEOUT_MS`: time a client has to send its request head
     /// (default 10 s).
+    #[serde(
+        rename = "header_timeout_ms",
+        deserialize_with = "de::millis::<_, 1, 600_000>"
+    )]
     pub header_timeout: Duration,
     /// `GATEWAY_LIMITS_CONNECTIONS`: most open client connections (default 4096); more wait
     /// in the listen queue until one closes.
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 1_000_000>")]
     pub connections: usize,
 }
 
@@ -152,6 +183,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             rate_per_minute: 0,
             rate_burst: 0,
+            burst_given: None,
             header_timeout: Duration::from_secs(10),
             connections: 4096,
         }
@@ -159,14 +191,20 @@ impl Default for Limits {
 }
 
 /// How the gateway stops on SIGTERM or ctrl-c.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ShutdownSettings {
     /// `GATEWAY_SHUTDOWN_DELAY_MS`: how long the gateway goes on accepting requests after the
     /// signal while `/readyz` answers 503, so a load balancer stops sending it traffic first
     /// (default 0).
+    #[serde(rename = "delay_ms", deserialize_with = "de::millis::<_, 0, 600_000>")]
     pub delay: Duration,
     /// `GATEWAY_SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests may take to finish once
     /// the gateway stops accepting; requests still running then are cut off (default 25 s).
+    #[serde(
+        rename = "timeout_secs",
+        deserialize_with = "de::seconds::<_, 0, 3_600>"
+    )]
     pub timeout: Duration,
 }
 
@@ -188,6 +226,18 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        match given {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("`text` or `json`"),
+        }
+    }
 }
 
 /// Logs and trace export.
@@ -218,58 +268,98 @@ impl TelemetrySettings {
     /// The logging settings from the environment alone, for the commands that take no
     /// configuration file (`serve --demo`, `mock-upstream`).
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let values = [
-            "GATEWAY_LOG_FORMAT",
-            "GATEWAY_LOG_LEVEL",
-            "GATEWAY_TRACING_OTLP_ENDPOINT",
-        ]
-        .into_iter()
-        .filter_map(|name| env(name).map(|value| (Setting(name), value)))
-        .collect();
-        telemetry(&Sources { values })
+        let figment = sources::layered(None, env)?;
+        let raw: RawTelemetry = figment
+            .extract()
+            .map_err(|error| sources::from_figment(error, None))?;
+        Ok(Self::from_raw(raw.log, raw.tracing))
+    }
+
+    pub(super) fn from_raw(log: RawLog, tracing: RawTracing) -> Self {
+        Self {
+            log_format: log.format,
+            log_level: log.level,
+            otlp_endpoint: tracing.otlp_endpoint,
+        }
     }
 }
 
 /// Cache freshness.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct CacheSettings {
     /// `GATEWAY_CACHE_TTL_SECS`: how long an answer is fresh (default 60 s).
+    #[serde(rename = "ttl_secs", deserialize_with = "de::seconds::<_, 1, 86_400>")]
     pub ttl: Duration,
     /// `GATEWAY_CACHE_STALE_SECS`: how long past its TTL an answer may serve while the
     /// upstream fails (default 600 s).
+    #[serde(
+        rename = "stale_secs",
+        deserialize_with = "de::seconds::<_, 0, 604_800>"
+    )]
     pub stale: Duration,
     /// `GATEWAY_CACHE_ANSWER_BYTES`: total size of whole GraphQL answers kept for reuse while
     /// their snapshot is current (default 32 MiB; 0 turns reuse off).
+    #[serde(deserialize_with = "de::number::<_, u64, 0, { 1 << 34 }>")]
     pub answer_bytes: u64,
 }
 
+impl Default for CacheSettings {
+    /// The documented defaults.
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            stale: Duration::from_secs(600),
+            answer_bytes: super::DEFAULT_ANSWER_BYTES,
+        }
+    }
+}
+
 /// Caller-token requirements.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct JwtSettings {
     /// `GATEWAY_JWT_SECRET`: HS256 shared secret, at least 32 bytes.
+    #[serde(deserialize_with = "de::secret")]
     pub secret: Option<Secret>,
     /// `GATEWAY_JWT_PUBLIC_KEY_FILE`: PEM public key.
+    #[serde(deserialize_with = "de::path")]
     pub public_key_file: Option<PathBuf>,
     /// `GATEWAY_JWT_JWKS_URL`: JWKS endpoint.
+    #[serde(deserialize_with = "de::url")]
     pub jwks_url: Option<Url>,
     /// `GATEWAY_JWT_JWKS_REFRESH_SECS`: period of the background JWKS refresh (default 300 s).
+    #[serde(
+        rename = "jwks_refresh_secs",
+        deserialize_with = "de::seconds::<_, 1, 86_400>"
+    )]
     pub jwks_refresh: Duration,
     /// `GATEWAY_JWT_JWKS_MIN_REFETCH_SECS`: shortest time between two refetches caused by an
     /// unknown `kid` (default 30 s).
+    #[serde(
+        rename = "jwks_min_refetch_secs",
+        deserialize_with = "de::seconds::<_, 0, 3_600>"
+    )]
     pub jwks_min_refetch: Duration,
     /// `GATEWAY_JWT_ISSUER`: required `iss`.
+    #[serde(deserialize_with = "de::words")]
     pub issuer: Option<String>,
     /// `GATEWAY_JWT_AUDIENCE`: required `aud`.
+    #[serde(deserialize_with = "de::words")]
     pub audience: Option<String>,
     /// `GATEWAY_JWT_REQUIRED_SCOPE`: a scope the caller must hold.
+    #[serde(deserialize_with = "de::words")]
     pub required_scope: Option<String>,
     /// `GATEWAY_JWT_LEEWAY_SECS`: clock skew allowed on `exp`/`nbf` (default 30 s).
+    #[serde(deserialize_with = "de::number::<_, u64, 0, 3_600>")]
     pub leeway_secs: u64,
     /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see; a token
     /// without it is refused unless it holds `all_customers_scope`.
+    #[serde(deserialize_with = "de::words")]
     pub customer_claim: Option<String>,
     /// `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`: a scope that lets a token without the customer
     /// claim see every customer.
+    #[serde(deserialize_with = "de::words")]
     pub all_customers_scope: Option<String>,
 }
 

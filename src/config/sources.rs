@@ -1,170 +1,162 @@
-//! Where values come from: the TOML file's keys and the environment's variables, one list of
-//! (setting, text) pairs read by name, with the typed readers every rule uses.
+//! Where values come from, layered by figment: the TOML file, then the `GATEWAY_*`
+//! environment on top; and figment's errors turned into the one-line [`ConfigError`]s that
+//! name the setting and where its value was set.
 
-use std::{str::FromStr, time::Duration};
+use std::path::{Path, PathBuf};
 
-use reqwest::Url;
+use figment::{
+    Figment, Metadata, Profile, Provider,
+    providers::{Format, Toml},
+    value::{Dict, Map, Value},
+};
 
 use super::{ConfigError, Setting, VARIABLES};
 
-/// Raw values by setting, file first, then environment on top.
-pub(super) struct Sources {
-    pub(super) values: Vec<(Setting, String)>,
+/// What figment calls the environment, in its metadata and our errors.
+const ENVIRONMENT: &str = "the environment";
+
+/// The environment's `GATEWAY_*` settings, each as text (a value is never reinterpreted: a
+/// secret of digits stays the same digits), under its file key (`upstream.timeout_ms`).
+struct Environment {
+    values: Vec<(Setting, String)>,
 }
 
-impl Sources {
-    pub(super) fn get(&self, name: &'static str) -> Option<(Setting, &str)> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(setting, _)| setting.0 == name)
-            .map(|(setting, value)| (*setting, value.as_str()))
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENVIRONMENT)
     }
 
-    pub(super) fn text(&self, name: &'static str) -> Option<String> {
-        self.get(name)
-            .map(|(_, value)| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-    }
-
-    pub(super) fn parsed<T: FromStr>(
-        &self,
-        name: &'static str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
-        match self.get(name) {
-            None => Ok(default),
-            Some((setting, value)) => value
-                .trim()
-                .parse()
-                .map_err(|_| invalid(setting, value, expected)),
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut root = Dict::new();
+        for (setting, value) in &self.values {
+            let value = Value::from(value.clone());
+            match setting.file_key() {
+                (Some(section), key) => {
+                    let table = root
+                        .entry(section)
+                        .or_insert_with(|| Value::from(Dict::new()));
+                    if let Value::Dict(_, table) = table {
+                        table.insert(key, value);
+                    }
+                }
+                (None, key) => {
+                    root.insert(key, value);
+                }
+            }
         }
-    }
-
-    pub(super) fn number(
-        &self,
-        name: &'static str,
-        default: u64,
-        range: (u64, u64),
-    ) -> Result<u64, ConfigError> {
-        let Some((setting, raw)) = self.get(name) else {
-            return Ok(default);
-        };
-        match raw.trim().parse::<u64>() {
-            Ok(value) if (range.0..=range.1).contains(&value) => Ok(value),
-            _ => Err(invalid(
-                setting,
-                raw,
-                &format!("a whole number from {} to {}", range.0, range.1),
-            )),
-        }
-    }
-
-    /// A whole number of milliseconds within `range`.
-    pub(super) fn millis(
-        &self,
-        name: &'static str,
-        default: Duration,
-        range: (u64, u64),
-    ) -> Result<Duration, ConfigError> {
-        self.number(name, default.as_millis() as u64, range)
-            .map(Duration::from_millis)
-    }
-
-    /// A whole number of seconds within `range`.
-    pub(super) fn seconds(
-        &self,
-        name: &'static str,
-        default: Duration,
-        range: (u64, u64),
-    ) -> Result<Duration, ConfigError> {
-        self.number(name, default.as_secs(), range)
-            .map(Duration::from_secs)
-    }
-
-    pub(super) fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
-        let Some((setting, value)) = self.get(name) else {
-            return Ok(None);
-        };
-        match Url::parse(value.trim()) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(url)),
-            _ => Err(invalid(setting, value, "an http:// or https:// URL")),
-        }
+        Ok(Profile::Default.collect(root))
     }
 }
 
-pub(super) fn invalid(setting: Setting, value: &str, expected: &str) -> ConfigError {
-    let problem = if setting.is_secret() {
-        format!("expected {expected}")
-    } else {
-        format!("expected {expected}, got {value:?}")
+/// The file (when given) with the environment on top; `env` looks a variable up.
+pub(super) fn layered(
+    file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
+        text.parse::<toml::Table>()
+            .map_err(|error| ConfigError::NotToml {
+                path: path.to_owned(),
+                reason: error.message().to_owned(),
+            })?;
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    let values = VARIABLES
+        .iter()
+        .filter_map(|name| env(name).map(|value| (Setting(name), value)))
+        .collect();
+    Ok(figment.merge(Environment { values }))
+}
+
+/// Where `setting`'s value was set, for an error: ` (set in …)`, or nothing when it was not
+/// set at all.
+pub(super) fn set_in(figment: &Figment, setting: Setting) -> String {
+    let key = match setting.file_key() {
+        (Some(section), key) => format!("{section}.{key}"),
+        (None, key) => key,
     };
-    ConfigError::Invalid { setting, problem }
+    figment
+        .find_metadata(&key)
+        .map(describe)
+        .unwrap_or_default()
 }
 
+fn describe(metadata: &Metadata) -> String {
+    match metadata
+        .source
+        .as_ref()
+        .and_then(|source| source.file_path())
+    {
+        Some(path) => format!(" (set in {})", path.display()),
+        None if metadata.name == ENVIRONMENT => format!(" (set in {ENVIRONMENT})"),
+        None => String::new(),
+    }
+}
+
+/// figment's error as ours: the setting its path names, what was wrong, and where the value
+/// was set; an unknown key names the file's key.
+pub(super) fn from_figment(error: figment::Error, file: Option<&Path>) -> ConfigError {
+    let path = error.path.clone();
+    let file_path = || file.map_or_else(PathBuf::new, Path::to_owned);
+    if let figment::error::Kind::UnknownField(field, _) = &error.kind {
+        let key = match path.first() {
+            Some(section) => format!("[{section}] {field}"),
+            None => field.clone(),
+        };
+        return ConfigError::UnknownKey {
+            path: file_path(),
+            key,
+        };
+    }
+    let named = match path.as_slice() {
+        [section, key] => lookup(Some(section), key),
+        [key] => lookup(None, key),
+        _ => None,
+    };
+    let source = error.metadata.as_ref().map(describe).unwrap_or_default();
+    let problem = match &error.kind {
+        figment::error::Kind::Message(message) => message.clone(),
+        _ if named.is_some_and(Setting::is_secret) => {
+            "expected text (the value is not shown)".into()
+        }
+        kind => kind.to_string(),
+    };
+    match named {
+        Some(setting) => ConfigError::Invalid {
+            setting,
+            problem: format!("{problem}{source}"),
+        },
+        None => ConfigError::NotASetting {
+            path: file_path(),
+            key: path.join("."),
+            problem: "must be a table of settings, such as `[upstream]`".into(),
+        },
+    }
+}
+
+/// The setting with this file key.
+fn lookup(section: Option<&str>, key: &str) -> Option<Setting> {
+    VARIABLES
+        .iter()
+        .map(|name| Setting(name))
+        .find(|setting| match setting.file_key() {
+            (Some(theirs), their_key) => {
+                section.is_some_and(|ours| ours.eq_ignore_ascii_case(&theirs))
+                    && their_key.eq_ignore_ascii_case(key)
+            }
+            (None, their_key) => section.is_none() && their_key.eq_ignore_ascii_case(key),
+        })
+}
+
+/// A rule's refusal of the setting named `name`.
 pub(super) fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         setting: Setting(name),
         problem: problem.into(),
-    }
-}
-
-/// Reads the TOML file into (setting, value) pairs, refusing keys that name no setting.
-pub(super) fn read_file(path: &std::path::Path) -> Result<Vec<(Setting, String)>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
-        path: path.to_owned(),
-        reason: error.to_string(),
-    })?;
-    let table: toml::Table =
-        text.parse()
-            .map_err(|error: toml::de::Error| ConfigError::NotToml {
-                path: path.to_owned(),
-                reason: error.message().to_owned(),
-            })?;
-    let unknown = |key: String| ConfigError::UnknownKey {
-        path: path.to_owned(),
-        key,
-    };
-    let mut values = Vec::new();
-    for (name, value) in &table {
-        match value {
-            toml::Value::Table(section) => {
-                for (key, value) in section {
-                    let setting = lookup(Some(name), key)
-                        .ok_or_else(|| unknown(format!("[{name}] {key}")))?;
-                    values.push((setting, scalar_text(setting, value)?));
-                }
-            }
-            value => {
-                let setting = lookup(None, name).ok_or_else(|| unknown(name.clone()))?;
-                values.push((setting, scalar_text(setting, value)?));
-            }
-        }
-    }
-    Ok(values)
-}
-
-pub(super) fn lookup(section: Option<&str>, key: &str) -> Option<Setting> {
-    VARIABLES.iter().map(|name| Setting(name)).find(|setting| {
-        let (their_section, their_key) = setting.section_and_key();
-        their_key.eq_ignore_ascii_case(key)
-            && match (section, their_section) {
-                (None, None) => true,
-                (Some(ours), Some(theirs)) => ours.eq_ignore_ascii_case(theirs),
-                _ => false,
-            }
-    })
-}
-
-pub(super) fn scalar_text(setting: Setting, value: &toml::Value) -> Result<String, ConfigError> {
-    match value {
-        toml::Value::String(text) => Ok(text.clone()),
-        toml::Value::Integer(number) => Ok(number.to_string()),
-        toml::Value::Boolean(flag) => Ok(flag.to_string()),
-        _ => Err(ConfigError::Invalid {
-            setting,
-            problem: "expected a string or a number".into(),
-        }),
     }
 }

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -130,8 +132,64 @@ fn bad_numbers_name_the_setting_in_both_forms() {
     pairs.push(("GATEWAY_UPSTREAM_PAGE_SIZE", "500"));
     assert_eq!(
         error_line(&pairs),
-        "GATEWAY_UPSTREAM_PAGE_SIZE ([upstream] page_size): expected a whole number from 1 to 100, got \"500\""
+        "GATEWAY_UPSTREAM_PAGE_SIZE ([upstream] page_size): expected a whole number from 1 to 100, got \"500\" (set in the environment)"
     );
+}
+
+#[test]
+fn errors_say_where_the_value_was_set_and_text_is_never_reinterpreted() {
+    let dir = std::env::temp_dir().join(format!("gateway-sources-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gateway.toml");
+    let load_file = |text: &str, env: &[(&str, &str)]| {
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), |name| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    };
+    let secrets = format!("[upstream]\ntoken = \"t\"\n[jwt]\nsecret = \"{SECRET}\"\n");
+    let line = load_file(&format!("{secrets}[limits]\ndepth = 0\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        line.starts_with("GATEWAY_LIMITS_DEPTH ([limits] depth): expected"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!("(set in {})", path.display())),
+        "{line}"
+    );
+    let line = load_file(&format!("{secrets}[limits]\ndepth = [1]\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        line.starts_with("GATEWAY_LIMITS_DEPTH ([limits] depth)"),
+        "{line}"
+    );
+    // A rule's refusal names where the value came from too.
+    let line = load_file(&secrets, &[("GATEWAY_JWT_SECRET", "short")])
+        .unwrap_err()
+        .to_string();
+    assert!(line.ends_with("(set in the environment)"), "{line}");
+    assert!(!line.contains("short"), "{line}");
+    // Digits stay the same text: a token is not read as a number.
+    let settings = load_file(
+        "",
+        &[
+            ("GATEWAY_UPSTREAM_TOKEN", "007"),
+            ("GATEWAY_JWT_SECRET", SECRET),
+        ],
+    )
+    .unwrap();
+    match settings.upstream.credentials {
+        UpstreamCredentials::Token(token) => assert_eq!(token.expose(), "007"),
+        other => panic!("{other:?}"),
+    }
+    let line = load_file("upstream = 5\n", &[]).unwrap_err().to_string();
+    assert!(line.contains("upstream"), "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
