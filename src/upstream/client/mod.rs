@@ -16,26 +16,28 @@
 //! failed, or that page 1 shows was asked with the wrong page size, is read again the usual
 //! way, and the breaker does not count its failure.
 //!
-//! `paging.rs` holds the listing logic, `exchange.rs` one page request (retries, breaker,
-//! concurrency budget, app token, the body cap).
+//! `paging.rs` holds the listing logic; `stack/` one page request, as layers (retries, the
+//! breaker, the concurrency budget, the app token, the transport).
 
-mod exchange;
 mod paging;
+mod stack;
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use futures::{StreamExt, TryStreamExt, stream};
 use reqwest::Url;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
-use self::paging::Layout;
+use self::{
+    paging::Layout,
+    stack::{
+        Authorized, Budget, Exchange, Guarded, Health, PageRequest, PageResult, Retry, Stack,
+        Transport,
+    },
+};
 use super::{
     UpstreamError,
     resilience::{Breaker, RetryPolicy},
@@ -77,32 +79,24 @@ pub struct UpstreamOptions {
 /// The upstream REST client: one connection pool, one concurrency budget.
 #[derive(Debug)]
 pub struct UpstreamClient {
-    http: reqwest::Client,
-    endpoint: Url,
-    token: AppToken,
+    /// One page request, through every layer.
+    stack: Stack,
+    health: Arc<Health>,
     page_size: u64,
     concurrency: usize,
     /// Most pages sent ahead, already capped by `concurrency` − 1.
     pages_ahead: u64,
     timeout: Duration,
     deadline: Duration,
-    max_body_bytes: usize,
     max_pages: u64,
-    retry: RetryPolicy,
-    breaker: Breaker,
-    permits: Semaphore,
     metrics: Arc<Metrics>,
-    /// Whether the last exchange showed the upstream reachable with our token.
-    reachable: AtomicBool,
-    /// Whether the last attempt found the upstream failing (see [`Outcome`]).
-    failing: AtomicBool,
     /// The layout the last page 1 of the whole listing showed, for sending pages ahead.
     layout: Mutex<Option<Layout>>,
 }
 
 /// The JSON body: `{}` for every customer, `{"customerIds": [...]}` for chosen ones.
 #[derive(Debug, Clone, Copy, Serialize)]
-struct Selection<'a> {
+pub(crate) struct Selection<'a> {
     #[serde(rename = "customerIds", skip_serializing_if = "Option::is_none")]
     customer_ids: Option<&'a [String]>,
 }
@@ -126,26 +120,61 @@ impl UpstreamClient {
             ))),
         };
         metrics.circuit_state(super::CircuitState::Closed.gauge());
-        Ok(Self {
+        let health = Arc::new(Health::default());
+        let transport = Transport {
             http,
             endpoint,
-            token,
+            timeout: options.timeout,
+            deadline: options.deadline,
+            max_body_bytes: options.max_body_bytes,
+            health: Arc::clone(&health),
+            metrics: Arc::clone(&metrics),
+        };
+        let stack = Retry::new(
+            Guarded::new(
+                Budget::new(
+                    Authorized::new(transport, token, Arc::clone(&health)),
+                    options.concurrency,
+                    options.timeout,
+                ),
+                Breaker::new(&options.resilience),
+                Arc::clone(&health),
+                Arc::clone(&metrics),
+            ),
+            RetryPolicy::new(&options.resilience),
+            Arc::clone(&metrics),
+        );
+        Ok(Self {
+            stack,
+            health,
             page_size: u64::from(options.page_size.max(1)),
             concurrency: options.concurrency.max(1),
             pages_ahead: u64::from(options.pages_ahead)
                 .min(options.concurrency.saturating_sub(1) as u64),
             timeout: options.timeout,
             deadline: options.deadline,
-            max_body_bytes: options.max_body_bytes,
             max_pages: options.max_pages.max(1),
-            retry: RetryPolicy::new(&options.resilience),
-            breaker: Breaker::new(&options.resilience),
-            permits: Semaphore::new(options.concurrency.max(1)),
             metrics,
-            reachable: AtomicBool::new(false),
-            failing: AtomicBool::new(false),
             layout: Mutex::default(),
         })
+    }
+
+    /// One page, retried as the policy allows.
+    async fn page(
+        &self,
+        selection: &Selection<'_>,
+        index: u64,
+        size: u64,
+        deadline: Instant,
+    ) -> PageResult {
+        self.stack
+            .call(PageRequest::new(*selection, index, size, deadline))
+            .await
+    }
+
+    /// The breaker's state now.
+    fn circuit(&self) -> super::CircuitState {
+        self.stack.inner.breaker.current_state()
     }
 
     /// Every customer, in upstream order, each once, handed to `take` a page at a time as the
@@ -190,7 +219,7 @@ impl UpstreamClient {
 
     /// Whether the last exchange reached the upstream and had our token accepted.
     pub fn is_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
+        self.health.is_reachable()
     }
 
     /// The time one read may take, retries included (the request deadline).
@@ -202,15 +231,13 @@ impl UpstreamClient {
     /// and how the listing is paged (for sending pages ahead on the first read).
     pub async fn probe(&self) -> Result<(), UpstreamError> {
         let deadline = Instant::now() + self.timeout;
-        let page = self
-            .attempt(
-                &Selection { customer_ids: None },
-                1,
-                self.page_size,
-                deadline,
-                false,
-            )
-            .await?;
+        let request = PageRequest::new(
+            Selection { customer_ids: None },
+            1,
+            self.page_size,
+            deadline,
+        );
+        let page = self.stack.call(request.once()).await?;
         if let Some(page) = page {
             self.remember_layout(&page);
         }

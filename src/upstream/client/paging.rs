@@ -3,13 +3,15 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::atomic::Ordering,
     time::Instant,
 };
 
 use futures::{StreamExt, future, stream};
 
-use super::{Selection, UpstreamClient};
+use super::{
+    Selection, UpstreamClient,
+    stack::{Exchange, PageRequest},
+};
 use crate::{
     domain::RawCustomer,
     upstream::{
@@ -53,9 +55,7 @@ impl UpstreamClient {
     /// The pages after page 1 worth sending with it, and their page size: none unless the
     /// upstream is answering and the listing's layout is known.
     fn ahead_plan(&self) -> Option<(std::ops::RangeInclusive<u64>, u64)> {
-        if self.failing.load(Ordering::Relaxed)
-            || self.breaker.current_state() != crate::upstream::CircuitState::Closed
-        {
+        if self.health.is_failing() || self.circuit() != crate::upstream::CircuitState::Closed {
             return None;
         }
         let layout = (*self
@@ -100,7 +100,8 @@ impl UpstreamClient {
             };
             tracing::debug!(pages = ?indices, "sending pages ahead of page 1");
             let pages = indices.map(|index| async move {
-                let page = self.attempt(&selection, index, size, deadline, true).await;
+                let request = PageRequest::new(selection, index, size, deadline).ahead();
+                let page = self.stack.call(request).await;
                 (index, page)
             });
             future::join_all(pages).await
