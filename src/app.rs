@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, from_pem_file},
     cache::{CustomerStore, Freshness},
+    clock::Clock,
     config::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
     },
@@ -84,6 +85,12 @@ impl Application {
     /// Every key and certificate file is read here, so a bad one stops start-up with a line
     /// naming its setting before anything listens.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Clock::default()).await
+    }
+
+    /// Like [`Application::build`], with `clock` deciding freshness (TTL, cool-down, token
+    /// life): tests move it forward instead of sleeping.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::default());
         let credentials = app_credentials(&settings)?;
         let authenticator = authenticator(&settings.jwt, &metrics)?;
@@ -99,6 +106,7 @@ impl Application {
                 deadline: settings.limits.request_timeout,
                 max_body_bytes: settings.upstream.max_body_bytes,
                 max_pages: settings.upstream.max_pages,
+                clock: clock.clone(),
             },
             Arc::clone(&metrics),
         )?);
@@ -108,6 +116,7 @@ impl Application {
                 ttl: settings.cache.ttl,
                 stale: settings.cache.stale,
             },
+            clock,
             Arc::clone(&metrics),
         ));
         let listener =

@@ -17,6 +17,8 @@
 //! # Layout
 //!
 //! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `mock-upstream`).
+//! * [`clock`]: the time that decides freshness (TTL, cool-down, token life), which tests
+//!   move forward instead of sleeping.
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
 //! * [`app`]: wires the parts together, binds, serves until shutdown, then drains.
 //! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql`,
@@ -59,6 +61,7 @@ pub mod app;
 pub(crate) mod auth;
 pub(crate) mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub(crate) mod demo;
 pub mod domain;

@@ -32,13 +32,13 @@ impl CustomerStore {
         let mut stale_ids = Vec::new();
         let mut oldest: Option<Staleness> = None;
         for id in ids {
-            let Some(entry) = self.customers.get(id).await else {
+            let Some(entry) = self.kept_customer(id).await else {
                 self.metrics.cache_lookup("customer", false);
                 missing.push(id.clone());
                 continue;
             };
             self.metrics.cache_lookup("customer", true);
-            if let Some(staleness) = entry.staleness(self.ttl) {
+            if let Some(staleness) = entry.staleness(self.ttl, self.clock.now()) {
                 self.metrics.stale_served("customer", staleness.reason());
                 stale_ids.push(id.clone());
                 oldest = Some(staleness.older(oldest));
@@ -110,6 +110,7 @@ impl CustomerStore {
     ) -> impl Future<Output = Result<Arc<CustomerMap>, Arc<UpstreamError>>> + Send + 'static {
         let upstream = Arc::clone(&self.upstream);
         let cache = self.customers.clone();
+        let clock = self.clock.clone();
         let metrics = Arc::clone(&self.metrics);
         async move {
             let result = upstream.customers_by_id(&ids).await;
@@ -133,7 +134,10 @@ impl CustomerStore {
                     let wanted: HashSet<&String> = ids.iter().collect();
                     for id in &ids {
                         cache
-                            .insert(id.clone(), Stamped::new(fetched.get(id).cloned()))
+                            .insert(
+                                id.clone(),
+                                Stamped::new(fetched.get(id).cloned(), clock.now()),
+                            )
                             .await;
                     }
                     if refreshed {

@@ -44,6 +44,7 @@ pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 
 use self::stale::Stamped;
 use crate::{
+    clock::Clock,
     domain::{Customer, RawCustomer, Snapshot},
     flight::Flights,
     metrics::Metrics,
@@ -95,6 +96,9 @@ pub enum Listing<R> {
 pub struct CustomerStore {
     upstream: Arc<UpstreamClient>,
     ttl: Duration,
+    /// TTL plus the stale window: past it an entry is gone, whatever moka still holds.
+    kept: Duration,
+    clock: Clock,
     snapshot: Cache<(), SnapshotEntry>,
     customers: Cache<String, CustomerEntry>,
     snapshot_flights: Flights<(), Fetched<Arc<Snapshot>>>,
@@ -106,11 +110,18 @@ pub struct CustomerStore {
 
 impl CustomerStore {
     /// A store whose entries are fresh for `freshness.ttl` and kept `freshness.stale` longer.
-    pub fn new(upstream: Arc<UpstreamClient>, freshness: Freshness, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        upstream: Arc<UpstreamClient>,
+        freshness: Freshness,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let kept = freshness.ttl + freshness.stale;
         Self {
             upstream,
             ttl: freshness.ttl,
+            kept,
+            clock,
             snapshot: Cache::builder()
                 .max_capacity(1)
                 .time_to_live(kept)
@@ -190,11 +201,24 @@ impl CustomerStore {
         }
     }
 
+    /// The cached snapshot, unless it is past the stale window by the store's clock (moka
+    /// drops it then too, on real time).
+    async fn kept_snapshot(&self) -> Option<SnapshotEntry> {
+        let entry = self.snapshot.get(&()).await?;
+        (entry.age(self.clock.now()) < self.kept).then_some(entry)
+    }
+
+    /// The cached customer entry for `id`, unless it is past the stale window.
+    async fn kept_customer(&self, id: &String) -> Option<CustomerEntry> {
+        let entry = self.customers.get(id).await?;
+        (entry.age(self.clock.now()) < self.kept).then_some(entry)
+    }
+
     /// The cached snapshot when usable, starting a refresh when it is stale.
     async fn cached_snapshot(&self) -> Option<Served<Arc<Snapshot>>> {
-        let entry = self.snapshot.get(&()).await?;
+        let entry = self.kept_snapshot().await?;
         self.metrics.cache_lookup("snapshot", true);
-        let stale = entry.staleness(self.ttl);
+        let stale = entry.staleness(self.ttl, self.clock.now());
         if let Some(staleness) = &stale {
             self.metrics.stale_served("snapshot", staleness.reason());
             self.snapshot_flights.join_or_start(
@@ -212,14 +236,14 @@ impl CustomerStore {
     /// The cached snapshot, fresh or stale, with no fetch and no refresh: its sizes cost a
     /// query before it runs.
     pub async fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.snapshot.get(&()).await.map(|entry| entry.value)
+        self.kept_snapshot().await.map(|entry| entry.value)
     }
 
     /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
     pub async fn fresh_generation(&self) -> Option<u64> {
-        let entry = self.snapshot.get(&()).await?;
+        let entry = self.kept_snapshot().await?;
         entry
-            .staleness(self.ttl)
+            .staleness(self.ttl, self.clock.now())
             .is_none()
             .then(|| entry.value.generation())
     }
@@ -230,6 +254,7 @@ impl CustomerStore {
     ) -> impl Future<Output = Result<Arc<Snapshot>, Arc<UpstreamError>>> + Send + 'static {
         let upstream = Arc::clone(&self.upstream);
         let cache = self.snapshot.clone();
+        let clock = self.clock.clone();
         let metrics = Arc::clone(&self.metrics);
         let progress: Progress = Arc::new(watch::Sender::new(Vec::new()));
         *self
@@ -250,7 +275,9 @@ impl CustomerStore {
                 Ok(()) => {
                     let customers = progress.send_replace(Vec::new());
                     let snapshot = Arc::new(Snapshot::from_shared(customers));
-                    cache.insert((), Stamped::new(Arc::clone(&snapshot))).await;
+                    cache
+                        .insert((), Stamped::new(Arc::clone(&snapshot), clock.now()))
+                        .await;
                     if refreshing.is_some() {
                         metrics.refresh("snapshot", "OK");
                     }

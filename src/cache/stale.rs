@@ -15,18 +15,23 @@ pub(super) struct Stamped<V> {
 }
 
 impl<V> Stamped<V> {
-    /// A value fetched just now.
-    pub(super) fn new(value: V) -> Self {
+    /// A value fetched at `now`.
+    pub(super) fn new(value: V, now: Instant) -> Self {
         Self {
             value,
-            fetched_at: Instant::now(),
+            fetched_at: now,
             refresh_failure: Arc::default(),
         }
     }
 
-    /// `None` while fresh (younger than `ttl`), otherwise how stale the value is.
-    pub(super) fn staleness(&self, ttl: Duration) -> Option<Staleness> {
-        let age = self.fetched_at.elapsed();
+    /// The value's age at `now`.
+    pub(super) fn age(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.fetched_at)
+    }
+
+    /// `None` while fresh at `now` (younger than `ttl`), otherwise how stale the value is.
+    pub(super) fn staleness(&self, ttl: Duration, now: Instant) -> Option<Staleness> {
+        let age = self.age(now);
         (age >= ttl).then(|| Staleness {
             age,
             upstream_error: *self

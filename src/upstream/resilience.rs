@@ -16,7 +16,7 @@ use std::{
 };
 
 use super::UpstreamError;
-use crate::config::Resilience;
+use crate::{clock::Clock, config::Resilience};
 
 /// Longest backoff between two attempts, whatever the attempt number.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -109,6 +109,8 @@ struct BreakerState {
 pub struct Breaker {
     threshold: u32,
     cooldown: Duration,
+    /// Decides when the cool-down is over.
+    clock: Clock,
     state: Mutex<BreakerState>,
 }
 
@@ -141,10 +143,11 @@ impl Outcome {
 
 impl Breaker {
     /// A breaker that opens after `threshold` consecutive failures (0: never).
-    pub fn new(settings: &Resilience) -> Self {
+    pub fn new(settings: &Resilience, clock: Clock) -> Self {
         Self {
             threshold: settings.breaker_failures,
             cooldown: settings.breaker_cooldown,
+            clock,
             state: Mutex::new(BreakerState::default()),
         }
     }
@@ -172,7 +175,7 @@ impl Breaker {
         let Some(open_until) = state.open_until else {
             return Ok(admission);
         };
-        let now = Instant::now();
+        let now = self.clock.now();
         if now < open_until {
             return Err(UpstreamError::CircuitOpen {
                 retry_in: open_until - now,
@@ -192,31 +195,31 @@ impl Breaker {
             return None;
         }
         let mut state = self.state();
-        let before = Self::current(&state);
+        let before = self.current(&state);
         match outcome {
             Outcome::Healthy => *state = BreakerState::default(),
             Outcome::Failed => {
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 if state.probing || state.consecutive_failures >= self.threshold {
-                    state.open_until = Some(Instant::now() + self.cooldown);
+                    state.open_until = Some(self.clock.now() + self.cooldown);
                     state.probing = false;
                 }
             }
             Outcome::Neutral => state.probing = false,
         }
-        let after = Self::current(&state);
+        let after = self.current(&state);
         (after != before).then_some(after)
     }
 
     /// The breaker's state now.
     pub fn current_state(&self) -> CircuitState {
-        Self::current(&self.state())
+        self.current(&self.state())
     }
 
-    fn current(state: &BreakerState) -> CircuitState {
+    fn current(&self, state: &BreakerState) -> CircuitState {
         match state.open_until {
             None => CircuitState::Closed,
-            Some(until) if Instant::now() < until => CircuitState::Open,
+            Some(until) if self.clock.now() < until => CircuitState::Open,
             Some(_) => CircuitState::HalfOpen,
         }
     }
@@ -303,7 +306,8 @@ mod tests {
 
     #[test]
     fn the_breaker_opens_fails_fast_then_lets_one_probe_through() {
-        let breaker = Breaker::new(&settings(3, 50));
+        let clock = Clock::default();
+        let breaker = Breaker::new(&settings(3, 50), clock.clone());
         for _ in 0..2 {
             assert_eq!(breaker.admit().unwrap().finish(Outcome::Failed), None);
         }
@@ -313,12 +317,12 @@ mod tests {
             breaker.admit(),
             Err(UpstreamError::CircuitOpen { .. })
         ));
-        std::thread::sleep(Duration::from_millis(60));
+        clock.advance(Duration::from_millis(60));
         assert_eq!(breaker.current_state(), CircuitState::HalfOpen);
         let probe = breaker.admit().unwrap();
         assert!(breaker.admit().is_err(), "only one probe at a time");
         assert_eq!(probe.finish(Outcome::Failed), Some(CircuitState::Open));
-        std::thread::sleep(Duration::from_millis(60));
+        clock.advance(Duration::from_millis(60));
         let probe = breaker.admit().unwrap();
         assert_eq!(probe.finish(Outcome::Healthy), Some(CircuitState::Closed));
         breaker.admit().unwrap().finish(Outcome::Healthy);
@@ -326,9 +330,10 @@ mod tests {
 
     #[test]
     fn a_cancelled_probe_frees_the_probe_slot() {
-        let breaker = Breaker::new(&settings(1, 20));
+        let clock = Clock::default();
+        let breaker = Breaker::new(&settings(1, 20), clock.clone());
         breaker.admit().unwrap().finish(Outcome::Failed);
-        std::thread::sleep(Duration::from_millis(30));
+        clock.advance(Duration::from_millis(30));
         drop(breaker.admit().unwrap());
         let probe = breaker.admit().expect("the next caller may probe");
         assert_eq!(probe.finish(Outcome::Healthy), Some(CircuitState::Closed));
@@ -336,7 +341,7 @@ mod tests {
 
     #[test]
     fn a_success_resets_the_count_and_zero_turns_the_breaker_off() {
-        let breaker = Breaker::new(&settings(2, 1_000));
+        let breaker = Breaker::new(&settings(2, 1_000), Clock::default());
         for outcome in [
             Outcome::Failed,
             Outcome::Healthy,
@@ -346,7 +351,7 @@ mod tests {
             breaker.admit().unwrap().finish(outcome);
         }
         assert!(breaker.admit().is_ok());
-        let off = Breaker::new(&settings(0, 1_000));
+        let off = Breaker::new(&settings(0, 1_000), Clock::default());
         for _ in 0..100 {
             off.admit().unwrap().finish(Outcome::Failed);
         }

@@ -22,7 +22,7 @@ use super::{
     UpstreamError,
     assertion::{ASSERTION_TYPE, AssertionSigner},
 };
-use crate::{metrics::Metrics, secret::Secret};
+use crate::{clock::Clock, metrics::Metrics, secret::Secret};
 
 /// Lifetime assumed when the identity service sends no `expires_in` (its documented value).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -101,6 +101,8 @@ pub struct TokenClient {
     http: reqwest::Client,
     credentials: ClientCredentials,
     timeout: Duration,
+    /// Decides when a token is replaced.
+    clock: Clock,
     current: RwLock<Option<Issued>>,
     /// Held while a token is being requested: single flight.
     refreshing: tokio::sync::Mutex<()>,
@@ -153,12 +155,14 @@ impl TokenClient {
         http: reqwest::Client,
         credentials: ClientCredentials,
         timeout: Duration,
+        clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             http,
             credentials,
             timeout,
+            clock,
             current: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             metrics,
@@ -172,7 +176,7 @@ impl TokenClient {
             .unwrap_or_else(|poison| poison.into_inner());
         current
             .as_ref()
-            .filter(|issued| Instant::now() < issued.replace_at)
+            .filter(|issued| self.clock.now() < issued.replace_at)
             .map(|issued| issued.value.clone())
     }
 
@@ -233,7 +237,7 @@ impl TokenClient {
                 UpstreamError::Unavailable("could not reach the identity service".into())
             }
         };
-        let started = Instant::now();
+        let issued_at = self.clock.now();
         let response = self
             .http
             .post(credentials.token_url.clone())
@@ -287,7 +291,7 @@ impl TokenClient {
         );
         Ok(Issued {
             value: answer.access_token,
-            replace_at: started + lifetime - refresh_margin(lifetime),
+            replace_at: issued_at + lifetime - refresh_margin(lifetime),
         })
     }
 }

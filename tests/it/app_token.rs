@@ -59,7 +59,7 @@ async fn a_token_is_replaced_before_it_expires_by_one_request_for_all_waiters() 
     assert_eq!(gateway.upstream.token_requests(), 1);
     // Past the token's replacement time (1.8 s into its 2 s life), 20 requests need a new
     // token at the same moment; the token endpoint is slow, so they all wait on one request.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    gateway.advance(Duration::from_millis(2000));
     gateway
         .upstream
         .set_token_latency(Duration::from_millis(150));

@@ -47,7 +47,7 @@ async fn after_the_ttl_the_upstream_is_read_again_in_the_background() {
     let fresh = gateway.query(LISTING).await;
     assert!(fresh.get("extensions").is_none(), "{fresh}");
     let before = gateway.upstream_requests();
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    gateway.advance(Duration::from_millis(1300));
     let stale = gateway.query(LISTING).await;
     assert_eq!(stale["data"]["customers"]["totalCount"], 120);
     assert_eq!(stale["extensions"]["stale"]["reason"], "revalidating");
@@ -198,7 +198,7 @@ async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
 
     // Past the TTL the snapshot is stale: the answer is built again (and says it is stale)
     // rather than reused, until the refresh brings a new snapshot.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    gateway.advance(Duration::from_millis(1_100));
     let stale: serde_json::Value = serde_json::from_slice(&ask(&listing).await).unwrap();
     assert!(stale["extensions"]["stale"].is_object(), "{stale}");
     assert_eq!(reused().await, 1.0);

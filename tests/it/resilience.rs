@@ -185,7 +185,7 @@ async fn the_circuit_opens_fails_fast_and_a_probe_closes_it() {
     );
 
     gateway.upstream.set_fault(Fault::None);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    gateway.advance(Duration::from_millis(800));
     assert_eq!(gateway.data(LISTING).await["customers"]["totalCount"], 120);
     assert_eq!(gateway.metric("gateway_upstream_circuit_state").await, 0.0);
 }
@@ -201,7 +201,7 @@ async fn a_fault_that_starts_while_answers_are_cached_serves_them_stale() {
     .await;
     gateway.data(LISTING).await;
     gateway.upstream.set_fault(unavailable());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    gateway.advance(Duration::from_millis(1200));
 
     let first = gateway.query(LISTING).await;
     assert!(first.get("errors").is_none(), "{first}");
@@ -241,7 +241,7 @@ async fn past_the_stale_window_the_caller_gets_the_upstream_error() {
     .await;
     gateway.data(LISTING).await;
     gateway.upstream.set_fault(unavailable());
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    gateway.advance(Duration::from_millis(2300));
     let answer = gateway.query(LISTING).await;
     assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
 }
@@ -253,7 +253,7 @@ async fn at_ttl_expiry_under_concurrent_load_no_caller_waits_for_the_upstream() 
     let before = gateway.upstream_requests();
     // Every upstream answer now takes 1.5 s; the cached one is served at once.
     gateway.upstream.set_latency(Duration::from_millis(1500));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    gateway.advance(Duration::from_millis(1100));
     let started = Instant::now();
     let answers = join_all((0..50).map(|_| gateway.query(LISTING))).await;
     let waited = started.elapsed();

@@ -43,7 +43,7 @@ use super::{
     resilience::{Breaker, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
 };
-use crate::{config::Resilience, domain::RawCustomer, metrics::Metrics};
+use crate::{clock::Clock, config::Resilience, domain::RawCustomer, metrics::Metrics};
 
 /// Path of the partner endpoint below the upstream base URL.
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
@@ -74,6 +74,8 @@ pub struct UpstreamOptions {
     pub max_body_bytes: usize,
     /// Most pages one listing read requests (`GATEWAY_UPSTREAM_MAX_PAGES`).
     pub max_pages: u64,
+    /// Decides when an open circuit may be probed and when the app token is replaced.
+    pub clock: Clock,
 }
 
 /// The upstream REST client: one connection pool, one concurrency budget.
@@ -116,6 +118,7 @@ impl UpstreamClient {
                 http.clone(),
                 credentials,
                 options.timeout,
+                options.clock.clone(),
                 Arc::clone(&metrics),
             ))),
         };
@@ -137,7 +140,7 @@ impl UpstreamClient {
                     options.concurrency,
                     options.timeout,
                 ),
-                Breaker::new(&options.resilience),
+                Breaker::new(&options.resilience, options.clock.clone()),
                 Arc::clone(&health),
                 Arc::clone(&metrics),
             ),

@@ -7,6 +7,7 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use elements_gateway::{
     app::Application,
+    clock::Clock,
     config::Settings,
     mock_upstream::{MockClient, MockOptions, MockUpstream},
 };
@@ -85,6 +86,8 @@ pub(crate) struct TestGateway {
     pub(crate) metrics_addr: Option<SocketAddr>,
     pub(crate) client: reqwest::Client,
     pub(crate) upstream: MockUpstream,
+    /// The gateway's freshness clock: [`TestGateway::advance`] moves it.
+    clock: Clock,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -145,7 +148,10 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     }
     env.extend(options.settings);
     let settings = Settings::load(None, |name| env.get(name).cloned()).expect("valid settings");
-    let app = Application::build(settings).await.expect("gateway builds");
+    let clock = Clock::default();
+    let app = Application::build_with_clock(settings, clock.clone())
+        .await
+        .expect("gateway builds");
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -157,6 +163,7 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
         metrics_addr,
         client: reqwest::Client::new(),
         upstream,
+        clock,
         stop: Some(stop),
         server: Some(server),
     };
@@ -195,6 +202,12 @@ pub(crate) fn token() -> String {
 
 impl TestGateway {
     /// Gives the gateway its shutdown signal, as SIGTERM would.
+    /// Moves the gateway's freshness clock forward: cached answers age, an open circuit's
+    /// cool-down and the app token's life pass, with no waiting.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
     pub(crate) fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -99,7 +99,7 @@ async fn the_breaker_opens_on_failures_but_not_on_pages_sent_ahead() {
     let health = Arc::new(Health::default());
     let guarded = Guarded::new(
         Scripted::failing(10, unavailable),
-        Breaker::new(&resilience(2)),
+        Breaker::new(&resilience(2), crate::clock::Clock::default()),
         Arc::clone(&health),
         metrics(),
     );

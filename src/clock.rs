@@ -1,0 +1,53 @@
+//! The time that decides freshness: when a cached answer goes stale or expires, when an open
+//! circuit may be probed, when the app token is replaced. Real time, plus an offset that only
+//! tests move ([`Clock::advance`]), so they can step past a TTL or a cool-down without
+//! sleeping. Deadlines, timeouts and durations measured for metrics stay on real time.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+/// A clock: real time, moved forward by whatever [`Clock::advance`] added. Clones share the
+/// offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Nanoseconds added to real time.
+    offset: Arc<AtomicU64>,
+}
+
+impl Clock {
+    /// The time now.
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_nanos(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Time since `then`, by this clock.
+    pub fn since(&self, then: Instant) -> Duration {
+        self.now().saturating_duration_since(then)
+    }
+
+    /// Moves this clock (and its clones) `by` forward, for tests.
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.offset.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_every_clone() {
+        let clock = Clock::default();
+        let copy = clock.clone();
+        let then = clock.now();
+        copy.advance(Duration::from_secs(90));
+        assert!(clock.since(then) >= Duration::from_secs(90));
+        assert!(clock.now() > Instant::now() + Duration::from_secs(89));
+    }
+}
