@@ -94,22 +94,7 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let credentials = app_credentials(&settings)?;
         let authenticator = authenticator(&settings.jwt, &metrics)?;
-        let upstream = Arc::new(UpstreamClient::new(
-            UpstreamOptions {
-                base_url: settings.upstream.url.clone(),
-                credentials,
-                page_size: settings.upstream.page_size,
-                concurrency: settings.upstream.concurrency,
-                pages_ahead: settings.upstream.pages_ahead,
-                timeout: settings.upstream.timeout,
-                resilience: settings.upstream.resilience.clone(),
-                deadline: settings.limits.request_timeout,
-                max_body_bytes: settings.upstream.max_body_bytes,
-                max_pages: settings.upstream.max_pages,
-                clock: clock.clone(),
-            },
-            Arc::clone(&metrics),
-        )?);
+        let upstream = Arc::new(upstream_client(&settings, credentials, &clock, &metrics)?);
         let store = Arc::new(CustomerStore::new(
             Arc::clone(&upstream),
             Freshness {
@@ -119,29 +104,7 @@ impl Application {
             clock,
             Arc::clone(&metrics),
         ));
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
-        let metrics_listener = match settings.metrics_listen {
-            Some(wanted) => {
-                let bind_error = |source| StartError::MetricsBind {
-                    addr: wanted,
-                    source,
-                };
-                let listener = TcpListener::bind(wanted).await.map_err(bind_error)?;
-                let bound = listener.local_addr().map_err(bind_error)?;
-                Some((listener, bound))
-            }
-            None => None,
-        };
+        let (listener, addr, metrics_listener) = bind(&settings).await?;
         let connections = ConnectionLimits {
             header_timeout: settings.limits.header_timeout,
             connections: settings.limits.connections,
@@ -323,6 +286,60 @@ fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authentica
         setting: Setting::named("GATEWAY_JWT_SECRET"),
         problem: "no caller key is configured".into(),
     })
+}
+
+/// The upstream client of these settings.
+fn upstream_client(
+    settings: &Settings,
+    credentials: AppCredentials,
+    clock: &Clock,
+    metrics: &Arc<Metrics>,
+) -> Result<UpstreamClient, StartError> {
+    Ok(UpstreamClient::new(
+        UpstreamOptions {
+            base_url: settings.upstream.url.clone(),
+            credentials,
+            page_size: settings.upstream.page_size,
+            concurrency: settings.upstream.concurrency,
+            pages_ahead: settings.upstream.pages_ahead,
+            timeout: settings.upstream.timeout,
+            resilience: settings.upstream.resilience.clone(),
+            deadline: settings.limits.request_timeout,
+            max_body_bytes: settings.upstream.max_body_bytes,
+            max_pages: settings.upstream.max_pages,
+            clock: clock.clone(),
+        },
+        Arc::clone(metrics),
+    )?)
+}
+
+/// The listeners: the gateway's, and `/metrics`' own when it is served apart.
+async fn bind(
+    settings: &Settings,
+) -> Result<(TcpListener, SocketAddr, Option<(TcpListener, SocketAddr)>), StartError> {
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(wanted) => {
+            let bind_error = |source| StartError::MetricsBind {
+                addr: wanted,
+                source,
+            };
+            let listener = TcpListener::bind(wanted).await.map_err(bind_error)?;
+            let bound = listener.local_addr().map_err(bind_error)?;
+            Some((listener, bound))
+        }
+        None => None,
+    };
+    Ok((listener, addr, metrics_listener))
 }
 
 /// The app token's source; reads the assertion key and certificate now.

@@ -27,6 +27,22 @@ impl CustomerStore {
                 provenance,
             });
         }
+        let (mut found, missing, oldest) = self.cached_customers(ids).await;
+        if !missing.is_empty() {
+            self.fetch_missing(missing, deadline, &mut found).await?;
+        }
+        Ok(Served {
+            value: found,
+            provenance: Provenance::elsewhere(oldest),
+        })
+    }
+
+    /// The customers among `ids` in the customer cache, the ids it does not hold, and the
+    /// oldest stale entry used; stale entries are refreshed in the background.
+    async fn cached_customers(
+        &self,
+        ids: &[String],
+    ) -> (CustomerMap, Vec<String>, Option<Staleness>) {
         let mut found = CustomerMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         let mut stale_ids = Vec::new();
@@ -51,25 +67,24 @@ impl CustomerStore {
             self.customer_flights.join_or_start(
                 &stale_ids,
                 |_| false,
-                |ids| {
-                    let span = super::fetch_span(ids.len());
-                    self.fetch_by_id(ids).instrument(span)
-                },
+                |ids| self.traced_fetch(ids),
             );
         }
-        if missing.is_empty() {
-            return Ok(Served {
-                value: found,
-                provenance: Provenance::elsewhere(oldest),
-            });
-        }
+        (found, missing, oldest)
+    }
+
+    /// Fetches the `missing` ids (joining fetches already under way) into `found`, waiting
+    /// until `deadline` at most.
+    async fn fetch_missing(
+        &self,
+        missing: Vec<String>,
+        deadline: Instant,
+        found: &mut CustomerMap,
+    ) -> Result<(), Arc<UpstreamError>> {
         let (flights, joined) = self.customer_flights.join_or_start(
             &missing,
             |id| self.customers.contains_key(id),
-            |ids| {
-                let span = super::fetch_span(ids.len());
-                self.fetch_by_id(ids).instrument(span)
-            },
+            |ids| self.traced_fetch(ids),
         );
         if joined > 0 {
             self.metrics.flight_join("customer");
@@ -97,10 +112,16 @@ impl CustomerStore {
                 found.insert(id, customer);
             }
         }
-        Ok(Served {
-            value: found,
-            provenance: Provenance::elsewhere(oldest),
-        })
+        Ok(())
+    }
+
+    /// [`CustomerStore::fetch_by_id`] under its own span.
+    fn traced_fetch(
+        &self,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<Arc<CustomerMap>, Arc<UpstreamError>>> + Send + 'static {
+        let span = super::fetch_span(ids.len());
+        self.fetch_by_id(ids).instrument(span)
     }
 
     /// Reads these customers and caches each answer, "no such customer" included.

@@ -11,8 +11,12 @@ impl Metrics {
     /// or `error`) and duration.
     pub fn graphql_request(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
         let labels = [self.operation_label(operation), outcome];
-        self.graphql_requests.with_label_values(&labels).inc();
-        self.graphql_seconds
+        self.requests
+            .graphql_requests
+            .with_label_values(&labels)
+            .inc();
+        self.requests
+            .graphql_seconds
             .with_label_values(&labels)
             .observe(elapsed.as_secs_f64());
     }
@@ -42,26 +46,34 @@ impl Metrics {
 
     /// A request was refused before execution by `check` (a stable word or code).
     pub fn refusal(&self, check: &str) {
-        self.refusals.with_label_values(&[check]).inc();
+        self.requests.refusals.with_label_values(&[check]).inc();
     }
 
     /// An upstream request finished with `outcome` after `elapsed`.
     pub fn upstream_request(&self, outcome: &str, elapsed: Duration) {
-        self.upstream_requests.with_label_values(&[outcome]).inc();
-        self.upstream_seconds
+        self.upstream
+            .upstream_requests
+            .with_label_values(&[outcome])
+            .inc();
+        self.upstream
+            .upstream_seconds
             .with_label_values(&[outcome])
             .observe(elapsed.as_secs_f64());
     }
 
     /// A failed upstream request with `code` is being tried again.
     pub fn upstream_retry(&self, code: &str) {
-        self.upstream_retries.with_label_values(&[code]).inc();
+        self.upstream
+            .upstream_retries
+            .with_label_values(&[code])
+            .inc();
     }
 
     /// `count` pages sent ahead of page 1 were `outcome` (`used`, `unused` or `failed`).
     pub fn pages_ahead(&self, outcome: &str, count: usize) {
         if count > 0 {
-            self.pages_ahead
+            self.upstream
+                .pages_ahead
                 .with_label_values(&[outcome])
                 .inc_by(count as u64);
         }
@@ -70,90 +82,110 @@ impl Metrics {
     /// The circuit breaker moved to the state `gauge` stands for (0 closed, 1 open, 2
     /// half-open).
     pub fn circuit_state(&self, gauge: i64) {
-        self.circuit_state.set(gauge);
+        self.upstream.circuit_state.set(gauge);
     }
 
     /// An upstream request was not sent: the circuit was open.
     pub fn circuit_rejection(&self) {
-        self.circuit_rejections.inc();
+        self.upstream.circuit_rejections.inc();
     }
 
     /// An app token request to the identity service finished with `outcome`.
     pub fn token_request(&self, outcome: &str) {
-        self.token_requests.with_label_values(&[outcome]).inc();
+        self.upstream
+            .token_requests
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// A cache lookup in `cache` was a hit or a miss.
     pub fn cache_lookup(&self, cache: &str, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
-        self.cache_lookups.with_label_values(&[cache, result]).inc();
+        self.cache
+            .cache_lookups
+            .with_label_values(&[cache, result])
+            .inc();
     }
 
     /// `cache` holds `entries` entries now.
     pub fn cache_entries(&self, cache: &str, entries: u64) {
-        self.cache_entries
+        self.cache
+            .cache_entries
             .with_label_values(&[cache])
             .set(i64::try_from(entries).unwrap_or(i64::MAX));
     }
 
     /// `cache` dropped an entry, for `cause` (`expired` or `size`).
     pub fn cache_eviction(&self, cache: &str, cause: &str) {
-        self.cache_evictions
+        self.cache
+            .cache_evictions
             .with_label_values(&[cache, cause])
             .inc();
     }
 
     /// An answer from `cache` was served past its TTL, for `reason`.
     pub fn stale_served(&self, cache: &str, reason: &str) {
-        self.stale_served.with_label_values(&[cache, reason]).inc();
+        self.cache
+            .stale_served
+            .with_label_values(&[cache, reason])
+            .inc();
     }
 
     /// A background refresh of `cache` finished with `outcome`.
     pub fn refresh(&self, cache: &str, outcome: &str) {
-        self.refreshes.with_label_values(&[cache, outcome]).inc();
+        self.cache
+            .refreshes
+            .with_label_values(&[cache, outcome])
+            .inc();
     }
 
     /// A miss in `cache` joined a fetch already in flight.
     pub fn flight_join(&self, cache: &str) {
-        self.flight_joins.with_label_values(&[cache]).inc();
+        self.cache.flight_joins.with_label_values(&[cache]).inc();
     }
 
     /// The DataLoader handed over a batch of `ids` customer ids.
     pub fn loader_batch(&self, ids: usize) {
-        self.loader_batch.observe(ids as f64);
+        self.cache.loader_batch.observe(ids as f64);
     }
 
     /// A caller was refused for `reason` (a stable, non-secret word).
     pub fn auth_refusal(&self, reason: &str) {
-        self.auth_refusals.with_label_values(&[reason]).inc();
+        self.requests
+            .auth_refusals
+            .with_label_values(&[reason])
+            .inc();
     }
 
     /// A JWKS fetch finished; `keys` is how many keys are in use after it.
     pub fn jwks_fetch(&self, trigger: &str, outcome: &str, keys: usize) {
-        self.jwks_fetches
+        self.keys
+            .jwks_fetches
             .with_label_values(&[trigger, outcome])
             .inc();
-        self.jwks_keys.set(i64::try_from(keys).unwrap_or(i64::MAX));
+        self.keys
+            .jwks_keys
+            .set(i64::try_from(keys).unwrap_or(i64::MAX));
     }
 
     /// An unknown `kid` did not cause a fetch, because one ran too recently.
     pub fn jwks_refetch_suppressed(&self) {
-        self.jwks_refetches_suppressed.inc();
+        self.keys.jwks_refetches_suppressed.inc();
     }
 
     /// A client connection was accepted.
     pub fn connection_opened(&self) {
-        self.connections_open.inc();
+        self.requests.connections_open.inc();
     }
 
     /// A client connection closed.
     pub fn connection_closed(&self) {
-        self.connections_open.dec();
+        self.requests.connections_open.dec();
     }
 
     /// A new connection had to wait: the connection limit was reached.
     pub fn connection_limit_reached(&self) {
-        self.connection_waits.inc();
+        self.requests.connection_waits.inc();
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).

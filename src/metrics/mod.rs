@@ -37,29 +37,10 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 5
 pub struct Metrics {
     registry: Registry,
     operations: Mutex<HashSet<String>>,
-    graphql_requests: IntCounterVec,
-    graphql_seconds: HistogramVec,
-    refusals: IntCounterVec,
-    upstream_requests: IntCounterVec,
-    upstream_seconds: HistogramVec,
-    upstream_retries: IntCounterVec,
-    pages_ahead: IntCounterVec,
-    circuit_state: IntGauge,
-    circuit_rejections: IntCounter,
-    token_requests: IntCounterVec,
-    cache_lookups: IntCounterVec,
-    cache_entries: IntGaugeVec,
-    cache_evictions: IntCounterVec,
-    stale_served: IntCounterVec,
-    refreshes: IntCounterVec,
-    flight_joins: IntCounterVec,
-    loader_batch: Histogram,
-    auth_refusals: IntCounterVec,
-    jwks_fetches: IntCounterVec,
-    jwks_keys: IntGauge,
-    jwks_refetches_suppressed: IntCounter,
-    connections_open: IntGauge,
-    connection_waits: IntCounter,
+    requests: RequestSeries,
+    upstream: UpstreamSeries,
+    cache: CacheSeries,
+    keys: KeySeries,
 }
 
 /// Registers a metric; the names and labels here are constants, so a failure is a bug.
@@ -105,109 +86,172 @@ fn histograms(
     )
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        let r = Registry::new();
+/// Requests the gateway answered or refused, and its client connections.
+#[derive(Debug)]
+struct RequestSeries {
+    graphql_requests: IntCounterVec,
+    graphql_seconds: HistogramVec,
+    refusals: IntCounterVec,
+    auth_refusals: IntCounterVec,
+    connections_open: IntGauge,
+    connection_waits: IntCounter,
+}
+
+impl RequestSeries {
+    fn register(r: &Registry) -> Self {
         Self {
-            operations: Mutex::default(),
             graphql_requests: counters(
-                &r,
+                r,
                 "gateway_graphql_requests_total",
                 "GraphQL requests executed, by operation name and outcome (ok or error).",
                 &["operation", "outcome"],
             ),
             graphql_seconds: histograms(
-                &r,
+                r,
                 "gateway_graphql_request_duration_seconds",
                 "Time to execute a GraphQL request, by operation name and outcome.",
                 &["operation", "outcome"],
                 LATENCY_BUCKETS,
             ),
             refusals: counters(
-                &r,
+                r,
                 "gateway_request_refusals_total",
                 "Requests refused before execution, by the limit or check that refused them.",
                 &["check"],
             ),
+            auth_refusals: counters(
+                r,
+                "gateway_auth_refusals_total",
+                "Caller requests refused by authentication, by reason.",
+                &["reason"],
+            ),
+            connections_open: gauge(
+                r,
+                "gateway_http_connections_open",
+                "Client connections open now.",
+            ),
+            connection_waits: counter(
+                r,
+                "gateway_http_connection_limit_reached_total",
+                "Times a new connection waited because GATEWAY_LIMITS_CONNECTIONS were open.",
+            ),
+        }
+    }
+}
+
+/// What the gateway asked of the upstream and its identity service.
+#[derive(Debug)]
+struct UpstreamSeries {
+    upstream_requests: IntCounterVec,
+    upstream_seconds: HistogramVec,
+    upstream_retries: IntCounterVec,
+    pages_ahead: IntCounterVec,
+    circuit_state: IntGauge,
+    circuit_rejections: IntCounter,
+    token_requests: IntCounterVec,
+}
+
+impl UpstreamSeries {
+    fn register(r: &Registry) -> Self {
+        Self {
             upstream_requests: counters(
-                &r,
+                r,
                 "gateway_upstream_requests_total",
                 "Requests sent to the upstream, by outcome (OK, NOT_FOUND or an UPSTREAM_* code).",
                 &["outcome"],
             ),
             upstream_seconds: histograms(
-                &r,
+                r,
                 "gateway_upstream_request_duration_seconds",
                 "Time from sending an upstream request to its last body byte, by outcome.",
                 &["outcome"],
                 LATENCY_BUCKETS,
             ),
             upstream_retries: counters(
-                &r,
+                r,
                 "gateway_upstream_retries_total",
                 "Upstream requests tried again, by the failure that caused it.",
                 &["code"],
             ),
             pages_ahead: counters(
-                &r,
+                r,
                 "gateway_upstream_pages_ahead_total",
                 "Listing pages sent together with page 1, by what became of them (used, unused, failed).",
                 &["outcome"],
             ),
             circuit_state: gauge(
-                &r,
+                r,
                 "gateway_upstream_circuit_state",
                 "The upstream circuit breaker: 0 closed, 1 open, 2 half-open.",
             ),
             circuit_rejections: counter(
-                &r,
+                r,
                 "gateway_upstream_circuit_rejections_total",
                 "Upstream requests not sent because the circuit breaker was open.",
             ),
             token_requests: counters(
-                &r,
+                r,
                 "gateway_upstream_token_requests_total",
                 "App token requests to the identity service, by outcome (OK or an UPSTREAM_* code).",
                 &["outcome"],
             ),
+        }
+    }
+}
+
+/// The caches in front of the upstream, and the DataLoader batches that read them.
+#[derive(Debug)]
+struct CacheSeries {
+    cache_lookups: IntCounterVec,
+    cache_entries: IntGaugeVec,
+    cache_evictions: IntCounterVec,
+    stale_served: IntCounterVec,
+    refreshes: IntCounterVec,
+    flight_joins: IntCounterVec,
+    loader_batch: Histogram,
+}
+
+impl CacheSeries {
+    fn register(r: &Registry) -> Self {
+        Self {
             cache_lookups: counters(
-                &r,
+                r,
                 "gateway_cache_lookups_total",
                 "Cache lookups, by cache (snapshot or customer) and result (hit or miss).",
                 &["cache", "result"],
             ),
             cache_entries: gauges(
-                &r,
+                r,
                 "gateway_cache_entries",
                 "Entries held, by cache (approximate: moka counts lazily).",
                 &["cache"],
             ),
             cache_evictions: counters(
-                &r,
+                r,
                 "gateway_cache_evictions_total",
                 "Entries dropped by the cache, by cache and cause (expired or size).",
                 &["cache", "cause"],
             ),
             stale_served: counters(
-                &r,
+                r,
                 "gateway_cache_stale_served_total",
                 "Answers served past their TTL, by cache and reason (revalidating or upstream_error).",
                 &["cache", "reason"],
             ),
             refreshes: counters(
-                &r,
+                r,
                 "gateway_cache_refreshes_total",
                 "Background refreshes of stale entries, by cache and outcome (OK or an UPSTREAM_* code).",
                 &["cache", "outcome"],
             ),
             flight_joins: counters(
-                &r,
+                r,
                 "gateway_cache_singleflight_joins_total",
                 "Cache misses that joined a fetch already in flight instead of starting one, by cache.",
                 &["cache"],
             ),
             loader_batch: register(
-                &r,
+                r,
                 Histogram::with_opts(
                     HistogramOpts::new(
                         "gateway_loader_batch_size",
@@ -217,39 +261,51 @@ impl Default for Metrics {
                 )
                 .expect("a valid histogram"),
             ),
-            auth_refusals: counters(
-                &r,
-                "gateway_auth_refusals_total",
-                "Caller requests refused by authentication, by reason.",
-                &["reason"],
-            ),
+        }
+    }
+}
+
+/// Caller keys from a JWKS.
+#[derive(Debug)]
+struct KeySeries {
+    jwks_fetches: IntCounterVec,
+    jwks_keys: IntGauge,
+    jwks_refetches_suppressed: IntCounter,
+}
+
+impl KeySeries {
+    fn register(r: &Registry) -> Self {
+        Self {
             jwks_fetches: counters(
-                &r,
+                r,
                 "gateway_jwks_fetches_total",
                 "JWKS fetches, by trigger (start, periodic, unknown_kid) and outcome (ok, error).",
                 &["trigger", "outcome"],
             ),
             jwks_keys: gauge(
-                &r,
+                r,
                 "gateway_jwks_keys",
                 "Caller keys in use from the JWKS (the last good fetch's).",
             ),
             jwks_refetches_suppressed: counter(
-                &r,
+                r,
                 "gateway_jwks_refetches_suppressed_total",
                 "Unknown-kid refetches skipped because the last one was too recent.",
             ),
-            connections_open: gauge(
-                &r,
-                "gateway_http_connections_open",
-                "Client connections open now.",
-            ),
-            connection_waits: counter(
-                &r,
-                "gateway_http_connection_limit_reached_total",
-                "Times a new connection waited because GATEWAY_LIMITS_CONNECTIONS were open.",
-            ),
-            registry: r,
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        Self {
+            operations: Mutex::default(),
+            requests: RequestSeries::register(&registry),
+            upstream: UpstreamSeries::register(&registry),
+            cache: CacheSeries::register(&registry),
+            keys: KeySeries::register(&registry),
+            registry,
         }
     }
 }

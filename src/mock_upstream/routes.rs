@@ -93,21 +93,7 @@ async fn batch(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if !authorization.is_empty() {
-        state
-            .authorizations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(authorization.to_owned());
-    }
-    let accepted = authorization
-        .strip_prefix("Bearer ")
-        .is_some_and(|token| token == state.token || state.identity.accepts(token));
-    if !accepted {
+    if !authorized(&state, &headers) {
         return problem(StatusCode::UNAUTHORIZED, "invalid or missing bearer token");
     }
     let number = |name: &str, default: u64| match params.get(name) {
@@ -139,32 +125,8 @@ async fn batch(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take(wanted.is_none(), page_index);
-    match fault {
-        Fault::None => {}
-        Fault::ServerError { status } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return problem(status, "injected server error");
-        }
-        Fault::RateLimited { retry_after_secs } => {
-            let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "too many requests");
-            if let Some(seconds) = retry_after_secs {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, seconds.into());
-            }
-            return response;
-        }
-        Fault::InvalidJson => {
-            return (
-                [(header::CONTENT_TYPE, "application/json")],
-                "{\"data\": [{\"customerId\": ",
-            )
-                .into_response();
-        }
-        Fault::WrongShape => {
-            return Json(json!({ "items": [], "paging": { "total": "many" } })).into_response();
-        }
-        Fault::Unauthorized => return problem(StatusCode::UNAUTHORIZED, "token refused"),
+    if let Some(injected) = injected(fault) {
+        return injected;
     }
     let chosen: Vec<&MockCustomer> = match &wanted {
         None => {
@@ -184,6 +146,60 @@ async fn batch(
     if wanted.is_some() && chosen.is_empty() && state.missing_ids_as_404.load(Ordering::SeqCst) {
         return problem(StatusCode::NOT_FOUND, "no such customer");
     }
+    page(&state, &chosen, page_index, page_size)
+}
+
+/// Records the caller's `Authorization` and says whether it holds a token this mock accepts.
+fn authorized(state: &MockState, headers: &HeaderMap) -> bool {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !authorization.is_empty() {
+        state
+            .authorizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(authorization.to_owned());
+    }
+    authorization
+        .strip_prefix("Bearer ")
+        .is_some_and(|token| token == state.token || state.identity.accepts(token))
+}
+
+/// The answer a fault injects instead of a page, if it does.
+fn injected(fault: Fault) -> Option<Response> {
+    let response = match fault {
+        Fault::None => return None,
+        Fault::ServerError { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            problem(status, "injected server error")
+        }
+        Fault::RateLimited { retry_after_secs } => {
+            let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+            if let Some(seconds) = retry_after_secs {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+            }
+            response
+        }
+        Fault::InvalidJson => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\": [{\"customerId\": ",
+        )
+            .into_response(),
+        Fault::WrongShape => {
+            Json(json!({ "items": [], "paging": { "total": "many" } })).into_response()
+        }
+        Fault::Unauthorized => problem(StatusCode::UNAUTHORIZED, "token refused"),
+    };
+    Some(response)
+}
+
+/// Page `page_index` of `chosen`, at most `page_size` long (and the mock's cap), overlapping
+/// the previous page by one when the mock shifts its pages.
+fn page(state: &MockState, chosen: &[&MockCustomer], page_index: u64, page_size: u64) -> Response {
     let size = page_size.min(state.page_cap);
     let stride = if state.duplicate_across_pages.load(Ordering::SeqCst) && size > 1 {
         size - 1
