@@ -37,6 +37,15 @@ impl Clock {
     }
 }
 
+/// Seconds since the Unix epoch, as JWT claims count them (`exp`, `iat`): wall time, which
+/// tokens made elsewhere are checked against, so no offset applies.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

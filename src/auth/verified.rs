@@ -7,15 +7,13 @@
 //! against: a refetched key set (a rotation, a withdrawn key) sends every token through full
 //! verification again. Refusals are never kept. Entries live at most five minutes.
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use moka::sync::Cache;
 
 use super::{Caller, VerifyingKey};
+use crate::clock::unix_now;
 
 /// Tokens remembered at most.
 const MAX_TOKENS: u64 = 10_000;
@@ -60,7 +58,7 @@ impl VerifiedTokens {
             (None, None) => true,
             _ => false,
         };
-        (same_keys && now() <= entry.valid_until).then(|| entry.caller.clone())
+        (same_keys && unix_now() <= entry.valid_until).then(|| entry.caller.clone())
     }
 
     /// Remembers that `token` proved `caller` against `keys`, valid until `valid_until`.
@@ -82,14 +80,6 @@ impl VerifiedTokens {
     }
 }
 
-/// Seconds since the Unix epoch, as `jsonwebtoken` counts them.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,8 +97,13 @@ mod tests {
     fn an_entry_serves_until_expiry_and_only_for_the_same_key_set() {
         let tokens = VerifiedTokens::new();
         let keys: Arc<[VerifyingKey]> = Arc::from(Vec::new());
-        tokens.insert("live", &caller(), now() + 60, Some(Arc::clone(&keys)));
-        tokens.insert("expired", &caller(), now() - 1, Some(Arc::clone(&keys)));
+        tokens.insert("live", &caller(), unix_now() + 60, Some(Arc::clone(&keys)));
+        tokens.insert(
+            "expired",
+            &caller(),
+            unix_now() - 1,
+            Some(Arc::clone(&keys)),
+        );
         let hit = tokens
             .get("live", Some(&keys))
             .expect("a live token is reused");

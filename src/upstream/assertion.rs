@@ -2,16 +2,14 @@
 //! header names the registered certificate by its SHA-1 thumbprint (`kid` in hex, `x5t` in
 //! base64url), signed with that certificate's key.
 
-use std::{
-    path::Path,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{path::Path, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 use super::UpstreamError;
+use crate::clock::unix_now;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523).
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -147,13 +145,6 @@ fn random_id() -> Result<String, UpstreamError> {
     getrandom::fill(&mut bytes)
         .map_err(|_| UpstreamError::Unavailable("no randomness for the client assertion".into()))?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

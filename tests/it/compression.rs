@@ -19,12 +19,18 @@ async fn ask(gateway: &TestGateway, query: &str, coding: &str) -> (Option<String
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    decoded(response).await
+}
+
+/// The response's `Content-Encoding` and its body decoded.
+async fn decoded(response: reqwest::Response) -> (Option<String>, Vec<u8>) {
     let encoding = response
         .headers()
         .get("content-encoding")
         .map(|value| value.to_str().unwrap().to_owned());
     let body = response.bytes().await.unwrap();
-    (encoding.clone(), decode(encoding.as_deref(), &body))
+    let plain = decode(encoding.as_deref(), &body);
+    (encoding, plain)
 }
 
 fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
@@ -110,12 +116,7 @@ async fn fetch(gateway: &TestGateway, path: &str, coding: &str) -> (Option<Strin
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{path}");
-    let encoding = response
-        .headers()
-        .get("content-encoding")
-        .map(|value| value.to_str().unwrap().to_owned());
-    let body = response.bytes().await.unwrap();
-    (encoding.clone(), decode(encoding.as_deref(), &body))
+    decoded(response).await
 }
 
 #[tokio::test]
