@@ -1,5 +1,5 @@
 //! The gateway's one single-flight: the upstream reads of the cache, the whole-answer memo's
-//! executions and the JWKS fetches all go through [`Flights`].
+//! executions, the JWKS fetches and the app token's renewals all go through [`Flights`].
 //!
 //! The rule, for every user: work started for a key runs in a task of its own, so a caller
 //! that stops waiting (its client hung up, or its deadline passed) cancels nothing. Everyone who

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A failed upstream exchange. Messages name the failure, never a token or a URL query.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
     /// The upstream could not be reached, or answered with a 5xx.
     #[error("the upstream is unavailable: {0}")]

@@ -22,7 +22,7 @@ use super::{
     UpstreamError,
     assertion::{ASSERTION_TYPE, AssertionSigner},
 };
-use crate::{clock::Clock, metrics::Metrics, secret::Secret};
+use crate::{clock::Clock, flight::Flights, metrics::Metrics, secret::Secret};
 
 /// Lifetime assumed when the identity service sends no `expires_in` (its documented value).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -95,17 +95,24 @@ struct TokenRefusal {
     error: Option<String>,
 }
 
-/// The client-credentials grant, with its current token.
+/// The client-credentials grant, with its current token; renewed through a
+/// [`crate::flight`], so the waiters of one renewal share one request, and a caller that gives
+/// up cancels it for nobody.
 #[derive(Debug)]
 pub struct TokenClient {
+    grant: Arc<Grant>,
+    renewals: Flights<(), Result<Secret, UpstreamError>>,
+}
+
+/// What a token request needs, and the token it got.
+#[derive(Debug)]
+struct Grant {
     http: reqwest::Client,
     credentials: ClientCredentials,
     timeout: Duration,
     /// Decides when a token is replaced.
     clock: Clock,
     current: RwLock<Option<Issued>>,
-    /// Held while a token is being requested: single flight.
-    refreshing: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
 }
 
@@ -159,16 +166,47 @@ impl TokenClient {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            http,
-            credentials,
-            timeout,
-            clock,
-            current: RwLock::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
-            metrics,
+            grant: Arc::new(Grant {
+                http,
+                credentials,
+                timeout,
+                clock,
+                current: RwLock::new(None),
+                metrics,
+            }),
+            renewals: Flights::default(),
         }
     }
 
+    /// The current token, or a new one: a renewal under way is joined, and one that finished
+    /// while this caller looked is not repeated.
+    async fn get(&self) -> Result<Secret, UpstreamError> {
+        loop {
+            if let Some(token) = self.grant.fresh() {
+                return Ok(token);
+            }
+            let grant = Arc::clone(&self.grant);
+            let (flights, _) = self.renewals.join_or_start(
+                &[()],
+                |_| self.grant.fresh().is_some(),
+                |_| async move { grant.renew().await },
+            );
+            if let Some(flight) = flights.into_iter().next() {
+                return flight.await.unwrap_or_else(|| {
+                    Err(UpstreamError::Unavailable(
+                        "the app token request stopped unexpectedly".into(),
+                    ))
+                });
+            }
+        }
+    }
+
+    fn invalidate(&self, token: &Secret) {
+        self.grant.invalidate(token);
+    }
+}
+
+impl Grant {
     fn fresh(&self) -> Option<Secret> {
         let current = self
             .current
@@ -180,14 +218,8 @@ impl TokenClient {
             .map(|issued| issued.value.clone())
     }
 
-    async fn get(&self) -> Result<Secret, UpstreamError> {
-        if let Some(token) = self.fresh() {
-            return Ok(token);
-        }
-        let _flight = self.refreshing.lock().await;
-        if let Some(token) = self.fresh() {
-            return Ok(token); // fetched by the request this one waited for
-        }
+    /// Requests a new token and keeps it.
+    async fn renew(&self) -> Result<Secret, UpstreamError> {
         let result = self.request().await;
         self.metrics
             .token_request(result.as_ref().map_or_else(UpstreamError::code, |_| "OK"));
