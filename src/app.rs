@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, from_pem_file},
-    cache::{CustomerStore, Freshness},
+    cache::CustomerStore,
     clock::Clock,
     config::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
@@ -31,7 +31,7 @@ use crate::{
     metrics::Metrics,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
-        UpstreamError, UpstreamOptions,
+        UpstreamError, UpstreamRuntime,
     },
 };
 
@@ -97,10 +97,7 @@ impl Application {
         let upstream = Arc::new(upstream_client(&settings, credentials, &clock, &metrics)?);
         let store = Arc::new(CustomerStore::new(
             Arc::clone(&upstream),
-            Freshness {
-                ttl: settings.cache.ttl,
-                stale: settings.cache.stale,
-            },
+            &settings.cache,
             clock,
             Arc::clone(&metrics),
         ));
@@ -296,17 +293,10 @@ fn upstream_client(
     metrics: &Arc<Metrics>,
 ) -> Result<UpstreamClient, StartError> {
     Ok(UpstreamClient::new(
-        UpstreamOptions {
-            base_url: settings.upstream.url.clone(),
+        &settings.upstream,
+        UpstreamRuntime {
             credentials,
-            page_size: settings.upstream.page_size,
-            concurrency: settings.upstream.concurrency,
-            pages_ahead: settings.upstream.pages_ahead,
-            timeout: settings.upstream.timeout,
-            resilience: settings.upstream.resilience.clone(),
             deadline: settings.limits.request_timeout,
-            max_body_bytes: settings.upstream.max_body_bytes,
-            max_pages: settings.upstream.max_pages,
             clock: clock.clone(),
         },
         Arc::clone(metrics),

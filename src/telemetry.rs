@@ -11,7 +11,7 @@ use tracing_subscriber::{
     EnvFilter, Layer, Registry, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
-use crate::config::{LogFormat, TelemetrySettings};
+use reqwest::Url;
 
 /// Why logging or export could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -118,4 +118,50 @@ fn otlp(
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(given: &str) -> Result<Self, Self::Err> {
+        match given {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("`text` or `json`"),
+        }
+    }
+}
+
+/// Logs and trace export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// `GATEWAY_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `GATEWAY_LOG_LEVEL`: a `tracing` filter such as `info` or `warn,elements_gateway=debug`
+    /// (default `info`).
+    pub log_level: String,
+    /// `GATEWAY_TRACING_OTLP_ENDPOINT`: an OTLP/HTTP collector to export spans to (off by
+    /// default; needs a build with the `otlp` feature).
+    pub otlp_endpoint: Option<Url>,
+}
+
+impl Default for TelemetrySettings {
+    /// Text logs at `info`, no export.
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            otlp_endpoint: None,
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod claims;
 mod error;
 mod jwks;
 mod keys;
+mod settings;
 mod verified;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub(crate) use claims::{Caller, CustomerAccess, CustomerScoping};
 pub(crate) use error::AuthError;
 pub(crate) use jwks::{Jwks, JwksOptions};
 pub(crate) use keys::{VerifyingKey, from_pem_file};
+pub use settings::JwtSettings;
 
 use crate::secret::Secret;
 

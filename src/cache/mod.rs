@@ -27,6 +27,7 @@
 //! Errors are never cached: the next caller tries the upstream again.
 
 mod by_id;
+mod settings;
 mod stale;
 
 use std::{
@@ -40,6 +41,7 @@ use moka::{future::Cache, notification::RemovalCause};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+pub use settings::{CacheSettings, DEFAULT_ANSWER_BYTES};
 pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 
 use self::stale::Stamped;
@@ -64,15 +66,6 @@ pub struct Served<T> {
     pub value: T,
     /// Where it came from, and how stale it is.
     pub provenance: Provenance,
-}
-
-/// How long entries are fresh, and how long past that they may still be served.
-#[derive(Debug, Clone, Copy)]
-pub struct Freshness {
-    /// `GATEWAY_CACHE_TTL_SECS`.
-    pub ttl: Duration,
-    /// `GATEWAY_CACHE_STALE_SECS`.
-    pub stale: Duration,
 }
 
 type SnapshotEntry = Stamped<Arc<Snapshot>>;
@@ -112,7 +105,7 @@ impl CustomerStore {
     /// A store whose entries are fresh for `freshness.ttl` and kept `freshness.stale` longer.
     pub fn new(
         upstream: Arc<UpstreamClient>,
-        freshness: Freshness,
+        freshness: &CacheSettings,
         clock: Clock,
         metrics: Arc<Metrics>,
     ) -> Self {

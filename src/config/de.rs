@@ -60,7 +60,7 @@ fn parsed<'de, D: Deserializer<'de>, T: FromStr>(
 }
 
 /// A whole number from `LO` to `HI`.
-pub(super) fn number<'de, D, T, const LO: u64, const HI: u64>(
+pub(crate) fn number<'de, D, T, const LO: u64, const HI: u64>(
     deserializer: D,
 ) -> Result<T, D::Error>
 where
@@ -78,7 +78,7 @@ where
 }
 
 /// A whole number from `LO` to `HI`, when set.
-pub(super) fn some_number<'de, D, T, const LO: u64, const HI: u64>(
+pub(crate) fn some_number<'de, D, T, const LO: u64, const HI: u64>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error>
 where
@@ -89,40 +89,40 @@ where
 }
 
 /// Milliseconds, from `LO` to `HI`.
-pub(super) fn millis<'de, D: Deserializer<'de>, const LO: u64, const HI: u64>(
+pub(crate) fn millis<'de, D: Deserializer<'de>, const LO: u64, const HI: u64>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {
     number::<D, u64, LO, HI>(deserializer).map(Duration::from_millis)
 }
 
 /// Seconds, from `LO` to `HI`.
-pub(super) fn seconds<'de, D: Deserializer<'de>, const LO: u64, const HI: u64>(
+pub(crate) fn seconds<'de, D: Deserializer<'de>, const LO: u64, const HI: u64>(
     deserializer: D,
 ) -> Result<Duration, D::Error> {
     number::<D, u64, LO, HI>(deserializer).map(Duration::from_secs)
 }
 
 /// `true` or `false`.
-pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+pub(crate) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     parsed(deserializer, "`true` or `false`")
 }
 
 /// Text; blank is the same as unset.
-pub(super) fn words<'de, D: Deserializer<'de>>(
+pub(crate) fn words<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     text(deserializer).map(|given| Some(given).filter(|given| !given.is_empty()))
 }
 
 /// A file's path; blank is the same as unset.
-pub(super) fn path<'de, D: Deserializer<'de>>(
+pub(crate) fn path<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<PathBuf>, D::Error> {
     words(deserializer).map(|given| given.map(PathBuf::from))
 }
 
 /// A secret; blank is the same as unset. No error repeats it.
-pub(super) fn secret<'de, D: Deserializer<'de>>(
+pub(crate) fn secret<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Secret>, D::Error> {
     deserializer
@@ -136,7 +136,7 @@ pub(super) fn secret<'de, D: Deserializer<'de>>(
 }
 
 /// An absolute URL; blank is the same as unset.
-pub(super) fn url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
+pub(crate) fn url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Url>, D::Error> {
     match words(deserializer)? {
         None => Ok(None),
         Some(given) => match Url::parse(&given) {
@@ -149,19 +149,19 @@ pub(super) fn url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<U
 }
 
 /// An address to listen on.
-pub(super) fn address<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
+pub(crate) fn address<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
     parsed(deserializer, "an address such as 127.0.0.1:8080")
 }
 
 /// An address to listen on, when set.
-pub(super) fn some_address<'de, D: Deserializer<'de>>(
+pub(crate) fn some_address<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<SocketAddr>, D::Error> {
     parsed(deserializer, "an address such as 0.0.0.0:9090").map(Some)
 }
 
 /// One of a few words (`T` lists them in its `FromStr` error).
-pub(super) fn choice<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn choice<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: FromStr<Err = &'static str>,
@@ -174,7 +174,7 @@ where
 }
 
 /// A log filter such as `info` or `warn,elements_gateway=debug`.
-pub(super) fn log_filter<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn log_filter<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let given = text(deserializer)?;
     tracing_subscriber::EnvFilter::builder()
         .parse(&given)

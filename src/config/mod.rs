@@ -12,7 +12,7 @@
 //! combinations and builds the typed `sections` the gateway uses. Defaults live in those
 //! structs' `Default`s and nowhere else.
 
-mod de;
+pub(crate) mod de;
 mod raw;
 mod rules;
 mod sections;
@@ -22,6 +22,16 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 
 pub use raw::{DEFAULT_LISTEN, DEFAULT_SCOPE};
 pub use sections::*;
+
+pub use crate::{
+    auth::JwtSettings,
+    cache::{CacheSettings, DEFAULT_ANSWER_BYTES},
+    telemetry::{LogFormat, TelemetrySettings},
+    upstream::{
+        ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
+        UpstreamCredentials, UpstreamSettings,
+    },
+};
 
 /// Every setting, by environment name; the file name is derived (see the module docs).
 pub const VARIABLES: &[&str] = &[
@@ -87,9 +97,6 @@ const SECRET_VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_CLIENT_SECRET",
     "GATEWAY_JWT_SECRET",
 ];
-
-/// Default total size of reusable answers: 32 MiB.
-pub const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The default upstream base URL.
 pub const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";

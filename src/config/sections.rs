@@ -1,8 +1,8 @@
-//! The settings' sections as the rest of the gateway sees them, with their defaults.
+//! The sections that several parts of the gateway read (the limits, the shutdown), with
+//! their defaults; the others live with the module that uses them (`upstream::settings`,
+//! `cache::settings`, `auth::settings`, `telemetry`).
 
-use std::{path::PathBuf, time::Duration};
-
-use reqwest::Url;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -11,102 +11,7 @@ use super::{
     raw::{RawLog, RawTelemetry, RawTracing},
     sources,
 };
-use crate::secret::Secret;
-
-/// How the gateway gets its bearer token for the upstream.
-#[derive(Debug, Clone)]
-pub enum UpstreamCredentials {
-    /// A fixed token (`GATEWAY_UPSTREAM_TOKEN`).
-    Token(Secret),
-    /// The OAuth 2.0 client-credentials grant.
-    ClientCredentials {
-        /// The identity service's token endpoint.
-        token_url: Url,
-        /// The app registration's id.
-        client_id: String,
-        /// How the app proves itself.
-        authentication: ClientAuthentication,
-    },
-}
-
-/// How the app authenticates to the identity service.
-#[derive(Debug, Clone)]
-pub enum ClientAuthentication {
-    /// `client_secret`.
-    Secret(Secret),
-    /// A signed client assertion from this key and certificate.
-    Assertion {
-        /// PEM private key.
-        key_file: PathBuf,
-        /// PEM certificate of that key.
-        cert_file: PathBuf,
-    },
-}
-
-/// The upstream and how to reach it.
-#[derive(Debug, Clone)]
-pub struct UpstreamSettings {
-    /// `GATEWAY_UPSTREAM_URL`: base URL.
-    pub url: Url,
-    /// `GATEWAY_UPSTREAM_TOKEN` or the client-credentials settings.
-    pub credentials: UpstreamCredentials,
-    /// `GATEWAY_UPSTREAM_SCOPE`: scope asked for with client credentials.
-    pub scope: String,
-    /// `GATEWAY_UPSTREAM_PAGE_SIZE`: `pageSize` asked for, 1 to 100 (default 100).
-    pub page_size: u32,
-    /// `GATEWAY_UPSTREAM_CONCURRENCY`: most requests in flight (default 8).
-    pub concurrency: usize,
-    /// `GATEWAY_UPSTREAM_PAGES_AHEAD`: listing pages sent together with page 1 while the
-    /// upstream is answering, at most `concurrency` − 1 of them (default 7; 0 turns it off).
-    pub pages_ahead: u32,
-    /// `GATEWAY_UPSTREAM_TIMEOUT_MS`: one request's time limit (default 10 s).
-    pub timeout: Duration,
-    /// Retries and the circuit breaker.
-    pub resilience: Resilience,
-    /// `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: largest page body read (default 64 MiB).
-    pub max_body_bytes: usize,
-    /// `GATEWAY_UPSTREAM_MAX_PAGES`: most pages one listing read requests (default 1000).
-    pub max_pages: u64,
-}
-
-/// Default `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: 64 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-
-/// Default `GATEWAY_UPSTREAM_MAX_PAGES`.
-pub const DEFAULT_MAX_PAGES: u64 = 1000;
-
-/// How the gateway treats a failing upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resilience {
-    /// `GATEWAY_UPSTREAM_MAX_ATTEMPTS`: tries of one upstream request, the first included
-    /// (default 3; 1 turns retries off).
-    pub max_attempts: u32,
-    /// `GATEWAY_UPSTREAM_BACKOFF_MS`: the first retry's delay before jitter; each further retry
-    /// doubles it (default 100 ms).
-    pub backoff: Duration,
-    /// `GATEWAY_UPSTREAM_RETRY_AFTER_MAX_SECS`: the longest `Retry-After` waited for (default
-    /// 10 s); a longer one is cut to this.
-    pub retry_after_max: Duration,
-    /// `GATEWAY_UPSTREAM_BREAKER_FAILURES`: consecutive failed requests that open the circuit
-    /// (default 5; 0 turns the breaker off).
-    pub breaker_failures: u32,
-    /// `GATEWAY_UPSTREAM_BREAKER_COOLDOWN_MS`: how long an open circuit fails fast before one
-    /// probe request may go through (default 10 s).
-    pub breaker_cooldown: Duration,
-}
-
-impl Default for Resilience {
-    /// The documented defaults.
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            backoff: Duration::from_millis(100),
-            retry_after_max: Duration::from_secs(10),
-            breaker_failures: 5,
-            breaker_cooldown: Duration::from_secs(10),
-        }
-    }
-}
+use crate::telemetry::TelemetrySettings;
 
 /// What one caller's request may cost.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -218,52 +123,6 @@ impl Default for ShutdownSettings {
     }
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-impl std::str::FromStr for LogFormat {
-    type Err = &'static str;
-
-    fn from_str(given: &str) -> Result<Self, Self::Err> {
-        match given {
-            "text" => Ok(Self::Text),
-            "json" => Ok(Self::Json),
-            _ => Err("`text` or `json`"),
-        }
-    }
-}
-
-/// Logs and trace export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TelemetrySettings {
-    /// `GATEWAY_LOG_FORMAT`: `text` (default) or `json`.
-    pub log_format: LogFormat,
-    /// `GATEWAY_LOG_LEVEL`: a `tracing` filter such as `info` or `warn,elements_gateway=debug`
-    /// (default `info`).
-    pub log_level: String,
-    /// `GATEWAY_TRACING_OTLP_ENDPOINT`: an OTLP/HTTP collector to export spans to (off by
-    /// default; needs a build with the `otlp` feature).
-    pub otlp_endpoint: Option<Url>,
-}
-
-impl Default for TelemetrySettings {
-    /// Text logs at `info`, no export.
-    fn default() -> Self {
-        Self {
-            log_format: LogFormat::Text,
-            log_level: "info".into(),
-            otlp_endpoint: None,
-        }
-    }
-}
-
 impl TelemetrySettings {
     /// The logging settings from the environment alone, for the commands that take no
     /// configuration file (`serve --demo`, `mock-upstream`).
@@ -280,104 +139,6 @@ impl TelemetrySettings {
             log_format: log.format,
             log_level: log.level,
             otlp_endpoint: tracing.otlp_endpoint,
-        }
-    }
-}
-
-/// Cache freshness.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CacheSettings {
-    /// `GATEWAY_CACHE_TTL_SECS`: how long an answer is fresh (default 60 s).
-    #[serde(rename = "ttl_secs", deserialize_with = "de::seconds::<_, 1, 86_400>")]
-    pub ttl: Duration,
-    /// `GATEWAY_CACHE_STALE_SECS`: how long past its TTL an answer may serve while the
-    /// upstream fails (default 600 s).
-    #[serde(
-        rename = "stale_secs",
-        deserialize_with = "de::seconds::<_, 0, 604_800>"
-    )]
-    pub stale: Duration,
-    /// `GATEWAY_CACHE_ANSWER_BYTES`: total size of whole GraphQL answers kept for reuse while
-    /// their snapshot is current (default 32 MiB; 0 turns reuse off).
-    #[serde(deserialize_with = "de::number::<_, u64, 0, { 1 << 34 }>")]
-    pub answer_bytes: u64,
-}
-
-impl Default for CacheSettings {
-    /// The documented defaults.
-    fn default() -> Self {
-        Self {
-            ttl: Duration::from_secs(60),
-            stale: Duration::from_secs(600),
-            answer_bytes: super::DEFAULT_ANSWER_BYTES,
-        }
-    }
-}
-
-/// Caller-token requirements.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JwtSettings {
-    /// `GATEWAY_JWT_SECRET`: HS256 shared secret, at least 32 bytes.
-    #[serde(deserialize_with = "de::secret")]
-    pub secret: Option<Secret>,
-    /// `GATEWAY_JWT_PUBLIC_KEY_FILE`: PEM public key.
-    #[serde(deserialize_with = "de::path")]
-    pub public_key_file: Option<PathBuf>,
-    /// `GATEWAY_JWT_JWKS_URL`: JWKS endpoint.
-    #[serde(deserialize_with = "de::url")]
-    pub jwks_url: Option<Url>,
-    /// `GATEWAY_JWT_JWKS_REFRESH_SECS`: period of the background JWKS refresh (default 300 s).
-    #[serde(
-        rename = "jwks_refresh_secs",
-        deserialize_with = "de::seconds::<_, 1, 86_400>"
-    )]
-    pub jwks_refresh: Duration,
-    /// `GATEWAY_JWT_JWKS_MIN_REFETCH_SECS`: shortest time between two refetches caused by an
-    /// unknown `kid` (default 30 s).
-    #[serde(
-        rename = "jwks_min_refetch_secs",
-        deserialize_with = "de::seconds::<_, 0, 3_600>"
-    )]
-    pub jwks_min_refetch: Duration,
-    /// `GATEWAY_JWT_ISSUER`: required `iss`.
-    #[serde(deserialize_with = "de::words")]
-    pub issuer: Option<String>,
-    /// `GATEWAY_JWT_AUDIENCE`: required `aud`.
-    #[serde(deserialize_with = "de::words")]
-    pub audience: Option<String>,
-    /// `GATEWAY_JWT_REQUIRED_SCOPE`: a scope the caller must hold.
-    #[serde(deserialize_with = "de::words")]
-    pub required_scope: Option<String>,
-    /// `GATEWAY_JWT_LEEWAY_SECS`: clock skew allowed on `exp`/`nbf` (default 30 s).
-    #[serde(deserialize_with = "de::number::<_, u64, 0, 3_600>")]
-    pub leeway_secs: u64,
-    /// `GATEWAY_JWT_CUSTOMER_CLAIM`: claim listing the customers a caller may see; a token
-    /// without it is refused unless it holds `all_customers_scope`.
-    #[serde(deserialize_with = "de::words")]
-    pub customer_claim: Option<String>,
-    /// `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`: a scope that lets a token without the customer
-    /// claim see every customer.
-    #[serde(deserialize_with = "de::words")]
-    pub all_customers_scope: Option<String>,
-}
-
-impl Default for JwtSettings {
-    /// No key, and the documented defaults for the rest.
-    fn default() -> Self {
-        Self {
-            secret: None,
-            public_key_file: None,
-            jwks_url: None,
-            jwks_refresh: Duration::from_secs(300),
-            jwks_min_refetch: Duration::from_secs(30),
-            issuer: None,
-            audience: None,
-            required_scope: None,
-            leeway_secs: 30,
-            customer_claim: None,
-            all_customers_scope: None,
         }
     }
 }

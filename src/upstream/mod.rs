@@ -8,11 +8,16 @@ mod assertion;
 mod client;
 mod error;
 mod resilience;
+mod settings;
 mod token;
 pub mod wire;
 
 pub use assertion::{ASSERTION_TYPE, AssertionSigner, CredentialError, certificate_thumbprint};
-pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamOptions};
+pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamRuntime};
 pub use error::UpstreamError;
 pub use resilience::{Admission, Breaker, CircuitState, Outcome, RetryPolicy};
+pub use settings::{
+    ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
+    UpstreamCredentials, UpstreamSettings,
+};
 pub use token::{AppCredentials, AppToken, ClientCredentials, ClientProof};

@@ -28,7 +28,6 @@ use std::{
 };
 
 use futures::{StreamExt, TryStreamExt, stream};
-use reqwest::Url;
 use serde::Serialize;
 
 use self::{
@@ -43,7 +42,7 @@ use super::{
     resilience::{Breaker, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
 };
-use crate::{clock::Clock, config::Resilience, domain::RawCustomer, metrics::Metrics};
+use crate::{clock::Clock, domain::RawCustomer, metrics::Metrics, upstream::UpstreamSettings};
 
 /// Path of the partner endpoint below the upstream base URL.
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
@@ -51,29 +50,15 @@ pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/ba
 /// The most ids the gateway puts in one `customerIds` request.
 pub const MAX_IDS_PER_REQUEST: usize = 100;
 
-/// How the client reaches the upstream; built from the validated settings.
+/// What the client needs besides its settings: where its app token comes from (the
+/// settings' credentials with their key files read), how long one read may take (the request
+/// deadline), and the clock that decides freshness.
 #[derive(Debug)]
-pub struct UpstreamOptions {
-    /// Base URL, e.g. `https://graph.avepointonlineservices.com`.
-    pub base_url: Url,
+pub struct UpstreamRuntime {
     /// Where the app's bearer token for the upstream comes from.
     pub credentials: AppCredentials,
-    /// `pageSize` asked of the upstream (it may answer with less).
-    pub page_size: u32,
-    /// Most upstream requests in flight at once, for the whole gateway.
-    pub concurrency: usize,
-    /// Most listing pages sent together with page 1 (0: none).
-    pub pages_ahead: u32,
-    /// Time limit of one upstream request, from sending to the last body byte.
-    pub timeout: Duration,
-    /// Retries and the circuit breaker.
-    pub resilience: Resilience,
     /// Time allowed for one read (all its pages, retries and waits included).
     pub deadline: Duration,
-    /// Largest page body read (`GATEWAY_UPSTREAM_MAX_BODY_BYTES`).
-    pub max_body_bytes: usize,
-    /// Most pages one listing read requests (`GATEWAY_UPSTREAM_MAX_PAGES`).
-    pub max_pages: u64,
     /// Decides when an open circuit may be probed and when the app token is replaced.
     pub clock: Clock,
 }
@@ -105,20 +90,24 @@ pub(crate) struct Selection<'a> {
 
 impl UpstreamClient {
     /// Builds the client; fails only when the TLS stack cannot be set up.
-    pub fn new(options: UpstreamOptions, metrics: Arc<Metrics>) -> Result<Self, UpstreamError> {
+    pub fn new(
+        settings: &UpstreamSettings,
+        runtime: UpstreamRuntime,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, UpstreamError> {
         let http = crate::outbound::client()
             .build()
             .map_err(|error| UpstreamError::Unavailable(format!("HTTP client: {error}")))?;
-        let mut endpoint = options.base_url;
+        let mut endpoint = settings.url.clone();
         let base_path = endpoint.path().trim_end_matches('/').to_owned();
         endpoint.set_path(&format!("{base_path}{BATCH_PATH}"));
-        let token = match options.credentials {
+        let token = match runtime.credentials {
             AppCredentials::Fixed(token) => AppToken::Fixed(token),
             AppCredentials::Client(credentials) => AppToken::Issued(Box::new(TokenClient::new(
                 http.clone(),
                 credentials,
-                options.timeout,
-                options.clock.clone(),
+                settings.timeout,
+                runtime.clock.clone(),
                 Arc::clone(&metrics),
             ))),
         };
@@ -127,9 +116,9 @@ impl UpstreamClient {
         let transport = Transport {
             http,
             endpoint,
-            timeout: options.timeout,
-            deadline: options.deadline,
-            max_body_bytes: options.max_body_bytes,
+            timeout: settings.timeout,
+            deadline: runtime.deadline,
+            max_body_bytes: settings.max_body_bytes,
             health: Arc::clone(&health),
             metrics: Arc::clone(&metrics),
         };
@@ -137,26 +126,26 @@ impl UpstreamClient {
             Guarded::new(
                 Budget::new(
                     Authorized::new(transport, token, Arc::clone(&health)),
-                    options.concurrency,
-                    options.timeout,
+                    settings.concurrency,
+                    settings.timeout,
                 ),
-                Breaker::new(&options.resilience, options.clock.clone()),
+                Breaker::new(&settings.resilience, runtime.clock.clone()),
                 Arc::clone(&health),
                 Arc::clone(&metrics),
             ),
-            RetryPolicy::new(&options.resilience),
+            RetryPolicy::new(&settings.resilience),
             Arc::clone(&metrics),
         );
         Ok(Self {
             stack,
             health,
-            page_size: u64::from(options.page_size.max(1)),
-            concurrency: options.concurrency.max(1),
-            pages_ahead: u64::from(options.pages_ahead)
-                .min(options.concurrency.saturating_sub(1) as u64),
-            timeout: options.timeout,
-            deadline: options.deadline,
-            max_pages: options.max_pages.max(1),
+            page_size: u64::from(settings.page_size.max(1)),
+            concurrency: settings.concurrency.max(1),
+            pages_ahead: u64::from(settings.pages_ahead)
+                .min(settings.concurrency.saturating_sub(1) as u64),
+            timeout: settings.timeout,
+            deadline: runtime.deadline,
+            max_pages: settings.max_pages.max(1),
             metrics,
             layout: Mutex::default(),
         })
