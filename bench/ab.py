@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Two gateway binaries head to head on the warm benchmark query: both serve the same mock
+upstream and take turns on core 0 (wrk on core 1), so a change is judged against its parent
+in one run rather than through each one's ratio to the baseline, which moves with the host.
+
+    git worktree add /tmp/before HEAD~1 && (cd /tmp/before && cargo build --release)
+    cargo build --release
+    python3 bench/ab.py /tmp/before/target/release/elements-gateway target/release/elements-gateway
+
+Prints each round's requests/s and p99, and the medians.
+"""
+
+import argparse
+import importlib.util
+import pathlib
+import statistics
+
+HERE = pathlib.Path(__file__).resolve().parent
+spec = importlib.util.spec_from_file_location("bench_run", HERE / "run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before", type=pathlib.Path)
+    parser.add_argument("after", type=pathlib.Path)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--secs", type=int, default=10)
+    args = parser.parse_args()
+    binaries = {"before": args.before.resolve(), "after": args.after.resolve()}
+    procs = bench.Processes()
+    runs = {name: [] for name in binaries}
+    try:
+        upstream = bench.start_mock(procs, 10_000, 5)
+        urls = {}
+        for name, binary in binaries.items():
+            bench.GATEWAY = binary
+            _, gateway = bench.start_gateway(procs, upstream)
+            bench.post(f"{gateway}/graphql", "{ customers { totalCount } }", timeout=300)
+            bench.wrk(f"{gateway}/graphql", bench.WARM_QUERY, 64, 2)
+            urls[name] = f"{gateway}/graphql"
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                runs[name].append(bench.wrk(url, bench.WARM_QUERY, 64, args.secs))
+    finally:
+        procs.stop_all()
+    print("| gateway | rounds (requests/s, p99 ms) | median requests/s | median p99 ms |")
+    print("|---|---|---|---|")
+    for name, rounds in runs.items():
+        each = ", ".join(f"{r['rps']:.0f} / {r['p99']:.2f}" for r in rounds)
+        print(
+            f"| {name} | {each} | {statistics.median(r['rps'] for r in rounds):.0f} "
+            f"| {statistics.median(r['p99'] for r in rounds):.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
