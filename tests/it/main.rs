@@ -14,6 +14,7 @@ mod fault_load;
 mod faults;
 mod hardening;
 mod http;
+mod inbound;
 mod lifecycle;
 mod observability;
 #[cfg(feature = "otlp")]
