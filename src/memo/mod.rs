@@ -168,3 +168,103 @@ fn keep(cache: &Cache<Key, Arc<Kept>>, key: Key, kept: &Arc<Kept>) {
         cache.insert(key, Arc::clone(kept));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        cache::{Provenance, Staleness},
+        graphql::AnswerClass,
+    };
+
+    fn answer(body: &str, failed: bool, provenance: Provenance) -> Answer {
+        Answer {
+            body: Bytes::from(body.to_owned()),
+            class: AnswerClass::Data,
+            failed,
+            quotes_id: false,
+            provenance,
+            operation: None,
+        }
+    }
+
+    async fn run(memo: &Memo, text: &'static str, generation: u64, answer: Answer) -> bool {
+        let (outcome, joined) = memo
+            .run_or_join(
+                Bytes::from_static(text.as_bytes()),
+                Some(generation),
+                || async move { Ok(answer) },
+            )
+            .await;
+        assert!(!joined);
+        assert!(matches!(
+            outcome,
+            Some(Outcome::Answered { shared: true, .. })
+        ));
+        memo.reused(generation, &Bytes::from_static(text.as_bytes()))
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn only_error_free_answers_of_one_fresh_snapshot_are_kept() {
+        let memo = Memo::new(1 << 24).unwrap();
+        let fresh = Provenance::snapshot(7, None);
+        assert!(run(&memo, "a", 7, answer("{}", false, fresh)).await);
+        assert!(
+            !run(&memo, "b", 7, answer("{}", true, fresh)).await,
+            "an error"
+        );
+        let stale = Provenance::snapshot(
+            7,
+            Some(Staleness {
+                age: Duration::from_secs(90),
+                upstream_error: None,
+            }),
+        );
+        assert!(
+            !run(&memo, "c", 7, answer("{}", false, stale)).await,
+            "stale data"
+        );
+        let other = Provenance::snapshot(6, None);
+        assert!(
+            !run(&memo, "d", 7, answer("{}", false, other)).await,
+            "another snapshot"
+        );
+        let huge = "x".repeat(MAX_KEPT_ANSWER + 1);
+        let huge: &'static str = Box::leak(huge.into_boxed_str());
+        assert!(
+            !run(&memo, "e", 7, answer(huge, false, fresh)).await,
+            "over 1 MiB"
+        );
+        assert!(
+            memo.reused(8, &Bytes::from_static(b"a")).is_none(),
+            "a newer snapshot"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_quotes_its_request_id_is_not_shared() {
+        let memo = Memo::new(1 << 24).unwrap();
+        let mut quoting = answer("{}", true, Provenance::default());
+        quoting.quotes_id = true;
+        let (outcome, _) = memo
+            .run_or_join(
+                Bytes::from_static(b"q"),
+                Some(1),
+                || async move { Ok(quoting) },
+            )
+            .await;
+        assert!(matches!(
+            outcome,
+            Some(Outcome::Answered { shared: false, .. })
+        ));
+        let (outcome, _) = memo
+            .run_or_join(Bytes::from_static(b"t"), Some(1), || async {
+                Err(ExecuteError::TimedOut)
+            })
+            .await;
+        assert!(matches!(outcome, Some(Outcome::TimedOut)));
+    }
+}
