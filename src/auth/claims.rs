@@ -1,6 +1,10 @@
 //! What a verified token says about its caller.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
 
 use serde_json::{Map, Value};
 
@@ -16,8 +20,58 @@ pub enum CustomerAccess {
     #[default]
     All,
     /// Only these customer ids.
-    Only(Arc<HashSet<String>>),
+    Only(Arc<CustomerIds>),
 }
+
+/// The customer ids a token names, with a digest of the set made once, so keying an answer
+/// by them costs nothing per request.
+#[derive(Debug)]
+pub struct CustomerIds {
+    ids: HashSet<String>,
+    /// The same for the same ids in any order (a sum of each id's hash).
+    digest: u64,
+}
+
+impl CustomerIds {
+    /// The set of these ids.
+    pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
+        let ids: HashSet<String> = ids.into_iter().collect();
+        let digest = ids.iter().fold(0u64, |sum, id| {
+            let mut hasher = DefaultHasher::new();
+            id.hash(&mut hasher);
+            sum.wrapping_add(hasher.finish())
+        });
+        Self { ids, digest }
+    }
+
+    /// Whether `id` is among them.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The set's digest (equal sets, equal digests).
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
+impl PartialEq for CustomerIds {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.ids == other.ids
+    }
+}
+
+impl Eq for CustomerIds {}
 
 impl CustomerAccess {
     /// Whether the caller may see the customer with this id.
@@ -82,12 +136,9 @@ impl Caller {
             }
             Some((name, None)) => return Err(AuthError::MissingCustomerClaim(name.to_owned())),
             Some((_, Some(Value::Array(ids)))) if ids.iter().all(Value::is_string) => {
-                CustomerAccess::Only(Arc::new(
-                    ids.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                ))
+                CustomerAccess::Only(Arc::new(CustomerIds::new(
+                    ids.iter().filter_map(Value::as_str).map(str::to_owned),
+                )))
             }
             Some((name, Some(_))) => return Err(AuthError::BadCustomerClaim(name.to_owned())),
         };

@@ -1,6 +1,6 @@
 //! `POST /graphql` and `GET /graphql`: the caller and the request from the extractors, the
-//! memo for an unrestricted caller's POST, execution in graphql/, and the answer with the
-//! specification's status codes.
+//! memo for a POST (keyed by the caller's customer scope and the request), execution in
+//! graphql/, and the answer with the specification's status codes.
 
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ use crate::{
     graphql::{
         self, Answer, AnswerClass, ExecuteError, GraphqlRequest, Parsed, Prepared, QueryLimits,
     },
-    memo::{Kept, Outcome},
+    memo::{Kept, Outcome, RequestKey},
 };
 
 /// `POST /graphql` with a JSON body.
@@ -38,39 +38,49 @@ pub(super) async fn post(
     JsonBody { media, text }: JsonBody,
 ) -> Response {
     let started = Instant::now();
-    // Only an unrestricted caller's answer is a function of the request alone.
-    let memo = state
-        .memo
-        .as_ref()
-        .filter(|_| matches!(caller.access, CustomerAccess::All));
-    let mut generation = None;
-    if let Some(memo) = memo {
-        generation = state.store.fresh_generation().await;
-        if let Some(generation) = generation {
-            let reused = memo.reused(generation, &text);
-            state.metrics.cache_lookup("answer", reused.is_some());
-            if let Some(kept) = reused {
-                return reply_again(&state, media, &kept, &headers, started);
-            }
+    let memo = state.memo.as_ref();
+    let generation = match memo {
+        Some(_) => state.store.fresh_generation().await,
+        None => None,
+    };
+    // A body seen before is found by its bytes, without being parsed.
+    if let (Some(memo), Some(generation)) = (memo, generation)
+        && let Some(kept) = memo.reused_body(generation, &caller.access, &text)
+    {
+        state.metrics.cache_lookup("answer", true);
+        return reply_again(&state, media, &kept, &headers, started);
+    }
+    let request = match params::from_body(&text, state.limits.query_bytes) {
+        Ok(request) => request,
+        Err(error) => return Refused::new(&state, error, media).into_response(),
+    };
+    let memo = memo.map(|memo| (memo, RequestKey::new(&caller.access, &request)));
+    // The same request written another way (spacing, key order) is found by its key.
+    if let (Some((memo, key)), Some(generation)) = (&memo, generation) {
+        let kept = memo.reused(generation, key);
+        state.metrics.cache_lookup("answer", kept.is_some());
+        if let Some(kept) = kept {
+            memo.alias(generation, key, text, &kept);
+            return reply_again(&state, media, &kept, &headers, started);
         }
     }
-    let request = params::from_body(&text, state.limits.query_bytes);
     let prepared = match prepare(&state, request, false).await {
         Ok(prepared) => prepared,
         Err(error) => return Refused::new(&state, error, media).into_response(),
     };
-    let Some(memo) = memo else {
+    let Some((memo, key)) = memo else {
         return run_own(&state, media, prepared, caller.access, &id).await;
     };
     // The first of identical requests executes in a task of its own; the others join it, and
     // keep their own request in case its answer cannot be shared.
     let mut own = Some(prepared);
     let (outcome, _) = memo
-        .run_or_join(text, generation, || {
-            let (state, id, prepared) = (state.clone(), id.clone(), own.take());
+        .run_or_join(key, text, generation, || {
+            let (state, id, access) = (state.clone(), id.clone(), caller.access.clone());
+            let prepared = own.take();
             async move {
                 match prepared {
-                    Some(prepared) => run(&state, prepared, CustomerAccess::All, &id).await,
+                    Some(prepared) => run(&state, prepared, access, &id).await,
                     None => Err(ExecuteError::Unserialisable),
                 }
             }
@@ -84,7 +94,7 @@ pub(super) async fn post(
             reply_again(&state, media, &kept, &headers, started)
         }
         (Some(_), Some(Outcome::TimedOut)) => timed_out(&state, media),
-        (Some(prepared), _) => run_own(&state, media, prepared, CustomerAccess::All, &id).await,
+        (Some(prepared), _) => run_own(&state, media, prepared, caller.access, &id).await,
     }
 }
 
@@ -112,10 +122,11 @@ pub(super) async fn get(
         Ok(query) => query,
         Err(never) => match never {},
     };
-    let request = params::from_url(
-        query.as_deref().unwrap_or_default(),
-        state.limits.query_bytes,
-    );
+    let query = query.as_deref().unwrap_or_default();
+    let request = match params::from_url(query, state.limits.query_bytes) {
+        Ok(request) => request,
+        Err(error) => return Refused::new(&state, error, media).into_response(),
+    };
     match prepare(&state, request, true).await {
         Ok(prepared) => run_own(&state, media, prepared, caller.access, &id).await,
         Err(error) => Refused::new(&state, error, media).into_response(),
@@ -126,10 +137,10 @@ pub(super) async fn get(
 /// snapshot). Over GET (`read_only`) a mutation is refused before it is priced.
 async fn prepare(
     state: &AppState,
-    request: Result<GraphqlRequest, HttpError>,
+    request: GraphqlRequest,
     read_only: bool,
 ) -> Result<Prepared, HttpError> {
-    let parsed = Parsed::new(request?);
+    let parsed = Parsed::new(request);
     if read_only && parsed.is_mutation() {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),

@@ -2,15 +2,18 @@
 //! for identical requests in flight.
 //!
 //! An answer built from fresh data of one snapshot alone, with no error, is a function of
-//! that snapshot and the request's text (the caller being unrestricted), so the next identical
-//! text gets the same bytes without JSON parsing, GraphQL parsing, validation or execution.
-//! The key holds the snapshot generation: when the snapshot is refreshed, or goes stale, old
-//! answers are never served again (and age out). Whether an answer may be kept is read from its
-//! [`Provenance`](crate::cache::Provenance). Answers over 1 MiB are never kept. The transport
-//! decides which requests come here at all (http/: unrestricted callers' POST bodies), and
-//! still authenticates and rate-limits every one.
+//! that snapshot, the request (its query, operation name, variables and extensions, in a
+//! canonical form: whitespace and key order in the body do not matter) and the caller's
+//! customer scope, so the next such request gets the same bytes without GraphQL parsing,
+//! validation or execution. Callers with the same scope share answers; callers with different
+//! scopes never do. The key holds the snapshot generation: when the snapshot is refreshed, or
+//! goes stale, old answers are never served again (and age out). Whether an answer may be kept
+//! is read from its [`Provenance`](crate::cache::Provenance). Answers over 1 MiB are never
+//! kept. The transport decides which requests come here at all (http/: POST bodies), and still
+//! authenticates and rate-limits every one.
 //!
-//! In flight: while a request's text is being executed, the same text joins that execution
+//! In flight: while a request is being executed, the same request from the same scope joins
+//! that execution
 //! instead of running its own (a cold stampede of 200 identical queries executes once when the
 //! data arrives, and a failing upstream is asked once for them all). The execution is a
 //! [`crate::flight`]: it runs in its own task, so the first caller hanging up cancels it for
@@ -20,7 +23,10 @@
 
 mod coded;
 
-use std::sync::Arc;
+use std::{
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
 
 use axum::body::Bytes;
 use moka::sync::Cache;
@@ -29,19 +35,89 @@ use coded::Codings;
 pub(crate) use coded::{Coding, QUALITY};
 
 use crate::{
+    auth::{CustomerAccess, CustomerIds},
     flight::Flights,
-    graphql::{Answer, ExecuteError},
+    graphql::{Answer, ExecuteError, GraphqlRequest},
 };
 
 /// Largest answer kept: a few huge answers (every product, say) would otherwise take the
 /// room of thousands of ordinary ones, and keep that memory for the snapshot's lifetime.
 const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 
-/// Which answer: the snapshot it was built from, and the request's text.
+/// The customers a caller may see, as a key: equal for equal sets, whatever their order.
+#[derive(Debug, Clone)]
+enum Scope {
+    All,
+    Only(Arc<CustomerIds>),
+}
+
+impl Scope {
+    fn of(access: &CustomerAccess) -> Self {
+        match access {
+            CustomerAccess::All => Self::All,
+            CustomerAccess::Only(ids) => Self::Only(Arc::clone(ids)),
+        }
+    }
+}
+
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::All, Self::All) => true,
+            (Self::Only(one), Self::Only(two)) => Arc::ptr_eq(one, two) || one == two,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Scope {}
+
+impl Hash for Scope {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Self::All => state.write_u8(0),
+            Self::Only(ids) => {
+                state.write_u8(1);
+                state.write_usize(ids.len());
+                state.write_u64(ids.digest());
+            }
+        }
+    }
+}
+
+/// Which request, for reuse and for joining: the caller's scope and the request in canonical
+/// form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct RequestKey {
+    scope: Scope,
+    text: Arc<str>,
+}
+
+impl RequestKey {
+    /// The key of `request` from a caller with `access`. The variables' keys come out sorted
+    /// (serde_json's map is ordered), so the text is the same for the same request however
+    /// its body was written.
+    pub(crate) fn new(access: &CustomerAccess, request: &GraphqlRequest) -> Self {
+        let scope = Scope::of(access);
+        let canonical = (
+            &request.query,
+            &request.operation_name,
+            &request.variables,
+            request.report_cost,
+        );
+        let text = serde_json::to_string(&canonical).unwrap_or_default();
+        Self {
+            scope,
+            text: text.into(),
+        }
+    }
+}
+
+/// Which answer: the snapshot it was built from, and the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     generation: u64,
-    text: Bytes,
+    request: RequestKey,
 }
 
 /// An answer as the memo holds it: the answer, and its body in the codings asked for so far.
@@ -89,53 +165,97 @@ impl From<Result<Answer, ExecuteError>> for Outcome {
     }
 }
 
-/// Answers by key, bounded by their total size, and the executions in flight.
+/// A kept answer by the exact body that asked for it, so a repeated body finds its answer
+/// without being parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BodyKey {
+    generation: u64,
+    scope: Scope,
+    body: Bytes,
+}
+
+/// Answers by key and by body, each bounded by their total size, and the executions in
+/// flight.
 #[derive(Debug)]
 pub struct Memo {
     kept: Cache<Key, Arc<Kept>>,
-    running: Flights<Bytes, Outcome>,
+    by_body: Cache<BodyKey, Arc<Kept>>,
+    running: Flights<RequestKey, Outcome>,
 }
 
 impl Memo {
     /// A memo holding answers of up to `max_bytes` in all; `None` when 0 (no reuse, no
     /// sharing).
     pub fn new(max_bytes: u64) -> Option<Self> {
+        let half = max_bytes / 2;
         (max_bytes > 0).then(|| Self {
             kept: Cache::builder()
-                .max_capacity(max_bytes)
-                // Twice the body: room for its compressed forms, made after it is kept.
-                .weigher(|key: &Key, kept: &Arc<Kept>| {
-                    u32::try_from(key.text.len() + 2 * kept.answer.body.len() + 64)
-                        .unwrap_or(u32::MAX)
-                })
+                .max_capacity(half)
+                .weigher(|key: &Key, kept: &Arc<Kept>| weight(key.request.text.len(), kept))
+                .build(),
+            by_body: Cache::builder()
+                .max_capacity(half)
+                .weigher(|key: &BodyKey, kept: &Arc<Kept>| weight(key.body.len(), kept))
                 .build(),
             running: Flights::default(),
         })
     }
 
-    /// The answer kept for `text` on snapshot `generation`.
-    pub(crate) fn reused(&self, generation: u64, text: &Bytes) -> Option<Arc<Kept>> {
-        self.kept.get(&Key {
+    /// The answer kept on snapshot `generation` for this very `body` from a caller with
+    /// `access`.
+    pub(crate) fn reused_body(
+        &self,
+        generation: u64,
+        access: &CustomerAccess,
+        body: &Bytes,
+    ) -> Option<Arc<Kept>> {
+        self.by_body.get(&BodyKey {
             generation,
-            text: text.clone(),
+            scope: Scope::of(access),
+            body: body.clone(),
         })
     }
 
-    /// Runs the execution `start` makes for `text`, or joins the identical one in flight (then
+    /// Finds `kept` by `body` too from now on (`request`'s scope is the caller's).
+    pub(crate) fn alias(
+        &self,
+        generation: u64,
+        request: &RequestKey,
+        body: Bytes,
+        kept: &Arc<Kept>,
+    ) {
+        let key = BodyKey {
+            generation,
+            scope: request.scope.clone(),
+            body,
+        };
+        self.by_body.insert(key, Arc::clone(kept));
+    }
+
+    /// The answer kept for `request` on snapshot `generation`.
+    pub(crate) fn reused(&self, generation: u64, request: &RequestKey) -> Option<Arc<Kept>> {
+        self.kept.get(&Key {
+            generation,
+            request: request.clone(),
+        })
+    }
+
+    /// Runs the execution `start` makes for `request`, or joins the identical one in flight (then
     /// `start` is not called); says which (`true`: joined). The answer is kept when it has no
     /// error and its data are fresh data of snapshot `generation` alone. `None`: the execution
     /// panicked.
     pub(crate) async fn run_or_join<F>(
         &self,
-        text: Bytes,
+        request: RequestKey,
+        body: Bytes,
         generation: Option<u64>,
         start: impl FnOnce() -> F,
     ) -> (Option<Outcome>, bool)
     where
         F: Future<Output = Result<Answer, ExecuteError>> + Send + 'static,
     {
-        let kept = self.kept.clone();
-        let key = text.clone();
+        let (kept, by_body) = (self.kept.clone(), self.by_body.clone());
+        let key = request.clone();
         let (flight, joined) = self.running.join_or_start_one(key, move || {
             let execution = start();
             async move {
@@ -148,7 +268,21 @@ impl Memo {
                     Some(generation),
                 ) = (&outcome, generation)
                 {
-                    keep(&kept, Key { generation, text }, answer);
+                    let by = BodyKey {
+                        generation,
+                        scope: request.scope.clone(),
+                        body,
+                    };
+                    if keep(
+                        &kept,
+                        Key {
+                            generation,
+                            request,
+                        },
+                        answer,
+                    ) {
+                        by_body.insert(by, Arc::clone(answer));
+                    }
                 }
                 outcome
             }
@@ -158,15 +292,22 @@ impl Memo {
 }
 
 /// Keeps `kept` under `key` when it may be reused: no error, fresh data of that snapshot
-/// alone, and no larger than [`MAX_KEPT_ANSWER`].
-fn keep(cache: &Cache<Key, Arc<Kept>>, key: Key, kept: &Arc<Kept>) {
+/// alone, and no larger than [`MAX_KEPT_ANSWER`]. Says whether it did.
+fn keep(cache: &Cache<Key, Arc<Kept>>, key: Key, kept: &Arc<Kept>) -> bool {
     let answer = &kept.answer;
-    if !answer.failed
+    let reusable = !answer.failed
         && answer.provenance.fresh_from(key.generation)
-        && answer.body.len() <= MAX_KEPT_ANSWER
-    {
+        && answer.body.len() <= MAX_KEPT_ANSWER;
+    if reusable {
         cache.insert(key, Arc::clone(kept));
     }
+    reusable
+}
+
+/// What one entry weighs: its key's text, and twice the body (room for its compressed
+/// forms, made after it is kept).
+fn weight(key_bytes: usize, kept: &Kept) -> u32 {
+    u32::try_from(key_bytes + 2 * kept.answer.body.len() + 64).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -190,21 +331,28 @@ mod tests {
         }
     }
 
-    async fn run(memo: &Memo, text: &'static str, generation: u64, answer: Answer) -> bool {
+    fn key(query: &str) -> RequestKey {
+        RequestKey::new(
+            &CustomerAccess::All,
+            &GraphqlRequest {
+                query: query.into(),
+                ..GraphqlRequest::default()
+            },
+        )
+    }
+
+    async fn run(memo: &Memo, query: &str, generation: u64, answer: Answer) -> bool {
         let (outcome, joined) = memo
-            .run_or_join(
-                Bytes::from_static(text.as_bytes()),
-                Some(generation),
-                || async move { Ok(answer) },
-            )
+            .run_or_join(key(query), Bytes::new(), Some(generation), || async move {
+                Ok(answer)
+            })
             .await;
         assert!(!joined);
         assert!(matches!(
             outcome,
             Some(Outcome::Answered { shared: true, .. })
         ));
-        memo.reused(generation, &Bytes::from_static(text.as_bytes()))
-            .is_some()
+        memo.reused(generation, &key(query)).is_some()
     }
 
     #[tokio::test]
@@ -238,10 +386,7 @@ mod tests {
             !run(&memo, "e", 7, answer(huge, false, fresh)).await,
             "over 1 MiB"
         );
-        assert!(
-            memo.reused(8, &Bytes::from_static(b"a")).is_none(),
-            "a newer snapshot"
-        );
+        assert!(memo.reused(8, &key("a")).is_none(), "a newer snapshot");
     }
 
     #[tokio::test]
@@ -251,7 +396,8 @@ mod tests {
         quoting.quotes_id = true;
         let (outcome, _) = memo
             .run_or_join(
-                Bytes::from_static(b"q"),
+                key("q"),
+                Bytes::new(),
                 Some(1),
                 || async move { Ok(quoting) },
             )
@@ -261,10 +407,82 @@ mod tests {
             Some(Outcome::Answered { shared: false, .. })
         ));
         let (outcome, _) = memo
-            .run_or_join(Bytes::from_static(b"t"), Some(1), || async {
+            .run_or_join(key("t"), Bytes::new(), Some(1), || async {
                 Err(ExecuteError::TimedOut)
             })
             .await;
         assert!(matches!(outcome, Some(Outcome::TimedOut)));
+    }
+
+    #[test]
+    fn keys_follow_the_request_and_the_scope_not_how_they_were_written() {
+        let request = |variables: serde_json::Value| GraphqlRequest {
+            query: "query($a: Int, $b: Int) { x }".into(),
+            variables: variables.as_object().unwrap().clone(),
+            ..GraphqlRequest::default()
+        };
+        let one = request(serde_json::json!({ "a": 1, "b": 2 }));
+        let reordered = request(serde_json::json!({ "b": 2, "a": 1 }));
+        let all = CustomerAccess::All;
+        assert_eq!(
+            RequestKey::new(&all, &one),
+            RequestKey::new(&all, &reordered)
+        );
+        let other = request(serde_json::json!({ "a": 1, "b": 3 }));
+        assert_ne!(RequestKey::new(&all, &one), RequestKey::new(&all, &other));
+
+        let scope = |ids: &[&str]| {
+            CustomerAccess::Only(Arc::new(CustomerIds::new(
+                ids.iter().map(|id| (*id).to_owned()),
+            )))
+        };
+        let ab = RequestKey::new(&scope(&["a", "b"]), &one);
+        let ba = RequestKey::new(&scope(&["b", "a"]), &one);
+        let ac = RequestKey::new(&scope(&["a", "c"]), &one);
+        assert_eq!(ab, ba, "the same customers, in another order");
+        let hash = |key: &RequestKey| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            key.hash(&mut hasher);
+            hasher.finish()
+        };
+        assert_eq!(hash(&ab), hash(&ba));
+        assert_ne!(ab, ac, "other customers: never the same answer");
+        assert_ne!(ab, RequestKey::new(&all, &one), "a scope is not everyone");
+    }
+
+    #[tokio::test]
+    async fn a_body_finds_its_answer_only_in_the_scope_that_asked_it() {
+        let memo = Memo::new(1 << 24).unwrap();
+        let scope = |id: &str| CustomerAccess::Only(Arc::new(CustomerIds::new([id.to_owned()])));
+        let request = GraphqlRequest {
+            query: "{ customers { totalCount } }".into(),
+            ..GraphqlRequest::default()
+        };
+        let body = Bytes::from_static(br#"{"query":"{ customers { totalCount } }"}"#);
+        let fresh = Provenance::snapshot(3, None);
+        memo.run_or_join(
+            RequestKey::new(&scope("a"), &request),
+            body.clone(),
+            Some(3),
+            || async move { Ok(answer("{}", false, fresh)) },
+        )
+        .await;
+        assert!(memo.reused_body(3, &scope("a"), &body).is_some());
+        assert!(
+            memo.reused_body(3, &scope("b"), &body).is_none(),
+            "another scope"
+        );
+        assert!(
+            memo.reused_body(3, &CustomerAccess::All, &body).is_none(),
+            "everyone"
+        );
+        assert!(
+            memo.reused_body(4, &scope("a"), &body).is_none(),
+            "a newer snapshot"
+        );
+        assert!(
+            memo.reused(3, &RequestKey::new(&scope("b"), &request))
+                .is_none()
+        );
     }
 }

@@ -217,32 +217,94 @@ async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
 }
 
 #[tokio::test]
-async fn answers_for_callers_restricted_by_a_customer_claim_are_never_reused() {
-    let gateway =
-        spawn_with(Options::default().set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers"))
-            .await;
+async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers")
+            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
+    )
+    .await;
     let ids = gateway.upstream_ids();
-    let claims = crate::auth::with(json!({ "elements_customers": [ids[0]] }));
-    let token = crate::common::sign(
-        &claims,
+    let scoped = |sub: &str, customers: serde_json::Value| {
+        let mut claims = crate::auth::with(json!({ "elements_customers": customers }));
+        claims["sub"] = sub.into();
+        crate::common::sign(
+            &claims,
+            jsonwebtoken::Algorithm::HS256,
+            crate::common::SECRET,
+        )
+    };
+    let first_two = scoped("portal-a", json!([ids[0], ids[1]]));
+    let same_two = scoped("portal-b", json!([ids[1], ids[0]]));
+    let other = scoped("portal-c", json!([ids[2]]));
+    let reused = async || {
+        gateway
+            .metric("gateway_cache_lookups_total{cache=\"answer\",result=\"hit\"}")
+            .await
+    };
+    // The same request written two ways: spacing and key order do not defeat reuse.
+    let bodies = [
+        r#"{"query":"{ customers { totalCount nodes { id } } }","variables":{}}"#,
+        r#"{ "variables" : { }, "query" : "{ customers { totalCount nodes { id } } }" }"#,
+    ];
+    let ask = async |token: &str, body: &str| -> serde_json::Value {
+        let response = gateway
+            .client
+            .post(gateway.url("/graphql"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    };
+    let seen = |answer: &serde_json::Value| -> Vec<String> {
+        let mut seen: Vec<String> = answer["data"]["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["id"].as_str().unwrap().to_owned())
+            .collect();
+        seen.sort();
+        seen
+    };
+    let mut expected = vec![ids[0].clone(), ids[1].clone()];
+    expected.sort();
+    let everyone = crate::common::sign(
+        &crate::auth::with(json!({ "scope": "customers.all" })),
         jsonwebtoken::Algorithm::HS256,
         crate::common::SECRET,
     );
-    let listing = json!({ "query": "{ customers { totalCount } }" });
-    for _ in 0..3 {
-        let answer: serde_json::Value = gateway
-            .post(&listing, Some(&token))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answer["data"]["customers"]["totalCount"], 1);
-    }
+    ask(&everyone, r#"{"query":"{ customers { totalCount } }"}"#).await; // the snapshot is cached
+    let before = reused().await;
+    assert_eq!(seen(&ask(&first_two, bodies[0]).await), expected); // executed, kept
+    assert_eq!(seen(&ask(&first_two, bodies[1]).await), expected);
     assert_eq!(
-        gateway
-            .metric("gateway_cache_lookups_total{cache=\"answer\"}")
-            .await,
-        0.0
+        reused().await,
+        before + 1.0,
+        "the same request, written another way"
+    );
+    assert_eq!(seen(&ask(&same_two, bodies[0]).await), expected);
+    assert_eq!(
+        reused().await,
+        before + 2.0,
+        "another caller with the same customers"
+    );
+    // Another scope, the same body: its own answer, never the first scope's.
+    let answer = ask(&other, bodies[0]).await;
+    assert_eq!(seen(&answer), [ids[2].clone()]);
+    assert_eq!(answer["data"]["customers"]["totalCount"], 1);
+    assert_eq!(reused().await, before + 2.0);
+    // Nor an unrestricted caller's.
+    let all = ask(&everyone, bodies[0]).await;
+    assert_eq!(all["data"]["customers"]["totalCount"], 120);
+    assert_eq!(seen(&ask(&other, bodies[1]).await), [ids[2].clone()]);
+    assert_eq!(
+        reused().await,
+        before + 3.0,
+        "the other scope's own answer, reused"
     );
 }
 
