@@ -23,7 +23,7 @@ use crate::{
     config::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
     },
-    graphql::build_schema,
+    graphql::{Documents, build_schema},
     http::{
         App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router, router, serve,
     },
@@ -122,6 +122,7 @@ impl Application {
             memo: Memo::new(settings.cache.answer_bytes),
             metrics_apart: metrics_listener.is_some(),
             introspection: settings.introspection,
+            documents: Documents::default(),
         }));
         Ok(Self {
             listener,

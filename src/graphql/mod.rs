@@ -31,7 +31,7 @@ pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::{MAX_PAGE_SIZE, Query};
-pub use request::{GraphqlRequest, Parsed, Prepared};
+pub use request::{Documents, GraphqlRequest, Parsed, Prepared};
 
 use crate::{
     auth::CustomerAccess,

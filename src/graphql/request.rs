@@ -1,12 +1,13 @@
 //! A request on its way to execution: the parameters a transport read ([`GraphqlRequest`]),
 //! parsed ([`Parsed`]), then priced against the limits and ready to run ([`Prepared`]).
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use async_graphql::{
     Variables,
     parser::{parse_query, types::ExecutableDocument},
 };
+use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use super::{QueryLimits, Refusal, chosen_operation, is_mutation, measure};
@@ -25,6 +26,39 @@ pub struct GraphqlRequest {
     pub report_cost: bool,
 }
 
+/// Most bytes of parsed documents kept, counted as four times their text.
+const DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Parsed documents by their text, so a query sent again (with other variables, from another
+/// caller, with reuse off) is not parsed again. Only documents that parse are kept.
+#[derive(Debug, Clone)]
+pub struct Documents(Cache<Arc<str>, Arc<ExecutableDocument>>);
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(DOCUMENT_BYTES)
+                .weigher(|text: &Arc<str>, _: &Arc<ExecutableDocument>| {
+                    u32::try_from(text.len().saturating_mul(4) + 256).unwrap_or(u32::MAX)
+                })
+                .build(),
+        )
+    }
+}
+
+impl Documents {
+    /// `query` parsed, from the cache when it was parsed before.
+    fn parse(&self, query: &str) -> Option<ExecutableDocument> {
+        if let Some(document) = self.0.get(query) {
+            return Some(ExecutableDocument::clone(&document));
+        }
+        let document = parse_query(query).ok()?;
+        self.0.insert(query.into(), Arc::new(document.clone()));
+        Some(document)
+    }
+}
+
 /// A request with its document parsed, when it parses (execution then reports why not).
 #[derive(Debug)]
 pub struct Parsed {
@@ -34,9 +68,9 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// Parses the request's document.
-    pub fn new(request: GraphqlRequest) -> Self {
-        let document = parse_query(&request.query).ok();
+    /// Parses the request's document (or finds it in `documents`).
+    pub fn new(request: GraphqlRequest, documents: &Documents) -> Self {
+        let document = documents.parse(&request.query);
         let mut parsed = async_graphql::Request::new(request.query)
             .variables(Variables::from_json(Value::Object(request.variables)));
         if let Some(name) = request.operation_name {
@@ -112,4 +146,27 @@ pub struct Prepared {
     pub(super) operation: Option<String>,
     /// The estimated cost and the limit, when the request asked for them.
     pub(super) cost: Option<(u64, usize)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_is_parsed_once_and_one_that_does_not_parse_is_not_kept() {
+        let documents = Documents::default();
+        let kept = || {
+            documents.0.run_pending_tasks();
+            documents.0.entry_count()
+        };
+        let first = documents.parse("{ customers { totalCount } }").unwrap();
+        assert_eq!(kept(), 1);
+        let again = documents.parse("{ customers { totalCount } }").unwrap();
+        assert_eq!(
+            format!("{:?}", first.operations),
+            format!("{:?}", again.operations)
+        );
+        assert!(documents.parse("{ customers {").is_none());
+        assert_eq!(kept(), 1);
+    }
 }

@@ -140,7 +140,7 @@ async fn prepare(
     request: GraphqlRequest,
     read_only: bool,
 ) -> Result<Prepared, HttpError> {
-    let parsed = Parsed::new(request);
+    let parsed = Parsed::new(request, &state.documents);
     if read_only && parsed.is_mutation() {
         return Err(HttpError::MethodNotAllowed(
             "mutations are not allowed over GET: use POST".into(),

@@ -44,8 +44,13 @@ pub use request_id::{REQUEST_ID, RequestId};
 pub use server::{ConnectionLimits, serve};
 
 use crate::{
-    auth::Authenticator, cache::CustomerStore, config::Limits, graphql::GatewaySchema, memo::Memo,
-    metrics::Metrics, upstream::UpstreamClient,
+    auth::Authenticator,
+    cache::CustomerStore,
+    config::Limits,
+    graphql::{Documents, GatewaySchema},
+    memo::Memo,
+    metrics::Metrics,
+    upstream::UpstreamClient,
 };
 
 /// Everything a request handler needs, built once at start.
@@ -75,6 +80,8 @@ pub struct App {
     pub metrics_apart: bool,
     /// Whether introspection is allowed (`GATEWAY_INTROSPECTION`).
     pub introspection: bool,
+    /// Documents parsed before, by their text.
+    pub documents: Documents,
 }
 
 impl std::fmt::Debug for App {
