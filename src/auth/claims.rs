@@ -13,8 +13,9 @@ use super::AuthError;
 /// Which customers a caller may see (`GATEWAY_JWT_CUSTOMER_CLAIM`).
 ///
 /// The cache is shared by every caller; this is applied to answers after it, so it can
-/// never leak into what another caller sees.
-#[derive(Debug, Clone, Default)]
+/// never leak into what another caller sees. Equal for equal sets of ids, whatever their
+/// order, so it can key answers kept for reuse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum CustomerAccess {
     /// Every customer: no claim is configured, or the token holds the scope that sees all.
     #[default]
@@ -67,11 +68,18 @@ impl CustomerIds {
 
 impl PartialEq for CustomerIds {
     fn eq(&self, other: &Self) -> bool {
-        self.digest == other.digest && self.ids == other.ids
+        std::ptr::eq(self, other) || (self.digest == other.digest && self.ids == other.ids)
     }
 }
 
 impl Eq for CustomerIds {}
+
+impl Hash for CustomerIds {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.ids.len());
+        state.write_u64(self.digest);
+    }
+}
 
 impl CustomerAccess {
     /// Whether the caller may see the customer with this id.

@@ -24,7 +24,9 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-pub(crate) use claims::{Caller, CustomerAccess, CustomerIds, CustomerScoping};
+#[cfg(test)]
+pub(crate) use claims::CustomerIds;
+pub(crate) use claims::{Caller, CustomerAccess, CustomerScoping};
 pub(crate) use error::AuthError;
 pub(crate) use jwks::{Jwks, JwksOptions};
 pub(crate) use keys::{VerifyingKey, from_pem_file};

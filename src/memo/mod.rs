@@ -23,10 +23,7 @@
 
 mod coded;
 
-use std::{
-    hash::{Hash, Hasher},
-    sync::Arc,
-};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use moka::sync::Cache;
@@ -35,7 +32,7 @@ use coded::Codings;
 pub(crate) use coded::{Coding, QUALITY};
 
 use crate::{
-    auth::{CustomerAccess, CustomerIds},
+    auth::CustomerAccess,
     flight::Flights,
     graphql::{Answer, ExecuteError, GraphqlRequest},
 };
@@ -44,52 +41,11 @@ use crate::{
 /// room of thousands of ordinary ones, and keep that memory for the snapshot's lifetime.
 const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 
-/// The customers a caller may see, as a key: equal for equal sets, whatever their order.
-#[derive(Debug, Clone)]
-enum Scope {
-    All,
-    Only(Arc<CustomerIds>),
-}
-
-impl Scope {
-    fn of(access: &CustomerAccess) -> Self {
-        match access {
-            CustomerAccess::All => Self::All,
-            CustomerAccess::Only(ids) => Self::Only(Arc::clone(ids)),
-        }
-    }
-}
-
-impl PartialEq for Scope {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::All, Self::All) => true,
-            (Self::Only(one), Self::Only(two)) => Arc::ptr_eq(one, two) || one == two,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Scope {}
-
-impl Hash for Scope {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Self::All => state.write_u8(0),
-            Self::Only(ids) => {
-                state.write_u8(1);
-                state.write_usize(ids.len());
-                state.write_u64(ids.digest());
-            }
-        }
-    }
-}
-
 /// Which request, for reuse and for joining: the caller's scope and the request in canonical
 /// form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RequestKey {
-    scope: Scope,
+    scope: CustomerAccess,
     text: Arc<str>,
 }
 
@@ -98,7 +54,7 @@ impl RequestKey {
     /// (serde_json's map is ordered), so the text is the same for the same request however
     /// its body was written.
     pub(crate) fn new(access: &CustomerAccess, request: &GraphqlRequest) -> Self {
-        let scope = Scope::of(access);
+        let scope = access.clone();
         let canonical = (
             &request.query,
             &request.operation_name,
@@ -170,7 +126,7 @@ impl From<Result<Answer, ExecuteError>> for Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct BodyKey {
     generation: u64,
-    scope: Scope,
+    scope: CustomerAccess,
     body: Bytes,
 }
 
@@ -211,7 +167,7 @@ impl Memo {
     ) -> Option<Arc<Kept>> {
         self.by_body.get(&BodyKey {
             generation,
-            scope: Scope::of(access),
+            scope: access.clone(),
             body: body.clone(),
         })
     }
@@ -312,9 +268,13 @@ fn weight(key_bytes: usize, kept: &Kept) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::{
+        hash::{Hash, Hasher},
+        time::Duration,
+    };
 
     use super::*;
+    use crate::auth::CustomerIds;
     use crate::{
         cache::{Provenance, Staleness},
         graphql::AnswerClass,
