@@ -246,7 +246,7 @@ impl Settings {
             .map_err(|error| sources::from_figment(error, file))?;
         rules::validate(raw).map_err(|error| match error {
             ConfigError::Invalid { setting, problem } => ConfigError::Invalid {
-                problem: format!("{problem}{}", sources::set_in(&figment, setting)),
+                problem: format!("{problem}{}", sources::set_in(&figment, setting, file)),
                 setting,
             },
             other => other,

@@ -64,7 +64,7 @@ pub(super) fn layered(
                 path: path.to_owned(),
                 reason: error.message().to_owned(),
             })?;
-        figment = figment.merge(Toml::file_exact(path));
+        figment = figment.merge(Toml::string(&text));
     }
     let values = VARIABLES
         .iter()
@@ -74,26 +74,24 @@ pub(super) fn layered(
 }
 
 /// Where `setting`'s value was set, for an error: ` (set in …)`, or nothing when it was not
-/// set at all.
-pub(super) fn set_in(figment: &Figment, setting: Setting) -> String {
+/// set at all; `file` is the `--config` file.
+pub(super) fn set_in(figment: &Figment, setting: Setting, file: Option<&Path>) -> String {
     let key = match setting.file_key() {
         (Some(section), key) => format!("{section}.{key}"),
         (None, key) => key,
     };
     figment
         .find_metadata(&key)
-        .map(describe)
+        .map(|metadata| describe(metadata, file))
         .unwrap_or_default()
 }
 
-fn describe(metadata: &Metadata) -> String {
-    match metadata
-        .source
-        .as_ref()
-        .and_then(|source| source.file_path())
-    {
+/// ` (set in …)` for a value from the source `metadata` names: the environment, or else the
+/// file (the only other source).
+fn describe(metadata: &Metadata, file: Option<&Path>) -> String {
+    match file {
+        _ if metadata.name == ENVIRONMENT => format!(" (set in {ENVIRONMENT})"),
         Some(path) => format!(" (set in {})", path.display()),
-        None if metadata.name == ENVIRONMENT => format!(" (set in {ENVIRONMENT})"),
         None => String::new(),
     }
 }
@@ -118,7 +116,11 @@ pub(super) fn from_figment(error: figment::Error, file: Option<&Path>) -> Config
         [key] => lookup(None, key),
         _ => None,
     };
-    let source = error.metadata.as_ref().map(describe).unwrap_or_default();
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|metadata| describe(metadata, file))
+        .unwrap_or_default();
     let problem = match &error.kind {
         figment::error::Kind::Message(message) => message.clone(),
         _ if named.is_some_and(Setting::is_secret) => {
