@@ -25,11 +25,6 @@ impl Clock {
         Instant::now() + Duration::from_nanos(self.offset.load(Ordering::Relaxed))
     }
 
-    /// Time since `then`, by this clock.
-    pub fn since(&self, then: Instant) -> Duration {
-        self.now().saturating_duration_since(then)
-    }
-
     /// Moves this clock (and its clones) `by` forward, for tests.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
@@ -56,7 +51,7 @@ mod tests {
         let copy = clock.clone();
         let then = clock.now();
         copy.advance(Duration::from_secs(90));
-        assert!(clock.since(then) >= Duration::from_secs(90));
+        assert!(clock.now().duration_since(then) >= Duration::from_secs(90));
         assert!(clock.now() > Instant::now() + Duration::from_secs(89));
     }
 }

@@ -44,16 +44,17 @@ impl<S: Exchange> Exchange for Guarded<S> {
             .inspect_err(|_| self.metrics.circuit_rejection())?;
         let ahead = request.ahead;
         let result = self.inner.call(request).await;
-        let outcome = match Outcome::of(&result) {
-            Outcome::Failed if ahead => Outcome::Neutral,
-            outcome => outcome,
-        };
-        match Outcome::of(&result) {
+        let seen = Outcome::of(&result);
+        match seen {
             Outcome::Healthy => self.health.set_failing(false),
             Outcome::Failed => self.health.set_failing(true),
             Outcome::Neutral => {}
         }
-        if let Some(state) = admission.finish(outcome) {
+        let counted = match seen {
+            Outcome::Failed if ahead => Outcome::Neutral,
+            outcome => outcome,
+        };
+        if let Some(state) = admission.finish(counted) {
             self.metrics.circuit_state(state.gauge());
             tracing::warn!(state = ?state, "upstream circuit breaker changed state");
         }

@@ -104,12 +104,12 @@ impl Health {
     pub(super) fn exchanged(&self, result: &PageResult) {
         match result {
             Ok(_) => self.reachable.store(true, Ordering::Relaxed),
-            Err(error) => self.token_failed(error),
+            Err(error) => self.failed(error),
         }
     }
 
-    /// Getting the app token failed (or the upstream refused it).
-    pub(super) fn token_failed(&self, error: &UpstreamError) {
+    /// A failure: not reachable after one that means so (no connection, a refused token).
+    pub(super) fn failed(&self, error: &UpstreamError) {
         if error.means_not_ready() {
             self.reachable.store(false, Ordering::Relaxed);
         }

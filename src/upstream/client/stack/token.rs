@@ -32,7 +32,7 @@ impl<S> Authorized<S> {
             .token
             .get()
             .await
-            .inspect_err(|error| self.health.token_failed(error))?;
+            .inspect_err(|error| self.health.failed(error))?;
         request.token = Some(token);
         Ok(request)
     }
