@@ -49,21 +49,6 @@ impl CustomerIds {
     pub fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
     }
-
-    /// How many there are.
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    /// The set's digest (equal sets, equal digests).
-    pub fn digest(&self) -> u64 {
-        self.digest
-    }
 }
 
 impl PartialEq for CustomerIds {
