@@ -123,6 +123,7 @@ impl Application {
             metrics_apart: metrics_listener.is_some(),
             introspection: settings.introspection,
             documents: Documents::default(),
+            fast_executor: true,
         }));
         Ok(Self {
             listener,
@@ -132,6 +133,15 @@ impl Application {
             shutdown: settings.shutdown,
             connections,
         })
+    }
+
+    /// The gateway with async-graphql's executor answering every request: the reference the
+    /// differential test holds the fast executor to.
+    pub fn with_reference_executor_only(mut self) -> Self {
+        if let Some(app) = Arc::get_mut(&mut self.state.0) {
+            app.fast_executor = false;
+        }
+        self
     }
 
     /// The address actually bound.

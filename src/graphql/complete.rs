@@ -1,26 +1,68 @@
-//! Partial answers as the GraphQL specification says ("Handling Execution Errors"): a field
-//! that raised an error is `null` with its error, and a non-null field's null goes up to the
-//! nearest nullable ancestor, up to `data: null`.
+//! async-graphql's answers brought to the GraphQL specification, so that its executor and
+//! the fast one give the same bytes.
 //!
-//! async-graphql 7 leaves a failed field out of its parent object instead (its containers add
-//! the error and skip the key), and never propagates a non-null field's failure. So after
-//! execution, each error's path is followed through the operation (aliases and fragments as
-//! written) to learn the type of every step; the failed key is set to `null`, and while the
-//! step is non-null, its parent is nulled in turn. Only answers with field errors pay for this:
-//! the document is parsed again from its text, and the walk follows the error paths alone.
+//! - Partial answers ("Handling Execution Errors"): a field that raised an error is `null`
+//!   with its error, and a non-null field's null goes up to the nearest nullable ancestor, up
+//!   to `data: null`. async-graphql 7 leaves a failed field out of its parent object instead,
+//!   and never propagates a non-null field's failure. So each error's path is followed through
+//!   the operation (aliases and fragments as written) to learn the type of every step; the
+//!   failed key is set to `null`, and while the step is non-null, its parent is nulled in turn.
+//! - Order: async-graphql writes root fields and their errors in the order they finish; the
+//!   specification orders the fields as the selection set does. Errors follow their root
+//!   field's place, and a field merged from several selections reports one error, not one
+//!   per selection.
 
 use async_graphql::{
-    Name, PathSegment, ServerError, Value,
+    Name, PathSegment, ServerError, Value, Variables,
     parser::types::{BaseType, ExecutableDocument, Selection, SelectionSet, Type},
 };
 
-/// Nulls every failed field of `data` as the specification asks (see the module docs);
-/// `query` and `operation_name` are the request's.
+/// Brings async-graphql's `data` and `errors` for `operation_name` of `document`, run with
+/// `variables`, to the specification (see the module docs).
 pub fn complete(
     data: &mut Value,
-    errors: &[ServerError],
-    query: &str,
+    errors: &mut Vec<ServerError>,
+    document: &ExecutableDocument,
     operation_name: Option<&str>,
+    variables: &Variables,
+) {
+    let Some((_, operation)) = super::operation::chosen(document, operation_name) else {
+        return;
+    };
+    let roots = super::fast::root_keys(document, &operation.node, variables);
+    if let Some(roots) = &roots {
+        order_errors(errors, roots);
+    }
+    null_failed(data, errors, document, &operation.node.selection_set.node);
+    if let (Some(roots), Value::Object(fields)) = (&roots, &mut *data) {
+        fields.sort_by_cached_key(|key, _| {
+            roots
+                .iter()
+                .position(|root| root == key)
+                .unwrap_or(usize::MAX)
+        });
+    }
+}
+
+/// Sorts `errors` by their root field's place among `roots` (then by location), keeping one
+/// error per path.
+fn order_errors(errors: &mut Vec<ServerError>, roots: &[Name]) {
+    errors.sort_by_cached_key(|error| {
+        let place = match error.path.first() {
+            Some(PathSegment::Field(key)) => roots.iter().position(|root| root == key.as_str()),
+            _ => None,
+        };
+        (place.unwrap_or(usize::MAX), error.locations.clone())
+    });
+    errors.dedup_by(|later, earlier| !later.path.is_empty() && later.path == earlier.path);
+}
+
+/// Nulls every failed field of `data`, and propagates the nulls of non-null fields.
+fn null_failed(
+    data: &mut Value,
+    errors: &[ServerError],
+    document: &ExecutableDocument,
+    operation: &SelectionSet,
 ) {
     // async-graphql answers null for a root with no field to give (all skipped): that is `{}`.
     if *data == Value::Null && errors.is_empty() {
@@ -35,13 +77,6 @@ pub fn complete(
     if failed.is_empty() {
         return;
     }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return;
-    };
-    let Some((_, operation)) = super::operation::chosen(&document, operation_name) else {
-        return;
-    };
-    let operation = &operation.node.selection_set.node;
     // async-graphql gives an object whose every field failed as null: first make each object
     // on the way to a failure an object again, so that nulls are placed only where they belong.
     if *data == Value::Null {
@@ -51,7 +86,7 @@ pub fn complete(
         reopen(data, path);
     }
     for path in &failed {
-        let nullable = steps(&document, operation, path);
+        let nullable = steps(document, operation, path);
         null_upwards(data, path, &nullable);
     }
 }
@@ -226,8 +261,15 @@ mod tests {
 
     fn completed(query: &str, data: serde_json::Value, paths: &[&[&str]]) -> serde_json::Value {
         let mut data = Value::from_json(data).unwrap();
-        let errors: Vec<ServerError> = paths.iter().map(|path| error(path)).collect();
-        complete(&mut data, &errors, query, None);
+        let mut errors: Vec<ServerError> = paths.iter().map(|path| error(path)).collect();
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        complete(
+            &mut data,
+            &mut errors,
+            &document,
+            None,
+            &Variables::default(),
+        );
         data.into_json().unwrap()
     }
 
@@ -274,11 +316,16 @@ mod tests {
         let mut failed = error(&["customer", "products"]);
         failed.path.push(PathSegment::Index(1));
         failed.path.push(PathSegment::Field("customer".into()));
+        let document = async_graphql::parser::parse_query(
+            r#"{ customer(id: "c1") { id products { service customer { id } } } }"#,
+        )
+        .unwrap();
         complete(
             &mut data,
-            &[failed],
-            r#"{ customer(id: "c1") { id products { service customer { id } } } }"#,
+            &mut vec![failed],
+            &document,
             None,
+            &Variables::default(),
         );
         // Product.customer, Product and the list are non-null: the nullable `customer` root
         // field takes the null.
@@ -307,6 +354,34 @@ mod tests {
             &[],
         );
         assert_eq!(data, serde_json::json!({}));
+    }
+
+    #[test]
+    fn root_fields_and_their_errors_follow_the_selection_set() {
+        let query = r#"{ b: customer(id: "2") { id } __typename a: customer(id: "1") { id } }"#;
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let mut data = Value::from_json(serde_json::json!({ "__typename": "Query" })).unwrap();
+        // Finished in another order, and `a` reported twice (merged from two selections).
+        let mut errors = vec![error(&["a"]), error(&["b"]), error(&["a"])];
+        complete(
+            &mut data,
+            &mut errors,
+            &document,
+            None,
+            &Variables::default(),
+        );
+        assert_eq!(
+            serde_json::to_string(&data).unwrap(),
+            r#"{"b":null,"__typename":"Query","a":null}"#
+        );
+        let paths: Vec<_> = errors.iter().map(|error| error.path.clone()).collect();
+        assert_eq!(
+            paths,
+            [
+                vec![PathSegment::Field("b".into())],
+                vec![PathSegment::Field("a".into())]
+            ]
+        );
     }
 
     #[test]

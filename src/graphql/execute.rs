@@ -5,6 +5,7 @@
 //! knows HTTP.
 
 use std::{
+    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -13,7 +14,12 @@ use axum::body::Bytes;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{GatewaySchema, Prepared, RequestScope, complete::complete, for_caller};
+use async_graphql::parser::types::ExecutableDocument;
+
+use super::{
+    GatewaySchema, Prepared, RequestScope, chosen_operation, complete::complete, error::classify,
+    fast, for_caller,
+};
 use crate::{
     auth::CustomerAccess,
     cache::{CustomerStore, Provenance},
@@ -30,6 +36,8 @@ pub struct ExecuteOptions<'a> {
     pub timeout: Duration,
     /// The request's id, quoted by a masked internal error.
     pub request_id: &'a str,
+    /// Whether the fast executor may answer.
+    pub fast: bool,
 }
 
 /// What kind of answer it is, which decides its HTTP status.
@@ -56,6 +64,27 @@ pub struct Answer {
     pub provenance: Provenance,
     /// The operation's name, for metrics.
     pub operation: Option<String>,
+    /// Which executor wrote it.
+    pub executor: Executor,
+}
+
+/// The two executors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    /// The gateway's own, for the data fields of a validated document (`graphql/fast/`).
+    Fast,
+    /// async-graphql's: introspection, first sightings, and what the fast one leaves.
+    Reference,
+}
+
+impl Executor {
+    /// The name metrics give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Reference => "reference",
+        }
+    }
 }
 
 /// Why no answer came out.
@@ -75,7 +104,8 @@ struct RequestErrors<'a> {
     errors: &'a [async_graphql::ServerError],
 }
 
-/// Executes `prepared` for `access` against `schema`, reading through `store`.
+/// Executes `prepared` for `access` against `schema`, reading through `store`: with the fast
+/// executor when it covers the request, otherwise with async-graphql's.
 pub async fn execute(
     schema: &GatewaySchema,
     store: &Arc<CustomerStore>,
@@ -83,19 +113,100 @@ pub async fn execute(
     access: CustomerAccess,
     options: ExecuteOptions<'_>,
 ) -> Result<Answer, ExecuteError> {
-    let Prepared {
-        request,
-        unparsed,
-        operation,
-        cost,
-    } = prepared;
     let scope = RequestScope {
         deadline: Instant::now() + options.timeout,
         reads: Arc::default(),
     };
+    let limit = options.timeout + EXECUTION_GRACE;
+    let validated = prepared
+        .document
+        .as_ref()
+        .filter(|document| document.is_valid());
+    if let Some(document) = validated.filter(|_| options.fast) {
+        let fast = fast::run(
+            &document.parsed,
+            prepared.request.operation_name.as_deref(),
+            &prepared.request.variables,
+            &access,
+            store,
+            &scope,
+        );
+        let written = tokio::time::timeout(limit, fast)
+            .await
+            .map_err(|_| ExecuteError::TimedOut)?;
+        if let Ok(written) = written {
+            return Ok(fast_answer(written, prepared, &scope, options));
+        }
+    }
+    reference(schema, store, prepared, access, scope, options).await
+}
+
+/// The answer of the fast executor, written around its data.
+fn fast_answer(
+    written: fast::Written,
+    prepared: Prepared,
+    scope: &RequestScope,
+    options: ExecuteOptions<'_>,
+) -> Answer {
+    let fast::Written { data, mut errors } = written;
+    let mut quotes_id = false;
+    for error in &mut errors {
+        quotes_id |= classify(error, false, false, options.request_id);
+    }
+    let provenance = scope.reads.provenance();
+    let extensions = extensions(provenance, prepared.cost);
+    let mut body = Vec::with_capacity(data.len() + 64);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(&data);
+    // Serialising these async-graphql types cannot fail: no map has a non-text key.
+    if !extensions.is_empty() {
+        body.extend_from_slice(b",\"extensions\":");
+        let _ = serde_json::to_writer(&mut body, &extensions);
+    }
+    if !errors.is_empty() {
+        body.extend_from_slice(b",\"errors\":");
+        let _ = serde_json::to_writer(&mut body, &errors);
+    }
+    body.push(b'}');
+    drop(data);
+    if body.len() >= crate::memory::LARGE_ANSWER_BYTES {
+        crate::memory::release_freed();
+    }
+    Answer {
+        body: Bytes::from(body),
+        class: AnswerClass::Data,
+        failed: !errors.is_empty(),
+        quotes_id,
+        provenance,
+        operation: prepared.operation,
+        executor: Executor::Fast,
+    }
+}
+
+/// Executes `prepared` with async-graphql's executor, and brings its answer to the
+/// specification ([`complete`]).
+async fn reference(
+    schema: &GatewaySchema,
+    store: &Arc<CustomerStore>,
+    prepared: Prepared,
+    access: CustomerAccess,
+    scope: RequestScope,
+    options: ExecuteOptions<'_>,
+) -> Result<Answer, ExecuteError> {
+    let Prepared {
+        mut request,
+        document,
+        unparsed,
+        operation,
+        cost,
+    } = prepared;
+    if let Some(document) = &document {
+        with_default_variables(&mut request, &document.parsed);
+        request.set_parsed_query(document.parsed.clone());
+    }
     // Kept to place the nulls of a partial answer (see `complete`).
-    let query = request.query.clone();
     let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
     let request = for_caller(request, access, scope.clone(), store);
     let mut response =
         tokio::time::timeout(options.timeout + EXECUTION_GRACE, schema.execute(request))
@@ -106,12 +217,19 @@ pub async fn execute(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
-    if !request_error {
+    if request_error {
+        // Some of async-graphql's rules report in hash order: give them the document's.
+        response
+            .errors
+            .sort_by(|a, b| (&a.locations, &a.message).cmp(&(&b.locations, &b.message)));
+    } else if let Some(document) = &document {
+        document.validated();
         complete(
             &mut response.data,
-            &response.errors,
-            &query,
+            &mut response.errors,
+            &document.parsed,
             operation_name.as_deref(),
+            &variables,
         );
     }
     let mut quotes_id = false;
@@ -119,7 +237,7 @@ pub async fn execute(
         quotes_id |= classify(error, request_error, unparsed, options.request_id);
     }
     let provenance = scope.reads.provenance();
-    extend(&mut response, provenance, cost);
+    response.extensions = extensions(provenance, cost);
     let body = if request_error {
         serde_json::to_vec(&RequestErrors {
             errors: &response.errors,
@@ -148,24 +266,43 @@ pub async fn execute(
         quotes_id,
         provenance,
         operation,
+        executor: Executor::Reference,
     })
 }
 
+/// Gives every variable the request leaves out its default: async-graphql applies defaults
+/// when a field reads an argument, but not to `@skip` and `@include`.
+fn with_default_variables(request: &mut async_graphql::Request, document: &ExecutableDocument) {
+    let Some((_, operation)) = chosen_operation(document, request.operation_name.as_deref()) else {
+        return;
+    };
+    for definition in &operation.node.variable_definitions {
+        let definition = &definition.node;
+        if let Some(default) = &definition.default_value
+            && !request.variables.contains_key(&definition.name.node)
+        {
+            request
+                .variables
+                .insert(definition.name.node.clone(), default.node.clone());
+        }
+    }
+}
+
 /// The answer's extensions: the estimated cost when asked for, and how stale its data are.
-fn extend(
-    response: &mut async_graphql::Response,
+fn extensions(
     provenance: Provenance,
     cost: Option<(u64, usize)>,
-) {
+) -> BTreeMap<String, async_graphql::Value> {
+    let mut extensions = BTreeMap::new();
     if let Some((estimated, limit)) = cost {
-        response.extensions.insert(
+        extensions.insert(
             "cost".into(),
             async_graphql::Value::from_json(json!({ "estimated": estimated, "limit": limit }))
                 .unwrap_or_default(),
         );
     }
     if let Some(stale) = provenance.stale() {
-        response.extensions.insert(
+        extensions.insert(
             "stale".into(),
             async_graphql::Value::from_json(json!({
                 "ageSeconds": stale.age.as_secs(),
@@ -175,93 +312,5 @@ fn extend(
             .unwrap_or_default(),
         );
     }
-}
-
-/// Gives every error a code. Request errors without one are the document's fault and keep
-/// their message; a field error without one is a failure inside the gateway, so its detail
-/// goes to the log and the caller gets a generic message quoting the request id (the one case
-/// where this returns `true`).
-fn classify(
-    error: &mut async_graphql::ServerError,
-    request_error: bool,
-    unparsed: bool,
-    id: &str,
-) -> bool {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if let Some(code) = extensions.get("code") {
-        if !request_error {
-            tracing::info!(code = %code, message = %error.message, path = ?error.path, "field failed");
-        }
-        return false;
-    }
-    if request_error {
-        let code = if unparsed {
-            "GRAPHQL_PARSE_FAILED"
-        } else {
-            "GRAPHQL_VALIDATION_FAILED"
-        };
-        extensions.set("code", code);
-        return false;
-    }
-    tracing::error!(detail = %error.message, path = ?error.path, "internal error while resolving a field");
-    extensions.set("code", "INTERNAL_SERVER_ERROR");
-    extensions.set("requestId", id);
-    error.message = format!("internal error: quote request id {id} when reporting it");
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use async_graphql::{ErrorExtensions, PathSegment, ServerError};
-
-    use super::*;
-
-    fn id() -> &'static str {
-        "req-1"
-    }
-
-    #[test]
-    fn a_field_error_without_a_code_is_masked_and_quotes_the_request_id() {
-        let mut error = ServerError::new("db password is hunter2", None);
-        error.path = vec![PathSegment::Field("customers".into())];
-        assert!(
-            classify(&mut error, false, false, id()),
-            "quotes the id: not shared"
-        );
-        assert!(!error.message.contains("hunter2"));
-        assert!(error.message.contains("req-1"));
-        let extensions = error.extensions.unwrap();
-        assert_eq!(
-            extensions.get("code"),
-            Some(&async_graphql::Value::from("INTERNAL_SERVER_ERROR"))
-        );
-        assert_eq!(
-            extensions.get("requestId"),
-            Some(&async_graphql::Value::from("req-1"))
-        );
-    }
-
-    #[test]
-    fn coded_and_request_errors_keep_their_messages() {
-        let coded = async_graphql::Error::new("the upstream is unavailable: HTTP 503")
-            .extend_with(|_, extensions| extensions.set("code", "UPSTREAM_UNAVAILABLE"));
-        let mut error = coded.into_server_error(async_graphql::Pos::default());
-        error.path = vec![PathSegment::Field("customers".into())];
-        assert!(!classify(&mut error, false, false, id()));
-        assert_eq!(error.message, "the upstream is unavailable: HTTP 503");
-
-        let mut unknown_field = ServerError::new("Unknown field \"nope\"", None);
-        assert!(!classify(&mut unknown_field, true, false, id()));
-        assert_eq!(unknown_field.message, "Unknown field \"nope\"");
-        assert_eq!(
-            unknown_field.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from("GRAPHQL_VALIDATION_FAILED"))
-        );
-        let mut unparsed = ServerError::new("expected selection", None);
-        classify(&mut unparsed, true, true, id());
-        assert_eq!(
-            unparsed.extensions.unwrap().get("code"),
-            Some(&async_graphql::Value::from("GRAPHQL_PARSE_FAILED"))
-        );
-    }
+    extensions
 }

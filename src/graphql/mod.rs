@@ -12,6 +12,7 @@ mod complete;
 mod connection;
 mod error;
 mod execute;
+mod fast;
 mod fields;
 mod limits;
 mod operation;
@@ -27,7 +28,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLo
 
 pub use complete::complete;
 pub use error::QueryError;
-pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, execute};
+pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, Executor, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::{MAX_PAGE_SIZE, Query};

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     auth::CustomerAccess,
     cache::{CustomerStore, Listing, Provenance},
-    domain::{Customer, ProductFilter, Snapshot},
+    domain::{Customer, ProductFilter, ProductRef},
     loader::CustomerLoader,
 };
 
@@ -52,38 +52,19 @@ impl Query {
         after: Option<String>,
         search: Option<String>,
     ) -> Result<CustomerConnection> {
-        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-        check_page_size(first).map_err(to_graphql)?;
-        let start = match after.as_deref() {
-            Some(cursor) => decode_cursor(cursor).map_err(to_graphql)?.saturating_add(1),
-            None => 0,
-        };
         let selected = ctx.look_ahead();
-        let page = CustomerPage {
-            start,
-            first: first as usize,
-            search: search.map(|text| text.to_lowercase()),
-            access: ctx.data::<CustomerAccess>()?,
-            needs_total: selected.field("totalCount").exists(),
-            needs_next: selected.field("pageInfo").field("hasNextPage").exists(),
+        let wanted = PageWanted {
+            first: first.unwrap_or(DEFAULT_PAGE_SIZE),
+            after,
+            search,
+            total: selected.field("totalCount").exists(),
+            next: selected.field("pageInfo").field("hasNextPage").exists(),
         };
         let scope = ctx.data::<RequestScope>()?;
-        let listing = ctx
-            .data::<Arc<CustomerStore>>()?
-            .listing(scope.deadline, |read| page.page_of_prefix(read))
+        let store = ctx.data::<Arc<CustomerStore>>()?;
+        customers_page(store, ctx.data::<CustomerAccess>()?, scope, wanted)
             .await
-            .map_err(to_graphql)?;
-        match listing {
-            Listing::Whole(served) => {
-                scope.reads.note(served.provenance);
-                Ok(page.page_of_all(served.value.customers()))
-            }
-            Listing::Early(connection) => {
-                // Not from a whole snapshot: the answer is not reused.
-                scope.reads.note(Provenance::elsewhere(None));
-                Ok(connection)
-            }
-        }
+            .map_err(to_graphql)
     }
 
     /// The customer with this id, or null when there is no such customer (or the caller may
@@ -104,16 +85,81 @@ impl Query {
         ctx: &Context<'_>,
         filter: Option<ProductFilterInput>,
     ) -> Result<Vec<ProductNode>> {
-        let snapshot = snapshot(ctx).await?;
-        let access = ctx.data::<CustomerAccess>()?;
+        let scope = ctx.data::<RequestScope>()?;
+        let store = ctx.data::<Arc<CustomerStore>>()?;
         let filter = ProductFilter::from(filter.unwrap_or_default());
-        Ok(snapshot
-            .products(&filter)
-            .into_iter()
-            .filter(|product| access.allows(&product.customer.id))
-            .map(ProductNode)
-            .collect())
+        let products = products_matching(store, ctx.data::<CustomerAccess>()?, scope, &filter)
+            .await
+            .map_err(to_graphql)?;
+        Ok(products.into_iter().map(ProductNode).collect())
     }
+}
+
+/// The arguments of one `customers` field, and which parts of its answer are selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PageWanted {
+    /// `first`, its default applied.
+    pub first: i32,
+    /// `after`, still encoded.
+    pub after: Option<String>,
+    /// `search`, as given.
+    pub search: Option<String>,
+    /// `totalCount` is selected: every customer must be counted.
+    pub total: bool,
+    /// `pageInfo.hasNextPage` is selected: one customer past the page must be read.
+    pub next: bool,
+}
+
+/// One `customers` page for `access`, noting in `scope` what it was read from. Both executors
+/// answer the field with this.
+pub(super) async fn customers_page(
+    store: &CustomerStore,
+    access: &CustomerAccess,
+    scope: &RequestScope,
+    wanted: PageWanted,
+) -> Result<CustomerConnection, QueryError> {
+    check_page_size(wanted.first)?;
+    let start = match wanted.after.as_deref() {
+        Some(cursor) => decode_cursor(cursor)?.saturating_add(1),
+        None => 0,
+    };
+    let page = CustomerPage {
+        start,
+        first: wanted.first as usize,
+        search: wanted.search.map(|text| text.to_lowercase()),
+        access,
+        needs_total: wanted.total,
+        needs_next: wanted.next,
+    };
+    let listing = store
+        .listing(scope.deadline, |read| page.page_of_prefix(read))
+        .await?;
+    match listing {
+        Listing::Whole(served) => {
+            scope.reads.note(served.provenance);
+            Ok(page.page_of_all(served.value.customers()))
+        }
+        Listing::Early(connection) => {
+            // Not from a whole snapshot: the answer is not reused.
+            scope.reads.note(Provenance::elsewhere(None));
+            Ok(connection)
+        }
+    }
+}
+
+/// The products passing `filter` that `access` may see, in contract order, noting in `scope`
+/// what they were read from. Both executors answer `products` with this.
+pub(super) async fn products_matching(
+    store: &CustomerStore,
+    access: &CustomerAccess,
+    scope: &RequestScope,
+    filter: &ProductFilter,
+) -> Result<Vec<ProductRef>, QueryError> {
+    let served = store.snapshot(scope.deadline).await?;
+    scope.reads.note(served.provenance);
+    let mut products = served.value.products(filter);
+    products.retain(|product| access.allows(&product.customer.id));
+    Ok(products)
 }
 
 /// One `customers` page asked for, and which parts of the answer were selected.
@@ -192,16 +238,4 @@ impl CustomerPage<'_> {
             edges,
         }
     }
-}
-
-/// The customer snapshot for this request, noting when it is stale.
-async fn snapshot(ctx: &Context<'_>) -> Result<Arc<Snapshot>> {
-    let scope = ctx.data::<RequestScope>()?;
-    let served = ctx
-        .data::<Arc<CustomerStore>>()?
-        .snapshot(scope.deadline)
-        .await
-        .map_err(to_graphql)?;
-    scope.reads.note(served.provenance);
-    Ok(served.value)
 }

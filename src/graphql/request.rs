@@ -1,7 +1,13 @@
 //! A request on its way to execution: the parameters a transport read ([`GraphqlRequest`]),
 //! parsed ([`Parsed`]), then priced against the limits and ready to run ([`Prepared`]).
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
+};
 
 use async_graphql::{
     Variables,
@@ -29,17 +35,40 @@ pub struct GraphqlRequest {
 /// Most bytes of parsed documents kept, counted as four times their text.
 const DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// A parsed document, and whether async-graphql has validated it.
+#[derive(Debug)]
+pub(super) struct Document {
+    pub(super) parsed: ExecutableDocument,
+    /// Set once an execution of the document got past validation. Validation does not depend
+    /// on the operation chosen, and the fast executor checks variable values itself, so from
+    /// then on the fast executor may answer the document.
+    valid: AtomicBool,
+}
+
+impl Document {
+    /// Whether async-graphql has validated the document.
+    pub(super) fn is_valid(&self) -> bool {
+        self.valid.load(Ordering::Relaxed)
+    }
+
+    /// Notes that an execution of the document passed validation.
+    pub(super) fn validated(&self) {
+        self.valid.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Parsed documents by their text, so a query sent again (with other variables, from another
-/// caller, with reuse off) is not parsed again. Only documents that parse are kept.
+/// caller, with reuse off) is neither parsed nor validated again. Only documents that parse
+/// are kept.
 #[derive(Debug, Clone)]
-pub struct Documents(Cache<Arc<str>, Arc<ExecutableDocument>>);
+pub struct Documents(Cache<Arc<str>, Arc<Document>>);
 
 impl Default for Documents {
     fn default() -> Self {
         Self(
             Cache::builder()
                 .max_capacity(DOCUMENT_BYTES)
-                .weigher(|text: &Arc<str>, _: &Arc<ExecutableDocument>| {
+                .weigher(|text: &Arc<str>, _: &Arc<Document>| {
                     u32::try_from(text.len().saturating_mul(4) + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
@@ -49,12 +78,15 @@ impl Default for Documents {
 
 impl Documents {
     /// `query` parsed, from the cache when it was parsed before.
-    fn parse(&self, query: &str) -> Option<ExecutableDocument> {
+    fn parse(&self, query: &str) -> Option<Arc<Document>> {
         if let Some(document) = self.0.get(query) {
-            return Some(ExecutableDocument::clone(&document));
+            return Some(document);
         }
-        let document = parse_query(query).ok()?;
-        self.0.insert(query.into(), Arc::new(document.clone()));
+        let document = Arc::new(Document {
+            parsed: parse_query(query).ok()?,
+            valid: AtomicBool::new(false),
+        });
+        self.0.insert(query.into(), Arc::clone(&document));
         Some(document)
     }
 }
@@ -63,7 +95,7 @@ impl Documents {
 #[derive(Debug)]
 pub struct Parsed {
     request: async_graphql::Request,
-    document: Option<ExecutableDocument>,
+    document: Option<Arc<Document>>,
     report_cost: bool,
 }
 
@@ -85,9 +117,9 @@ impl Parsed {
 
     /// Whether the operation to run is a mutation (GET may not run one).
     pub fn is_mutation(&self) -> bool {
-        self.document
-            .as_ref()
-            .is_some_and(|document| is_mutation(document, self.request.operation_name.as_deref()))
+        self.document.as_ref().is_some_and(|document| {
+            is_mutation(&document.parsed, self.request.operation_name.as_deref())
+        })
     }
 
     /// Checks the document against `limits`, with list sizes from the latest cached snapshot
@@ -100,21 +132,22 @@ impl Parsed {
         deadline: Instant,
     ) -> Result<Prepared, Refusal> {
         let Self {
-            mut request,
+            request,
             document,
             report_cost,
         } = self;
         let unparsed = document.is_none();
         let mut operation = request.operation_name.clone();
         let mut cost = None;
-        if let Some(document) = document {
+        if let Some(document) = &document {
+            let document = &document.parsed;
             if operation.is_none() {
-                operation = chosen_operation(&document, None)
+                operation = chosen_operation(document, None)
                     .and_then(|(name, _)| name)
                     .map(|name| name.to_string());
             }
             let measured = measure(
-                &document,
+                document,
                 request.operation_name.as_deref(),
                 &request.variables,
                 limits,
@@ -125,10 +158,10 @@ impl Parsed {
             cost = measured
                 .filter(|_| report_cost)
                 .map(|measured| (measured.cost, limits.complexity));
-            request.set_parsed_query(document);
         }
         Ok(Prepared {
             request,
+            document,
             unparsed,
             operation,
             cost,
@@ -140,6 +173,8 @@ impl Parsed {
 #[derive(Debug)]
 pub struct Prepared {
     pub(super) request: async_graphql::Request,
+    /// The parsed document, when it parses.
+    pub(super) document: Option<Arc<Document>>,
     /// The document did not parse (its errors are `GRAPHQL_PARSE_FAILED`).
     pub(super) unparsed: bool,
     /// The operation's name, for metrics: the one asked for, or the only operation's.
@@ -161,11 +196,9 @@ mod tests {
         };
         let first = documents.parse("{ customers { totalCount } }").unwrap();
         assert_eq!(kept(), 1);
+        first.validated();
         let again = documents.parse("{ customers { totalCount } }").unwrap();
-        assert_eq!(
-            format!("{:?}", first.operations),
-            format!("{:?}", again.operations)
-        );
+        assert!(Arc::ptr_eq(&first, &again) && again.is_valid());
         assert!(documents.parse("{ customers {").is_none());
         assert_eq!(kept(), 1);
     }

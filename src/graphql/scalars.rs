@@ -39,6 +39,13 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        Value::String(self.written())
+    }
+}
+
+impl DateTime {
+    /// The instant as an answer writes it.
+    pub fn written(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 }

@@ -179,8 +179,10 @@ async fn run(
     let options = graphql::ExecuteOptions {
         timeout: state.limits.request_timeout,
         request_id: id.as_str(),
+        fast: state.fast_executor,
     };
     let answer = graphql::execute(&state.schema, &state.store, prepared, access, options).await?;
+    state.metrics.execution(answer.executor.name());
     let outcome = if answer.failed { "error" } else { "ok" };
     state
         .metrics

@@ -82,6 +82,9 @@ pub struct App {
     pub introspection: bool,
     /// Documents parsed before, by their text.
     pub documents: Documents,
+    /// Whether the fast executor answers what it covers (always, but for the differential
+    /// test's reference gateway).
+    pub fast_executor: bool,
 }
 
 impl std::fmt::Debug for App {

@@ -21,6 +21,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// An execution ran, in the executor named (`fast` or `reference`).
+    pub fn execution(&self, executor: &'static str) {
+        self.requests
+            .executions
+            .with_label_values(&[executor])
+            .inc();
+    }
+
     /// The label for an operation name: the name itself when it is safe to keep.
     pub(super) fn operation_label<'a>(&self, operation: Option<&'a str>) -> &'a str {
         let Some(name) = operation else {

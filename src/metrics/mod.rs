@@ -90,6 +90,7 @@ fn histograms(
 #[derive(Debug)]
 struct RequestSeries {
     graphql_requests: IntCounterVec,
+    executions: IntCounterVec,
     graphql_seconds: HistogramVec,
     refusals: IntCounterVec,
     auth_refusals: IntCounterVec,
@@ -105,6 +106,13 @@ impl RequestSeries {
                 "gateway_graphql_requests_total",
                 "GraphQL requests executed, by operation name and outcome (ok or error).",
                 &["operation", "outcome"],
+            ),
+            executions: counters(
+                r,
+                "gateway_graphql_executions_total",
+                "GraphQL executions, by the executor that wrote the answer: `fast` (the \
+                 gateway's own) or `reference` (async-graphql's).",
+                &["executor"],
             ),
             graphql_seconds: histograms(
                 r,

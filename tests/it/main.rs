@@ -10,6 +10,7 @@ mod common;
 mod compression;
 mod customer_claim;
 mod customers;
+mod differential;
 mod fault_load;
 mod faults;
 mod hardening;

@@ -46,6 +46,8 @@ pub(crate) struct Options {
     pub(crate) settings: Vec<(&'static str, String)>,
     /// Return without waiting for `/readyz` (for an upstream that is meant to be down).
     pub(crate) no_wait: bool,
+    /// Answer everything with async-graphql's executor (the differential test's reference).
+    pub(crate) reference_only: bool,
 }
 
 impl Options {
@@ -71,6 +73,11 @@ impl Options {
             ),
             scope: "elements.license.read.all".into(),
         });
+        self
+    }
+
+    pub(crate) fn reference_only(mut self) -> Self {
+        self.reference_only = true;
         self
     }
 
@@ -149,9 +156,12 @@ pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     env.extend(options.settings);
     let settings = Settings::load(None, |name| env.get(name).cloned()).expect("valid settings");
     let clock = Clock::default();
-    let app = Application::build_with_clock(settings, clock.clone())
+    let mut app = Application::build_with_clock(settings, clock.clone())
         .await
         .expect("gateway builds");
+    if options.reference_only {
+        app = app.with_reference_executor_only();
+    }
     let addr = app.local_addr();
     let metrics_addr = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -1,0 +1,423 @@
+//! A validated operation bound to one request's variables: `@skip`/`@include` applied,
+//! fragments inlined, fields of one response key merged (the specification's CollectFields),
+//! and every argument coerced to its Rust type. What the plan cannot express is
+//! [`Uncovered`], and the request goes to async-graphql instead.
+
+use async_graphql::{
+    Name, Positioned, Value as ConstValue, Variables,
+    parser::types::{
+        Directive, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
+    },
+};
+use async_graphql_value::Value as Literal;
+
+use super::{
+    input::{self, Uncovered},
+    plan::{
+        ConnectionField, CustomerField, EdgeField, Entry, Key, PageInfoField, Plan, ProductField,
+        RawText, Root, RootField, Selected,
+    },
+};
+use crate::{
+    domain::{ProductFilter, RawProduct, with_raw_fields},
+    graphql::query::{DEFAULT_PAGE_SIZE, PageWanted},
+};
+
+/// Binds `operation` of `document` to `variables`.
+pub(super) fn bind(
+    document: &ExecutableDocument,
+    operation: &OperationDefinition,
+    variables: &Variables,
+) -> Result<Plan, Uncovered> {
+    let binder = Binder {
+        document,
+        operation,
+        variables,
+    };
+    for definition in &operation.variable_definitions {
+        if let Some(value) = variables.get(&definition.node.name.node) {
+            input::check_variable(&definition.node.var_type.node, value)?;
+        }
+    }
+    let groups = binder.collect([&operation.selection_set.node])?;
+    let roots = groups
+        .iter()
+        .map(|group| binder.root(group))
+        .collect::<Result<_, _>>()?;
+    Ok(Plan { roots })
+}
+
+/// The response keys of `operation`'s root fields run with `variables`, in the order the
+/// answer lists them; `None` when a selection's directive cannot be evaluated.
+pub(crate) fn root_keys(
+    document: &ExecutableDocument,
+    operation: &OperationDefinition,
+    variables: &Variables,
+) -> Option<Vec<Name>> {
+    let binder = Binder {
+        document,
+        operation,
+        variables,
+    };
+    let groups = binder.collect([&operation.selection_set.node]).ok()?;
+    Some(groups.into_iter().map(|group| group.key.clone()).collect())
+}
+
+/// The fields answered under one response key, in document order.
+struct Group<'d> {
+    key: &'d Name,
+    fields: Vec<&'d Positioned<Field>>,
+}
+
+impl<'d> Group<'d> {
+    fn first(&self) -> &'d Field {
+        &self.fields[0].node
+    }
+
+    /// Every sub-selection of the group's fields, to merge.
+    fn sets(&self) -> impl Iterator<Item = &'d SelectionSet> + '_ {
+        self.fields
+            .iter()
+            .map(|field| &field.node.selection_set.node)
+    }
+}
+
+struct Binder<'d> {
+    document: &'d ExecutableDocument,
+    operation: &'d OperationDefinition,
+    variables: &'d Variables,
+}
+
+impl<'d> Binder<'d> {
+    /// CollectFields over `sets`: included selections, fragments inlined (each spread once),
+    /// grouped by response key in the order first met.
+    fn collect(
+        &self,
+        sets: impl IntoIterator<Item = &'d SelectionSet>,
+    ) -> Result<Vec<Group<'d>>, Uncovered> {
+        let mut groups: Vec<Group<'d>> = Vec::new();
+        let mut visited: Vec<&'d Name> = Vec::new();
+        for set in sets {
+            self.visit(set, &mut groups, &mut visited)?;
+        }
+        Ok(groups)
+    }
+
+    /// The merged sub-selections of `group`. async-graphql runs each of several selections
+    /// under one key on its own and merges the values; one whose fields are all skipped
+    /// comes out null and hides the others' fields, so such a group is left to it.
+    fn merged(&self, group: &Group<'d>) -> Result<Vec<Group<'d>>, Uncovered> {
+        if group.fields.len() > 1 {
+            for set in group.sets() {
+                if self.collect([set])?.is_empty() {
+                    return Err(Uncovered);
+                }
+            }
+        }
+        self.collect(group.sets())
+    }
+
+    fn visit(
+        &self,
+        set: &'d SelectionSet,
+        groups: &mut Vec<Group<'d>>,
+        visited: &mut Vec<&'d Name>,
+    ) -> Result<(), Uncovered> {
+        for selection in &set.items {
+            if !self.included(selection.node.directives())? {
+                continue;
+            }
+            match &selection.node {
+                Selection::Field(field) => {
+                    let key = &field.node.response_key().node;
+                    match groups.iter_mut().find(|group| group.key == key) {
+                        // A conflict validation should have refused: async-graphql lets
+                        // some through across fragments, and answers them as it answers them.
+                        Some(group) if !same_field(group.first(), &field.node) => {
+                            return Err(Uncovered);
+                        }
+                        Some(group) => group.fields.push(field),
+                        None => groups.push(Group {
+                            key,
+                            fields: vec![field],
+                        }),
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.visit(&fragment.node.selection_set.node, groups, visited)?;
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if visited.contains(&name) {
+                        continue;
+                    }
+                    visited.push(name);
+                    let fragment = self.document.fragments.get(name).ok_or(Uncovered)?;
+                    self.visit(&fragment.node.selection_set.node, groups, visited)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `@skip` and `@include` let a selection in; a variable without a value takes
+    /// its default, as the specification says.
+    fn included(&self, directives: &[Positioned<Directive>]) -> Result<bool, Uncovered> {
+        for directive in directives {
+            let wanted = match directive.node.name.node.as_str() {
+                "skip" => false,
+                "include" => true,
+                _ => return Err(Uncovered),
+            };
+            let condition = directive.node.get_argument("if").ok_or(Uncovered)?;
+            let value = input::boolean(self.value(&condition.node)?)?.ok_or(Uncovered)?;
+            if value != wanted {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// An argument's value with its variables filled in.
+    fn value(&self, value: &Literal) -> Result<ConstValue, Uncovered> {
+        value.clone().into_const_with(|name| {
+            let definition = self
+                .operation
+                .variable_definitions
+                .iter()
+                .find(|definition| definition.node.name.node == name)
+                .ok_or(Uncovered)?;
+            self.variables
+                .get(&name)
+                .or_else(|| definition.node.default_value())
+                .cloned()
+                .ok_or(Uncovered)
+        })
+    }
+
+    /// The argument `name` of `field`, `None` when not given.
+    fn argument(&self, field: &Field, name: &str) -> Result<Option<ConstValue>, Uncovered> {
+        field
+            .get_argument(name)
+            .map(|value| self.value(&value.node))
+            .transpose()
+    }
+
+    fn root(&self, group: &Group<'d>) -> Result<Root, Uncovered> {
+        let field = group.first();
+        let bound = match field.name.node.as_str() {
+            "__typename" => None,
+            "customers" => {
+                let sub = self.merged(group)?;
+                let wanted = PageWanted {
+                    first: match self.argument(field, "first")? {
+                        Some(value) => input::int(value)?,
+                        None => None,
+                    }
+                    .unwrap_or(DEFAULT_PAGE_SIZE),
+                    after: self.optional(field, "after", input::string)?,
+                    search: self.optional(field, "search", input::string)?,
+                    total: selects(&sub, "totalCount"),
+                    next: self.selects_next(&sub)?,
+                };
+                Some(RootField::Customers(wanted, self.connection(&sub)?))
+            }
+            "customer" => {
+                let id = self.optional(field, "id", input::id)?.ok_or(Uncovered)?;
+                Some(RootField::Customer(id, self.customer(group)?))
+            }
+            "products" => Some(RootField::Products(
+                self.filter(field)?,
+                self.product(group)?,
+            )),
+            _ => return Err(Uncovered),
+        };
+        Ok(Root {
+            key: Key::new(group.key),
+            pos: group.fields[0].pos,
+            field: bound,
+        })
+    }
+
+    /// An optional argument coerced by `coerce`.
+    fn optional<T>(
+        &self,
+        field: &Field,
+        name: &str,
+        coerce: fn(ConstValue) -> Result<Option<T>, Uncovered>,
+    ) -> Result<Option<T>, Uncovered> {
+        match self.argument(field, name)? {
+            Some(value) => coerce(value),
+            None => Ok(None),
+        }
+    }
+
+    fn filter(&self, field: &Field) -> Result<ProductFilter, Uncovered> {
+        match self.argument(field, "filter")? {
+            Some(value) => input::filter(value),
+            None => Ok(ProductFilter::default()),
+        }
+    }
+
+    /// Whether `pageInfo { hasNextPage }` is selected among a connection's fields.
+    fn selects_next(&self, connection: &[Group<'d>]) -> Result<bool, Uncovered> {
+        for group in connection {
+            if group.first().name.node == "pageInfo"
+                && selects(&self.collect(group.sets())?, "hasNextPage")
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn connection(&self, groups: &[Group<'d>]) -> Result<Selected<ConnectionField>, Uncovered> {
+        self.entries(groups, |group, name| {
+            Ok(match name {
+                "totalCount" => ConnectionField::TotalCount,
+                "pageInfo" => ConnectionField::PageInfo(self.page_info(group)?),
+                "edges" => ConnectionField::Edges(self.edge(group)?),
+                "nodes" => ConnectionField::Nodes(self.customer(group)?),
+                _ => return Err(Uncovered),
+            })
+        })
+    }
+
+    fn page_info(&self, group: &Group<'d>) -> Result<Selected<PageInfoField>, Uncovered> {
+        self.entries(&self.merged(group)?, |_, name| {
+            Ok(match name {
+                "hasNextPage" => PageInfoField::HasNextPage,
+                "hasPreviousPage" => PageInfoField::HasPreviousPage,
+                "startCursor" => PageInfoField::StartCursor,
+                "endCursor" => PageInfoField::EndCursor,
+                _ => return Err(Uncovered),
+            })
+        })
+    }
+
+    fn edge(&self, group: &Group<'d>) -> Result<Selected<EdgeField>, Uncovered> {
+        self.entries(&self.merged(group)?, |group, name| {
+            Ok(match name {
+                "cursor" => EdgeField::Cursor,
+                "node" => EdgeField::Node(self.customer(group)?),
+                _ => return Err(Uncovered),
+            })
+        })
+    }
+
+    fn customer(&self, group: &Group<'d>) -> Result<Selected<CustomerField>, Uncovered> {
+        self.entries(&self.merged(group)?, |group, name| {
+            Ok(match name {
+                "id" => CustomerField::Id,
+                "organization" => CustomerField::Organization,
+                "email" => CustomerField::Email,
+                "products" => {
+                    CustomerField::Products(self.filter(group.first())?, self.product(group)?)
+                }
+                _ => return Err(Uncovered),
+            })
+        })
+    }
+
+    fn product(&self, group: &Group<'d>) -> Result<Selected<ProductField>, Uncovered> {
+        self.entries(&self.merged(group)?, |group, name| {
+            Ok(match name {
+                "customerId" => ProductField::CustomerId,
+                "customer" => ProductField::Customer(self.customer(group)?),
+                "service" => ProductField::Service,
+                "expirationDate" => ProductField::ExpirationDate,
+                "contractEndDate" => ProductField::ContractEndDate,
+                "raw" => ProductField::Raw(self.entries(&self.merged(group)?, |_, name| {
+                    raw_field(name).ok_or(Uncovered)
+                })?),
+                _ => product_scalar(name).ok_or(Uncovered)?,
+            })
+        })
+    }
+
+    /// One entry per group: `__typename`, or the field `bind` makes of it. An object whose
+    /// every field is skipped is left to async-graphql, which answers it with null (the
+    /// specification says `{}`).
+    fn entries<F>(
+        &self,
+        groups: &[Group<'d>],
+        mut bind: impl FnMut(&Group<'d>, &str) -> Result<F, Uncovered>,
+    ) -> Result<Selected<F>, Uncovered> {
+        if groups.is_empty() {
+            return Err(Uncovered);
+        }
+        groups
+            .iter()
+            .map(|group| {
+                let name = group.first().name.node.as_str();
+                let field = match name {
+                    "__typename" => None,
+                    _ => Some(bind(group, name)?),
+                };
+                Ok(Entry {
+                    key: Key::new(group.key),
+                    field,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether two selections under one response key are the same field with the same arguments,
+/// so that they merge.
+fn same_field(a: &Field, b: &Field) -> bool {
+    a.name.node == b.name.node
+        && a.arguments.len() == b.arguments.len()
+        && a.arguments
+            .iter()
+            .all(|argument| b.arguments.contains(argument))
+}
+
+/// Whether a field of this name is among `groups` (under any key), as async-graphql's
+/// look-ahead sees it.
+fn selects(groups: &[Group<'_>], name: &str) -> bool {
+    groups.iter().any(|group| {
+        group
+            .fields
+            .iter()
+            .any(|field| field.node.name.node == name)
+    })
+}
+
+/// The normalised text and Int fields of `Product`.
+fn product_scalar(name: &str) -> Option<ProductField> {
+    use ProductField::{Int, Text};
+    Some(match name {
+        "subscriptionModel" => Text(|raw| &raw.subscription_model),
+        "purchasedUserSeats" => Int(|raw| &raw.purchased_user_seats),
+        "purchasedUnits" => Int(|raw| &raw.purchased_units),
+        "microsoftLicenseAssigned" => Int(|raw| &raw.microsoft_license_assigned),
+        "microsoftLicenseAvailable" => Int(|raw| &raw.microsoft_license_available),
+        "purchasedCapacity" => Text(|raw| &raw.purchased_capacity),
+        "protectedCapacity" => Text(|raw| &raw.protected_capacity),
+        "storage" => Text(|raw| &raw.storage),
+        "retention" => Text(|raw| &raw.retention),
+        "consumedStorage" => Text(|raw| &raw.consumed_storage),
+        "change" => Text(|raw| &raw.change),
+        "source" => Text(|raw| &raw.source),
+        "paymentType" => Text(|raw| &raw.payment_type),
+        "subscriptionName" => Text(|raw| &raw.subscription_name),
+        "package" => Text(|raw| &raw.package),
+        _ => return None,
+    })
+}
+
+/// Generates [`raw_field`] from the upstream field list.
+macro_rules! raw_fields {
+    ($($field:ident => $json:literal),+ $(,)?) => {
+        /// The verbatim `RawProduct` field of this GraphQL name.
+        fn raw_field(name: &str) -> Option<RawText> {
+            match name {
+                $($json => Some(|raw: &RawProduct| &raw.$field),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+with_raw_fields!(raw_fields);

@@ -1,0 +1,184 @@
+//! The fast executor: this schema's data fields answered without async-graphql's executor.
+//!
+//! Every resolver of the schema is a read of the cached snapshot (or of the customers cache),
+//! so a request needs no future per field and no value tree. A document that async-graphql
+//! has validated once is bound to each request's variables ([`bind`]); the root fields
+//! read what they need, together, through the same functions the async-graphql resolvers call
+//! (`query.rs`); then the data are written as JSON in one synchronous walk ([`write`]).
+//!
+//! Left to async-graphql (see the README): a document not yet validated, introspection
+//! (`__schema`, `__type`), and variable or argument values it would coerce differently or
+//! refuse (an `ID` written as a number, a missing required variable, a value of the wrong
+//! type). Field errors can only come from root fields, which read the caches; each is null
+//! with its error, and a non-null one nulls `data`, as the specification says.
+
+mod bind;
+mod input;
+mod plan;
+mod write;
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    PathSegment, ServerError, Variables,
+    parser::types::{ExecutableDocument, OperationType},
+};
+use futures::future::join_all;
+
+pub(super) use bind::root_keys;
+pub(crate) use input::Uncovered;
+use plan::{Root, RootField};
+
+use super::{
+    RequestScope,
+    connection::CustomerConnection,
+    error::{QueryError, to_graphql},
+    query::{customers_page, products_matching},
+};
+use crate::{
+    auth::CustomerAccess,
+    cache::CustomerStore,
+    domain::{Customer, ProductRef},
+    upstream::UpstreamError,
+};
+
+/// The data of an answer, as JSON, and its field errors in root order.
+#[derive(Debug)]
+pub(super) struct Written {
+    pub data: Vec<u8>,
+    pub errors: Vec<ServerError>,
+}
+
+/// Runs `operation_name` of a validated `document` for `access`, or says it is
+/// [`Uncovered`] before reading anything.
+pub(super) async fn run(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    access: &CustomerAccess,
+    store: &CustomerStore,
+    scope: &RequestScope,
+) -> Result<Written, Uncovered> {
+    let (_, operation) = super::chosen_operation(document, operation_name).ok_or(Uncovered)?;
+    if operation.node.ty != OperationType::Query {
+        return Err(Uncovered);
+    }
+    let plan = bind::bind(document, &operation.node, variables)?;
+    let reads = read(&plan.roots, access, store, scope).await;
+    Ok(answer(&plan.roots, reads))
+}
+
+/// What one root field read.
+enum Read {
+    Typename,
+    Page(Result<CustomerConnection, QueryError>),
+    Products(Result<Vec<ProductRef>, QueryError>),
+    /// `customer(id)`: the id's customer from the batch (none when the caller may not see it).
+    Customer(Result<Option<Arc<Customer>>, Arc<UpstreamError>>),
+}
+
+/// Reads every root field at once; the `customer(id)` fields share one batch, as the
+/// DataLoader batches them for async-graphql.
+async fn read(
+    roots: &[Root],
+    access: &CustomerAccess,
+    store: &CustomerStore,
+    scope: &RequestScope,
+) -> Vec<Read> {
+    let mut ids: Vec<String> = Vec::new();
+    for root in roots {
+        if let Some(RootField::Customer(id, _)) = &root.field
+            && access.allows(id)
+            && !ids.contains(id)
+        {
+            ids.push(id.clone());
+        }
+    }
+    let batch = async {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        store.metrics().loader_batch(ids.len());
+        let served = store.customers(&ids, scope.deadline).await?;
+        scope.reads.note(served.provenance);
+        Ok::<_, Arc<UpstreamError>>(served.value)
+    };
+    let fields = join_all(roots.iter().map(|root| async move {
+        match &root.field {
+            None | Some(RootField::Customer(..)) => Read::Typename,
+            Some(RootField::Customers(wanted, _)) => {
+                Read::Page(customers_page(store, access, scope, wanted.clone()).await)
+            }
+            Some(RootField::Products(filter, _)) => {
+                Read::Products(products_matching(store, access, scope, filter).await)
+            }
+        }
+    }));
+    let (batch, mut fields) = tokio::join!(batch, fields);
+    for (root, read) in roots.iter().zip(&mut fields) {
+        if let Some(RootField::Customer(id, _)) = &root.field {
+            *read = Read::Customer(match &batch {
+                _ if !access.allows(id) => Ok(None),
+                Ok(found) => Ok(found.get(id).cloned()),
+                Err(error) => Err(Arc::clone(error)),
+            });
+        }
+    }
+    fields
+}
+
+/// Writes the data of `roots` from what they read.
+fn answer(roots: &[Root], reads: Vec<Read>) -> Written {
+    let mut data = Vec::with_capacity(8 * 1024);
+    let mut errors = Vec::new();
+    // A failed non-null root field nulls `data`; every root's error is still reported.
+    let mut nulled = false;
+    data.push(b'{');
+    for (index, (root, read)) in roots.iter().zip(reads).enumerate() {
+        if index > 0 {
+            data.push(b',');
+        }
+        data.extend_from_slice(root.key.json.as_bytes());
+        match (&root.field, read) {
+            (None, _) => write::string(&mut data, "Query"),
+            (Some(RootField::Customers(_, selected)), Read::Page(Ok(page))) => {
+                write::connection(&mut data, selected, &page);
+            }
+            (Some(RootField::Products(_, selected)), Read::Products(Ok(products))) => {
+                data.push(b'[');
+                for (index, item) in products.iter().enumerate() {
+                    if index > 0 {
+                        data.push(b',');
+                    }
+                    write::product(&mut data, selected, &item.customer, item.index);
+                }
+                data.push(b']');
+            }
+            (Some(RootField::Customer(_, selected)), Read::Customer(Ok(Some(customer)))) => {
+                write::customer(&mut data, selected, &customer);
+            }
+            (_, Read::Customer(Err(error))) => {
+                errors.push(field_error(root, QueryError::from(error)));
+                data.extend_from_slice(b"null");
+            }
+            (_, Read::Page(Err(error)) | Read::Products(Err(error))) => {
+                errors.push(field_error(root, error));
+                nulled = true;
+            }
+            _ => data.extend_from_slice(b"null"),
+        }
+    }
+    data.push(b'}');
+    if nulled {
+        data.clear();
+        data.extend_from_slice(b"null");
+    }
+    Written { data, errors }
+}
+
+/// The error of root field `root`, placed at its key and where it was written.
+fn field_error(root: &Root, error: QueryError) -> ServerError {
+    let mut error = to_graphql(error).into_server_error(root.pos);
+    error.path = vec![PathSegment::Field(root.key.name.to_string())];
+    error
+}
