@@ -49,6 +49,22 @@ impl CustomerIds {
     pub fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
     }
+
+    /// The ids, in no particular order: a listing of a few allowed customers looks them up
+    /// rather than testing every customer against the set.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+
+    /// How many ids there are.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 impl PartialEq for CustomerIds {

@@ -96,6 +96,11 @@ impl Snapshot {
         &self.customers
     }
 
+    /// Where the customer with this id sits in the listing, if the snapshot has it.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
     /// The customer with this id, if the snapshot has it.
     pub fn customer(&self, id: &str) -> Option<&Arc<Customer>> {
         self.by_id

@@ -125,6 +125,7 @@ pub async fn execute(
     if let Some(document) = validated.filter(|_| options.fast) {
         let fast = fast::run(
             &document.parsed,
+            document.answer_capacity(),
             prepared.request.operation_name.as_deref(),
             &prepared.request.variables,
             &access,
@@ -135,7 +136,10 @@ pub async fn execute(
             .await
             .map_err(|_| ExecuteError::TimedOut)?;
         if let Ok(written) = written {
-            return Ok(fast_answer(written, prepared, &scope, options));
+            let document = Arc::clone(document);
+            let answer = fast_answer(written, prepared, &scope, options);
+            document.answered(answer.body.len());
+            return Ok(answer);
         }
     }
     reference(schema, store, prepared, access, scope, options).await
@@ -148,16 +152,16 @@ fn fast_answer(
     scope: &RequestScope,
     options: ExecuteOptions<'_>,
 ) -> Answer {
-    let fast::Written { data, mut errors } = written;
+    let fast::Written {
+        opened: mut body,
+        mut errors,
+    } = written;
     let mut quotes_id = false;
     for error in &mut errors {
         quotes_id |= classify(error, false, false, options.request_id);
     }
     let provenance = scope.reads.provenance();
     let extensions = extensions(provenance, prepared.cost);
-    let mut body = Vec::with_capacity(data.len() + 64);
-    body.extend_from_slice(b"{\"data\":");
-    body.extend_from_slice(&data);
     // Serialising these async-graphql types cannot fail: no map has a non-text key.
     if !extensions.is_empty() {
         body.extend_from_slice(b",\"extensions\":");
@@ -168,7 +172,6 @@ fn fast_answer(
         let _ = serde_json::to_writer(&mut body, &errors);
     }
     body.push(b'}');
-    drop(data);
     if body.len() >= crate::memory::LARGE_ANSWER_BYTES {
         crate::memory::release_freed();
     }

@@ -13,7 +13,7 @@ use super::{
 use crate::{
     auth::CustomerAccess,
     cache::{CustomerStore, Listing, Provenance},
-    domain::{Customer, ProductFilter, ProductRef},
+    domain::{Customer, ProductFilter, ProductRef, Snapshot},
     loader::CustomerLoader,
 };
 
@@ -137,7 +137,7 @@ pub(super) async fn customers_page(
     match listing {
         Listing::Whole(served) => {
             scope.reads.note(served.provenance);
-            Ok(page.page_of_all(served.value.customers()))
+            Ok(page.page_of_all(&served.value))
         }
         Listing::Early(connection) => {
             // Not from a whole snapshot: the answer is not reused.
@@ -189,9 +189,39 @@ impl CustomerPage<'_> {
         })
     }
 
-    /// The page from every customer.
-    fn page_of_all(&self, customers: &[Arc<Customer>]) -> CustomerConnection {
-        let matching: Vec<_> = self.matching(customers).collect();
+    /// The page from the whole listing. A caller allowed a few customers has them looked up
+    /// by id (in listing order) instead of every customer tested against its set; only a
+    /// selected `totalCount` makes every match counted.
+    fn page_of_all(&self, snapshot: &Snapshot) -> CustomerConnection {
+        let customers = snapshot.customers();
+        match self.access {
+            CustomerAccess::Only(ids) if ids.len() < customers.len() / 8 => {
+                let mut positions: Vec<usize> =
+                    ids.iter().filter_map(|id| snapshot.position(id)).collect();
+                positions.sort_unstable();
+                self.page_from(positions.into_iter().map(|position| &customers[position]))
+            }
+            _ => self.page_from(
+                customers
+                    .iter()
+                    .filter(|customer| self.access.allows(&customer.id)),
+            ),
+        }
+    }
+
+    /// The page from `listed`, the allowed customers in listing order.
+    fn page_from<'c>(&self, listed: impl Iterator<Item = &'c Arc<Customer>>) -> CustomerConnection {
+        let searched = listed.filter(|customer| {
+            self.search
+                .as_deref()
+                .is_none_or(|needle| customer.matches_search(needle))
+        });
+        // Without the total, one customer past the page tells whether another page follows.
+        let wanted = match self.needs_total {
+            true => usize::MAX,
+            false => self.start.saturating_add(self.first).saturating_add(1),
+        };
+        let matching: Vec<_> = searched.take(wanted).collect();
         self.connection(&matching, matching.len())
     }
 

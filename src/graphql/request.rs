@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Instant,
 };
@@ -43,6 +43,9 @@ pub(super) struct Document {
     /// on the operation chosen, and the fast executor checks variable values itself, so from
     /// then on the fast executor may answer the document.
     valid: AtomicBool,
+    /// The size of the latest answer to it, so the next one is written into a buffer of the
+    /// right size from the start.
+    answer_bytes: AtomicUsize,
 }
 
 impl Document {
@@ -54,6 +57,18 @@ impl Document {
     /// Notes that an execution of the document passed validation.
     pub(super) fn validated(&self) {
         self.valid.store(true, Ordering::Relaxed);
+    }
+
+    /// How many bytes to set aside for an answer: the latest one's size, within bounds.
+    pub(super) fn answer_capacity(&self) -> usize {
+        self.answer_bytes
+            .load(Ordering::Relaxed)
+            .clamp(4 * 1024, 4 * 1024 * 1024)
+    }
+
+    /// Notes the size of an answer.
+    pub(super) fn answered(&self, bytes: usize) {
+        self.answer_bytes.store(bytes, Ordering::Relaxed);
     }
 }
 
@@ -85,6 +100,7 @@ impl Documents {
         let document = Arc::new(Document {
             parsed: parse_query(query).ok()?,
             valid: AtomicBool::new(false),
+            answer_bytes: AtomicUsize::new(0),
         });
         self.0.insert(query.into(), Arc::clone(&document));
         Some(document)

@@ -42,17 +42,22 @@ use crate::{
     upstream::UpstreamError,
 };
 
-/// The data of an answer, as JSON, and its field errors in root order.
+/// An answer's start, `{"data":` and the data as JSON (the rest of the answer is written
+/// after it, in the same buffer), and its field errors in root order.
 #[derive(Debug)]
 pub(super) struct Written {
-    pub data: Vec<u8>,
+    pub opened: Vec<u8>,
     pub errors: Vec<ServerError>,
 }
 
-/// Runs `operation_name` of a validated `document` for `access`, or says it is
-/// [`Uncovered`] before reading anything.
+/// What every answer starts with.
+const OPENING: &[u8] = b"{\"data\":";
+
+/// Runs `operation_name` of a validated `document` for `access`, writing into a buffer of
+/// `capacity` bytes, or says it is [`Uncovered`] before reading anything.
 pub(super) async fn run(
     document: &ExecutableDocument,
+    capacity: usize,
     operation_name: Option<&str>,
     variables: &Variables,
     access: &CustomerAccess,
@@ -65,7 +70,7 @@ pub(super) async fn run(
     }
     let plan = bind::bind(document, &operation.node, variables)?;
     let reads = read(&plan.roots, access, store, scope).await;
-    Ok(answer(&plan.roots, reads))
+    Ok(answer(&plan.roots, reads, capacity))
 }
 
 /// What one root field read.
@@ -74,6 +79,7 @@ enum Read {
     Page(Result<CustomerConnection, QueryError>),
     Products(Result<Vec<ProductRef>, QueryError>),
     /// `customer(id)`: the id's customer from the batch (none when the caller may not see it).
+    /// Until the batch is in, a `customer(id)` field reads [`Read::Typename`].
     Customer(Result<Option<Arc<Customer>>, Arc<UpstreamError>>),
 }
 
@@ -128,8 +134,9 @@ async fn read(
 }
 
 /// Writes the data of `roots` from what they read.
-fn answer(roots: &[Root], reads: Vec<Read>) -> Written {
-    let mut data = Vec::with_capacity(8 * 1024);
+fn answer(roots: &[Root], reads: Vec<Read>, capacity: usize) -> Written {
+    let mut data = Vec::with_capacity(capacity);
+    data.extend_from_slice(OPENING);
     let mut errors = Vec::new();
     // A failed non-null root field nulls `data`; every root's error is still reported.
     let mut nulled = false;
@@ -170,10 +177,13 @@ fn answer(roots: &[Root], reads: Vec<Read>) -> Written {
     }
     data.push(b'}');
     if nulled {
-        data.clear();
+        data.truncate(OPENING.len());
         data.extend_from_slice(b"null");
     }
-    Written { data, errors }
+    Written {
+        opened: data,
+        errors,
+    }
 }
 
 /// The error of root field `root`, placed at its key and where it was written.

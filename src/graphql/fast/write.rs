@@ -13,34 +13,67 @@ use crate::{
     graphql::{connection::CustomerConnection, scalars::DateTime},
 };
 
+/// Bytes that JSON strings escape: `"`, `\\` and the control characters.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// How many leading bytes of `bytes` need no escape, eight at a time: most text has none.
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+        // A byte below 0x20 (a control character), `"` or `\\`.
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+        let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+        if below_space | quote | backslash != 0 {
+            break;
+        }
+        at += 8;
+    }
+    at
+}
+
 /// Writes `text` as a JSON string, escaped as serde_json escapes it.
 pub(super) fn string(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
     out.push(b'"');
     let bytes = text.as_bytes();
+    let plain = plain_prefix(bytes);
     let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..at]);
+    for (at, &byte) in bytes.iter().enumerate().skip(plain) {
+        if !ESCAPED[usize::from(byte)] {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..at]);
+        start = at + 1;
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(byte >> 4)]);
                 out.push(HEX[usize::from(byte & 0xf)]);
-                start = at + 1;
-                continue;
             }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..at]);
-        out.extend_from_slice(escape);
-        start = at + 1;
+        }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -179,9 +212,40 @@ pub(super) fn product(
 
 fn date(out: &mut Vec<u8>, instant: Option<chrono::DateTime<chrono::Utc>>) {
     match instant {
-        Some(instant) => string(out, &DateTime(instant).written()),
+        Some(instant) => date_time(out, instant),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// An instant as [`DateTime::written`] writes it: whole seconds of years 0 to 9999 by hand
+/// (every upstream date), anything else through chrono.
+fn date_time(out: &mut Vec<u8>, instant: chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    let naive = instant.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let year = date.year();
+    if time.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        string(out, &DateTime(instant).written());
+        return;
+    }
+    let two = |out: &mut Vec<u8>, value: u32| {
+        out.push(b'0' + (value / 10) as u8);
+        out.push(b'0' + (value % 10) as u8);
+    };
+    out.push(b'"');
+    two(out, year as u32 / 100);
+    two(out, year as u32 % 100);
+    out.push(b'-');
+    two(out, date.month());
+    out.push(b'-');
+    two(out, date.day());
+    out.push(b'T');
+    two(out, time.hour());
+    out.push(b':');
+    two(out, time.minute());
+    out.push(b':');
+    two(out, time.second());
+    out.extend_from_slice(b"Z\"");
 }
 
 #[cfg(test)]
@@ -201,6 +265,31 @@ mod tests {
             let mut out = Vec::new();
             string(&mut out, text);
             assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+            let plain = plain_prefix(text.as_bytes());
+            assert!(
+                !text.as_bytes()[..plain]
+                    .iter()
+                    .any(|&byte| ESCAPED[usize::from(byte)])
+            );
+        }
+    }
+
+    #[test]
+    fn instants_are_written_as_the_scalar_writes_them() {
+        use chrono::TimeZone;
+        let utc = chrono::Utc;
+        for instant in [
+            utc.with_ymd_and_hms(2025, 9, 26, 0, 0, 0).unwrap(),
+            utc.with_ymd_and_hms(1, 1, 1, 23, 59, 59).unwrap(),
+            utc.with_ymd_and_hms(9999, 12, 31, 7, 5, 3).unwrap(),
+            utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 250_000_000).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 1).unwrap(),
+        ] {
+            let mut out = Vec::new();
+            date_time(&mut out, instant);
+            let expected = serde_json::to_vec(&DateTime(instant).written()).unwrap();
+            assert_eq!(out, expected, "{instant:?}");
         }
     }
 }
