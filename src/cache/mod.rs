@@ -194,17 +194,28 @@ impl CustomerStore {
         }
     }
 
-    /// The cached snapshot, unless it is past the stale window by the store's clock (moka
-    /// drops it then too, on real time).
+    /// The cached snapshot, unless it is past the stale window by the store's clock. moka
+    /// drops it then too, on its own timer; until it does, the entry is dropped here, so that
+    /// a read never takes it for a fetch that has just completed (and waits for nothing, or
+    /// serves it).
     async fn kept_snapshot(&self) -> Option<SnapshotEntry> {
         let entry = self.snapshot.get(&()).await?;
-        (entry.age(self.clock.now()) < self.kept).then_some(entry)
+        if entry.age(self.clock.now()) < self.kept {
+            return Some(entry);
+        }
+        self.snapshot.invalidate(&()).await;
+        None
     }
 
-    /// The cached customer entry for `id`, unless it is past the stale window.
+    /// The cached customer entry for `id`, unless it is past the stale window (then dropped,
+    /// as [`Self::kept_snapshot`] drops the snapshot).
     async fn kept_customer(&self, id: &String) -> Option<CustomerEntry> {
         let entry = self.customers.get(id).await?;
-        (entry.age(self.clock.now()) < self.kept).then_some(entry)
+        if entry.age(self.clock.now()) < self.kept {
+            return Some(entry);
+        }
+        self.customers.invalidate(id).await;
+        None
     }
 
     /// The cached snapshot when usable, starting a refresh when it is stale.

@@ -140,3 +140,30 @@ async fn an_error_in_one_field_keeps_the_other_fields() {
     assert!(answer["data"].is_null(), "{answer}");
     assert_eq!(answer["errors"][0]["path"][0], "all");
 }
+
+/// Data past the stale window (TTL plus `GATEWAY_CACHE_STALE_SECS`) is neither served nor
+/// taken for a fetch that just completed, even before the cache's own timer drops it: the
+/// listing is read again and its failure reported, at once. (Two workers, so that a read
+/// spinning on the entry would fail the timeout rather than hang the test.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_past_the_stale_window_is_read_again_not_served() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)).await;
+    let id = gateway.upstream_ids()[0].clone();
+    let by_id = format!(r#"{{ customer(id: "{id}") {{ id }} }}"#);
+    gateway.data("{ customers(first: 1) { totalCount } }").await;
+    gateway
+        .upstream
+        .set_fault(Fault::ServerError { status: 503 });
+    gateway.advance(Duration::from_secs(3600));
+    let before = gateway.upstream_requests();
+    for query in ["{ customers(first: 1) { totalCount } }", by_id.as_str()] {
+        let answer = tokio::time::timeout(Duration::from_secs(10), gateway.query(query))
+            .await
+            .expect("answered, not stuck on the expired entry");
+        assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE", "{answer}");
+    }
+    assert!(
+        gateway.upstream_requests() > before,
+        "the upstream was asked again"
+    );
+}
