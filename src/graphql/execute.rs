@@ -18,7 +18,7 @@ use async_graphql::parser::types::ExecutableDocument;
 
 use super::{
     GatewaySchema, Prepared, RequestScope, chosen_operation, complete::complete, error::classify,
-    fast, for_caller,
+    fast, for_caller, request::Document, variables,
 };
 use crate::{
     auth::CustomerAccess,
@@ -197,44 +197,40 @@ async fn reference(
     options: ExecuteOptions<'_>,
 ) -> Result<Answer, ExecuteError> {
     let Prepared {
-        mut request,
+        request,
         document,
         unparsed,
         operation,
         cost,
     } = prepared;
-    if let Some(document) = &document {
-        with_default_variables(&mut request, &document.parsed);
-        request.set_parsed_query(document.parsed.clone());
-    }
-    // Kept to place the nulls of a partial answer (see `complete`).
-    let operation_name = request.operation_name.clone();
-    let variables = request.variables.clone();
-    let request = for_caller(request, access, scope.clone(), store);
-    let mut response =
-        tokio::time::timeout(options.timeout + EXECUTION_GRACE, schema.execute(request))
-            .await
-            .map_err(|_| ExecuteError::TimedOut)?;
-    // A request error (parse, validation, variable coercion, unknown operation) leaves no
-    // data and points at no field; execution errors always carry a path.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    if request_error {
-        // Some of async-graphql's rules report in hash order: give them the document's.
-        response
-            .errors
-            .sort_by(|a, b| (&a.locations, &a.message).cmp(&(&b.locations, &b.message)));
-    } else if let Some(document) = &document {
-        document.validated();
-        complete(
-            &mut response.data,
-            &mut response.errors,
-            &document.parsed,
-            operation_name.as_deref(),
-            &variables,
-        );
-    }
+    let coercion = document
+        .as_ref()
+        .and_then(|document| chosen_operation(&document.parsed, request.operation_name.as_deref()))
+        .map(|(_, chosen)| variables::errors(&chosen.node, &request.variables))
+        .unwrap_or_default();
+    let (mut response, request_error) = match &document {
+        // Validated before, and the variables do not fit: nothing to execute.
+        Some(document) if document.is_valid() && !coercion.is_empty() => {
+            (async_graphql::Response::from_errors(coercion), true)
+        }
+        _ => {
+            let (response, request_error) = run_reference(
+                schema,
+                store,
+                request,
+                document.as_deref(),
+                access,
+                &scope,
+                options,
+            )
+            .await?;
+            // Validation comes first: only a valid document's variables are reported.
+            match request_error || coercion.is_empty() {
+                true => (response, request_error),
+                false => (async_graphql::Response::from_errors(coercion), true),
+            }
+        }
+    };
     let mut quotes_id = false;
     for error in &mut response.errors {
         quotes_id |= classify(error, request_error, unparsed, options.request_id);
@@ -271,6 +267,53 @@ async fn reference(
         operation,
         executor: Executor::Reference,
     })
+}
+
+/// Runs `request` through async-graphql, brings a data answer to the specification
+/// ([`complete`]) and notes that its document passed validation; says whether the answer is
+/// a request error.
+async fn run_reference(
+    schema: &GatewaySchema,
+    store: &Arc<CustomerStore>,
+    mut request: async_graphql::Request,
+    document: Option<&Document>,
+    access: CustomerAccess,
+    scope: &RequestScope,
+    options: ExecuteOptions<'_>,
+) -> Result<(async_graphql::Response, bool), ExecuteError> {
+    if let Some(document) = document {
+        with_default_variables(&mut request, &document.parsed);
+        request.set_parsed_query(document.parsed.clone());
+    }
+    // Kept to place the nulls of a partial answer (see `complete`).
+    let operation_name = request.operation_name.clone();
+    let variables = request.variables.clone();
+    let request = for_caller(request, access, scope.clone(), store);
+    let mut response =
+        tokio::time::timeout(options.timeout + EXECUTION_GRACE, schema.execute(request))
+            .await
+            .map_err(|_| ExecuteError::TimedOut)?;
+    // A request error (parse, validation, variable coercion, unknown operation) leaves no
+    // data and points at no field; execution errors always carry a path.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if request_error {
+        // Some of async-graphql's rules report in hash order: give them the document's.
+        response
+            .errors
+            .sort_by(|a, b| (&a.locations, &a.message).cmp(&(&b.locations, &b.message)));
+    } else if let Some(document) = document {
+        document.validated();
+        complete(
+            &mut response.data,
+            &mut response.errors,
+            &document.parsed,
+            operation_name.as_deref(),
+            &variables,
+        );
+    }
+    Ok((response, request_error))
 }
 
 /// Gives every variable the request leaves out its default: async-graphql applies defaults

@@ -21,6 +21,7 @@ mod request;
 mod scalars;
 mod sdl;
 mod types;
+mod variables;
 
 use std::{sync::Arc, time::Instant};
 

@@ -296,3 +296,45 @@ async fn graphiql_and_its_assets_come_from_the_gateway_itself() {
     }
     assert_eq!(gateway.get("/graphiql/elsewhere.js").await.status(), 404);
 }
+
+/// A variable that is missing, null where it may not be, or of the wrong shape is a request
+/// error naming it (the specification's variable coercion), never an internal error, whether
+/// the document is seen for the first time or was validated before.
+#[tokio::test]
+async fn variables_that_do_not_fit_are_request_errors_naming_them() {
+    let gateway = spawn().await;
+    let query = "query Q($f: ProductFilter, $id: ID!) { products(filter: $f) { service } customer(id: $id) { id } }";
+    for round in ["first sight", "validated before"] {
+        let body = json!({ "query": query, "variables": { "f": ["not", "a", "filter"] } });
+        let response = gateway.post(&body, Some(&token())).await;
+        assert_eq!(response.status(), 200, "{round}");
+        let answer: Value = response.json().await.unwrap();
+        assert!(answer.get("data").is_none(), "{round}: {answer}");
+        let messages: Vec<&str> = answer["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|error| {
+                assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+                error["message"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                r#"Variable "$f" got invalid value ["not", "a", "filter"]; expected type "ProductFilter"."#,
+                r#"Variable "$id" of required type "ID!" was not provided."#,
+            ],
+            "{round}"
+        );
+        // Then the same document with good variables, which validates it.
+        let fine = json!({ "query": query, "variables": { "id": "nope" } });
+        let answer: Value = gateway
+            .post(&fine, Some(&token()))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+}

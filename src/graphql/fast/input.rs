@@ -35,9 +35,12 @@ pub(super) fn string(value: ConstValue) -> Result<Option<String>, Uncovered> {
     }
 }
 
-/// An `ID` written as a string (a number, which async-graphql also takes, is left to it).
+/// An `ID`: a string, or an integer written as its digits, as async-graphql takes it.
 pub(super) fn id(value: ConstValue) -> Result<Option<String>, Uncovered> {
-    string(value)
+    match value {
+        ConstValue::Number(number) if number.is_i64() => Ok(Some(number.to_string())),
+        value => string(value),
+    }
 }
 
 /// A `Boolean`, `None` for null.
@@ -81,7 +84,7 @@ pub(super) fn filter(value: ConstValue) -> Result<ProductFilter, Uncovered> {
 
 /// Whether a variable's value fits its declared type, checked for every variable given,
 /// used or skipped, as validation checks them.
-pub(super) fn check_variable(ty: &Type, value: &ConstValue) -> Result<(), Uncovered> {
+pub(crate) fn check_variable(ty: &Type, value: &ConstValue) -> Result<(), Uncovered> {
     if *value == ConstValue::Null {
         return if ty.nullable { Ok(()) } else { Err(Uncovered) };
     }
@@ -91,7 +94,8 @@ pub(super) fn check_variable(ty: &Type, value: &ConstValue) -> Result<(), Uncove
     let value = value.clone();
     let fits = match name.as_str() {
         "Int" => int(value).is_ok(),
-        "String" | "ID" => string(value).is_ok(),
+        "String" => string(value).is_ok(),
+        "ID" => id(value).is_ok(),
         "Boolean" => boolean(value).is_ok(),
         "DateTime" => date_time(value).is_ok(),
         "ProductFilter" => filter(value).is_ok(),
@@ -124,9 +128,10 @@ mod tests {
         assert_eq!(string(ConstValue::from(5)), Err(Uncovered));
         assert_eq!(
             id(ConstValue::from(5)),
-            Err(Uncovered),
-            "left to async-graphql"
+            Ok(Some("5".into())),
+            "as async-graphql takes it"
         );
+        assert_eq!(id(ConstValue::from(5.5)), Err(Uncovered));
         assert!(check_variable(&named("Int", false), &ConstValue::Null).is_err());
         assert!(check_variable(&named("Int", true), &ConstValue::Null).is_ok());
         assert!(check_variable(&named("DateTime", true), &ConstValue::from("2025-01-02")).is_ok());

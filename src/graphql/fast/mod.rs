@@ -7,9 +7,8 @@
 //! (`query.rs`); then the data are written as JSON in one synchronous walk ([`write`]).
 //!
 //! Left to async-graphql (see the README): a document not yet validated, introspection
-//! (`__schema`, `__type`), and variable or argument values it would coerce differently or
-//! refuse (an `ID` written as a number, a missing required variable, a value of the wrong
-//! type). Field errors can only come from root fields, which read the caches; each is null
+//! (`__schema`, `__type`), and variable values that do not fit their types (which
+//! [`super::variables`] answers with request errors). Field errors can only come from root fields, which read the caches; each is null
 //! with its error, and a non-null one nulls `data`, as the specification says.
 
 mod bind;
@@ -26,7 +25,7 @@ use async_graphql::{
 use futures::future::join_all;
 
 pub(super) use bind::root_keys;
-pub(crate) use input::Uncovered;
+pub(crate) use input::{Uncovered, check_variable};
 use plan::{Root, RootField};
 
 use super::{
