@@ -259,17 +259,16 @@ mod tests {
         error
     }
 
+    /// Completes `data` and `errors` of the unnamed operation `query`, run without variables.
+    fn complete_query(query: &str, data: &mut Value, errors: &mut Vec<ServerError>) {
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        complete(data, errors, &document, None, &Variables::default());
+    }
+
     fn completed(query: &str, data: serde_json::Value, paths: &[&[&str]]) -> serde_json::Value {
         let mut data = Value::from_json(data).unwrap();
         let mut errors: Vec<ServerError> = paths.iter().map(|path| error(path)).collect();
-        let document = async_graphql::parser::parse_query(query).unwrap();
-        complete(
-            &mut data,
-            &mut errors,
-            &document,
-            None,
-            &Variables::default(),
-        );
+        complete_query(query, &mut data, &mut errors);
         data.into_json().unwrap()
     }
 
@@ -316,16 +315,10 @@ mod tests {
         let mut failed = error(&["customer", "products"]);
         failed.path.push(PathSegment::Index(1));
         failed.path.push(PathSegment::Field("customer".into()));
-        let document = async_graphql::parser::parse_query(
+        complete_query(
             r#"{ customer(id: "c1") { id products { service customer { id } } } }"#,
-        )
-        .unwrap();
-        complete(
             &mut data,
             &mut vec![failed],
-            &document,
-            None,
-            &Variables::default(),
         );
         // Product.customer, Product and the list are non-null: the nullable `customer` root
         // field takes the null.
@@ -359,17 +352,10 @@ mod tests {
     #[test]
     fn root_fields_and_their_errors_follow_the_selection_set() {
         let query = r#"{ b: customer(id: "2") { id } __typename a: customer(id: "1") { id } }"#;
-        let document = async_graphql::parser::parse_query(query).unwrap();
         let mut data = Value::from_json(serde_json::json!({ "__typename": "Query" })).unwrap();
         // Finished in another order, and `a` reported twice (merged from two selections).
         let mut errors = vec![error(&["a"]), error(&["b"]), error(&["a"])];
-        complete(
-            &mut data,
-            &mut errors,
-            &document,
-            None,
-            &Variables::default(),
-        );
+        complete_query(query, &mut data, &mut errors);
         assert_eq!(
             serde_json::to_string(&data).unwrap(),
             r#"{"b":null,"__typename":"Query","a":null}"#

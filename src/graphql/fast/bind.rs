@@ -15,11 +15,11 @@ use super::{
     input::{self, Uncovered},
     plan::{
         ConnectionField, CustomerField, EdgeField, Entry, Key, PageInfoField, Plan, ProductField,
-        RawText, Root, RootField, Selected,
+        Root, RootField, Selected, product_scalar, raw_field,
     },
 };
 use crate::{
-    domain::{ProductFilter, RawProduct, with_raw_fields},
+    domain::ProductFilter,
     graphql::query::{DEFAULT_PAGE_SIZE, PageWanted},
 };
 
@@ -383,41 +383,3 @@ fn selects(groups: &[Group<'_>], name: &str) -> bool {
             .any(|field| field.node.name.node == name)
     })
 }
-
-/// The normalised text and Int fields of `Product`.
-fn product_scalar(name: &str) -> Option<ProductField> {
-    use ProductField::{Int, Text};
-    Some(match name {
-        "subscriptionModel" => Text(|raw| &raw.subscription_model),
-        "purchasedUserSeats" => Int(|raw| &raw.purchased_user_seats),
-        "purchasedUnits" => Int(|raw| &raw.purchased_units),
-        "microsoftLicenseAssigned" => Int(|raw| &raw.microsoft_license_assigned),
-        "microsoftLicenseAvailable" => Int(|raw| &raw.microsoft_license_available),
-        "purchasedCapacity" => Text(|raw| &raw.purchased_capacity),
-        "protectedCapacity" => Text(|raw| &raw.protected_capacity),
-        "storage" => Text(|raw| &raw.storage),
-        "retention" => Text(|raw| &raw.retention),
-        "consumedStorage" => Text(|raw| &raw.consumed_storage),
-        "change" => Text(|raw| &raw.change),
-        "source" => Text(|raw| &raw.source),
-        "paymentType" => Text(|raw| &raw.payment_type),
-        "subscriptionName" => Text(|raw| &raw.subscription_name),
-        "package" => Text(|raw| &raw.package),
-        _ => return None,
-    })
-}
-
-/// Generates [`raw_field`] from the upstream field list.
-macro_rules! raw_fields {
-    ($($field:ident => $json:literal),+ $(,)?) => {
-        /// The verbatim `RawProduct` field of this GraphQL name.
-        fn raw_field(name: &str) -> Option<RawText> {
-            match name {
-                $($json => Some(|raw: &RawProduct| &raw.$field),)+
-                _ => None,
-            }
-        }
-    };
-}
-
-with_raw_fields!(raw_fields);

@@ -5,7 +5,7 @@
 use async_graphql::{Name, Pos};
 
 use crate::{
-    domain::{ProductFilter, RawProduct},
+    domain::{ProductFilter, RawProduct, with_raw_fields},
     graphql::query::PageWanted,
 };
 
@@ -19,13 +19,11 @@ pub(super) struct Key {
 }
 
 impl Key {
+    /// The key `name`. A GraphQL name is letters, digits and `_` alone, so it needs no escape.
     pub(super) fn new(name: &Name) -> Self {
-        let mut json = Vec::with_capacity(name.len() + 3);
-        super::write::string(&mut json, name);
-        json.push(b':');
         Self {
             name: name.clone(),
-            json: String::from_utf8(json).unwrap_or_default().into_boxed_str(),
+            json: format!("\"{name}\":").into_boxed_str(),
         }
     }
 }
@@ -115,3 +113,41 @@ pub(super) enum ProductField {
 pub(super) struct Plan {
     pub roots: Vec<Root>,
 }
+
+/// The normalised text and Int fields of `Product`.
+pub(super) fn product_scalar(name: &str) -> Option<ProductField> {
+    use ProductField::{Int, Text};
+    Some(match name {
+        "subscriptionModel" => Text(|raw| &raw.subscription_model),
+        "purchasedUserSeats" => Int(|raw| &raw.purchased_user_seats),
+        "purchasedUnits" => Int(|raw| &raw.purchased_units),
+        "microsoftLicenseAssigned" => Int(|raw| &raw.microsoft_license_assigned),
+        "microsoftLicenseAvailable" => Int(|raw| &raw.microsoft_license_available),
+        "purchasedCapacity" => Text(|raw| &raw.purchased_capacity),
+        "protectedCapacity" => Text(|raw| &raw.protected_capacity),
+        "storage" => Text(|raw| &raw.storage),
+        "retention" => Text(|raw| &raw.retention),
+        "consumedStorage" => Text(|raw| &raw.consumed_storage),
+        "change" => Text(|raw| &raw.change),
+        "source" => Text(|raw| &raw.source),
+        "paymentType" => Text(|raw| &raw.payment_type),
+        "subscriptionName" => Text(|raw| &raw.subscription_name),
+        "package" => Text(|raw| &raw.package),
+        _ => return None,
+    })
+}
+
+/// Generates [`raw_field`] from the upstream field list.
+macro_rules! raw_fields {
+    ($($field:ident => $json:literal),+ $(,)?) => {
+        /// The verbatim `RawProduct` field of this GraphQL name.
+        pub(super) fn raw_field(name: &str) -> Option<RawText> {
+            match name {
+                $($json => Some(|raw: &RawProduct| &raw.$field),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+with_raw_fields!(raw_fields);
