@@ -278,6 +278,9 @@ def scenario_warm(procs, args, upstream, gateway, gateway_child):
     servers = {"gateway": (url, None)}
     servers |= {name: (variant_url, token) for name, (_, variant_url, token) in started.items()}
     servers["baseline"] = (f"http://127.0.0.1:{port}/graphql", None)
+    # The restricted caller's token carries its 50 ids (a few KB on every request): the
+    # baseline reading the same request shows what the transport alone costs.
+    servers["baseline, the restricted caller's token"] = (servers["baseline"][0], restricted_token)
     runs = {name: [] for name in servers}
     for _ in range(args.rounds):
         for name, (target, token) in servers.items():
@@ -319,6 +322,13 @@ def scenario_warm(procs, args, upstream, gateway, gateway_child):
         if most is not None:
             line += f" (target ≤ {most}: {'met' if p99_ratio <= most else 'MISSED'})"
         print(line)
+    same = median["baseline, the restricted caller's token"]
+    for name in ("gateway, caller restricted to those 50 customers", "gateway, restricted caller, answer reuse off"):
+        g = median[name]
+        print(
+            f"\n{name}, against the baseline reading the same token (no target): "
+            f"throughput {g['rps'] / same['rps']:.2f}, p99 {g['p99'] / same['p99']:.2f}"
+        )
     return b["rps"], started["gateway, answer reuse off"][1], restricted_token
 
 
