@@ -2,11 +2,13 @@
 //!
 //! [`build_schema`] assembles the contract's types over a [`CustomerStore`]. A request arrives
 //! as a [`GraphqlRequest`] (its parameters), is [`Parsed`], priced against the limits
-//! ([`Parsed::prepare`], with [`measure`]) and run by [`execute()`] for its caller (with its own
-//! customer DataLoader, [`for_caller`]), which writes the [`Answer`]: error codes, the nulls of
-//! a partial answer ([`complete()`]), the `stale` and `cost` extensions, its class and
-//! provenance. `http/` carries requests here and turns the class into a status; nothing in
-//! this module knows HTTP.
+//! ([`Parsed::prepare`], with [`measure`]) and run by [`execute()`] for its caller, which writes
+//! the [`Answer`]: error codes, the nulls of a partial answer ([`complete()`]), the `stale` and
+//! `cost` extensions, its class and provenance. Two executors answer: the gateway's own
+//! (`fast/`) for the data fields of a document validated before, and async-graphql's (with its
+//! own customer DataLoader, [`for_caller`]) for the rest, held to the same bytes by a test.
+//! `http/` carries requests here and turns the class into a status; nothing in this module
+//! knows HTTP.
 
 mod complete;
 mod connection;
