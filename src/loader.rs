@@ -4,9 +4,10 @@
 //! DataLoader (built per request, so no caller ever sees another's batch) gathers the ids of one
 //! execution tick and hands them here at once. The store then answers from a fresh snapshot
 //! with no upstream call, or sends one `customerIds` round for the ids it lacks (chunked by 100,
-//! chunks in parallel): never one call per id or per product.
+//! chunks in parallel): never one call per id or per product. When that round fails, only the
+//! ids it was for fail; customers the cache held are still answered.
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Instant};
 
 use async_graphql::dataloader::Loader;
 
@@ -36,14 +37,25 @@ impl CustomerLoader {
     }
 }
 
-impl Loader<String> for CustomerLoader {
-    type Value = Arc<Customer>;
-    type Error = Arc<UpstreamError>;
+/// What one id of a batch came to: its customer, or the upstream failure that left it
+/// unknown (an id that does not exist is absent from the batch's map).
+pub(crate) type Looked = Result<Arc<Customer>, Arc<UpstreamError>>;
 
-    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Arc<Customer>>, Self::Error> {
+impl Loader<String> for CustomerLoader {
+    type Value = Looked;
+    /// Each id fails on its own (see [`Looked`]): a batch as a whole never does.
+    type Error = Infallible;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Looked>, Self::Error> {
         self.store.metrics().loader_batch(ids.len());
-        let served = self.store.customers(ids, self.deadline).await?;
+        let served = self.store.customers(ids, self.deadline).await;
         self.reads.note(served.provenance);
-        Ok(served.value)
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let looked = served.value.get(id).transpose()?;
+                Some((id.clone(), looked))
+            })
+            .collect())
     }
 }

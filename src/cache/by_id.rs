@@ -9,32 +9,60 @@ use tracing::Instrument;
 use super::{CustomerMap, CustomerStore, Provenance, Served, Staleness, stale::Stamped, wait};
 use crate::{domain::Customer, upstream::UpstreamError};
 
+/// Customers asked for by id: those that exist, and, when the upstream failed, the ids it
+/// left unknown with its error. An id neither found nor unknown does not exist.
+#[derive(Debug, Default)]
+pub struct ByIds {
+    found: CustomerMap,
+    unknown: Option<(Vec<String>, Arc<UpstreamError>)>,
+}
+
+impl ByIds {
+    /// The customer with this id, `None` when there is none, or the failure that left it
+    /// unknown: one failed id never fails the others, cached ones included.
+    pub fn get(&self, id: &str) -> Result<Option<Arc<Customer>>, Arc<UpstreamError>> {
+        if let Some(customer) = self.found.get(id) {
+            return Ok(Some(Arc::clone(customer)));
+        }
+        match &self.unknown {
+            Some((ids, error)) if ids.iter().any(|unknown| unknown == id) => Err(Arc::clone(error)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The failure that left some ids unknown, if any.
+    pub fn failure(&self) -> Option<&Arc<UpstreamError>> {
+        self.unknown.as_ref().map(|(_, error)| error)
+    }
+}
+
 impl CustomerStore {
-    /// The customers among `ids` that exist (an unknown id is simply absent from the map),
-    /// waiting for the upstream until `deadline` at most.
-    pub async fn customers(
-        &self,
-        ids: &[String],
-        deadline: Instant,
-    ) -> Result<Served<CustomerMap>, Arc<UpstreamError>> {
+    /// The customers among `ids`, waiting for the upstream until `deadline` at most.
+    pub async fn customers(&self, ids: &[String], deadline: Instant) -> Served<ByIds> {
         if let Some(Served { value, provenance }) = self.cached_snapshot().await {
             let found = ids
                 .iter()
                 .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
                 .collect();
-            return Ok(Served {
-                value: found,
+            return Served {
+                value: ByIds {
+                    found,
+                    unknown: None,
+                },
                 provenance,
-            });
+            };
         }
         let (mut found, missing, oldest) = self.cached_customers(ids).await;
-        if !missing.is_empty() {
-            self.fetch_missing(missing, deadline, &mut found).await?;
+        let mut unknown = None;
+        if !missing.is_empty()
+            && let Err(error) = self.fetch_missing(&missing, deadline, &mut found).await
+        {
+            unknown = Some((missing, error));
         }
-        Ok(Served {
-            value: found,
+        Served {
+            value: ByIds { found, unknown },
             provenance: Provenance::elsewhere(oldest),
-        })
+        }
     }
 
     /// The customers among `ids` in the customer cache, the ids it does not hold, and the
@@ -77,12 +105,12 @@ impl CustomerStore {
     /// until `deadline` at most.
     async fn fetch_missing(
         &self,
-        missing: Vec<String>,
+        missing: &[String],
         deadline: Instant,
         found: &mut CustomerMap,
     ) -> Result<(), Arc<UpstreamError>> {
         let (flights, joined) = self.customer_flights.join_or_start(
-            &missing,
+            missing,
             |id| self.customers.contains_key(id),
             |ids| self.traced_fetch(ids),
         );
@@ -98,9 +126,9 @@ impl CustomerStore {
         .await?;
         let mut settled = Vec::new();
         for id in missing {
-            match fetched.iter().find_map(|batch| batch.get(&id)) {
+            match fetched.iter().find_map(|batch| batch.get(id)) {
                 Some(customer) => {
-                    found.insert(id, Arc::clone(customer));
+                    found.insert(id.clone(), Arc::clone(customer));
                 }
                 None => settled.push(id),
             }
@@ -108,8 +136,8 @@ impl CustomerStore {
         // Ids no fetch here returned were either absent upstream or filled by a fetch that
         // completed just before ours started: the cache has the answer.
         for id in settled {
-            if let Some(Some(customer)) = self.customers.get(&id).await.map(|entry| entry.value) {
-                found.insert(id, customer);
+            if let Some(Some(customer)) = self.customers.get(id).await.map(|entry| entry.value) {
+                found.insert(id.clone(), customer);
             }
         }
         Ok(())

@@ -41,6 +41,7 @@ use moka::{future::Cache, notification::RemovalCause};
 use tokio::sync::watch;
 use tracing::Instrument;
 
+pub(crate) use by_id::ByIds;
 pub use settings::{CacheSettings, DEFAULT_ANSWER_BYTES};
 pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 

@@ -74,8 +74,15 @@ impl Query {
             return Ok(None);
         }
         let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
-        let customer = loader.load_one(id.0).await.map_err(to_graphql)?;
-        Ok(customer.map(CustomerNode))
+        let looked = loader
+            .load_one(id.0)
+            .await
+            .unwrap_or_else(|never| match never {});
+        match looked {
+            Some(Ok(customer)) => Ok(Some(CustomerNode(customer))),
+            Some(Err(error)) => Err(to_graphql(error)),
+            None => Ok(None),
+        }
     }
 
     /// Subscriptions across all customers, ordered by `expirationDate` ascending with undated

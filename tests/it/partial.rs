@@ -189,6 +189,38 @@ async fn a_stale_answer_has_no_error_and_no_null() {
     assert!(answer["extensions"]["stale"].is_object(), "{answer}");
 }
 
+/// One `customer(id)` that fails beside one the cache holds: the cached one is answered and
+/// only the other is null with its error, whichever executor answers (the second time the
+/// document comes, it is the fast one).
+#[tokio::test]
+async fn a_failed_id_fails_alone_and_cached_customers_are_still_answered() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)).await;
+    let ids = gateway.upstream_ids();
+    // Read by id on a cold gateway: the customer cache holds it, no snapshot is read.
+    gateway
+        .data(&format!(r#"{{ customer(id: "{}") {{ id }} }}"#, ids[0]))
+        .await;
+    gateway.upstream.set_fault(DOWN);
+    let query = format!(
+        r#"{{ kept: customer(id: "{}") {{ id }} lost: customer(id: "{}") {{ id }} }}"#,
+        ids[0], ids[1]
+    );
+    for round in ["first", "again"] {
+        let answer = gateway.query(&query).await;
+        assert_eq!(answer["data"]["kept"]["id"], ids[0], "{round}: {answer}");
+        assert!(answer["data"]["lost"].is_null(), "{round}: {answer}");
+        assert_eq!(
+            error_paths(&answer),
+            BTreeSet::from(["lost".to_owned()]),
+            "{round}"
+        );
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UPSTREAM_UNAVAILABLE",
+            "{round}"
+        );
+    }
+}
+
 /// One root selection of a generated query: its text, and the response key it must answer
 /// under (`None` when a directive leaves it out).
 fn root_selection() -> impl Strategy<Value = (String, Option<String>)> {

@@ -16,7 +16,7 @@ mod input;
 mod plan;
 mod write;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use async_graphql::{
     PathSegment, ServerError, Variables,
@@ -36,7 +36,7 @@ use super::{
 };
 use crate::{
     auth::CustomerAccess,
-    cache::CustomerStore,
+    cache::{ByIds, CustomerStore},
     domain::{Customer, ProductRef},
     upstream::UpstreamError,
 };
@@ -101,12 +101,12 @@ async fn read(
     }
     let batch = async {
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return ByIds::default();
         }
         store.metrics().loader_batch(ids.len());
-        let served = store.customers(&ids, scope.deadline).await?;
+        let served = store.customers(&ids, scope.deadline).await;
         scope.reads.note(served.provenance);
-        Ok::<_, Arc<UpstreamError>>(served.value)
+        served.value
     };
     let fields = join_all(roots.iter().map(|root| async move {
         match &root.field {
@@ -122,10 +122,9 @@ async fn read(
     let (batch, mut fields) = tokio::join!(batch, fields);
     for (root, read) in roots.iter().zip(&mut fields) {
         if let Some(RootField::Customer(id, _)) = &root.field {
-            *read = Read::Customer(match &batch {
-                _ if !access.allows(id) => Ok(None),
-                Ok(found) => Ok(found.get(id).cloned()),
-                Err(error) => Err(Arc::clone(error)),
+            *read = Read::Customer(match access.allows(id) {
+                true => batch.get(id),
+                false => Ok(None),
             });
         }
     }
