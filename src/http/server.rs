@@ -5,18 +5,29 @@
 //! that sends half a request head keeps its connection for ever. Here every HTTP/1 connection
 //! must deliver each request head within `GATEWAY_LIMITS_HEADER_TIMEOUT_MS`; the timer also
 //! runs while a keep-alive connection waits for its next request, so idle connections close
-//! after the same time. At the connection limit the gateway stops accepting until one closes:
-//! newcomers wait in the kernel's listen queue instead of costing memory here.
+//! after the same time. HTTP/2 has no such timer (and a client answering pings looks alive),
+//! so every connection also has an idle watch: no request in flight and none begun for that
+//! long, and it is shut down gracefully. At the connection limit the gateway stops accepting
+//! until one closes: newcomers wait in the kernel's listen queue instead of costing memory
+//! here.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::Router;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto, graceful::GracefulShutdown},
+    server::conn::auto,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{net::TcpListener, sync::Semaphore, time::Instant};
 
 use crate::metrics::Metrics;
 
@@ -48,8 +59,8 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(limits.header_timeout)
         .keep_alive_timeout(limits.header_timeout);
-    let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.connections.max(1)));
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
     tokio::pin!(stop);
     loop {
         let permit = tokio::select! {
@@ -70,22 +81,112 @@ pub async fn serve(
         };
         // Nagle stays on, as with `axum::serve`: turning it off raised the warm benchmark's p99
         // from 1.8 to 2.5 times the baseline's (BENCHMARKS.md, step 10).
-        let service = TowerToHyperService::new(router.clone());
+        let activity = Arc::new(Activity::new());
+        let service = Tracked {
+            inner: TowerToHyperService::new(router.clone()),
+            activity: Arc::clone(&activity),
+        };
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
-        let connection = graceful.watch(connection);
         let metrics = Arc::clone(&metrics);
+        let mut stopped = stopped.clone();
+        let idle_limit = limits.header_timeout;
         metrics.connection_opened();
         tokio::spawn(async move {
-            // A failed connection (reset, timed-out head) is the client's business.
-            let _ = connection.await;
+            tokio::pin!(connection);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    // A failed connection (reset, timed-out head) is the client's business.
+                    _ = connection.as_mut() => break,
+                    () = activity.idle_for(idle_limit), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    _ = stopped.wait_for(|stop| *stop), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+            }
             metrics.connection_closed();
             drop(permit);
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Open connections finish their requests (idle ones close at once); each gives its slot
+    // back when it is done, so holding every slot means all are.
+    let _ = stopping.send(true);
+    let _ = permits
+        .acquire_many(u32::try_from(limits.connections.max(1)).unwrap_or(u32::MAX))
+        .await;
+}
+
+/// When a connection last began or finished a request, and how many it has in flight.
+#[derive(Debug)]
+struct Activity {
+    opened: Instant,
+    /// Milliseconds after `opened`.
+    last: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    /// Completes once the connection has had nothing in flight and begun nothing for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.opened + Duration::from_millis(self.last.load(Ordering::Relaxed));
+            let quiet = last.elapsed();
+            if quiet >= limit && self.in_flight.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+            tokio::time::sleep(limit.saturating_sub(quiet).max(Duration::from_millis(10))).await;
+        }
+    }
+}
+
+/// The router's hyper service, noting each request's start and end in [`Activity`].
+#[derive(Debug, Clone)]
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S, R> hyper::service::Service<R> for Tracked<S>
+where
+    S: hyper::service::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, request: R) -> Self::Future {
+        self.activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.activity.touch();
+        let answer = self.inner.call(request);
+        let activity = Arc::clone(&self.activity);
+        Box::pin(async move {
+            let answer = answer.await;
+            activity.touch();
+            activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+            answer
+        })
+    }
 }
 
 /// A connection slot, counting the times a newcomer had to wait for one.

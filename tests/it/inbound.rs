@@ -42,6 +42,39 @@ async fn half_a_request_head_and_an_idle_connection_are_closed_after_the_header_
     assert_eq!(gateway.get("/healthz").await.status(), 200);
 }
 
+/// An HTTP/2 client that answers the gateway's pings but sends nothing more still has its
+/// connection closed once it has been idle for the header timeout: idle HTTP/2 connections
+/// cannot hold the connection slots for ever.
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_header_timeout() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", 300)).await;
+    let stream = TcpStream::connect(gateway.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("an HTTP/2 handshake with prior knowledge");
+    let started = Instant::now();
+    let connection = tokio::spawn(connection);
+    let request = axum::http::Request::get(format!("http://{}/healthz", gateway.addr))
+        .body(String::new())
+        .unwrap();
+    let answer = sender.send_request(request).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    // The client side ends when the gateway closes the connection.
+    tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("the idle connection was closed")
+        .unwrap()
+        .expect("closed gracefully");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn a_body_that_trickles_in_past_the_deadline_is_408() {
     let gateway =
