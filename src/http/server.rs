@@ -147,14 +147,20 @@ impl Activity {
     }
 
     /// Completes once the connection has had nothing in flight and begun nothing for `limit`.
+    /// A request's end counts as activity, so while one is in flight the watch looks again a
+    /// whole `limit` later rather than polling.
     async fn idle_for(&self, limit: Duration) {
         loop {
             let last = self.opened + Duration::from_millis(self.last.load(Ordering::Relaxed));
             let quiet = last.elapsed();
-            if quiet >= limit && self.in_flight.load(Ordering::Relaxed) == 0 {
+            let wait = if self.in_flight.load(Ordering::Relaxed) > 0 {
+                limit
+            } else if quiet >= limit {
                 return;
-            }
-            tokio::time::sleep(limit.saturating_sub(quiet).max(Duration::from_millis(10))).await;
+            } else {
+                limit - quiet
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
         }
     }
 }
