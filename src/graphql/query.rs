@@ -183,17 +183,28 @@ struct CustomerPage<'a> {
 }
 
 impl CustomerPage<'_> {
+    /// The customers of `listed` that `search` keeps.
+    fn searched<'c>(
+        &self,
+        listed: impl Iterator<Item = &'c Arc<Customer>>,
+    ) -> impl Iterator<Item = &'c Arc<Customer>> {
+        listed.filter(|customer| {
+            self.search
+                .as_deref()
+                .is_none_or(|needle| customer.matches_search(needle))
+        })
+    }
+
+    /// The customers of `customers` that the caller may see and `search` keeps.
     fn matching<'c>(
         &self,
         customers: &'c [Arc<Customer>],
     ) -> impl Iterator<Item = &'c Arc<Customer>> {
-        customers.iter().filter(|customer| {
-            self.access.allows(&customer.id)
-                && self
-                    .search
-                    .as_deref()
-                    .is_none_or(|needle| customer.matches_search(needle))
-        })
+        self.searched(
+            customers
+                .iter()
+                .filter(|customer| self.access.allows(&customer.id)),
+        )
     }
 
     /// The page from the whole listing. A caller allowed a few customers has them looked up
@@ -206,29 +217,24 @@ impl CustomerPage<'_> {
                 let mut positions: Vec<usize> =
                     ids.iter().filter_map(|id| snapshot.position(id)).collect();
                 positions.sort_unstable();
-                self.page_from(positions.into_iter().map(|position| &customers[position]))
+                let listed = positions.into_iter().map(|position| &customers[position]);
+                self.page_from(self.searched(listed))
             }
-            _ => self.page_from(
-                customers
-                    .iter()
-                    .filter(|customer| self.access.allows(&customer.id)),
-            ),
+            _ => self.page_from(self.matching(customers)),
         }
     }
 
-    /// The page from `listed`, the allowed customers in listing order.
-    fn page_from<'c>(&self, listed: impl Iterator<Item = &'c Arc<Customer>>) -> CustomerConnection {
-        let searched = listed.filter(|customer| {
-            self.search
-                .as_deref()
-                .is_none_or(|needle| customer.matches_search(needle))
-        });
+    /// The page from `matching`, the customers that match, in listing order.
+    fn page_from<'c>(
+        &self,
+        matching: impl Iterator<Item = &'c Arc<Customer>>,
+    ) -> CustomerConnection {
         // Without the total, one customer past the page tells whether another page follows.
         let wanted = match self.needs_total {
             true => usize::MAX,
             false => self.start.saturating_add(self.first).saturating_add(1),
         };
-        let matching: Vec<_> = searched.take(wanted).collect();
+        let matching: Vec<_> = matching.take(wanted).collect();
         self.connection(&matching, matching.len())
     }
 

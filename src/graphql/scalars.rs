@@ -18,18 +18,11 @@ impl ScalarType for DateTime {
         let Value::String(text) = &value else {
             return Err(InputValueError::expected_type(value));
         };
-        if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
-            return Ok(Self(instant.with_timezone(&Utc)));
-        }
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()
-            .and_then(|date| date.and_hms_opt(0, 0, 0))
-            .map(|midnight| Self(midnight.and_utc()))
-            .ok_or_else(|| {
-                InputValueError::custom(format!(
-                    "{text:?} is not an RFC 3339 date-time such as 2025-09-26T00:00:00Z"
-                ))
-            })
+        Self::from_text(text).ok_or_else(|| {
+            InputValueError::custom(format!(
+                "{text:?} is not an RFC 3339 date-time such as 2025-09-26T00:00:00Z"
+            ))
+        })
     }
 
     /// Checked during validation, so a bad literal is a request error rather than a failed
@@ -44,6 +37,17 @@ impl ScalarType for DateTime {
 }
 
 impl DateTime {
+    /// The instant `text` stands for: RFC 3339, or a bare date meaning midnight UTC.
+    pub fn from_text(text: &str) -> Option<Self> {
+        if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Some(Self(instant.with_timezone(&Utc)));
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|midnight| Self(midnight.and_utc()))
+    }
+
     /// The instant as an answer writes it.
     pub fn written(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)

@@ -170,7 +170,7 @@ impl<'d> Binder<'d> {
                 _ => return Err(Uncovered),
             };
             let condition = directive.node.get_argument("if").ok_or(Uncovered)?;
-            let value = input::boolean(self.value(&condition.node)?)?.ok_or(Uncovered)?;
+            let value = input::boolean(&self.value(&condition.node)?)?.ok_or(Uncovered)?;
             if value != wanted {
                 return Ok(false);
             }
@@ -211,7 +211,7 @@ impl<'d> Binder<'d> {
                 let sub = self.merged(group)?;
                 let wanted = PageWanted {
                     first: match self.argument(field, "first")? {
-                        Some(value) => input::int(value)?,
+                        Some(value) => input::int(&value)?,
                         None => None,
                     }
                     .unwrap_or(DEFAULT_PAGE_SIZE),
@@ -244,17 +244,17 @@ impl<'d> Binder<'d> {
         &self,
         field: &Field,
         name: &str,
-        coerce: fn(ConstValue) -> Result<Option<T>, Uncovered>,
+        coerce: fn(&ConstValue) -> Result<Option<T>, Uncovered>,
     ) -> Result<Option<T>, Uncovered> {
         match self.argument(field, name)? {
-            Some(value) => coerce(value),
+            Some(value) => coerce(&value),
             None => Ok(None),
         }
     }
 
     fn filter(&self, field: &Field) -> Result<ProductFilter, Uncovered> {
         match self.argument(field, "filter")? {
-            Some(value) => input::filter(value),
+            Some(value) => input::filter(&value),
             None => Ok(ProductFilter::default()),
         }
     }

@@ -74,11 +74,11 @@ pub(super) async fn run(
 
 /// What one root field read.
 enum Read {
-    Typename,
+    /// `__typename`, which reads nothing; also a `customer(id)` until its batch is in.
+    Nothing,
     Page(Result<CustomerConnection, QueryError>),
     Products(Result<Vec<ProductRef>, QueryError>),
     /// `customer(id)`: the id's customer from the batch (none when the caller may not see it).
-    /// Until the batch is in, a `customer(id)` field reads [`Read::Typename`].
     Customer(Result<Option<Arc<Customer>>, Arc<UpstreamError>>),
 }
 
@@ -110,7 +110,7 @@ async fn read(
     };
     let fields = join_all(roots.iter().map(|root| async move {
         match &root.field {
-            None | Some(RootField::Customer(..)) => Read::Typename,
+            None | Some(RootField::Customer(..)) => Read::Nothing,
             Some(RootField::Customers(wanted, _)) => {
                 Read::Page(customers_page(store, access, scope, wanted.clone()).await)
             }
@@ -119,16 +119,16 @@ async fn read(
             }
         }
     }));
-    let (batch, mut fields) = tokio::join!(batch, fields);
-    for (root, read) in roots.iter().zip(&mut fields) {
-        if let Some(RootField::Customer(id, _)) = &root.field {
-            *read = Read::Customer(match access.allows(id) {
-                true => batch.get(id),
-                false => Ok(None),
-            });
-        }
-    }
-    fields
+    let (batch, fields) = tokio::join!(batch, fields);
+    roots
+        .iter()
+        .zip(fields)
+        .map(|(root, read)| match &root.field {
+            Some(RootField::Customer(id, _)) if access.allows(id) => Read::Customer(batch.get(id)),
+            Some(RootField::Customer(..)) => Read::Customer(Ok(None)),
+            _ => read,
+        })
+        .collect()
 }
 
 /// Writes the data of `roots` from what they read.
@@ -150,14 +150,7 @@ fn answer(roots: &[Root], reads: Vec<Read>, capacity: usize) -> Written {
                 write::connection(&mut data, selected, &page);
             }
             (Some(RootField::Products(_, selected)), Read::Products(Ok(products))) => {
-                data.push(b'[');
-                for (index, item) in products.iter().enumerate() {
-                    if index > 0 {
-                        data.push(b',');
-                    }
-                    write::product(&mut data, selected, &item.customer, item.index);
-                }
-                data.push(b']');
+                write::products(&mut data, selected, &products);
             }
             (Some(RootField::Customer(_, selected)), Read::Customer(Ok(Some(customer)))) => {
                 write::customer(&mut data, selected, &customer);

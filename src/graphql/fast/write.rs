@@ -9,7 +9,7 @@ use super::plan::{
     Selected,
 };
 use crate::{
-    domain::{Customer, normalize},
+    domain::{Customer, ProductRef, normalize},
     graphql::{connection::CustomerConnection, scalars::DateTime},
 };
 
@@ -181,8 +181,15 @@ pub(super) fn customer(out: &mut Vec<u8>, selected: &Selected<CustomerField>, of
     });
 }
 
+/// A list of products from across customers.
+pub(super) fn products(out: &mut Vec<u8>, selected: &Selected<ProductField>, items: &[ProductRef]) {
+    list(out, items, |out, item| {
+        product(out, selected, &item.customer, item.index);
+    });
+}
+
 /// The product at `index` of `owner`.
-pub(super) fn product(
+fn product(
     out: &mut Vec<u8>,
     selected: &Selected<ProductField>,
     owner: &Arc<Customer>,
