@@ -123,7 +123,7 @@ impl Application {
             metrics_apart: metrics_listener.is_some(),
             introspection: settings.introspection,
             documents: Documents::default(),
-            fast_executor: true,
+            fast_executor: AtomicBool::new(true),
         }));
         Ok(Self {
             listener,
@@ -137,10 +137,8 @@ impl Application {
 
     /// The gateway with async-graphql's executor answering every request: the reference the
     /// differential test holds the fast executor to.
-    pub fn with_reference_executor_only(mut self) -> Self {
-        if let Some(app) = Arc::get_mut(&mut self.state.0) {
-            app.fast_executor = false;
-        }
+    pub fn with_reference_executor_only(self) -> Self {
+        self.state.fast_executor.store(false, Ordering::Relaxed);
         self
     }
 

@@ -121,8 +121,8 @@ pub async fn execute(
     let validated = prepared
         .document
         .as_ref()
-        .filter(|document| document.is_valid());
-    if let Some(document) = validated.filter(|_| options.fast) {
+        .filter(|document| options.fast && document.is_valid());
+    if let Some(document) = validated {
         let fast = fast::run(
             &document.parsed,
             document.answer_capacity(),

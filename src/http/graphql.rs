@@ -2,7 +2,7 @@
 //! memo for a POST (keyed by the caller's customer scope and the request), execution in
 //! graphql/, and the answer with the specification's status codes.
 
-use std::time::Instant;
+use std::{sync::atomic::Ordering, time::Instant};
 
 use axum::{
     Extension,
@@ -179,7 +179,7 @@ async fn run(
     let options = graphql::ExecuteOptions {
         timeout: state.limits.request_timeout,
         request_id: id.as_str(),
-        fast: state.fast_executor,
+        fast: state.fast_executor.load(Ordering::Relaxed),
     };
     let answer = graphql::execute(&state.schema, &state.store, prepared, access, options).await?;
     state.metrics.execution(answer.executor.name());

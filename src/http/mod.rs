@@ -84,7 +84,7 @@ pub struct App {
     pub documents: Documents,
     /// Whether the fast executor answers what it covers (always, but for the differential
     /// test's reference gateway).
-    pub fast_executor: bool,
+    pub fast_executor: AtomicBool,
 }
 
 impl std::fmt::Debug for App {

@@ -134,6 +134,13 @@ async fn the_fast_executor_answers_exactly_as_async_graphql() {
         executed >= (count / 2) as f64,
         "the fast executor answered only {executed} of {count} cases"
     );
+    let by_reference = reference
+        .metric("gateway_graphql_executions_total{executor=\"fast\"}")
+        .await;
+    assert_eq!(
+        by_reference, 0.0,
+        "the reference gateway ran only async-graphql"
+    );
 
     // A fresh pair whose upstream fails from the start: root fields fail and nulls
     // propagate. Both gateways get the same requests in the same order, so their circuit
