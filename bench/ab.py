@@ -7,7 +7,9 @@ in one run rather than through each one's ratio to the baseline, which moves wit
     cargo build --release
     python3 bench/ab.py /tmp/before/target/release/elements-gateway target/release/elements-gateway
 
-Prints each round's requests/s and p99, and the medians.
+Prints each round's requests/s and p99, and the medians. `--restricted` sends, instead, a
+caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50 customers of the query's answer
+(a token of a few KB).
 """
 
 import argparse
@@ -27,22 +29,34 @@ def main():
     parser.add_argument("after", type=pathlib.Path)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--secs", type=int, default=10)
+    parser.add_argument("--restricted", action="store_true")
     args = parser.parse_args()
     binaries = {"before": args.before.resolve(), "after": args.after.resolve()}
     procs = bench.Processes()
     runs = {name: [] for name in binaries}
+    token = None
     try:
         upstream = bench.start_mock(procs, 10_000, 5)
         urls = {}
+        if args.restricted:
+            bench.GATEWAY = binaries["after"]
+            child, gateway = bench.start_gateway(procs, upstream)
+            ids = bench.first_ids(f"{gateway}/graphql", 50)
+            token = bench.caller_token({"elements_customers": ids})
+            procs.stop(child)
         for name, binary in binaries.items():
             bench.GATEWAY = binary
-            _, gateway = bench.start_gateway(procs, upstream)
-            bench.post(f"{gateway}/graphql", "{ customers { totalCount } }", timeout=300)
-            bench.wrk(f"{gateway}/graphql", bench.WARM_QUERY, 64, 2)
-            urls[name] = f"{gateway}/graphql"
+            if args.restricted:
+                _, url = bench.start_variant(procs, upstream, bench.RESTRICTED)
+            else:
+                _, gateway = bench.start_gateway(procs, upstream)
+                url = f"{gateway}/graphql"
+            bench.post(url, "{ customers { totalCount } }", timeout=300, token=token)
+            bench.wrk(url, bench.WARM_QUERY, 64, 2, token=token)
+            urls[name] = url
         for _ in range(args.rounds):
             for name, url in urls.items():
-                runs[name].append(bench.wrk(url, bench.WARM_QUERY, 64, args.secs))
+                runs[name].append(bench.wrk(url, bench.WARM_QUERY, 64, args.secs, token=token))
     finally:
         procs.stop_all()
     print("| gateway | rounds (requests/s, p99 ms) | median requests/s | median p99 ms |")
