@@ -29,6 +29,7 @@ use crate::{
     },
     memo::Memo,
     metrics::Metrics,
+    shared::Shared,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
         UpstreamError, UpstreamRuntime,
@@ -65,6 +66,9 @@ pub enum StartError {
     /// The upstream client could not be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The Redis client could not be set up.
+    #[error("GATEWAY_REDIS_URL {0}")]
+    Redis(String),
 }
 
 /// A gateway bound to its address, ready to serve.
@@ -95,12 +99,17 @@ impl Application {
         let credentials = app_credentials(&settings)?;
         let authenticator = authenticator(&settings.jwt, &metrics)?;
         let upstream = Arc::new(upstream_client(&settings, credentials, &clock, &metrics)?);
-        let store = Arc::new(CustomerStore::new(
-            Arc::clone(&upstream),
-            &settings.cache,
-            clock,
-            Arc::clone(&metrics),
-        ));
+        let shared = Shared::new(&settings.redis, Arc::clone(&metrics))
+            .map_err(|error| StartError::Redis(error.0))?;
+        let store = Arc::new(
+            CustomerStore::new(
+                Arc::clone(&upstream),
+                &settings.cache,
+                clock,
+                Arc::clone(&metrics),
+            )
+            .with_shared(shared.clone()),
+        );
         let (listener, addr, metrics_listener) = bind(&settings).await?;
         let connections = ConnectionLimits {
             header_timeout: settings.limits.header_timeout,
@@ -116,7 +125,8 @@ impl Application {
             rate_limiter: RateLimiter::new(
                 settings.limits.rate_per_minute,
                 settings.limits.rate_burst,
-            ),
+            )
+            .map(|limiter| limiter.shared_through(shared)),
             limits: settings.limits,
             draining: AtomicBool::new(false),
             memo: Memo::new(settings.cache.answer_bytes),

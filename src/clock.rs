@@ -25,6 +25,16 @@ impl Clock {
         Instant::now() + Duration::from_nanos(self.offset.load(Ordering::Relaxed))
     }
 
+    /// Milliseconds since the Unix epoch by this clock: the time data shared with other
+    /// replicas is stamped with, so they can tell its age.
+    pub fn unix_millis(&self) -> u64 {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let offset = Duration::from_nanos(self.offset.load(Ordering::Relaxed));
+        u64::try_from((wall + offset).as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// Moves this clock (and its clones) `by` forward, for tests.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);

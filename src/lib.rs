@@ -36,7 +36,9 @@
 //!   apart from transport.
 //! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
 //! * [`cache`]: moka caches in front of the upstream: single-flight fills in their own tasks,
-//!   stale-while-revalidate and stale-if-error.
+//!   stale-while-revalidate and stale-if-error; with a shared Redis, one fill for every replica.
+//! * [`shared`]: the optional Redis replicas share: the upstream's answers, the fill lease and
+//!   the deployment-wide rate limit, each falling back to the replica's own when Redis is down.
 //! * [`upstream`]: the REST client: paging, bounded concurrency, retries and the circuit
 //!   breaker, `UPSTREAM_*` errors, and the gateway's own app token (fixed, or by client
 //!   credentials).
@@ -75,5 +77,6 @@ pub(crate) mod metrics;
 pub mod mock_upstream;
 pub(crate) mod outbound;
 pub(crate) mod secret;
+pub mod shared;
 pub(crate) mod telemetry;
 pub mod upstream;

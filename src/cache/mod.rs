@@ -27,6 +27,7 @@
 //! Errors are never cached: the next caller tries the upstream again.
 
 mod by_id;
+mod fill;
 mod settings;
 mod stale;
 
@@ -45,12 +46,16 @@ pub(crate) use by_id::ByIds;
 pub use settings::{CacheSettings, DEFAULT_ANSWER_BYTES};
 pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 
-use self::stale::Stamped;
+use self::{
+    fill::{Fill, Filled},
+    stale::Stamped,
+};
 use crate::{
     clock::Clock,
-    domain::{Customer, RawCustomer, Snapshot},
+    domain::{Customer, Snapshot},
     flight::Flights,
     metrics::Metrics,
+    shared::Shared,
     upstream::{UpstreamClient, UpstreamError},
 };
 
@@ -89,6 +94,8 @@ pub enum Listing<R> {
 #[derive(Debug)]
 pub struct CustomerStore {
     upstream: Arc<UpstreamClient>,
+    /// The replicas' shared Redis, when there is one.
+    shared: Option<Arc<Shared>>,
     ttl: Duration,
     /// TTL plus the stale window: past it an entry is gone, whatever moka still holds.
     kept: Duration,
@@ -113,6 +120,7 @@ impl CustomerStore {
         let kept = freshness.ttl + freshness.stale;
         Self {
             upstream,
+            shared: None,
             ttl: freshness.ttl,
             kept,
             clock,
@@ -131,6 +139,12 @@ impl CustomerStore {
             customer_flights: Flights::default(),
             metrics,
         }
+    }
+
+    /// The same store, filling through the replicas' shared Redis when `shared` is one.
+    pub fn with_shared(mut self, shared: Option<Arc<Shared>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// Records how many entries each cache holds, for `/metrics`; first lets moka finish its
@@ -253,35 +267,37 @@ impl CustomerStore {
             .then(|| entry.value.generation())
     }
 
-    /// Reads every customer and caches the snapshot; on failure, marks the stale entry.
+    /// Reads every customer (through the shared Redis when there is one, see `fill.rs`) and
+    /// caches the snapshot; on failure, marks the stale entry.
     fn fetch_snapshot(
         &self,
     ) -> impl Future<Output = Result<Arc<Snapshot>, Arc<UpstreamError>>> + Send + 'static {
-        let upstream = Arc::clone(&self.upstream);
         let cache = self.snapshot.clone();
-        let clock = self.clock.clone();
         let metrics = Arc::clone(&self.metrics);
         let progress: Progress = Arc::new(watch::Sender::new(Vec::new()));
         *self
             .snapshot_progress
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Some(Arc::clone(&progress));
+        let mut fill = Fill {
+            upstream: Arc::clone(&self.upstream),
+            shared: self.shared.clone(),
+            clock: self.clock.clone(),
+            ttl: self.ttl,
+            kept: self.kept,
+            known: None,
+            progress,
+        };
         async move {
             let refreshing = cache.get(&()).await;
-            // Each page is normalised as it arrives, while the next ones are on the way.
-            let mut take = |page: Vec<RawCustomer>| {
-                let page: Vec<Arc<Customer>> = page
-                    .into_iter()
-                    .map(|wire| Arc::new(Customer::from_wire(wire)))
-                    .collect();
-                progress.send_modify(|read| read.extend(page));
-            };
-            match upstream.all_customers(&mut take).await {
-                Ok(()) => {
-                    let customers = progress.send_replace(Vec::new());
-                    let snapshot = Arc::new(Snapshot::from_shared(customers));
+            fill.known = refreshing.as_ref().map(|entry| entry.value.generation());
+            let clock = fill.clock.clone();
+            match fill.run().await {
+                Ok(Filled { snapshot, age }) => {
+                    let now = clock.now();
+                    let fetched_at = now.checked_sub(age).unwrap_or(now);
                     cache
-                        .insert((), Stamped::new(Arc::clone(&snapshot), clock.now()))
+                        .insert((), Stamped::new(Arc::clone(&snapshot), fetched_at))
                         .await;
                     if refreshing.is_some() {
                         metrics.refresh("snapshot", "OK");

@@ -26,6 +26,7 @@ pub use sections::*;
 pub use crate::{
     auth::JwtSettings,
     cache::{CacheSettings, DEFAULT_ANSWER_BYTES},
+    shared::settings::RedisSettings,
     telemetry::{LogFormat, TelemetrySettings},
     upstream::{
         ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
@@ -84,6 +85,9 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_ALLOW_INSECURE_URLS",
     "GATEWAY_INTROSPECTION",
     "GATEWAY_METRICS_LISTEN",
+    "GATEWAY_REDIS_URL",
+    "GATEWAY_REDIS_PASSWORD",
+    "GATEWAY_REDIS_PREFIX",
     "GATEWAY_SHUTDOWN_DELAY_MS",
     "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
     "GATEWAY_LOG_FORMAT",
@@ -96,6 +100,8 @@ const SECRET_VARIABLES: &[&str] = &[
     "GATEWAY_UPSTREAM_TOKEN",
     "GATEWAY_UPSTREAM_CLIENT_SECRET",
     "GATEWAY_JWT_SECRET",
+    "GATEWAY_REDIS_URL",
+    "GATEWAY_REDIS_PASSWORD",
 ];
 
 /// The default upstream base URL.
@@ -180,6 +186,7 @@ impl Setting {
             "SHUTDOWN_",
             "LOG_",
             "TRACING_",
+            "REDIS_",
         ] {
             if let Some(key) = name.strip_prefix(section) {
                 return (Some(&section[..section.len() - 1]), key);
@@ -231,6 +238,8 @@ pub struct Settings {
     /// `GATEWAY_METRICS_LISTEN`: a separate address for `/metrics`, which is then not served
     /// on the GraphQL port (default: none, `/metrics` on the GraphQL port).
     pub metrics_listen: Option<SocketAddr>,
+    /// The Redis replicas share, if any.
+    pub redis: RedisSettings,
 }
 
 impl Settings {

@@ -9,7 +9,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::{CacheSettings, JwtSettings, Limits, LogFormat, Resilience, ShutdownSettings, de};
-use crate::secret::Secret;
+use crate::{secret::Secret, shared::settings::RedisSettings};
 
 /// The default `GATEWAY_LISTEN`.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -32,6 +32,7 @@ pub(super) struct RawSettings {
     pub(super) shutdown: ShutdownSettings,
     pub(super) log: RawLog,
     pub(super) tracing: RawTracing,
+    pub(super) redis: RedisSettings,
     #[serde(deserialize_with = "de::flag")]
     pub(super) allow_insecure_urls: bool,
     #[serde(deserialize_with = "de::flag")]
@@ -50,6 +51,7 @@ impl Default for RawSettings {
             shutdown: ShutdownSettings::default(),
             log: RawLog::default(),
             tracing: RawTracing::default(),
+            redis: RedisSettings::default(),
             allow_insecure_urls: false,
             introspection: true,
         }

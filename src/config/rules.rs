@@ -10,6 +10,7 @@ use super::{
     raw::{DEFAULT_SCOPE, RawSettings, RawUpstream},
     sources::problem,
 };
+use crate::shared::{self, settings::RedisSettings};
 
 /// The settings, once every rule holds.
 pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
@@ -18,6 +19,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
     if !raw.allow_insecure_urls {
         require_secure_urls(&upstream, &raw.jwt)?;
     }
+    check_redis(&raw.redis, raw.allow_insecure_urls)?;
     let metrics_listen = raw.metrics.listen;
     if metrics_listen == Some(raw.listen) && raw.listen.port() != 0 {
         return Err(problem(
@@ -35,7 +37,28 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         telemetry: TelemetrySettings::from_raw(raw.log, raw.tracing),
         introspection: raw.introspection,
         metrics_listen,
+        redis: raw.redis,
     })
+}
+
+/// A Redis URL the client accepts; no password in clear off loopback unless allowed.
+fn check_redis(redis: &RedisSettings, allow_insecure: bool) -> Result<(), ConfigError> {
+    if let Err(error) = shared::check(redis) {
+        return Err(problem("GATEWAY_REDIS_URL", error.0));
+    }
+    if !allow_insecure && shared::sends_password_in_clear(redis) {
+        return Err(problem(
+            "GATEWAY_REDIS_URL",
+            "sends its password unencrypted off loopback: use rediss:// (or set GATEWAY_ALLOW_INSECURE_URLS)",
+        ));
+    }
+    if redis.url.is_none() && redis.password.is_some() {
+        return Err(problem(
+            "GATEWAY_REDIS_PASSWORD",
+            "is set without GATEWAY_REDIS_URL",
+        ));
+    }
+    Ok(())
 }
 
 /// The burst: as given, or the rate per minute; at least 1 while there is a rate.

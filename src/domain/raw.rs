@@ -7,18 +7,27 @@
 
 use serde::{Deserialize, Deserializer};
 
-/// A customer as the upstream sends it.
-#[derive(Debug, Deserialize)]
+/// A customer as the upstream sends it. Written back in the same form when replicas share
+/// what the upstream answered.
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawCustomer {
     /// The upstream's id; required, since nothing can be looked up without it.
     #[serde(deserialize_with = "required_text")]
     pub customer_id: Box<str>,
     /// The organisation's name, verbatim.
-    #[serde(default, deserialize_with = "lenient_text")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub organization: Option<Box<str>>,
     /// The customer's e-mail address, verbatim (the upstream calls it `customer`).
-    #[serde(default, deserialize_with = "lenient_text")]
+    #[serde(
+        default,
+        deserialize_with = "lenient_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub customer: Option<Box<str>>,
     /// The subscriptions; a missing or null list is no products.
     #[serde(default, deserialize_with = "null_as_empty")]

@@ -59,6 +59,12 @@ impl Snapshot {
     /// Like [`Snapshot::new`], for customers already shared (those read page by page while
     /// early answers were given from them).
     pub fn from_shared(customers: Vec<Arc<Customer>>) -> Self {
+        Self::with_generation(customers, GENERATIONS.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Like [`Snapshot::from_shared`], with the generation given: replicas that build a
+    /// snapshot from the same shared data give it the same one.
+    pub fn with_generation(customers: Vec<Arc<Customer>>, generation: u64) -> Self {
         let by_id = customers
             .iter()
             .enumerate()
@@ -87,7 +93,7 @@ impl Snapshot {
             by_id,
             by_expiry,
             dated,
-            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+            generation,
         }
     }
 

@@ -81,7 +81,10 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
         })?;
     if let Some(limiter) = &state.rate_limiter {
         let key = rate_key(caller.subject.as_deref(), authorization.unwrap_or_default());
-        limiter.acquire(&key).map_err(HttpError::RateLimited)?;
+        limiter
+            .acquire(&key)
+            .await
+            .map_err(HttpError::RateLimited)?;
     }
     Ok(caller)
 }

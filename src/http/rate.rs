@@ -5,10 +5,16 @@
 //! that is refused with 429 and a `Retry-After` saying when the next one will pass. Keys whose
 //! state is as good as new carry no information and are dropped every [`SWEEP_EVERY`] checks,
 //! so a stream of one-off callers cannot grow memory without bound.
+//!
+//! With a shared Redis the limit holds for the whole deployment (`shared::rate`); while Redis
+//! cannot answer, each replica applies it alone.
 
 use std::{
     num::NonZeroU32,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -18,6 +24,8 @@ use governor::{
     middleware::NoOpMiddleware,
     state::keyed::DefaultKeyedStateStore,
 };
+
+use crate::shared::Shared;
 
 /// Checks between two sweeps of idle keys.
 const SWEEP_EVERY: u64 = 10_000;
@@ -34,6 +42,10 @@ pub struct RateLimiter<C: Clock = DefaultClock> {
     limiter: Keyed<C>,
     clock: C,
     checks: AtomicU64,
+    per_minute: u32,
+    burst: u32,
+    /// The deployment-wide limit, when replicas share a Redis.
+    shared: Option<Arc<Shared>>,
 }
 
 impl<C: Clock> std::fmt::Debug for RateLimiter<C> {
@@ -50,6 +62,24 @@ impl RateLimiter {
     pub fn new(per_minute: u32, burst: u32) -> Option<Self> {
         Self::with_clock(per_minute, burst, DefaultClock::default())
     }
+
+    /// The same limit, held across every replica on `shared` while it answers.
+    pub fn shared_through(mut self, shared: Option<Arc<Shared>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Takes one request from `caller`'s allowance (across the deployment when replicas
+    /// share a Redis that answers), or says how long until it may try again.
+    pub async fn acquire(&self, caller: &String) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            match shared.acquire(caller, self.per_minute, self.burst).await {
+                Ok(outcome) => return outcome,
+                Err(_) => shared.fell_back("rate_limit"),
+            }
+        }
+        self.acquire_here(caller)
+    }
 }
 
 impl<C: Clock + Clone> RateLimiter<C> {
@@ -58,6 +88,9 @@ impl<C: Clock + Clone> RateLimiter<C> {
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
         Some(Self {
+            per_minute: per_minute.get(),
+            burst: burst.get(),
+            shared: None,
             limiter: governor::RateLimiter::new(
                 quota,
                 DefaultKeyedStateStore::default(),
@@ -68,8 +101,9 @@ impl<C: Clock + Clone> RateLimiter<C> {
         })
     }
 
-    /// Takes one request from `caller`'s allowance, or says how long until it may try again.
-    pub fn acquire(&self, caller: &String) -> Result<(), Duration> {
+    /// Takes one request from `caller`'s allowance in this replica alone, or says how long
+    /// until it may try again.
+    fn acquire_here(&self, caller: &String) -> Result<(), Duration> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             self.limiter.retain_recent();
         }
@@ -90,14 +124,14 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::with_clock(60, 3, clock.clone()).unwrap();
         for _ in 0..3 {
-            limiter.acquire(&"alice".to_owned()).unwrap();
+            limiter.acquire_here(&"alice".to_owned()).unwrap();
         }
-        let wait = limiter.acquire(&"alice".to_owned()).unwrap_err();
+        let wait = limiter.acquire_here(&"alice".to_owned()).unwrap_err();
         assert!((0.99..=1.01).contains(&wait.as_secs_f64()), "{wait:?}");
-        limiter.acquire(&"bob".to_owned()).unwrap();
+        limiter.acquire_here(&"bob".to_owned()).unwrap();
         clock.advance(Duration::from_millis(1_000));
-        limiter.acquire(&"alice".to_owned()).unwrap();
-        assert!(limiter.acquire(&"alice".to_owned()).is_err());
+        limiter.acquire_here(&"alice".to_owned()).unwrap();
+        assert!(limiter.acquire_here(&"alice".to_owned()).is_err());
     }
 
     #[test]
@@ -106,11 +140,11 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::with_clock(600, 1, clock.clone()).unwrap();
         for caller in 0..SWEEP_EVERY - 1 {
-            limiter.acquire(&caller.to_string()).unwrap();
+            limiter.acquire_here(&caller.to_string()).unwrap();
         }
         assert_eq!(limiter.limiter.len() as u64, SWEEP_EVERY - 1);
         clock.advance(Duration::from_secs(60));
-        limiter.acquire(&"late".to_owned()).unwrap();
+        limiter.acquire_here(&"late".to_owned()).unwrap();
         assert_eq!(
             limiter.limiter.len(),
             1,

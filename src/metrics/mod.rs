@@ -10,6 +10,7 @@
 //! grow the series without bound.
 
 mod events;
+mod redis;
 
 use std::{collections::HashSet, sync::Mutex};
 
@@ -41,6 +42,7 @@ pub struct Metrics {
     upstream: UpstreamSeries,
     cache: CacheSeries,
     keys: KeySeries,
+    redis: redis::RedisSeries,
 }
 
 /// Registers a metric; the names and labels here are constants, so a failure is a bug.
@@ -313,6 +315,7 @@ impl Default for Metrics {
             upstream: UpstreamSeries::register(&registry),
             cache: CacheSeries::register(&registry),
             keys: KeySeries::register(&registry),
+            redis: redis::RedisSeries::register(&registry),
             registry,
         }
     }

@@ -34,6 +34,10 @@ pub enum UpstreamError {
     /// The GraphQL request's deadline passed while it waited for the upstream.
     #[error("no upstream answer within the request's time limit of {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis())]
     Deadline(Duration),
+    /// Another replica's read of the upstream failed moments ago with this code (shared
+    /// through Redis), so this one does not ask the upstream again yet.
+    #[error("the upstream failed a moment ago for another replica of the gateway ({0})")]
+    Elsewhere(&'static str),
     /// The circuit breaker is open: the upstream failed repeatedly, so it is not called now.
     #[error("the upstream is failing and is not being called for the next {}s (circuit open)", .retry_in.as_secs_f64().ceil())]
     CircuitOpen {
@@ -57,7 +61,25 @@ impl UpstreamError {
             Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
             Self::Unauthorized(_) | Self::TokenRefused { .. } => "UPSTREAM_UNAUTHORIZED",
             Self::BadResponse(_) => "UPSTREAM_BAD_RESPONSE",
+            Self::Elsewhere(code) => code,
         }
+    }
+
+    /// The failure another replica reported as `code`; an unknown code reads as unavailable.
+    pub fn elsewhere(code: &str) -> Self {
+        let known = [
+            "UPSTREAM_UNAVAILABLE",
+            "UPSTREAM_TIMEOUT",
+            "UPSTREAM_RATE_LIMITED",
+            "UPSTREAM_UNAUTHORIZED",
+            "UPSTREAM_BAD_RESPONSE",
+        ];
+        Self::Elsewhere(
+            known
+                .into_iter()
+                .find(|known| *known == code)
+                .unwrap_or("UPSTREAM_UNAVAILABLE"),
+        )
     }
 
     /// Whether the failure says the upstream cannot currently serve us (for readiness).

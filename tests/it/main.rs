@@ -24,5 +24,6 @@ mod paging;
 mod partial;
 mod products;
 mod protection;
+mod replicas;
 mod resilience;
 mod secrets;

@@ -2,8 +2,9 @@
 
 pub(crate) mod keys;
 pub(crate) mod process;
+pub(crate) mod redis;
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use elements_gateway::{
     app::Application,
@@ -92,7 +93,7 @@ pub(crate) struct TestGateway {
     /// Where `/metrics` is served when `GATEWAY_METRICS_LISTEN` sets it apart.
     pub(crate) metrics_addr: Option<SocketAddr>,
     pub(crate) client: reqwest::Client,
-    pub(crate) upstream: MockUpstream,
+    pub(crate) upstream: Arc<MockUpstream>,
     /// The gateway's freshness clock: [`TestGateway::advance`] moves it.
     clock: Clock,
     stop: Option<oneshot::Sender<()>>,
@@ -128,9 +129,15 @@ pub(crate) async fn spawn() -> TestGateway {
 }
 
 pub(crate) async fn spawn_with(options: Options) -> TestGateway {
-    let upstream = MockUpstream::spawn(options.mock)
+    let upstream = MockUpstream::spawn(options.mock.clone())
         .await
         .expect("mock upstream starts");
+    spawn_over(Arc::new(upstream), options).await
+}
+
+/// A gateway over an upstream that others may share (replicas of one deployment); the
+/// options' mock settings are not used.
+pub(crate) async fn spawn_over(upstream: Arc<MockUpstream>, options: Options) -> TestGateway {
     let mut env: HashMap<&str, String> = HashMap::from(base_settings(&upstream));
     env.insert("GATEWAY_UPSTREAM_TIMEOUT_MS", "2000".to_owned());
     let client_settings = match options.app_auth {

@@ -1,0 +1,131 @@
+//! The fill lease: the one replica allowed to read the upstream for a key, for all of them.
+//!
+//! Taken with `SET NX PX` and a random token, extended while the read goes on, released by
+//! compare-and-delete, so a holder that stalls past its lease can never release a lease that
+//! another replica has taken since. A holder that dies stops extending, and the lease expires
+//! [`LEASE_FOR`] later at most; then another replica takes it.
+
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
+
+use redis::Script;
+
+use super::{CALL_TIMEOUT, Shared, SharedError};
+
+/// How long a lease lasts without being extended.
+pub(crate) const LEASE_FOR: Duration = Duration::from_secs(3);
+/// How often the holder extends it.
+const EXTEND_EVERY: Duration = Duration::from_secs(1);
+
+/// `PEXPIRE` if the lease is still ours.
+const EXTEND: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// `DEL` if the lease is still ours.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+static EXTEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(EXTEND));
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+
+/// A lease this replica holds; extended in the background until released or dropped.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    shared: Arc<Shared>,
+    key: String,
+    token: String,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+impl Shared {
+    /// Takes the lease on `name`: `Ok(None)` while another replica holds it.
+    pub(crate) async fn take_lease(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<Option<Lease>, SharedError> {
+        let key = self.key(&format!("lease:{name}"));
+        let token = random_token();
+        let taken: Option<String> = self
+            .call(
+                "lease_take",
+                CALL_TIMEOUT,
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(LEASE_FOR.as_millis() as u64),
+            )
+            .await?;
+        if taken.is_none() {
+            self.metrics.redis_lease("busy");
+            return Ok(None);
+        }
+        self.metrics.redis_lease("acquired");
+        let keeper = tokio::spawn(keep(Arc::clone(self), key.clone(), token.clone()));
+        Ok(Some(Lease {
+            shared: Arc::clone(self),
+            key,
+            token,
+            keeper,
+        }))
+    }
+
+    /// Whether anyone holds the lease on `name`.
+    pub(crate) async fn lease_held(&self, name: &str) -> Result<bool, SharedError> {
+        let key = self.key(&format!("lease:{name}"));
+        self.call("lease_check", CALL_TIMEOUT, redis::cmd("EXISTS").arg(key))
+            .await
+    }
+}
+
+impl Lease {
+    /// Gives the lease up, if it is still ours.
+    pub(crate) async fn release(self) {
+        self.keeper.abort();
+        let mut invocation = RELEASE_SCRIPT.prepare_invoke();
+        invocation.key(&self.key).arg(&self.token);
+        let _: Result<i64, _> = self.shared.script("lease_release", invocation).await;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.keeper.abort();
+    }
+}
+
+/// Extends the lease every [`EXTEND_EVERY`] until it is no longer ours.
+async fn keep(shared: Arc<Shared>, key: String, token: String) {
+    loop {
+        tokio::time::sleep(EXTEND_EVERY).await;
+        let mut invocation = EXTEND_SCRIPT.prepare_invoke();
+        invocation
+            .key(&key)
+            .arg(&token)
+            .arg(LEASE_FOR.as_millis() as u64);
+        match shared.script::<i64>("lease_extend", invocation).await {
+            Ok(1) => {}
+            Ok(_) => {
+                shared.metrics.redis_lease("lost");
+                return;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// 128 random bits in hex, telling this holder's lease apart from any other's.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the system has a random source");
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,277 @@
+//! What the replicas of one deployment share through Redis (`GATEWAY_REDIS_URL`): the
+//! upstream's answers (`snapshot`), the lease that lets one replica at a time read the upstream
+//! for all of them (`lease`), and the per-caller rate limit (`rate`).
+//!
+//! Redis is help, never a dependency of answering. Every call has a short time limit; the
+//! first failure marks Redis down and logs it once. While it is down every call is refused at
+//! once without touching the network, so each replica falls back to its own cache,
+//! single-flight and rate limit at no extra latency, and a background probe pings Redis every
+//! [`RETRY_AFTER`] (which makes redis-rs's connection manager reconnect). The first ping that
+//! is answered clears the mark and logs that sharing resumes.
+//!
+//! Nothing written here identifies a caller: rate-limit buckets are keyed by a digest, and no
+//! caller token or app token is ever stored.
+
+mod lease;
+mod rate;
+pub mod settings;
+mod snapshot;
+
+use std::{
+    sync::{
+        Arc, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use redis::{
+    Client, FromRedisValue, IntoConnectionInfo,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+pub(crate) use snapshot::{SnapshotState, StoredSnapshot};
+
+use self::settings::RedisSettings;
+use crate::metrics::Metrics;
+
+/// Longest one small call (a lease, a counter, a timestamp) may take.
+const CALL_TIMEOUT: Duration = Duration::from_millis(250);
+/// Longest reading or writing a whole snapshot may take.
+const BULK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a Redis marked down is pinged.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Why a call to Redis gave nothing; the caller then does without it.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedError {
+    /// Redis failed recently; it is not tried again yet.
+    #[error("Redis is marked down")]
+    Down,
+    /// The call took longer than its limit.
+    #[error("Redis did not answer {0} within {1:?}")]
+    Timeout(&'static str, Duration),
+    /// Redis (or the connection to it) refused the call.
+    #[error("Redis failed {0}: {1}")]
+    Failed(&'static str, String),
+    /// What Redis holds is not in the form this build writes.
+    #[error("the shared {0} could not be read: {1}")]
+    Unreadable(&'static str, String),
+}
+
+/// A start-up problem with the Redis settings.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+/// The connection to the shared Redis, and whether it is answering.
+pub struct Shared {
+    connection: ConnectionManager,
+    prefix: String,
+    /// Set from a failed call until a ping is answered; calls are refused meanwhile.
+    down: AtomicBool,
+    metrics: Arc<Metrics>,
+    /// This client, for the probe a failure starts.
+    me: Weak<Self>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("prefix", &self.prefix)
+            .field("down", &self.down)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// A client for the Redis `settings` name; `None` without `GATEWAY_REDIS_URL`. Connects
+    /// lazily: an unreachable Redis at start is not an error, only a fallback.
+    pub fn new(
+        settings: &RedisSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Option<Arc<Self>>, SettingsError> {
+        let Some(url) = &settings.url else {
+            return Ok(None);
+        };
+        let client = Client::open(connection_info(url.expose(), settings)?)
+            .map_err(|error| SettingsError(format!("is not usable: {:?}", error.kind())))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CALL_TIMEOUT))
+            .set_response_timeout(Some(BULK_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(RETRY_AFTER);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|error| SettingsError(format!("is not usable: {:?}", error.kind())))?;
+        Ok(Some(Arc::new_cyclic(|me| Self {
+            connection,
+            prefix: settings.prefix().to_owned(),
+            down: AtomicBool::new(false),
+            metrics,
+            me: me.clone(),
+        })))
+    }
+
+    /// The full name of the key `name`.
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Sends `cmd` as operation `op` within `limit`, unless Redis is marked down.
+    async fn call<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        cmd: &redis::Cmd,
+    ) -> Result<T, SharedError> {
+        let mut connection = self.connection.clone();
+        self.guarded(
+            op,
+            limit,
+            async move { cmd.query_async(&mut connection).await },
+        )
+        .await
+    }
+
+    /// Runs `script` as operation `op`, unless Redis is marked down.
+    async fn script<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, SharedError> {
+        let mut connection = self.connection.clone();
+        self.guarded(op, CALL_TIMEOUT, async move {
+            invocation.invoke_async(&mut connection).await
+        })
+        .await
+    }
+
+    /// Runs one call with the down mark, time limit, logs and metrics every call has.
+    async fn guarded<T>(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, SharedError> {
+        if self.down.load(Ordering::Relaxed) {
+            self.metrics.redis_operation(op, "skipped", Duration::ZERO);
+            return Err(SharedError::Down);
+        }
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(SharedError::Failed(op, error.to_string())),
+            Err(_) => Err(SharedError::Timeout(op, limit)),
+        };
+        let elapsed = started.elapsed();
+        match &outcome {
+            Ok(_) => self.metrics.redis_operation(op, "ok", elapsed),
+            Err(error) => {
+                let outcome = if matches!(error, SharedError::Timeout(..)) {
+                    "timeout"
+                } else {
+                    "error"
+                };
+                self.metrics.redis_operation(op, outcome, elapsed);
+                self.mark_down(error);
+            }
+        }
+        outcome
+    }
+
+    /// Marks Redis down after `error` and, the first time, logs it and starts the probe.
+    fn mark_down(&self, error: &SharedError) {
+        if self.down.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!(%error, "Redis is unreachable; each replica uses its own cache and rate limit until it answers");
+        if let Some(me) = self.me.upgrade() {
+            tokio::spawn(me.probe());
+        }
+    }
+
+    /// Pings Redis every [`RETRY_AFTER`] until it answers, then clears the down mark.
+    async fn probe(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(RETRY_AFTER).await;
+            let mut connection = self.connection.clone();
+            let started = Instant::now();
+            let ping = redis::cmd("PING");
+            let answered =
+                tokio::time::timeout(CALL_TIMEOUT, ping.query_async::<String>(&mut connection))
+                    .await;
+            let outcome = match answered {
+                Ok(Ok(_)) => "ok",
+                Ok(Err(_)) => "error",
+                Err(_) => "timeout",
+            };
+            self.metrics
+                .redis_operation("ping", outcome, started.elapsed());
+            if outcome == "ok" {
+                self.down.store(false, Ordering::Relaxed);
+                tracing::info!("Redis answers again; replicas share the cache again");
+                return;
+            }
+        }
+    }
+
+    /// The metrics Redis's calls report to.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Notes that a replica did without Redis for `reason`.
+    pub(crate) fn fell_back(&self, reason: &'static str) {
+        self.metrics.redis_fallback(reason);
+    }
+}
+
+/// The connection details from `url`, with `GATEWAY_REDIS_PASSWORD` when the URL has none.
+fn connection_info(
+    url: &str,
+    settings: &RedisSettings,
+) -> Result<redis::ConnectionInfo, SettingsError> {
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err(SettingsError(
+            "must start with redis:// or rediss://".into(),
+        ));
+    }
+    let info = url
+        .into_connection_info()
+        .map_err(|error| SettingsError(format!("is not a Redis URL ({:?})", error.kind())))?;
+    Ok(match &settings.password {
+        Some(password) if info.redis_settings().password().is_none() => {
+            let redis = info
+                .redis_settings()
+                .clone()
+                .set_password(password.expose());
+            info.set_redis_settings(redis)
+        }
+        _ => info,
+    })
+}
+
+/// Whether the settings name a Redis the client can use (no network is touched).
+pub(crate) fn check(settings: &RedisSettings) -> Result<(), SettingsError> {
+    match &settings.url {
+        Some(url) => connection_info(url.expose(), settings).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// Whether `url` sends its password in clear to a host off loopback.
+pub(crate) fn sends_password_in_clear(settings: &RedisSettings) -> bool {
+    let Some(url) = &settings.url else {
+        return false;
+    };
+    let Ok(info) = connection_info(url.expose(), settings) else {
+        return false;
+    };
+    let has_password = info.redis_settings().password().is_some();
+    match info.addr() {
+        redis::ConnectionAddr::Tcp(host, _) => {
+            has_password && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+        }
+        _ => false,
+    }
+}

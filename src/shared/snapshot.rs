@@ -1,0 +1,136 @@
+//! The upstream's listing as one replica read it, stored for all of them: its customers as the
+//! upstream sent them, and the wall-clock millisecond it was fetched, from which every replica
+//! derives the same age and the same snapshot generation.
+//!
+//! Three keys, versioned by [`SNAPSHOT_FORMAT`]: the listing itself and its fetch time alone,
+//! which replicas waiting for a fill poll cheaply (both expire when the data is past its stale
+//! window), and, for a few seconds after a fill failed, the failure's code, so the other
+//! replicas serve their stale data (or the error) instead of asking the upstream again.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError};
+use crate::domain::RawCustomer;
+
+/// The stored form's version; a build that writes another form uses other keys.
+pub(crate) const SNAPSHOT_FORMAT: u32 = 1;
+
+/// What the stored listing's small keys say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SnapshotState {
+    /// When the stored listing was fetched (unix ms), if one is stored.
+    pub(crate) at: Option<u64>,
+    /// The code of a fill that failed moments ago.
+    pub(crate) failed: Option<String>,
+}
+
+/// A listing read back from Redis.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StoredSnapshot {
+    /// Unix milliseconds when the upstream was read.
+    pub(crate) fetched_ms: u64,
+    /// Every customer, in upstream order.
+    pub(crate) customers: Vec<RawCustomer>,
+}
+
+impl Shared {
+    fn snapshot_key(&self) -> String {
+        self.key(&format!("snapshot:v{SNAPSHOT_FORMAT}"))
+    }
+
+    fn snapshot_time_key(&self) -> String {
+        self.key(&format!("snapshot:v{SNAPSHOT_FORMAT}:at"))
+    }
+
+    fn snapshot_failed_key(&self) -> String {
+        self.key(&format!("snapshot:v{SNAPSHOT_FORMAT}:failed"))
+    }
+
+    /// The stored listing's fetch time and any recent failure, in one call.
+    pub(crate) async fn snapshot_state(&self) -> Result<SnapshotState, SharedError> {
+        let (at, failed) = self
+            .call(
+                "snapshot_state",
+                CALL_TIMEOUT,
+                redis::cmd("MGET")
+                    .arg(self.snapshot_time_key())
+                    .arg(self.snapshot_failed_key()),
+            )
+            .await?;
+        Ok(SnapshotState { at, failed })
+    }
+
+    /// Notes for `keep_for` that a fill failed with `code`.
+    pub(crate) async fn note_failed_fill(
+        &self,
+        code: &str,
+        keep_for: Duration,
+    ) -> Result<(), SharedError> {
+        self.call(
+            "snapshot_failed",
+            CALL_TIMEOUT,
+            redis::cmd("SET")
+                .arg(self.snapshot_failed_key())
+                .arg(code)
+                .arg("PX")
+                .arg(keep_for.as_millis().max(1) as u64),
+        )
+        .await
+    }
+
+    /// The stored listing, if any.
+    pub(crate) async fn read_snapshot(&self) -> Result<Option<StoredSnapshot>, SharedError> {
+        let bytes: Option<Vec<u8>> = self
+            .call(
+                "snapshot_read",
+                BULK_TIMEOUT,
+                redis::cmd("GET").arg(self.snapshot_key()),
+            )
+            .await?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| SharedError::Unreadable("snapshot", error.to_string()))
+    }
+
+    /// Stores a listing fetched at `fetched_ms`: `customers` is its JSON array, kept for
+    /// `keep_for`.
+    pub(crate) async fn write_snapshot(
+        &self,
+        fetched_ms: u64,
+        customers: &[u8],
+        keep_for: Duration,
+    ) -> Result<(), SharedError> {
+        let mut value = Vec::with_capacity(customers.len() + 64);
+        value.extend_from_slice(format!("{{\"fetched_ms\":{fetched_ms},\"customers\":").as_bytes());
+        value.extend_from_slice(customers);
+        value.push(b'}');
+        let millis = keep_for.as_millis().max(1) as u64;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("DEL")
+            .arg(self.snapshot_failed_key())
+            .ignore()
+            .cmd("SET")
+            .arg(self.snapshot_key())
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .ignore()
+            .cmd("SET")
+            .arg(self.snapshot_time_key())
+            .arg(fetched_ms)
+            .arg("PX")
+            .arg(millis)
+            .ignore();
+        let mut connection = self.connection.clone();
+        self.guarded("snapshot_write", BULK_TIMEOUT, async move {
+            pipe.query_async::<()>(&mut connection).await
+        })
+        .await
+    }
+}

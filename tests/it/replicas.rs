@@ -1,0 +1,335 @@
+//! Replicas sharing one real `redis-server` (`GATEWAY_REDIS_URL`): one upstream fill for the
+//! whole deployment, one refresh per TTL, one rate limit, a lease holder that dies, and Redis
+//! as help only (stopped mid-load, started again).
+
+use std::{sync::Arc, time::Duration};
+
+use elements_gateway::mock_upstream::{Fault, MockOptions, MockUpstream};
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::common::{
+    Options, TestGateway, base_settings, eventually,
+    process::{Running, gateway_command},
+    redis::RedisServer,
+    spawn_over, sum_series, token,
+};
+
+const CUSTOMERS: usize = 250;
+/// Listing pages of [`CUSTOMERS`] at the mock's page cap of 50, asked for one at a time (no
+/// pages sent ahead), so a fill costs exactly its pages.
+const PAGES: u64 = 5;
+const TOTAL: &str = "{ customers { totalCount } }";
+
+async fn upstream(latency: Duration) -> Arc<MockUpstream> {
+    let upstream = MockUpstream::spawn(MockOptions {
+        customers: CUSTOMERS,
+        products_per_customer: 2,
+        latency,
+        ..MockOptions::default()
+    })
+    .await
+    .expect("mock upstream starts");
+    Arc::new(upstream)
+}
+
+/// Three replicas over `upstream`, sharing `redis` when given.
+async fn replicas(
+    upstream: &Arc<MockUpstream>,
+    redis: Option<&RedisServer>,
+    settings: &[(&'static str, &str)],
+) -> Vec<TestGateway> {
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let mut options = Options::default().set("GATEWAY_UPSTREAM_PAGES_AHEAD", 0);
+        if let Some(redis) = redis {
+            options = options.set("GATEWAY_REDIS_URL", redis.url());
+        }
+        for (name, value) in settings {
+            options = options.set(name, value);
+        }
+        replicas.push(spawn_over(Arc::clone(upstream), options).await);
+    }
+    replicas
+}
+
+/// `count` identical requests spread over `replicas` at once; every answer must be whole.
+async fn spread(replicas: &[TestGateway], count: usize) {
+    let answers = join_all((0..count).map(|i| replicas[i % replicas.len()].query(TOTAL))).await;
+    for answer in answers {
+        assert_eq!(
+            answer["data"]["customers"]["totalCount"], CUSTOMERS,
+            "{answer}"
+        );
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+}
+
+fn listing_reads(upstream: &MockUpstream) -> u64 {
+    upstream.stats().listing_requests
+}
+
+/// Moves every replica's clock past the default TTL of 60 s, the same amount, as time
+/// passes for a whole deployment.
+fn past_the_ttl(replicas: &[TestGateway]) {
+    for replica in replicas {
+        replica.advance(Duration::from_secs(61));
+    }
+}
+
+/// Waits until every replica has refreshed its snapshot `times` times.
+async fn refreshed(replicas: &[TestGateway], times: f64) {
+    for replica in replicas {
+        eventually("every replica refreshed", async || {
+            replica.metric("gateway_cache_refreshes_total").await >= times
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn three_replicas_read_the_listing_once_with_redis_and_three_times_without() {
+    let redis = RedisServer::start().await;
+    let shared = upstream(Duration::from_millis(150)).await;
+    let together = replicas(&shared, Some(&redis), &[]).await;
+    let before = listing_reads(&shared);
+    spread(&together, 200).await;
+    assert_eq!(
+        listing_reads(&shared) - before,
+        PAGES,
+        "one fill for all three"
+    );
+    assert!(
+        redis
+            .keys()
+            .await
+            .iter()
+            .all(|key| key.starts_with("elements-gateway:")),
+        "every key has the default prefix"
+    );
+
+    // Past the TTL: each replica serves stale data and refreshes, and one read serves all.
+    past_the_ttl(&together);
+    let before = listing_reads(&shared);
+    spread(&together, 30).await;
+    refreshed(&together, 1.0).await;
+    assert_eq!(
+        listing_reads(&shared) - before,
+        PAGES,
+        "one refresh for all three"
+    );
+
+    let alone = upstream(Duration::from_millis(150)).await;
+    let apart = replicas(&alone, None, &[]).await;
+    let before = listing_reads(&alone);
+    spread(&apart, 200).await;
+    assert_eq!(
+        listing_reads(&alone) - before,
+        3 * PAGES,
+        "each replica fills alone"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_tried_once_for_all_replicas_and_stale_data_is_served() {
+    let redis = RedisServer::start().await;
+    let shared = upstream(Duration::ZERO).await;
+    let together = replicas(
+        &shared,
+        Some(&redis),
+        &[("GATEWAY_UPSTREAM_MAX_ATTEMPTS", "1")],
+    )
+    .await;
+    spread(&together, 30).await;
+    shared.set_fault(Fault::ServerError { status: 503 });
+    past_the_ttl(&together);
+    let before = shared.requests();
+    spread(&together, 30).await;
+    for replica in &together {
+        eventually("every replica's refresh failed", async || {
+            replica
+                .metric("gateway_cache_refreshes_total{outcome=\"UPSTREAM_UNAVAILABLE\"}")
+                .await
+                >= 1.0
+        })
+        .await;
+    }
+    assert_eq!(
+        shared.requests() - before,
+        1,
+        "one replica asked the upstream (once: no retries); the others took its failure"
+    );
+    let answer = together[2].query(TOTAL).await;
+    assert_eq!(
+        answer["data"]["customers"]["totalCount"], CUSTOMERS,
+        "{answer}"
+    );
+    assert_eq!(
+        answer["extensions"]["stale"]["upstreamCode"], "UPSTREAM_UNAVAILABLE",
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_over_the_rate_limit_on_one_replica_is_limited_on_the_others() {
+    let redis = RedisServer::start().await;
+    let shared = upstream(Duration::ZERO).await;
+    let limit = [
+        ("GATEWAY_LIMITS_RATE_PER_MINUTE", "60"),
+        ("GATEWAY_LIMITS_RATE_BURST", "3"),
+    ];
+    let together = replicas(&shared, Some(&redis), &limit).await;
+    let body = json!({ "query": TOTAL });
+    for _ in 0..3 {
+        assert_eq!(together[0].post(&body, Some(&token())).await.status(), 200);
+    }
+    for replica in &together[1..] {
+        let refused = replica.post(&body, Some(&token())).await;
+        assert_eq!(refused.status(), 429, "the limit holds on every replica");
+        let retry_after: u64 = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=2).contains(&retry_after), "Retry-After: {retry_after}");
+    }
+    assert!(
+        redis.keys().await.iter().all(|key| !key.contains("tester")),
+        "a bucket's key does not name its caller"
+    );
+
+    let apart = replicas(&shared, None, &limit).await;
+    for _ in 0..3 {
+        assert_eq!(apart[0].post(&body, Some(&token())).await.status(), 200);
+    }
+    assert_eq!(
+        apart[1].post(&body, Some(&token())).await.status(),
+        200,
+        "without Redis each replica limits alone"
+    );
+}
+
+#[tokio::test]
+async fn redis_stopped_mid_load_costs_no_answer_and_sharing_resumes_when_it_is_back() {
+    let mut redis = RedisServer::start().await;
+    let shared = upstream(Duration::from_millis(20)).await;
+    let together = replicas(&shared, Some(&redis), &[]).await;
+    spread(&together, 30).await;
+
+    // Load across the stop, and past the TTL while Redis is gone: every answer whole, and
+    // each replica refreshes alone.
+    let before = listing_reads(&shared);
+    let load = async {
+        for _ in 0..20 {
+            spread(&together, 12).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        redis.stop().await;
+        past_the_ttl(&together);
+    };
+    tokio::join!(load, outage);
+    refreshed(&together, 1.0).await;
+    assert_eq!(
+        listing_reads(&shared) - before,
+        3 * PAGES,
+        "each replica refreshed alone"
+    );
+    for replica in &together {
+        assert!(replica.metric("gateway_redis_fallbacks_total").await >= 1.0);
+    }
+
+    // Back (empty): once Redis has rested, the replicas share again, one fill per TTL.
+    redis.start_again().await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let before = listing_reads(&shared);
+    past_the_ttl(&together);
+    spread(&together, 30).await;
+    refreshed(&together, 2.0).await;
+    assert_eq!(
+        listing_reads(&shared) - before,
+        PAGES,
+        "one refresh for all three again"
+    );
+}
+
+#[tokio::test]
+async fn when_the_lease_holder_dies_mid_read_another_replica_completes_the_fill() {
+    let redis = RedisServer::start().await;
+    let upstream = upstream(Duration::ZERO).await;
+    let start = || {
+        let mut command = gateway_command();
+        command
+            .arg("serve")
+            .envs(base_settings(&upstream))
+            .env("GATEWAY_REDIS_URL", redis.url())
+            .env("GATEWAY_UPSTREAM_TIMEOUT_MS", "10000");
+        Running::start(command)
+    };
+    let mut holder = start();
+    let holder_url = holder.line_after("elements-gateway listening on").await;
+    let mut survivor = start();
+    let survivor_url = survivor.line_after("elements-gateway listening on").await;
+    let client = reqwest::Client::new();
+    let ask = |url: String| {
+        let request = client
+            .post(url)
+            .bearer_auth(token())
+            .json(&json!({ "query": TOTAL }))
+            .send();
+        tokio::spawn(request)
+    };
+
+    // The holder takes the lease and stalls on a slow upstream; then it is killed.
+    upstream.set_latency(Duration::from_millis(2_500));
+    let lost = ask(holder_url);
+    eventually("the holder took the lease", async || {
+        redis.keys().await.iter().any(|key| key.contains("lease"))
+    })
+    .await;
+    let waiting = ask(survivor_url.clone());
+    holder.stop().await;
+    assert!(
+        lost.await.unwrap().is_err(),
+        "the killed replica answered nothing"
+    );
+    upstream.set_latency(Duration::from_millis(200));
+
+    // The survivor waits for the lease to expire, then fills.
+    let answer: serde_json::Value = waiting.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(
+        answer["data"]["customers"]["totalCount"], CUSTOMERS,
+        "{answer}"
+    );
+    let again: serde_json::Value = ask(survivor_url.clone())
+        .await
+        .unwrap()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, answer);
+    let metrics = client
+        .get(survivor_url.replace("/graphql", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sum_series(
+            &metrics,
+            "gateway_redis_lease_waits_total{outcome=\"released\"}"
+        ),
+        1.0,
+        "the survivor waited until the dead holder's lease expired\n{metrics}"
+    );
+    assert_eq!(
+        sum_series(&metrics, "gateway_redis_leases_total{outcome=\"acquired\"}"),
+        1.0
+    );
+    survivor.stop().await;
+}
