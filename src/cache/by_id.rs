@@ -1,13 +1,22 @@
 //! Single customers by id: from the snapshot while one is cached, otherwise from the customer
 //! cache, with one `customerIds` fetch for the ids of a batch that nobody else is fetching.
 
-use std::{collections::HashSet, sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::future;
 use tracing::Instrument;
 
 use super::{CustomerMap, CustomerStore, Provenance, Served, Staleness, stale::Stamped, wait};
-use crate::{domain::Customer, upstream::UpstreamError};
+use crate::{
+    clock::Clock,
+    domain::{Customer, RawCustomer},
+    shared::Shared,
+    upstream::UpstreamError,
+};
 
 /// Customers asked for by id: those that exist, and, when the upstream failed, the ids it
 /// left unknown with its error. An id neither found nor unknown does not exist.
@@ -152,53 +161,38 @@ impl CustomerStore {
         self.fetch_by_id(ids).instrument(span)
     }
 
-    /// Reads these customers and caches each answer, "no such customer" included.
+    /// Reads these customers and caches each answer, "no such customer" included; with a
+    /// shared Redis, fresh answers another replica stored are taken from it, and what the
+    /// upstream answered is stored there.
     fn fetch_by_id(
         &self,
         ids: Vec<String>,
     ) -> impl Future<Output = Result<Arc<CustomerMap>, Arc<UpstreamError>>> + Send + 'static {
         let upstream = Arc::clone(&self.upstream);
+        let shared = self.shared.clone();
         let cache = self.customers.clone();
         let clock = self.clock.clone();
         let metrics = Arc::clone(&self.metrics);
+        let (ttl, kept) = (self.ttl, self.kept);
         async move {
-            let result = upstream.customers_by_id(&ids).await;
-            let mut refreshed = false;
             let mut stale = Vec::new();
             for id in &ids {
                 if let Some(entry) = cache.get(id).await {
-                    refreshed = true;
                     stale.push(entry);
                 }
             }
-            match result {
-                Ok(wire) => {
-                    let fetched: CustomerMap = wire
-                        .into_iter()
-                        .map(|customer| {
-                            let customer = Customer::from_wire(customer);
-                            (customer.id.to_string(), Arc::new(customer))
-                        })
-                        .collect();
-                    let wanted: HashSet<&String> = ids.iter().collect();
-                    for id in &ids {
-                        cache
-                            .insert(
-                                id.clone(),
-                                Stamped::new(fetched.get(id).cloned(), clock.now()),
-                            )
-                            .await;
-                    }
-                    if refreshed {
-                        metrics.refresh("customer", "OK");
-                    }
-                    Ok(Arc::new(
-                        fetched
-                            .into_iter()
-                            .filter(|(id, _)| wanted.contains(id))
-                            .collect(),
-                    ))
-                }
+            let refreshed = !stale.is_empty();
+            let (known, to_read) = match &shared {
+                Some(shared) => stored_customers(shared, ids, ttl, &clock).await,
+                None => (Vec::new(), ids),
+            };
+            let result = if to_read.is_empty() {
+                Ok(Vec::new())
+            } else {
+                upstream.customers_by_id(&to_read).await
+            };
+            let wire = match result {
+                Ok(wire) => wire,
                 Err(error) => {
                     if refreshed {
                         metrics.refresh("customer", error.code());
@@ -206,9 +200,98 @@ impl CustomerStore {
                     for entry in stale {
                         entry.mark_failed(error.code());
                     }
-                    Err(Arc::new(error))
+                    return Err(Arc::new(error));
                 }
+            };
+            if let Some(shared) = &shared {
+                share_customers(shared, &to_read, &wire, clock.unix_millis(), kept).await;
             }
+            let mut fetched: CustomerMap = wire
+                .into_iter()
+                .map(|customer| {
+                    let customer = Customer::from_wire(customer);
+                    (customer.id.to_string(), Arc::new(customer))
+                })
+                .collect();
+            let now = clock.now();
+            let mut found = CustomerMap::with_capacity(to_read.len() + known.len());
+            let answers = to_read
+                .into_iter()
+                .map(|id| {
+                    let customer = fetched.remove(&id);
+                    (id, customer, Duration::ZERO)
+                })
+                .chain(known);
+            for (id, customer, age) in answers {
+                let fetched_at = now.checked_sub(age).unwrap_or(now);
+                if let Some(customer) = &customer {
+                    found.insert(id.clone(), Arc::clone(customer));
+                }
+                cache.insert(id, Stamped::new(customer, fetched_at)).await;
+            }
+            if refreshed {
+                metrics.refresh("customer", "OK");
+            }
+            Ok(Arc::new(found))
         }
+    }
+}
+
+/// An id's answer taken from Redis: the customer (or none) and how old it is.
+type Known = (String, Option<Arc<Customer>>, Duration);
+
+/// The answers among `ids` that Redis holds fresh, and the ids left to read.
+async fn stored_customers(
+    shared: &Shared,
+    ids: Vec<String>,
+    ttl: Duration,
+    clock: &Clock,
+) -> (Vec<Known>, Vec<String>) {
+    let Ok(stored) = shared.read_customers(&ids).await else {
+        shared.fell_back("redis_error");
+        return (Vec::new(), ids);
+    };
+    let now = clock.unix_millis();
+    let mut known = Vec::new();
+    let mut rest = Vec::new();
+    for (id, stored) in ids.into_iter().zip(stored) {
+        let age = stored
+            .as_ref()
+            .map(|stored| Duration::from_millis(now.saturating_sub(stored.fetched_ms)));
+        match (stored, age) {
+            (Some(stored), Some(age)) if age < ttl => {
+                let customer = stored
+                    .customer
+                    .map(|wire| Arc::new(Customer::from_wire(wire)));
+                known.push((id, customer, age));
+            }
+            _ => rest.push(id),
+        }
+    }
+    (known, rest)
+}
+
+/// Stores what the upstream answered for `ids` (absent ones as "no such customer").
+async fn share_customers(
+    shared: &Shared,
+    ids: &[String],
+    wire: &[RawCustomer],
+    fetched_ms: u64,
+    keep_for: Duration,
+) {
+    let by_id: HashMap<&str, &RawCustomer> = wire
+        .iter()
+        .map(|customer| (&*customer.customer_id, customer))
+        .collect();
+    let answers: Vec<(&str, Option<&RawCustomer>)> = ids
+        .iter()
+        .map(|id| (id.as_str(), by_id.get(id.as_str()).copied()))
+        .collect();
+    if shared
+        .write_customers(&answers, fetched_ms, keep_for)
+        .await
+        .is_err()
+    {
+        shared.fell_back("store_failed");
     }
 }

@@ -131,6 +131,37 @@ async fn three_replicas_read_the_listing_once_with_redis_and_three_times_without
 }
 
 #[tokio::test]
+async fn a_customer_read_by_id_on_one_replica_is_not_read_again_by_the_others() {
+    let redis = RedisServer::start().await;
+    let shared = upstream(Duration::ZERO).await;
+    let together = replicas(&shared, Some(&redis), &[]).await;
+    let id = together[0].upstream_ids()[7].clone();
+    let query = format!(
+        r#"{{ customer(id: "{id}") {{ id email }} missing: customer(id: "no-such-id") {{ id }} }}"#
+    );
+    let first = together[0].query(&query).await;
+    assert_eq!(first["data"]["customer"]["id"], id.as_str(), "{first}");
+    assert!(first["data"]["missing"].is_null(), "{first}");
+    assert_eq!(shared.stats().id_requests, 1);
+    for replica in &together[1..] {
+        assert_eq!(replica.query(&query).await, first);
+    }
+    assert_eq!(
+        shared.stats().id_requests,
+        1,
+        "the other replicas took both answers (\"no such customer\" too) from Redis"
+    );
+    assert!(
+        redis
+            .keys()
+            .await
+            .iter()
+            .all(|key| !key.contains(&id) && !key.contains("no-such-id")),
+        "keys are digests, never a caller's text"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_refresh_is_tried_once_for_all_replicas_and_stale_data_is_served() {
     let redis = RedisServer::start().await;
     let shared = upstream(Duration::ZERO).await;
@@ -332,4 +363,35 @@ async fn when_the_lease_holder_dies_mid_read_another_replica_completes_the_fill(
         1.0
     );
     survivor.stop().await;
+}
+
+#[tokio::test]
+async fn a_gateway_whose_redis_is_not_there_is_ready_and_answers_on_its_own() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let upstream = upstream(Duration::ZERO).await;
+    let alone = spawn_over(
+        Arc::clone(&upstream),
+        Options::default()
+            .set("GATEWAY_REDIS_URL", url)
+            .set("GATEWAY_LIMITS_RATE_PER_MINUTE", 600),
+    )
+    .await;
+    assert!(alone.is_ready().await, "/readyz does not depend on Redis");
+    for _ in 0..3 {
+        let answer = alone.query(TOTAL).await;
+        assert_eq!(
+            answer["data"]["customers"]["totalCount"], CUSTOMERS,
+            "{answer}"
+        );
+    }
+    assert!(alone.metric("gateway_redis_fallbacks_total").await >= 2.0);
+    assert!(
+        alone
+            .metric("gateway_redis_operations_total{outcome=\"skipped\"}")
+            .await
+            >= 1.0,
+        "once Redis is known to be down, calls are not even tried"
+    );
 }
