@@ -19,6 +19,8 @@ import yaml
 DEPLOY = pathlib.Path(__file__).resolve().parent
 ROOT = DEPLOY.parent
 KUBERNETES = DEPLOY / "kubernetes"
+# The optional Redis, applied on its own (`kubectl apply -k deploy/kubernetes/redis`).
+REDIS = KUBERNETES / "redis"
 
 
 def known_settings():
@@ -39,8 +41,17 @@ def main():
         for document in yaml.safe_load_all((KUBERNETES / name).read_text()):
             if document["kind"] == "Secret" and name in listed:
                 failures.append(f"kustomization.yaml lists the Secret {name}: it would replace the real one")
+    redis_listed = sorted(yaml.safe_load((REDIS / "kustomization.yaml").read_text())["resources"])
+    redis_manifests = sorted(p.name for p in REDIS.glob("*.yaml") if p.name != "kustomization.yaml")
+    if redis_listed != redis_manifests:
+        failures.append(f"redis/kustomization.yaml lists {redis_listed}, the folder has {redis_manifests}")
     validated = subprocess.run(
-        ["kubernetes-validate", "--strict", *(str(KUBERNETES / name) for name in manifests)]
+        [
+            "kubernetes-validate",
+            "--strict",
+            *(str(KUBERNETES / name) for name in manifests),
+            *(str(REDIS / name) for name in redis_manifests),
+        ]
     )
     if validated.returncode != 0:
         failures.append("kubernetes-validate refused a manifest (above)")
@@ -63,7 +74,7 @@ def main():
         print(f"FAIL {failure}")
     if failures:
         sys.exit(1)
-    print(f"deploy/ checked: {len(manifests)} manifests, {sum(map(len, given.values()))} settings")
+    print(f"deploy/ checked: {len(manifests) + len(redis_manifests)} manifests, {sum(map(len, given.values()))} settings")
 
 
 if __name__ == "__main__":
