@@ -6,7 +6,7 @@ baseline (examples/baseline.rs, answering with the gateway's own bytes), drives 
 and prints one table per scenario with the targets of issue 6. Ratios come from one run on one
 machine: gateway and baseline alternate (A/B), each pinned to core 0, with wrk on core 1.
 
-    python3 bench/run.py [--secs 10] [--rounds 3] [--only warm,varied,filter,stampede,n1,rss,start]
+    python3 bench/run.py [--secs 10] [--rounds 3] [--only warm,varied,filter,stampede,n1,rss,start,replicas]
 
 Needs: cargo (builds the release binary and the baseline), wrk (Debian's `wrk`), taskset.
 """
@@ -513,7 +513,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--secs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start")
+    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start,replicas")
     args = parser.parse_args()
     chosen = set(args.only.split(","))
     for tool in ("wrk", "taskset"):
@@ -552,6 +552,11 @@ def main():
             procs.stop_all()
         if "start" in chosen:
             scenario_start(procs)
+            procs.stop_all()
+        if "replicas" in chosen:
+            import replicas
+
+            replicas.scenario_replicas(procs, sys.modules[__name__])
     finally:
         procs.stop_all()
 

@@ -13,6 +13,7 @@
 //! the replica reads the upstream itself, as it would without Redis.
 
 use std::{
+    io::Write,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -58,7 +59,12 @@ impl Fill {
     /// Fills the snapshot, through Redis when there is one.
     pub(super) async fn run(self) -> Result<Filled, UpstreamError> {
         match self.shared.clone() {
-            Some(shared) => self.through(&shared).await,
+            Some(shared) => {
+                let filled = self.through(&shared).await;
+                // The listing's text, compressed or parsed, was tens of megabytes.
+                crate::memory::release_freed();
+                filled
+            }
             None => self.read(false).await.map(|(filled, _)| filled),
         }
     }
@@ -137,19 +143,14 @@ impl Fill {
     }
 
     /// Reads every customer from the upstream, publishing each page as it arrives; with
-    /// `to_share`, also their JSON array as the upstream sent them, and the snapshot's
-    /// generation is its fetch time.
+    /// `to_share`, also their JSON array as the upstream sent them, gzipped as it is written,
+    /// and the snapshot's generation is its fetch time.
     async fn read(&self, to_share: bool) -> Result<(Filled, Option<Vec<u8>>), UpstreamError> {
-        let mut json = to_share.then(|| b"[".to_vec());
+        let mut json = to_share.then(Gzipped::default);
         let progress = &self.progress;
         let mut take = |page: Vec<RawCustomer>| {
             if let Some(json) = json.as_mut() {
-                for wire in &page {
-                    if json.len() > 1 {
-                        json.push(b',');
-                    }
-                    serde_json::to_writer(&mut *json, wire).expect("a customer serialises");
-                }
+                json.push(&page);
             }
             let page: Vec<Arc<Customer>> = page
                 .into_iter()
@@ -165,10 +166,7 @@ impl Fill {
         } else {
             Snapshot::from_shared(customers)
         };
-        let json = json.map(|mut json| {
-            json.push(b']');
-            json
-        });
+        let json = json.map(Gzipped::finish);
         let filled = Filled {
             snapshot: Arc::new(snapshot),
             age: Duration::ZERO,
@@ -199,4 +197,46 @@ async fn wait_for_fill(
         }
     }
     None
+}
+
+/// A JSON array of customers, compressed a page at a time as it is written (the encoder is
+/// slow on the many small writes serde makes, so a page is written out whole first).
+struct Gzipped {
+    encoder: flate2::write::GzEncoder<Vec<u8>>,
+    page: Vec<u8>,
+    written: usize,
+}
+
+impl Default for Gzipped {
+    fn default() -> Self {
+        Self {
+            encoder: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()),
+            page: b"[".to_vec(),
+            written: 0,
+        }
+    }
+}
+
+impl Gzipped {
+    fn push(&mut self, page: &[RawCustomer]) {
+        for customer in page {
+            if self.written > 0 {
+                self.page.push(b',');
+            }
+            serde_json::to_writer(&mut self.page, customer).expect("a customer serialises");
+            self.written += 1;
+        }
+        self.encoder
+            .write_all(&self.page)
+            .expect("writing to memory");
+        self.page.clear();
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.page.push(b']');
+        self.encoder
+            .write_all(&self.page)
+            .expect("writing to memory");
+        self.encoder.finish().expect("writing to memory")
+    }
 }

@@ -1,6 +1,7 @@
 //! The upstream's listing as one replica read it, stored for all of them: its customers as the
-//! upstream sent them, and the wall-clock millisecond it was fetched, from which every replica
-//! derives the same age and the same snapshot generation.
+//! upstream sent them (a JSON array, gzip-compressed: a tenth of the size, and one value of a few
+//! megabytes rather than tens), and the wall-clock millisecond it was fetched, from which every
+//! replica derives the same age and the same snapshot generation.
 //!
 //! Three keys, versioned by [`SNAPSHOT_FORMAT`]: the listing itself and its fetch time alone,
 //! which replicas waiting for a fill poll cheaply (both expire when the data is past its stale
@@ -9,7 +10,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use std::io::{BufReader, Read};
 
 use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError};
 use crate::domain::RawCustomer;
@@ -27,7 +28,7 @@ pub(crate) struct SnapshotState {
 }
 
 /// A listing read back from Redis.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct StoredSnapshot {
     /// Unix milliseconds when the upstream was read.
     pub(crate) fetched_ms: u64,
@@ -80,35 +81,37 @@ impl Shared {
         .await
     }
 
-    /// The stored listing, if any.
+    /// The stored listing, if any; decompressed and parsed off the async threads.
     pub(crate) async fn read_snapshot(&self) -> Result<Option<StoredSnapshot>, SharedError> {
-        let bytes: Option<Vec<u8>> = self
+        let (fetched_ms, bytes): (Option<u64>, Option<Vec<u8>>) = self
             .call(
                 "snapshot_read",
                 BULK_TIMEOUT,
-                redis::cmd("GET").arg(self.snapshot_key()),
+                redis::cmd("MGET")
+                    .arg(self.snapshot_time_key())
+                    .arg(self.snapshot_key()),
             )
             .await?;
-        let Some(bytes) = bytes else {
+        let (Some(fetched_ms), Some(bytes)) = (fetched_ms, bytes) else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|error| SharedError::Unreadable("snapshot", error.to_string()))
+        let customers = tokio::task::spawn_blocking(move || decode(&bytes))
+            .await
+            .map_err(|error| SharedError::Unreadable("snapshot", error.to_string()))??;
+        Ok(Some(StoredSnapshot {
+            fetched_ms,
+            customers,
+        }))
     }
 
-    /// Stores a listing fetched at `fetched_ms`: `customers` is its JSON array, kept for
-    /// `keep_for`.
+    /// Stores a listing fetched at `fetched_ms`: `customers` is its JSON array, gzipped, kept
+    /// for `keep_for`.
     pub(crate) async fn write_snapshot(
         &self,
         fetched_ms: u64,
         customers: &[u8],
         keep_for: Duration,
     ) -> Result<(), SharedError> {
-        let mut value = Vec::with_capacity(customers.len() + 64);
-        value.extend_from_slice(format!("{{\"fetched_ms\":{fetched_ms},\"customers\":").as_bytes());
-        value.extend_from_slice(customers);
-        value.push(b'}');
         let millis = keep_for.as_millis().max(1) as u64;
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -117,7 +120,7 @@ impl Shared {
             .ignore()
             .cmd("SET")
             .arg(self.snapshot_key())
-            .arg(value)
+            .arg(customers)
             .arg("PX")
             .arg(millis)
             .ignore()
@@ -133,4 +136,13 @@ impl Shared {
         })
         .await
     }
+}
+
+/// The customers of a stored (gzipped JSON) listing.
+fn decode(bytes: &[u8]) -> Result<Vec<RawCustomer>, SharedError> {
+    let reader: Box<dyn Read> = Box::new(flate2::read::GzDecoder::new(bytes));
+    let customers = serde_json::from_reader(BufReader::new(reader))
+        .map_err(|error| SharedError::Unreadable("snapshot", error.to_string()));
+    crate::memory::release_freed();
+    customers
 }
