@@ -238,11 +238,20 @@ fn reply_again(
     }
 }
 
-/// A GraphQL answer's HTTP response: a request error is 400 in the GraphQL response type,
-/// everything else 200.
+/// `294 Partial Success`: the GraphQL over HTTP specification's code (first edition, September
+/// 2026) for an answer with both `data` (even `null`) and `errors`, in its own media type only.
+const PARTIAL_SUCCESS: StatusCode = match StatusCode::from_u16(294) {
+    Ok(status) => status,
+    Err(_) => panic!("294 is a valid status code"),
+};
+
+/// A GraphQL answer's HTTP response. In `application/graphql-response+json` a request error is
+/// 400 and an answer with data and errors 294; in `application/json`, for legacy clients, every
+/// answer to a well-formed request is 200, as that edition's appendix says.
 fn answered(answer: &Answer, media: ResponseMedia, body: Bytes) -> Response {
     let status = match (answer.class, media) {
         (AnswerClass::RequestError, ResponseMedia::GraphqlResponse) => StatusCode::BAD_REQUEST,
+        (AnswerClass::Data, ResponseMedia::GraphqlResponse) if answer.failed => PARTIAL_SUCCESS,
         _ => StatusCode::OK,
     };
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()

@@ -360,3 +360,48 @@ async fn timeouts_and_an_open_circuit_give_the_same_shape() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn data_with_errors_is_294_in_the_graphql_response_type_and_200_in_json() {
+    let gateway = failing(FaultScope::All).await;
+    let body = json!({ "query": r#"{ __typename customer(id: "c1") { id } }"# });
+    let ask = |accept: &'static str| {
+        gateway
+            .client
+            .post(gateway.url("/graphql"))
+            .bearer_auth(token())
+            .header("accept", accept)
+            .json(&body)
+            .send()
+    };
+    let partial = ask("application/graphql-response+json").await.unwrap();
+    assert_eq!(partial.status().as_u16(), 294, "Partial Success");
+    let answer: Value = partial.json().await.unwrap();
+    assert_eq!(answer["data"]["__typename"], "Query", "{answer}");
+    assert!(answer["errors"].is_array(), "{answer}");
+
+    let legacy = ask("application/json").await.unwrap();
+    assert_eq!(
+        legacy.status(),
+        200,
+        "application/json keeps 200 for legacy clients"
+    );
+
+    // `data: null` with errors is a partial success too.
+    let null_data = json!({ "query": "{ products { service } }" });
+    let all_null = gateway
+        .client
+        .post(gateway.url("/graphql"))
+        .bearer_auth(token())
+        .header("accept", "application/graphql-response+json")
+        .json(&null_data)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all_null.status().as_u16(), 294);
+    let answer: Value = all_null.json().await.unwrap();
+    assert!(
+        answer["data"].is_null() && answer.get("data").is_some(),
+        "{answer}"
+    );
+}
