@@ -260,11 +260,15 @@ impl CustomerStore {
 
     /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
     pub async fn fresh_generation(&self) -> Option<u64> {
+        self.fresh_window().await.map(|(generation, _)| generation)
+    }
+
+    /// The generation of the cached snapshot while it is fresh, and how long it stays so (an
+    /// HTTP answer built from it may be cached that long).
+    pub async fn fresh_window(&self) -> Option<(u64, Duration)> {
         let entry = self.kept_snapshot().await?;
-        entry
-            .staleness(self.ttl, self.clock.now())
-            .is_none()
-            .then(|| entry.value.generation())
+        let age = entry.age(self.clock.now());
+        (age < self.ttl).then(|| (entry.value.generation(), self.ttl - age))
     }
 
     /// Reads every customer (through the shared Redis when there is one, see `fill.rs`) and

@@ -137,6 +137,7 @@ impl HttpError {
         let mut response = (self.status(media), body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, media.content_type());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match &self {
             // RFC 6750 §3: a refused bearer token is answered with a challenge.
             Self::Auth(error) if error.is_forbidden() => {

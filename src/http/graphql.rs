@@ -13,7 +13,9 @@ use axum::{
 };
 
 use super::{
-    AppState, compress,
+    AppState,
+    caching::{self, Validity},
+    compress,
     error::HttpError,
     extract::{Authed, JsonBody, Refused},
     graphiql,
@@ -127,10 +129,40 @@ pub(super) async fn get(
         Ok(request) => request,
         Err(error) => return Refused::new(&state, error, media).into_response(),
     };
-    match prepare(&state, request, true).await {
-        Ok(prepared) => run_own(&state, media, prepared, caller.access, &id).await,
-        Err(error) => Refused::new(&state, error, media).into_response(),
+    let key = RequestKey::new(&caller.access, &request);
+    if let Some(validity) = validity(&state, &key, None).await
+        && let Some(not_modified) = caching::not_modified(&parts.headers, &validity)
+    {
+        state.metrics.cache_lookup("http", true);
+        return not_modified;
     }
+    let prepared = match prepare(&state, request, true).await {
+        Ok(prepared) => prepared,
+        Err(error) => return Refused::new(&state, error, media).into_response(),
+    };
+    let executed = run(&state, prepared, caller.access, &id).await;
+    let cacheable = match &executed {
+        Ok(answer) if answer.class == AnswerClass::Data && !answer.failed => {
+            validity(&state, &key, Some(answer)).await
+        }
+        _ => None,
+    };
+    let mut response = respond(&state, media, Outcome::from(executed), &id);
+    caching::mark(&mut response, cacheable.as_ref());
+    response
+}
+
+/// How a GET answer to `key` may be cached: while the cached snapshot is fresh, and, for an
+/// answer already built, only if it read nothing but that snapshot's fresh data.
+async fn validity(state: &AppState, key: &RequestKey, answer: Option<&Answer>) -> Option<Validity> {
+    let (generation, fresh_for) = state.store.fresh_window().await?;
+    if answer.is_some_and(|answer| !answer.provenance.fresh_from(generation)) {
+        return None;
+    }
+    Some(Validity {
+        etag: key.etag(generation),
+        fresh_for,
+    })
 }
 
 /// Parses the request and prices it against the limits (list sizes from the latest cached
@@ -254,5 +286,14 @@ fn answered(answer: &Answer, media: ResponseMedia, body: Bytes) -> Response {
         (AnswerClass::Data, ResponseMedia::GraphqlResponse) if answer.failed => PARTIAL_SUCCESS,
         _ => StatusCode::OK,
     };
-    (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
+    let no_store = HeaderValue::from_static("no-store");
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, media.content_type()),
+            (header::CACHE_CONTROL, no_store),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -3,6 +3,7 @@
 //! This module turns requests into `graphql/`'s [`GraphqlRequest`](crate::graphql::GraphqlRequest)
 //! and a caller, and answers into responses; it builds no async-graphql types.
 
+mod caching;
 mod compress;
 mod error;
 mod extract;

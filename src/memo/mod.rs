@@ -69,6 +69,35 @@ impl RequestKey {
     }
 }
 
+impl RequestKey {
+    /// The entity tag of this request's answer built from snapshot `generation` alone: the
+    /// same answer bytes for the same tag (on every replica, since the generation comes from
+    /// the shared data there). Made of digests only, never a token.
+    pub(crate) fn etag(&self, generation: u64) -> String {
+        use aws_lc_rs::digest::{Context, SHA256};
+        let mut context = Context::new(&SHA256);
+        context.update(&generation.to_be_bytes());
+        match &self.scope {
+            CustomerAccess::All => context.update(b"all"),
+            CustomerAccess::Only(ids) => {
+                let mut sorted: Vec<&str> = ids.iter().collect();
+                sorted.sort_unstable();
+                for id in sorted {
+                    context.update(id.as_bytes());
+                    context.update(b"\0");
+                }
+            }
+        }
+        context.update(self.text.as_bytes());
+        let digest = context.finish();
+        let hex: String = digest.as_ref()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("\"{hex}\"")
+    }
+}
+
 /// Which answer: the snapshot it was built from, and the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {

@@ -15,6 +15,7 @@ mod fault_load;
 mod faults;
 mod hardening;
 mod http;
+mod http_caching;
 mod inbound;
 mod lifecycle;
 mod observability;
