@@ -22,7 +22,7 @@ async fn get(gateway: &TestGateway, query: &str, tag: Option<&str>) -> Response 
     request.send().await.expect("the gateway answers")
 }
 
-fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_of(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
