@@ -29,6 +29,7 @@ use crate::{
     },
     memo::Memo,
     metrics::Metrics,
+    persisted::PersistedDocuments,
     shared::Shared,
     upstream::{
         AppCredentials, AssertionSigner, ClientCredentials, ClientProof, UpstreamClient,
@@ -69,6 +70,9 @@ pub enum StartError {
     /// The Redis client could not be set up.
     #[error("GATEWAY_REDIS_URL {0}")]
     Redis(String),
+    /// The persisted-documents manifest is unusable; the text names the entry.
+    #[error("GATEWAY_PERSISTED_DOCUMENTS_FILE ([persisted_documents] file) {0}")]
+    Persisted(String),
 }
 
 /// A gateway bound to its address, ready to serve.
@@ -110,6 +114,10 @@ impl Application {
             )
             .with_shared(shared.clone()),
         );
+        let persisted =
+            PersistedDocuments::from_settings(&settings.persisted, shared.clone(), &metrics)
+                .await
+                .map_err(StartError::Persisted)?;
         let (listener, addr, metrics_listener) = bind(&settings).await?;
         let connections = ConnectionLimits {
             header_timeout: settings.limits.header_timeout,
@@ -134,6 +142,7 @@ impl Application {
             introspection: settings.introspection,
             documents: Documents::default(),
             fast_executor: AtomicBool::new(true),
+            persisted,
         }));
         Ok(Self {
             listener,

@@ -53,6 +53,8 @@
 //!   cancellation rule.
 //! * [`memory`]: memory handed back to the system after a very large answer.
 //! * [`outbound`]: what every outbound HTTP client shares: no redirects, capped reads.
+//! * [`persisted`]: persisted documents: the manifest, automatic persisted queries, safelist
+//!   mode.
 //! * [`secret`]: secrets that never print.
 
 // The map above names the internal modules too, for developers; the public surface is what
@@ -76,6 +78,7 @@ pub(crate) mod memory;
 pub(crate) mod metrics;
 pub mod mock_upstream;
 pub(crate) mod outbound;
+pub mod persisted;
 pub(crate) mod secret;
 pub mod shared;
 pub(crate) mod telemetry;

@@ -26,6 +26,7 @@ pub use sections::*;
 pub use crate::{
     auth::JwtSettings,
     cache::{CacheSettings, DEFAULT_ANSWER_BYTES},
+    persisted::settings::PersistedSettings,
     shared::settings::RedisSettings,
     telemetry::{LogFormat, TelemetrySettings},
     upstream::{
@@ -88,6 +89,8 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_REDIS_URL",
     "GATEWAY_REDIS_PASSWORD",
     "GATEWAY_REDIS_PREFIX",
+    "GATEWAY_PERSISTED_DOCUMENTS_FILE",
+    "GATEWAY_PERSISTED_DOCUMENTS_ONLY",
     "GATEWAY_SHUTDOWN_DELAY_MS",
     "GATEWAY_SHUTDOWN_TIMEOUT_SECS",
     "GATEWAY_LOG_FORMAT",
@@ -187,6 +190,7 @@ impl Setting {
             "LOG_",
             "TRACING_",
             "REDIS_",
+            "PERSISTED_DOCUMENTS_",
         ] {
             if let Some(key) = name.strip_prefix(section) {
                 return (Some(&section[..section.len() - 1]), key);
@@ -240,6 +244,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// The Redis replicas share, if any.
     pub redis: RedisSettings,
+    /// Persisted documents.
+    pub persisted: PersistedSettings,
 }
 
 impl Settings {

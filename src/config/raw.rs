@@ -9,7 +9,9 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::{CacheSettings, JwtSettings, Limits, LogFormat, Resilience, ShutdownSettings, de};
-use crate::{secret::Secret, shared::settings::RedisSettings};
+use crate::{
+    persisted::settings::PersistedSettings, secret::Secret, shared::settings::RedisSettings,
+};
 
 /// The default `GATEWAY_LISTEN`.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -33,6 +35,7 @@ pub(super) struct RawSettings {
     pub(super) log: RawLog,
     pub(super) tracing: RawTracing,
     pub(super) redis: RedisSettings,
+    pub(super) persisted_documents: PersistedSettings,
     #[serde(deserialize_with = "de::flag")]
     pub(super) allow_insecure_urls: bool,
     #[serde(deserialize_with = "de::flag")]
@@ -52,6 +55,7 @@ impl Default for RawSettings {
             log: RawLog::default(),
             tracing: RawTracing::default(),
             redis: RedisSettings::default(),
+            persisted_documents: PersistedSettings::default(),
             allow_insecure_urls: false,
             introspection: true,
         }

@@ -20,6 +20,12 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         require_secure_urls(&upstream, &raw.jwt)?;
     }
     check_redis(&raw.redis, raw.allow_insecure_urls)?;
+    if raw.persisted_documents.only && raw.persisted_documents.file.is_none() {
+        return Err(problem(
+            "GATEWAY_PERSISTED_DOCUMENTS_ONLY",
+            "needs GATEWAY_PERSISTED_DOCUMENTS_FILE: the manifest of the documents that may run",
+        ));
+    }
     let metrics_listen = raw.metrics.listen;
     if metrics_listen == Some(raw.listen) && raw.listen.port() != 0 {
         return Err(problem(
@@ -38,6 +44,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         introspection: raw.introspection,
         metrics_listen,
         redis: raw.redis,
+        persisted: raw.persisted_documents,
     })
 }
 

@@ -23,6 +23,7 @@ mod request;
 mod scalars;
 mod sdl;
 mod types;
+pub mod validate;
 mod variables;
 
 use std::{sync::Arc, time::Instant};
@@ -35,7 +36,7 @@ pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, Executor, e
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::{MAX_PAGE_SIZE, Query};
-pub use request::{Documents, GraphqlRequest, Parsed, Prepared};
+pub use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
 
 use crate::{
     auth::CustomerAccess,

@@ -30,6 +30,17 @@ pub struct GraphqlRequest {
     pub variables: Map<String, Value>,
     /// `extensions.cost` is `true`: the answer reports the estimated cost.
     pub report_cost: bool,
+    /// The persisted document the request names instead of (or besides) its `query`; the
+    /// persisted-documents stage resolves it into `query` before anything else reads it.
+    pub document: Option<DocumentRef>,
+}
+
+/// A persisted document named by a request: by `documentId`, or by Apollo's
+/// `extensions.persistedQuery.sha256Hash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRef {
+    /// The document's SHA-256, lower-case hex.
+    pub hash: String,
 }
 
 /// Most bytes of parsed documents kept, counted as four times their text.

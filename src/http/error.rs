@@ -14,7 +14,7 @@ use super::{
     media::{MediaError, ResponseMedia},
     request_id::RequestId,
 };
-use crate::{auth::AuthError, graphql::Refusal};
+use crate::{auth::AuthError, graphql::Refusal, persisted::PersistedError};
 
 /// A request refused before GraphQL execution.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,10 @@ pub enum HttpError {
     /// A mutation over GET (405).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// A persisted document that could not be used: an unknown automatic persisted query
+    /// (answered like a request error), or 400.
+    #[error(transparent)]
+    Persisted(#[from] PersistedError),
     /// The caller used up its rate limit (429, with `Retry-After`).
     #[error("too many requests from this caller (GATEWAY_LIMITS_RATE_PER_MINUTE): retry after {}s", retry_secs(*.0))]
     RateLimited(Duration),
@@ -89,6 +93,10 @@ impl HttpError {
     fn status(&self, media: ResponseMedia) -> StatusCode {
         match self {
             Self::Refused(_) if media == ResponseMedia::Json => StatusCode::OK,
+            Self::Persisted(error) if error.is_request_error() && media == ResponseMedia::Json => {
+                StatusCode::OK
+            }
+            Self::Persisted(_) => StatusCode::BAD_REQUEST,
             Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::QueryTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -119,6 +127,7 @@ impl HttpError {
             Self::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::Refused(refusal) => refusal.code(),
+            Self::Persisted(error) => error.code(),
             Self::Timeout(_) => "TIMEOUT",
             Self::BodyTimeout(_) => "REQUEST_TIMEOUT",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",

@@ -22,18 +22,24 @@ use crate::memo::Coding;
 pub const BUNDLED: bool = cfg!(graphiql_bundled);
 
 /// The page.
-pub(super) fn page() -> Response {
-    let mut response = (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page_html(),
-    )
-        .into_response();
+pub(super) fn page(safelist: bool) -> Response {
+    let mut html = page_html();
+    if safelist {
+        html = html.replacen("<body>", &format!("<body>\n  {SAFELIST_NOTICE}"), 1);
+    }
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(policy()),
     );
     response
 }
+
+/// What the page says in safelist mode, above GraphiQL.
+const SAFELIST_NOTICE: &str = "<div role=\"note\" style=\"padding: 6px 12px; background: #fff3cd; \
+font: 14px sans-serif\">Only persisted documents run on this gateway \
+(GATEWAY_PERSISTED_DOCUMENTS_ONLY): a query typed here is refused unless its manifest holds \
+it.</div>";
 
 /// The bundled page allows nothing from elsewhere.
 #[cfg(graphiql_bundled)]
@@ -209,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_page_served_may_not_be_framed_and_loads_nothing_unpinned() {
-        let response = page();
+        let response = page(false);
         let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()

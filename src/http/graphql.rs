@@ -56,6 +56,10 @@ pub(super) async fn post(
         Ok(request) => request,
         Err(error) => return Refused::new(&state, error, media).into_response(),
     };
+    let request = match persisted(&state, request).await {
+        Ok(request) => request,
+        Err(error) => return Refused::new(&state, error, media).into_response(),
+    };
     let memo = memo.map(|memo| (memo, RequestKey::new(&caller.access, &request)));
     // The same request written another way (spacing, key order) is found by its key.
     if let (Some((memo, key)), Some(generation)) = (&memo, generation) {
@@ -107,7 +111,7 @@ pub(super) async fn get(
     request: Request,
 ) -> Response {
     if wants_html(request.headers()) {
-        return graphiql::page();
+        return graphiql::page(state.persisted.safelist_only());
     }
     let (mut parts, _) = request.into_parts();
     let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
@@ -126,6 +130,10 @@ pub(super) async fn get(
     };
     let query = query.as_deref().unwrap_or_default();
     let request = match params::from_url(query, state.limits.query_bytes) {
+        Ok(request) => request,
+        Err(error) => return Refused::new(&state, error, media).into_response(),
+    };
+    let request = match persisted(&state, request).await {
         Ok(request) => request,
         Err(error) => return Refused::new(&state, error, media).into_response(),
     };
@@ -163,6 +171,21 @@ async fn validity(state: &AppState, key: &RequestKey, answer: Option<&Answer>) -
         etag: key.etag(generation),
         fresh_for,
     })
+}
+
+/// The request with the text of the persisted document it names, if it names one (or
+/// refused: an unknown hash, a mismatch, or any other document in safelist mode).
+async fn persisted(
+    state: &AppState,
+    mut request: GraphqlRequest,
+) -> Result<GraphqlRequest, HttpError> {
+    let query = (request.document.is_none() || !request.query.is_empty())
+        .then(|| std::mem::take(&mut request.query));
+    request.query = state
+        .persisted
+        .resolve(request.document.take().as_ref(), query)
+        .await?;
+    Ok(request)
 }
 
 /// Parses the request and prices it against the limits (list sizes from the latest cached

@@ -51,6 +51,7 @@ use crate::{
     graphql::{Documents, GatewaySchema},
     memo::Memo,
     metrics::Metrics,
+    persisted::PersistedDocuments,
     upstream::UpstreamClient,
 };
 
@@ -86,6 +87,8 @@ pub struct App {
     /// Whether the fast executor answers what it covers (always, but for the differential
     /// test's reference gateway).
     pub fast_executor: AtomicBool,
+    /// Documents a request may name by hash.
+    pub persisted: PersistedDocuments,
 }
 
 impl std::fmt::Debug for App {

@@ -1,10 +1,14 @@
 //! The GraphQL-over-HTTP request parameters (`query`, `operationName`, `variables`,
-//! `extensions`) from a JSON body or a URL, each checked for the right JSON type.
+//! `extensions`, and a persisted document's `documentId` or `extensions.persistedQuery`) from
+//! a JSON body or a URL, each checked for the right JSON type.
 
 use serde_json::{Map, Value};
 
 use super::error::HttpError;
-use crate::graphql::GraphqlRequest;
+use crate::{
+    graphql::{DocumentRef, GraphqlRequest},
+    persisted::{PersistedError, normalised_id},
+};
 
 /// The request in a POST's JSON body.
 pub(super) fn from_body(body: &[u8], max_query_bytes: usize) -> Result<GraphqlRequest, HttpError> {
@@ -72,9 +76,32 @@ fn from_params(
     mut params: Map<String, Value>,
     max_query_bytes: usize,
 ) -> Result<GraphqlRequest, HttpError> {
+    let (report_cost, apollo) = match params.remove("extensions") {
+        None | Some(Value::Null) => (false, None),
+        Some(Value::Object(extensions)) => (
+            extensions.get("cost") == Some(&Value::Bool(true)),
+            extensions
+                .get("persistedQuery")
+                .map(apollo_hash)
+                .transpose()?,
+        ),
+        Some(_) => {
+            return Err(HttpError::BadRequest(
+                "`extensions` must be an object or null".into(),
+            ));
+        }
+    };
+    let document = match params.remove("documentId") {
+        None | Some(Value::Null) => apollo.map(|hash| DocumentRef { hash }),
+        Some(Value::String(id)) => Some(DocumentRef {
+            hash: normalised_id(&id).ok_or(PersistedError::BadDocumentId)?,
+        }),
+        Some(_) => return Err(PersistedError::BadDocumentId.into()),
+    };
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
+        None if document.is_some() => String::new(),
         None => {
             return Err(HttpError::BadRequest(
                 "the request has no `query` parameter".into(),
@@ -86,6 +113,8 @@ fn from_params(
     }
     let mut request = GraphqlRequest {
         query,
+        document,
+        report_cost,
         ..GraphqlRequest::default()
     };
     match params.remove("operationName") {
@@ -106,14 +135,18 @@ fn from_params(
             ));
         }
     }
-    request.report_cost = match params.remove("extensions") {
-        None | Some(Value::Null) => false,
-        Some(Value::Object(extensions)) => extensions.get("cost") == Some(&Value::Bool(true)),
-        Some(_) => {
-            return Err(HttpError::BadRequest(
-                "`extensions` must be an object or null".into(),
-            ));
-        }
-    };
     Ok(request)
+}
+
+/// The hash of Apollo's `extensions.persistedQuery` (`{"version": 1, "sha256Hash": …}`).
+fn apollo_hash(persisted: &Value) -> Result<String, PersistedError> {
+    if persisted.get("version").and_then(Value::as_u64) != Some(1) {
+        return Err(PersistedError::BadExtension);
+    }
+    persisted
+        .get("sha256Hash")
+        .and_then(Value::as_str)
+        .filter(|hash| !hash.starts_with("sha256:"))
+        .and_then(normalised_id)
+        .ok_or(PersistedError::BadExtension)
 }

@@ -10,6 +10,7 @@
 //! grow the series without bound.
 
 mod events;
+mod persisted;
 mod redis;
 
 use std::{collections::HashSet, sync::Mutex};
@@ -43,6 +44,7 @@ pub struct Metrics {
     cache: CacheSeries,
     keys: KeySeries,
     redis: redis::RedisSeries,
+    persisted: persisted::PersistedSeries,
 }
 
 /// Registers a metric; the names and labels here are constants, so a failure is a bug.
@@ -316,6 +318,7 @@ impl Default for Metrics {
             cache: CacheSeries::register(&registry),
             keys: KeySeries::register(&registry),
             redis: redis::RedisSeries::register(&registry),
+            persisted: persisted::PersistedSeries::register(&registry),
             registry,
         }
     }

@@ -1,5 +1,6 @@
 //! What the replicas of one deployment share through Redis (`GATEWAY_REDIS_URL`): the
-//! upstream's answers (`snapshot`, `customers`), the lease that lets one replica at a time read the upstream
+//! upstream's answers (`snapshot`, `customers`), automatic persisted queries (`documents`), the
+//! lease that lets one replica at a time read the upstream
 //! for all of them (`lease`), and the per-caller rate limit (`rate`).
 //!
 //! Redis is help, never a dependency of answering. Every call has a short time limit; the
@@ -13,6 +14,7 @@
 //! caller token or app token is ever stored.
 
 mod customers;
+mod documents;
 mod lease;
 mod rate;
 pub mod settings;

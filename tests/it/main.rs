@@ -23,6 +23,7 @@ mod observability;
 mod otlp;
 mod paging;
 mod partial;
+mod persisted;
 mod products;
 mod protection;
 mod replicas;
