@@ -6,11 +6,13 @@
 //! with the indices that make lookups and expiry-range filters cheap. Nothing here knows HTTP,
 //! caching or GraphQL.
 
+mod ids;
 mod model;
 pub mod normalize;
 mod raw;
 mod snapshot;
 
+pub use ids::product_customer;
 pub use model::{Customer, Product, ProductFilter};
 pub use raw::{RawCustomer, RawProduct};
 pub(crate) use raw::{json_kind, with_raw_fields};

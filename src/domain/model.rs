@@ -1,11 +1,10 @@
 //! Customers and products, normalised from the wire form.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 
-use super::normalize;
-use super::{RawCustomer, RawProduct};
+use super::{RawCustomer, RawProduct, ids, normalize};
 
 /// A customer with its products in the contract's order (by expiry, undated last).
 #[derive(Debug)]
@@ -25,6 +24,8 @@ pub struct Customer {
 /// One subscription: the verbatim upstream record plus the values parsed from it.
 #[derive(Debug)]
 pub struct Product {
+    /// The product's global id, stable while its upstream fields are (see `ids.rs`).
+    pub id: Box<str>,
     /// Id of the customer that owns the product.
     pub customer_id: Arc<str>,
     /// Parsed `expirationDate`, `None` when absent or unparseable.
@@ -56,10 +57,17 @@ impl Customer {
         let id: Arc<str> = Arc::from(wire.customer_id);
         let organization = normalize::text(wire.organization.as_deref()).map(Box::from);
         let email = normalize::text(wire.customer.as_deref()).map(Box::from);
+        let mut seen: HashMap<String, usize> = HashMap::new();
         let mut products: Vec<Product> = wire
             .products
             .into_iter()
-            .map(|raw| Product::new(Arc::clone(&id), raw))
+            .map(|raw| {
+                let digest = ids::product_digest(&raw);
+                let occurrence = seen.entry(digest.clone()).or_default();
+                let product_id = ids::product_id(&id, &digest, *occurrence);
+                *occurrence += 1;
+                Product::new(Arc::clone(&id), product_id, raw)
+            })
             .collect();
         // A stable sort keeps upstream order among equal dates, as the contract asks.
         products.sort_by_key(|product| expiry_order(product.expiration_date));
@@ -108,7 +116,7 @@ impl ProductFilter {
 }
 
 impl Product {
-    fn new(customer_id: Arc<str>, raw: RawProduct) -> Self {
+    fn new(customer_id: Arc<str>, id: Box<str>, raw: RawProduct) -> Self {
         let expiration_date = normalize::date_time(raw.expiration_date.as_deref());
         let contract_end_date = normalize::date_time(raw.contract_end_date.as_deref());
         let service_folded = normalize::text(raw.service.as_deref())
@@ -116,6 +124,7 @@ impl Product {
             .to_lowercase()
             .into_boxed_str();
         Self {
+            id,
             customer_id,
             expiration_date,
             contract_end_date,

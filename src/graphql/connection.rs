@@ -55,7 +55,7 @@ pub(super) fn encode_cursor(position: usize) -> String {
 pub(super) fn decode_cursor(cursor: &str) -> Result<usize, QueryError> {
     let invalid = || {
         QueryError::BadInput(
-            "`after` is not a cursor from this API: pass an `endCursor` or `cursor` value unchanged"
+            "`after` or `before` is not a cursor from this API: pass a `startCursor`, `endCursor` or `cursor` value unchanged"
                 .into(),
         )
     };

@@ -17,6 +17,7 @@ mod execute;
 mod fast;
 mod fields;
 mod limits;
+mod node;
 mod operation;
 mod query;
 mod request;

@@ -8,7 +8,8 @@ use super::{
     RequestScope,
     connection::{CustomerConnection, CustomerEdge, PageInfo, decode_cursor, encode_cursor},
     error::{QueryError, to_graphql},
-    types::{CustomerNode, ProductFilterInput, ProductNode},
+    node,
+    types::{CustomerNode, NodeValue, ProductFilterInput, ProductNode},
 };
 use crate::{
     auth::CustomerAccess,
@@ -25,13 +26,27 @@ pub(super) const DEFAULT_PAGE_SIZE: i32 = 100;
 
 /// Refuses a `first` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
 pub(super) fn check_page_size(first: i32) -> Result<(), QueryError> {
-    if (0..=MAX_PAGE_SIZE).contains(&first) {
+    check_size("first", first)
+}
+
+/// Refuses a page size `name` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
+pub(super) fn check_size(name: &str, size: i32) -> Result<(), QueryError> {
+    if (0..=MAX_PAGE_SIZE).contains(&size) {
         Ok(())
     } else {
         Err(QueryError::BadInput(format!(
-            "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
+            "`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"
         )))
     }
+}
+
+/// The refusal of `first` and `last` together.
+pub(super) fn both_directions() -> QueryError {
+    QueryError::BadInput(
+        "`first` and `last` cannot be used together: page forwards with `first` and `after`, \
+         or backwards with `last` and `before`"
+            .into(),
+    )
 }
 
 /// Read access to the partner's customers and their subscriptions.
@@ -42,20 +57,36 @@ pub struct Query;
 
 #[Object]
 impl Query {
-    /// Customers in upstream order, a page at a time. `search` keeps customers whose
-    /// organisation or e-mail contains the text (ignoring case); `first` is at most 1000;
-    /// `after` takes a cursor from an earlier answer.
+    /// Customers in upstream order, a page at a time, as the Relay cursor connection
+    /// specification pages: forwards with `first` (at most 1000) after the `after` cursor, or
+    /// backwards with `last` (at most 1000) before the `before` cursor, never both `first` and
+    /// `last`. `search` keeps customers whose organisation or e-mail contains the text
+    /// (ignoring case).
     async fn customers(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 100)] first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         search: Option<String>,
     ) -> Result<CustomerConnection> {
         let selected = ctx.look_ahead();
+        let first_given = ctx
+            .field()
+            .arguments()?
+            .iter()
+            .any(|(name, value)| name == "first" && *value != async_graphql::Value::Null);
+        let first = match (first_given, last) {
+            (true, Some(_)) => return Err(to_graphql(both_directions())),
+            (false, Some(_)) => None,
+            (_, None) => Some(first.unwrap_or(DEFAULT_PAGE_SIZE)),
+        };
         let wanted = PageWanted {
-            first: first.unwrap_or(DEFAULT_PAGE_SIZE),
+            first,
             after,
+            last,
+            before,
             search,
             total: selected.field("totalCount").exists(),
             next: selected.field("pageInfo").field("hasNextPage").exists(),
@@ -85,6 +116,19 @@ impl Query {
         }
     }
 
+    /// Any object by its global id (Relay): a customer by its id, a product by its `id`;
+    /// null when there is none, or the caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<NodeValue>> {
+        let mut found = node::resolve(ctx, std::slice::from_ref(&id)).await?;
+        Ok(found.pop().flatten())
+    }
+
+    /// Objects by their global ids, in the order asked (at most 1000); null for each that
+    /// names nothing the caller may see.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<NodeValue>>> {
+        node::resolve(ctx, &ids).await
+    }
+
     /// Subscriptions across all customers, ordered by `expirationDate` ascending with undated
     /// ones last (ties in upstream order), narrowed by `filter`.
     async fn products(
@@ -105,10 +149,14 @@ impl Query {
 /// The arguments of one `customers` field, and which parts of its answer are selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct PageWanted {
-    /// `first`, its default applied.
-    pub first: i32,
+    /// `first`, its default applied unless `last` is given.
+    pub first: Option<i32>,
     /// `after`, still encoded.
     pub after: Option<String>,
+    /// `last`, when paging backwards.
+    pub last: Option<i32>,
+    /// `before`, still encoded.
+    pub before: Option<String>,
     /// `search`, as given.
     pub search: Option<String>,
     /// `totalCount` is selected: every customer must be counted.
@@ -125,14 +173,22 @@ pub(super) async fn customers_page(
     scope: &RequestScope,
     wanted: PageWanted,
 ) -> Result<CustomerConnection, QueryError> {
-    check_page_size(wanted.first)?;
+    if let Some(first) = wanted.first {
+        check_size("first", first)?;
+    }
+    if let Some(last) = wanted.last {
+        check_size("last", last)?;
+    }
     let start = match wanted.after.as_deref() {
         Some(cursor) => decode_cursor(cursor)?.saturating_add(1),
         None => 0,
     };
+    let before = wanted.before.as_deref().map(decode_cursor).transpose()?;
     let page = CustomerPage {
         start,
-        first: wanted.first as usize,
+        before,
+        first: wanted.first.map(|first| first as usize),
+        last: wanted.last.map(|last| last as usize),
         search: wanted.search.map(|text| text.to_lowercase()),
         access,
         needs_total: wanted.total,
@@ -171,8 +227,12 @@ pub(super) async fn products_matching(
 
 /// One `customers` page asked for, and which parts of the answer were selected.
 struct CustomerPage<'a> {
+    /// The position after `after`.
     start: usize,
-    first: usize,
+    /// The position of `before`.
+    before: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
     /// `search`, lower-cased.
     search: Option<String>,
     access: &'a CustomerAccess,
@@ -230,22 +290,15 @@ impl CustomerPage<'_> {
         matching: impl Iterator<Item = &'c Arc<Customer>>,
     ) -> CustomerConnection {
         // Without the total, one customer past the page tells whether another page follows.
-        let wanted = match self.needs_total {
-            true => usize::MAX,
-            false => self.start.saturating_add(self.first).saturating_add(1),
-        };
-        let matching: Vec<_> = matching.take(wanted).collect();
+        let matching: Vec<_> = matching.take(self.wanted(true)).collect();
         self.connection(&matching, matching.len())
     }
 
     /// The page from the first customers of the listing, when they already hold all of it.
     fn page_of_prefix(&self, read: &[Arc<Customer>]) -> Option<CustomerConnection> {
-        let wanted = self
-            .start
-            .saturating_add(self.first)
-            .saturating_add(usize::from(self.needs_next));
+        let wanted = self.wanted(self.needs_next);
         // An empty page is left to the whole read, so that it too reports an upstream failure.
-        if self.needs_total || wanted == 0 {
+        if wanted == usize::MAX || wanted == 0 {
             return None;
         }
         let matching: Vec<_> = self.matching(read).take(wanted).collect();
@@ -253,10 +306,39 @@ impl CustomerPage<'_> {
         (matching.len() == wanted).then(|| self.connection(&matching, matching.len()))
     }
 
+    /// How many matching customers the page needs read: up to its end, and one more with
+    /// `past_end` (which tells whether another page follows); all of them for `totalCount`,
+    /// or for `last` with no `before` (the page ends where the listing does).
+    fn wanted(&self, past_end: bool) -> usize {
+        if self.needs_total {
+            return usize::MAX;
+        }
+        let end = match (self.first, self.before) {
+            (Some(first), before) => self
+                .start
+                .saturating_add(first)
+                .min(before.unwrap_or(usize::MAX)),
+            (None, Some(before)) => before,
+            (None, None) => return usize::MAX,
+        };
+        end.saturating_add(usize::from(past_end))
+    }
+
+    /// The page's positions among `total` matching customers: after `after`, before
+    /// `before`, then the first `first` or the last `last` of those.
+    fn bounds(&self, total: usize) -> (usize, usize) {
+        let end = self.before.map_or(total, |before| before.min(total));
+        let start = self.start.min(end);
+        match (self.first, self.last) {
+            (Some(first), _) => (start, start.saturating_add(first).min(end)),
+            (None, Some(last)) => (end.saturating_sub(last).max(start), end),
+            (None, None) => (start, end),
+        }
+    }
+
     /// The connection over `matching` (at least up to one past the page), `total` long.
     fn connection(&self, matching: &[&Arc<Customer>], total: usize) -> CustomerConnection {
-        let start = self.start;
-        let end = start.saturating_add(self.first).min(total);
+        let (start, end) = self.bounds(total);
         let page = matching.get(start..end).unwrap_or_default();
         let edges: Vec<CustomerEdge> = page
             .iter()
@@ -270,7 +352,7 @@ impl CustomerPage<'_> {
             total_count: i32::try_from(total).unwrap_or(i32::MAX),
             page_info: PageInfo {
                 has_next_page: end < total,
-                has_previous_page: start > 0 && total > 0,
+                has_previous_page: start > 0,
                 start_cursor: edges.first().map(|edge| edge.cursor.clone()),
                 end_cursor: edges.last().map(|edge| edge.cursor.clone()),
             },

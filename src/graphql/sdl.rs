@@ -47,7 +47,7 @@ fn directives(owner: &str, field: &str) -> String {
     let base = returns.trim_matches(['[', ']', '!']);
     let size = match (owner, name) {
         ("Query", "customers") => Some(
-            r#"@listSize(slicingArguments: ["first"], sizedFields: ["edges", "nodes"], requireOneSlicingArgument: false)"#
+            r#"@listSize(slicingArguments: ["first", "last"], sizedFields: ["edges", "nodes"], requireOneSlicingArgument: false)"#
                 .to_owned(),
         ),
         ("Query", "products") => Some(format!("@listSize(assumedSize: {ASSUMED_PRODUCTS})")),

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ID, InputObject, Object};
+use async_graphql::{ID, InputObject, Interface, Object};
 
 use super::scalars::DateTime;
 use crate::{
@@ -50,6 +50,19 @@ impl CustomerNode {
     }
 }
 
+/// An object with a global id (the Relay server specification): `node(id:)` finds it again.
+#[derive(Interface)]
+#[graphql(
+    name = "Node",
+    field(name = "id", ty = "ID", desc = "The object's global id.")
+)]
+pub(super) enum NodeValue {
+    /// A customer; its global id is the upstream `customerId`.
+    Customer(CustomerNode),
+    /// A product.
+    Product(ProductNode),
+}
+
 /// Narrows a product list; every condition given must hold.
 #[derive(InputObject, Default)]
 #[graphql(name = "ProductFilter")]
@@ -92,6 +105,12 @@ impl ProductNode {
 /// Int and DateTime fields are null when the upstream's text does not parse (see `raw`).
 #[Object(name = "Product")]
 impl ProductNode {
+    /// The product's global id (the upstream gives products none): opaque, and the same
+    /// while the upstream's fields for this product are.
+    async fn id(&self) -> ID {
+        ID(self.0.product().id.to_string())
+    }
+
     /// Id of the customer that holds this subscription.
     async fn customer_id(&self) -> ID {
         ID(self.0.customer.id.to_string())

@@ -26,6 +26,7 @@ mod partial;
 mod persisted;
 mod products;
 mod protection;
+mod relay;
 mod replicas;
 mod resilience;
 mod secrets;

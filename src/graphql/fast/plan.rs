@@ -96,6 +96,7 @@ pub(super) type RawText = fn(&RawProduct) -> &Option<Box<str>>;
 /// A field of `Product`.
 #[derive(Debug)]
 pub(super) enum ProductField {
+    Id,
     CustomerId,
     Customer(Selected<CustomerField>),
     Service,

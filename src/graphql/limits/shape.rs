@@ -47,18 +47,22 @@ pub(super) enum Items {
     Connection,
     /// `edges` and `nodes` of a connection: its `first`.
     Page,
+    /// `nodes(ids:)`: as many as the ids given.
+    Ids,
 }
 
 /// The type of `field` on `parent` (when it has fields of its own) and how many items it brings.
 /// A field the table does not know counts once; validation refuses it later.
 pub(super) fn field(parent: &str, field: &str) -> (Option<&'static str>, Items) {
-    use Items::{Connection, CustomerProducts, Fixed, One, Page, RootProducts};
+    use Items::{Connection, CustomerProducts, Fixed, Ids, One, Page, RootProducts};
     use introspection as i;
     match (parent, field) {
         (_, "__typename") => (None, One),
         ("Query", "customers") => (Some("CustomerConnection"), Connection),
         ("Query", "customer") => (Some("Customer"), One),
         ("Query", "products") => (Some("Product"), RootProducts),
+        ("Query", "node") => (Some("Node"), One),
+        ("Query", "nodes") => (Some("Node"), Ids),
         ("Query", "__schema") => (Some("__Schema"), One),
         ("Query", "__type") => (Some("__Type"), One),
         ("CustomerConnection", "edges") => (Some("CustomerEdge"), Page),
@@ -85,6 +89,7 @@ pub(super) fn field(parent: &str, field: &str) -> (Option<&'static str>, Items) 
 pub(super) fn known_type(name: &str) -> Option<&'static str> {
     const TYPES: &[&str] = &[
         "Query",
+        "Node",
         "CustomerConnection",
         "CustomerEdge",
         "PageInfo",

@@ -17,7 +17,7 @@ use crate::{
     domain::ProductFilter,
     graphql::{
         connection::decode_cursor,
-        query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size},
+        query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
         types::ProductFilterInput,
     },
 };
@@ -195,6 +195,13 @@ impl<'a> Walk<'a> {
                 let count = self.sizes.customer_products();
                 summary.fixed = summary.fixed.saturating_add(each(count));
             }
+            Items::Ids => {
+                let count = match self.argument(field, "ids") {
+                    Some(Value::List(ids)) => ids.len() as u64,
+                    _ => 1,
+                };
+                summary.fixed = summary.fixed.saturating_add(each(count));
+            }
         }
         Ok(summary)
     }
@@ -233,8 +240,17 @@ impl<'a> Walk<'a> {
             check_page_size(requested)?;
             first = requested.max(0) as u64;
         }
-        if let Some(Value::String(cursor)) = self.argument(field, "after") {
-            decode_cursor(&cursor)?;
+        if let Some(Value::Number(number)) = self.argument(field, "last") {
+            let requested = number
+                .as_i64()
+                .map_or(i32::MAX, |n| i32::try_from(n).unwrap_or(i32::MAX));
+            check_size("last", requested)?;
+            first = requested.max(0) as u64;
+        }
+        for cursor in ["after", "before"] {
+            if let Some(Value::String(cursor)) = self.argument(field, cursor) {
+                decode_cursor(&cursor)?;
+            }
         }
         Ok(first.min(MAX_PAGE_SIZE as u64))
     }

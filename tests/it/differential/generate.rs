@@ -37,7 +37,8 @@ const DATES: [&str; 7] = [
 const SEARCHES: [&str; 7] = ["", "a", "co", "ORG", "example", "zzz", "1"];
 const SERVICES: [&str; 6] = ["backup", "Cloud", "microsoft", "365", "", "nothing-like-it"];
 const ALIASES: [&str; 4] = ["a", "b", "c", "node"];
-const PRODUCT_SCALARS: [&str; 22] = [
+const PRODUCT_SCALARS: [&str; 23] = [
+    "id",
     "customerId",
     "service",
     "subscriptionModel",
@@ -194,6 +195,18 @@ impl<'a> Generator<'a> {
                 "not-a-cursor".to_owned()
             };
             args.push(format!("after: {}", self.argument("String", json!(cursor))));
+        }
+        if self.chance(0.1) {
+            let last = [0, 2, 50, 1001][self.rng.random_range(0..4)];
+            args.push(format!("last: {}", self.argument("Int", json!(last))));
+        }
+        if self.chance(0.1) {
+            let position = self.rng.random_range(0..130);
+            let cursor = URL_SAFE_NO_PAD.encode(format!("customer:v1:{position}"));
+            args.push(format!(
+                "before: {}",
+                self.argument("String", json!(cursor))
+            ));
         }
         if self.chance(0.3) {
             let search = self.pick(&SEARCHES);
