@@ -34,4 +34,12 @@ const nonNull = await ask('query NonNull { __typename a: customer(id: "c1") { id
 assert.ok(nonNull.error, 'the upstream failure is reported');
 assert.equal(nonNull.data ?? null, null, `products is non-null, so no data: ${JSON.stringify(nonNull.data)}`);
 
+// The upstream answers again, for the checks that follow.
+const cleared = await fetch(`${upstream}/__mock/fault`, {
+  method: 'PUT',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ kind: 'none' }),
+});
+assert.ok(cleared.ok, `the mock cleared the fault: HTTP ${cleared.status}`);
+
 console.log('Apollo Client 4 (errorPolicy all): a failed field is null, a failed non-null root field nulls data');
