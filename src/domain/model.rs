@@ -4,7 +4,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 
-use super::{RawCustomer, RawProduct, ids, normalize};
+use super::{RawCustomer, RawProduct, ids::ProductKey, normalize};
 
 /// A customer with its products in the contract's order (by expiry, undated last).
 #[derive(Debug)]
@@ -24,8 +24,8 @@ pub struct Customer {
 /// One subscription: the verbatim upstream record plus the values parsed from it.
 #[derive(Debug)]
 pub struct Product {
-    /// The product's global id, stable while its upstream fields are (see `ids.rs`).
-    pub id: Box<str>,
+    /// What the product's global id is made of (see `ids.rs`).
+    pub key: ProductKey,
     /// Id of the customer that owns the product.
     pub customer_id: Arc<str>,
     /// Parsed `expirationDate`, `None` when absent or unparseable.
@@ -57,16 +57,16 @@ impl Customer {
         let id: Arc<str> = Arc::from(wire.customer_id);
         let organization = normalize::text(wire.organization.as_deref()).map(Box::from);
         let email = normalize::text(wire.customer.as_deref()).map(Box::from);
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen: HashMap<ProductKey, u32> = HashMap::new();
         let mut products: Vec<Product> = wire
             .products
             .into_iter()
             .map(|raw| {
-                let digest = ids::product_digest(&raw);
-                let occurrence = seen.entry(digest.clone()).or_default();
-                let product_id = ids::product_id(&id, &digest, *occurrence);
+                let first = ProductKey::first(&raw);
+                let occurrence = seen.entry(first).or_default();
+                let key = first.nth(*occurrence);
                 *occurrence += 1;
-                Product::new(Arc::clone(&id), product_id, raw)
+                Product::new(Arc::clone(&id), key, raw)
             })
             .collect();
         // A stable sort keeps upstream order among equal dates, as the contract asks.
@@ -116,7 +116,7 @@ impl ProductFilter {
 }
 
 impl Product {
-    fn new(customer_id: Arc<str>, id: Box<str>, raw: RawProduct) -> Self {
+    fn new(customer_id: Arc<str>, key: ProductKey, raw: RawProduct) -> Self {
         let expiration_date = normalize::date_time(raw.expiration_date.as_deref());
         let contract_end_date = normalize::date_time(raw.contract_end_date.as_deref());
         let service_folded = normalize::text(raw.service.as_deref())
@@ -124,13 +124,18 @@ impl Product {
             .to_lowercase()
             .into_boxed_str();
         Self {
-            id,
+            key,
             customer_id,
             expiration_date,
             contract_end_date,
             raw,
             service_folded,
         }
+    }
+
+    /// The product's global id.
+    pub fn id(&self) -> String {
+        self.key.id(&self.customer_id)
     }
 
     /// The service name; the schema makes it non-null, so an absent one reads as `""`.

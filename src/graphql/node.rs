@@ -54,7 +54,7 @@ pub(super) async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<
             let index = customer
                 .products
                 .iter()
-                .position(|product| *product.id == *id.0)?;
+                .position(|product| product.id() == id.0)?;
             Some(NodeValue::Product(ProductNode(ProductRef {
                 customer: Arc::clone(customer),
                 index,

@@ -108,7 +108,7 @@ impl ProductNode {
     /// The product's global id (the upstream gives products none): opaque, and the same
     /// while the upstream's fields for this product are.
     async fn id(&self) -> ID {
-        ID(self.0.product().id.to_string())
+        ID(self.0.product().id())
     }
 
     /// Id of the customer that holds this subscription.

@@ -197,7 +197,7 @@ fn product(
 ) {
     let item = &owner.products[index];
     object(out, "Product", selected, |out, field| match field {
-        ProductField::Id => string(out, &item.id),
+        ProductField::Id => string(out, &item.id()),
         ProductField::CustomerId => string(out, &owner.id),
         ProductField::Customer(selected) => customer(out, selected, owner),
         ProductField::Service => string(out, item.service()),
