@@ -48,7 +48,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Why a call to Redis gave nothing; the caller then does without it.
 #[derive(Debug, thiserror::Error)]
 pub enum SharedError {
-    /// Redis failed recently; it is not tried again yet.
+    /// Redis is marked down: no call is tried until a ping is answered.
     #[error("Redis is marked down")]
     Down,
     /// The call took longer than its limit.
