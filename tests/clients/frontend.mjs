@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { relayStylePagination } from '@apollo/client/utilities';
+import { filter, firstValueFrom } from 'rxjs';
 
 const { GATEWAY_URL: url, GATEWAY_TOKEN: token } = process.env;
 if (!url || !token) {
@@ -50,18 +51,25 @@ const FORWARD = gql`query Forward($first: Int, $after: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
-// Each page is fetched and merged into the one cached list (the field's only key argument is
-// `search`), as `fetchMore` does; what the cache answers is the merged list.
-const more = (client, query, variables) =>
-  client.query({ query, variables, fetchPolicy: 'network-only' });
-let result = await more(forwards, FORWARD, { first: 50 });
-let pages = 1;
-while (result.data.customers.pageInfo.hasNextPage) {
-  const after = result.data.customers.pageInfo.endCursor;
-  result = await more(forwards, FORWARD, { first: 50, after });
-  pages += 1;
+// `fetchMore` on a watched query: each page is fetched and merged into the one cached list
+// (the field's only key argument is `search`), which the cache then answers for the query.
+async function walk(client, query, variables, next) {
+  const watched = client.watchQuery({ query, variables });
+  const subscription = watched.subscribe(() => {});
+  let page = await firstValueFrom(watched.pipe(filter((result) => result.dataState === 'complete')));
+  let pages = 1;
+  for (let more = next(page.data); more; more = next(page.data)) {
+    page = await watched.fetchMore({ variables: more });
+    pages += 1;
+  }
+  const merged = client.cache.readQuery({ query, variables });
+  subscription.unsubscribe();
+  return { merged, pages };
 }
-const merged = forwards.cache.readQuery({ query: FORWARD, variables: { first: 50 } });
+
+const { merged, pages } = await walk(forwards, FORWARD, { first: 50 }, (data) =>
+  data.customers.pageInfo.hasNextPage ? { first: 50, after: data.customers.pageInfo.endCursor } : null,
+);
 assert.deepEqual(ids(merged), all, 'forwards: every customer once, in order');
 assert.ok(pages >= 3, `${pages} pages`);
 
@@ -78,14 +86,13 @@ const BACKWARD = gql`query Backward($last: Int, $before: String) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
-let page = await more(backwards, BACKWARD, { last: 50 });
-assert.equal(page.data.customers.pageInfo.hasNextPage, false, 'the last page has nothing after it');
-while (page.data.customers.pageInfo.hasPreviousPage) {
-  const before = page.data.customers.pageInfo.startCursor;
-  page = await more(backwards, BACKWARD, { last: 50, before });
-}
-const walkedBack = backwards.cache.readQuery({ query: BACKWARD, variables: { last: 50 } });
-assert.deepEqual(ids(walkedBack), all, 'backwards: every customer once, in order');
+const back = await walk(backwards, BACKWARD, { last: 50 }, (data) =>
+  data.customers.pageInfo.hasPreviousPage
+    ? { last: 50, before: data.customers.pageInfo.startCursor }
+    : null,
+);
+assert.deepEqual(ids(back.merged), all, 'backwards: every customer once, in order');
+assert.equal(back.pages, pages, 'as many pages backwards as forwards');
 
 // Persisted queries over GET, and the HTTP cache: a fetch that keeps each GET answer's ETag
 // and asks again with If-None-Match, as a browser does.
