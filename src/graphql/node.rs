@@ -3,9 +3,9 @@
 //! customer (see `domain/ids.rs`), so both are found through the customer DataLoader, with the
 //! customer claim applied as everywhere else.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use async_graphql::{Context, ID, Result, dataloader::DataLoader};
+use async_graphql::{Context, ID, PathSegment, Result, dataloader::DataLoader};
 
 use super::{
     error::{QueryError, to_graphql},
@@ -19,8 +19,12 @@ use crate::{
 };
 
 /// The objects with these ids, in order; `None` for an id that names nothing the caller may
-/// see. The customers they need are read in one batch.
-pub(super) async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<NodeValue>>> {
+/// see, and an error for one whose customer could not be read (that entry alone: the others
+/// are still answered). The customers they need are read in one batch.
+pub(super) async fn resolve(
+    ctx: &Context<'_>,
+    ids: &[ID],
+) -> Result<Vec<Result<Option<NodeValue>>>> {
     if ids.len() > MAX_PAGE_SIZE as usize {
         return Err(to_graphql(QueryError::BadInput(format!(
             "`ids` may hold at most {MAX_PAGE_SIZE} ids, got {}",
@@ -39,26 +43,58 @@ pub(super) async fn resolve(ctx: &Context<'_>, ids: &[ID]) -> Result<Vec<Option<
         .load_many(wanted)
         .await
         .unwrap_or_else(|never| match never {});
-    let mut customers: HashMap<String, Arc<Customer>> = HashMap::with_capacity(looked.len());
-    for (owner, outcome) in looked {
-        customers.insert(owner, outcome.map_err(to_graphql)?);
-    }
     Ok(ids
         .iter()
         .zip(owners)
-        .map(|(id, owner)| {
-            let customer = customers.get(owner.as_deref()?)?;
-            if *customer.id == *id.0 {
-                return Some(NodeValue::Customer(CustomerNode(Arc::clone(customer))));
-            }
-            let index = customer
-                .products
-                .iter()
-                .position(|product| product.id() == id.0)?;
-            Some(NodeValue::Product(ProductNode(ProductRef {
-                customer: Arc::clone(customer),
-                index,
-            })))
-        })
+        .map(
+            |(id, owner)| match looked.get(owner.as_deref().unwrap_or_default()) {
+                Some(Ok(customer)) => Ok(found(customer, id)),
+                Some(Err(error)) => Err(to_graphql(Arc::clone(error))),
+                None => Ok(None),
+            },
+        )
         .collect())
+}
+
+/// The entries of `nodes`, an entry that failed being `null` with its error at its own index,
+/// as its nullable item type allows (async-graphql would null the whole list for it).
+pub(super) fn each_failed_alone(
+    ctx: &Context<'_>,
+    found: Vec<Result<Option<NodeValue>>>,
+) -> Vec<Option<NodeValue>> {
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            entry.unwrap_or_else(|error| {
+                let mut error = error.into_server_error(ctx.item.pos);
+                let field = ctx
+                    .path_node
+                    .map(|node| node.to_string_vec())
+                    .unwrap_or_default();
+                error.path = field
+                    .into_iter()
+                    .map(PathSegment::Field)
+                    .chain([PathSegment::Index(index)])
+                    .collect();
+                ctx.add_error(error);
+                None
+            })
+        })
+        .collect()
+}
+
+/// The object `id` names within `customer`: the customer itself, or one of its products.
+fn found(customer: &Arc<Customer>, id: &ID) -> Option<NodeValue> {
+    if *customer.id == *id.0 {
+        return Some(NodeValue::Customer(CustomerNode(Arc::clone(customer))));
+    }
+    let index = customer
+        .products
+        .iter()
+        .position(|product| product.id() == id.0)?;
+    Some(NodeValue::Product(ProductNode(ProductRef {
+        customer: Arc::clone(customer),
+        index,
+    })))
 }

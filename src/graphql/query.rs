@@ -120,13 +120,14 @@ impl Query {
     /// null when there is none, or the caller may not see it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<NodeValue>> {
         let mut found = node::resolve(ctx, std::slice::from_ref(&id)).await?;
-        Ok(found.pop().flatten())
+        found.pop().unwrap_or(Ok(None))
     }
 
     /// Objects by their global ids, in the order asked (at most 1000); null for each that
-    /// names nothing the caller may see.
+    /// names nothing the caller may see, or (with its error) whose customer could not be read.
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<NodeValue>>> {
-        node::resolve(ctx, &ids).await
+        let found = node::resolve(ctx, &ids).await?;
+        Ok(node::each_failed_alone(ctx, found))
     }
 
     /// Subscriptions across all customers, ordered by `expirationDate` ascending with undated

@@ -74,6 +74,24 @@ mod tests {
     }
 
     #[test]
+    fn lists_take_lists_of_fitting_items_or_one_item() {
+        let query = "query Q($ids: [ID!]!) { nodes(ids: $ids) { id } }";
+        assert!(errors_of(query, serde_json::json!({ "ids": ["a", 7] })).is_empty());
+        assert!(
+            errors_of(query, serde_json::json!({ "ids": "a" })).is_empty(),
+            "one item"
+        );
+        assert_eq!(
+            errors_of(query, serde_json::json!({ "ids": ["a", null] })).len(),
+            1
+        );
+        assert_eq!(
+            errors_of(query, serde_json::json!({ "ids": [["a"]] })).len(),
+            1
+        );
+    }
+
+    #[test]
     fn a_long_value_is_quoted_in_part() {
         let long = "y".repeat(500);
         let found = errors_of(

@@ -215,3 +215,29 @@ async fn backward_paging_walks_every_customer_from_the_end() {
         "{too_many}"
     );
 }
+
+#[tokio::test]
+async fn a_node_whose_customer_cannot_be_read_fails_alone() {
+    let gateway = spawn_with(Options::default().set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)).await;
+    let ids = gateway.upstream_ids();
+    // Read by id on a cold gateway: the customer cache holds it, no snapshot is read.
+    gateway
+        .data(&format!(r#"{{ customer(id: "{}") {{ id }} }}"#, ids[0]))
+        .await;
+    gateway
+        .upstream
+        .set_fault(elements_gateway::mock_upstream::Fault::ServerError { status: 503 });
+    let answer = gateway
+        .query_with(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": [ids[0], ids[1]] }),
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["nodes"],
+        json!([{ "id": ids[0] }, null]),
+        "{answer}"
+    );
+    assert_eq!(answer["errors"][0]["path"], json!(["nodes", 1]), "{answer}");
+    assert_eq!(error_code(&answer), "UPSTREAM_UNAVAILABLE");
+}

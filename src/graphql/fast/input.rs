@@ -89,8 +89,15 @@ pub(crate) fn check_variable(ty: &Type, value: &ConstValue) -> Result<(), Uncove
     if *value == ConstValue::Null {
         return if ty.nullable { Ok(()) } else { Err(Uncovered) };
     }
-    let BaseType::Named(name) = &ty.base else {
-        return Err(Uncovered);
+    let name = match &ty.base {
+        BaseType::Named(name) => name,
+        // A list takes a list of fitting items, or one fitting item (input coercion).
+        BaseType::List(item) => {
+            return match value {
+                ConstValue::List(items) => items.iter().try_for_each(|v| check_variable(item, v)),
+                one => check_variable(item, one),
+            };
+        }
     };
     let fits = match name.as_str() {
         "Int" => int(value).is_ok(),
