@@ -361,7 +361,7 @@ async fn bind(
 }
 
 /// The app token's source; reads the assertion key and certificate now.
-fn app_credentials(settings: &Settings) -> Result<AppCredentials, StartError> {
+pub(crate) fn app_credentials(settings: &Settings) -> Result<AppCredentials, StartError> {
     Ok(match &settings.upstream.credentials {
         UpstreamCredentials::Token(token) => AppCredentials::Fixed(token.clone()),
         UpstreamCredentials::ClientCredentials {

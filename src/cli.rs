@@ -1,4 +1,5 @@
-//! The command line: `serve [--config FILE] [--demo]`, `schema`, `mock-upstream …`.
+//! The command line: `serve [--config FILE] [--demo]`, `schema`, `config check [--config FILE]`,
+//! `mock-upstream …`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -7,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     app::Application,
+    check,
     config::{Settings, TelemetrySettings},
     demo, graphql,
     mock_upstream::{self, MockClient, MockOptions, TOKEN_PATH},
@@ -34,6 +36,11 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Work with the settings without serving.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Run a stand-alone fake upstream for local work and benchmarks.
     MockUpstream {
         /// Address to listen on.
@@ -75,11 +82,31 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Apply every start-up rule that needs no network, print the effective settings
+    /// (secrets as `<set>`), and exit non-zero with `serve`'s one-line error if one fails.
+    Check {
+        /// A TOML settings file; GATEWAY_* environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
 /// Runs the chosen command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Schema => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Config {
+            action: ConfigAction::Check { config },
+        } => {
+            let settings = Settings::load(config.as_deref(), |name| std::env::var(name).ok())?;
+            check::offline(&settings).await?;
+            println!("{}", check::effective(&settings));
+            println!("configuration OK: every start-up rule that needs no network holds");
             Ok(())
         }
         Command::Serve {

@@ -16,7 +16,9 @@
 //!
 //! # Layout
 //!
-//! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `mock-upstream`).
+//! * [`cli`]: the command line (`serve`, `serve --demo`, `schema`, `config check`,
+//!   `mock-upstream`).
+//! * [`check`]: `config check`, every start-up rule that needs no network.
 //! * [`clock`]: the time that decides freshness (TTL, cool-down, token life), which tests
 //!   move forward instead of sleeping.
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
@@ -64,6 +66,7 @@
 pub mod app;
 pub(crate) mod auth;
 pub(crate) mod cache;
+pub(crate) mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

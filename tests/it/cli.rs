@@ -294,3 +294,63 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
     assert_eq!(stats["requests"], 5);
     assert_eq!(stats["token_requests"], 2);
 }
+
+#[test]
+fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
+    let run = |extra: &[(&str, &str)]| {
+        let mut command = gateway_command();
+        command
+            .args(["config", "check"])
+            .env("GATEWAY_UPSTREAM_TOKEN", "app-token-never-shown")
+            .env("GATEWAY_JWT_SECRET", "caller-secret-never-shown-0123456789");
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let ok = run(&[("GATEWAY_CACHE_TTL_SECS", "90")]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let printed = String::from_utf8(ok.stdout).unwrap();
+    assert!(
+        printed.contains("<set>"),
+        "secrets are shown as <set>: {printed}"
+    );
+    assert!(printed.contains("90s"), "the effective TTL: {printed}");
+    assert!(
+        printed.contains("page_size: 100"),
+        "defaults included: {printed}"
+    );
+    for secret in ["app-token-never-shown", "caller-secret-never-shown"] {
+        assert!(!printed.contains(secret), "{printed}");
+    }
+
+    let missing_key = run(&[("GATEWAY_JWT_PUBLIC_KEY_FILE", "/no/such/key.pem")]);
+    assert!(!missing_key.status.success());
+    let line = String::from_utf8(missing_key.stderr).unwrap();
+    assert!(
+        line.starts_with("error: GATEWAY_JWT_PUBLIC_KEY_FILE"),
+        "{line}"
+    );
+    assert_eq!(line.trim_end().lines().count(), 1, "one line: {line}");
+
+    let manifest = std::env::temp_dir().join(format!("check-{}.json", std::process::id()));
+    std::fs::write(
+        &manifest,
+        serde_json::json!({ "0".repeat(64): "{ __typename }" }).to_string(),
+    )
+    .unwrap();
+    let bad = run(&[(
+        "GATEWAY_PERSISTED_DOCUMENTS_FILE",
+        manifest.to_str().unwrap(),
+    )]);
+    assert!(!bad.status.success());
+    let line = String::from_utf8(bad.stderr).unwrap();
+    assert!(
+        line.contains("GATEWAY_PERSISTED_DOCUMENTS_FILE") && line.contains("not the SHA-256"),
+        "{line}"
+    );
+}
