@@ -143,6 +143,7 @@ impl Application {
             documents: Documents::default(),
             fast_executor: AtomicBool::new(true),
             persisted,
+            log_requests: settings.telemetry.log_requests,
         }));
         Ok(Self {
             listener,

@@ -153,15 +153,18 @@ pub struct TelemetrySettings {
     /// `GATEWAY_TRACING_OTLP_ENDPOINT`: an OTLP/HTTP collector to export spans to (off by
     /// default; needs a build with the `otlp` feature).
     pub otlp_endpoint: Option<Url>,
+    /// `GATEWAY_LOG_REQUESTS`: one access-log line per request at `info` (default `true`).
+    pub log_requests: bool,
 }
 
 impl Default for TelemetrySettings {
-    /// Text logs at `info`, no export.
+    /// Text logs at `info` with the access log, no export.
     fn default() -> Self {
         Self {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             otlp_endpoint: None,
+            log_requests: true,
         }
     }
 }

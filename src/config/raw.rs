@@ -159,6 +159,8 @@ pub(super) struct RawLog {
     pub(super) format: LogFormat,
     #[serde(deserialize_with = "de::log_filter")]
     pub(super) level: String,
+    #[serde(deserialize_with = "de::flag")]
+    pub(super) requests: bool,
 }
 
 impl Default for RawLog {
@@ -166,6 +168,7 @@ impl Default for RawLog {
         Self {
             format: LogFormat::Text,
             level: "info".into(),
+            requests: true,
         }
     }
 }

@@ -139,6 +139,7 @@ impl TelemetrySettings {
             log_format: log.format,
             log_level: log.level,
             otlp_endpoint: tracing.otlp_endpoint,
+            log_requests: log.requests,
         }
     }
 }

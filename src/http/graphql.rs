@@ -13,7 +13,7 @@ use axum::{
 };
 
 use super::{
-    AppState,
+    AppState, access,
     caching::{self, Validity},
     compress,
     error::HttpError,
@@ -142,6 +142,7 @@ pub(super) async fn get(
         && let Some(not_modified) = caching::not_modified(&parts.headers, &validity)
     {
         state.metrics.cache_lookup("http", true);
+        access::answered(None, "not_modified");
         return not_modified;
     }
     let prepared = match prepare(&state, request, true).await {
@@ -179,6 +180,9 @@ async fn persisted(
     state: &AppState,
     mut request: GraphqlRequest,
 ) -> Result<GraphqlRequest, HttpError> {
+    if let Some(document) = &request.document {
+        access::document(&document.hash);
+    }
     let query = (request.document.is_none() || !request.query.is_empty())
         .then(|| std::mem::take(&mut request.query));
     request.query = state
@@ -248,9 +252,23 @@ async fn run(
 /// The HTTP response of a request's own execution.
 fn respond(state: &AppState, media: ResponseMedia, outcome: Outcome, id: &RequestId) -> Response {
     match outcome {
-        Outcome::Answered { kept, .. } => answered(&kept.answer, media, kept.answer.body.clone()),
-        Outcome::TimedOut => timed_out(state, media),
-        Outcome::Failed => HttpError::Internal(Some(id.clone())).respond(media),
+        Outcome::Answered { kept, .. } => {
+            let answer = &kept.answer;
+            let source = match answer.provenance.stale() {
+                Some(_) => "stale",
+                None => "fresh",
+            };
+            access::answered(answer.operation.as_deref(), source);
+            answered(answer, media, answer.body.clone())
+        }
+        Outcome::TimedOut => {
+            access::answered(None, "timeout");
+            timed_out(state, media)
+        }
+        Outcome::Failed => {
+            access::answered(None, "error");
+            HttpError::Internal(Some(id.clone())).respond(media)
+        }
     }
 }
 
@@ -278,6 +296,7 @@ fn reply_again(
     state
         .metrics
         .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
+    access::answered(answer.operation.as_deref(), "reused");
     match compress::for_request(kept, headers) {
         Some((coding, body)) => {
             let mut response = answered(answer, media, body);

@@ -3,6 +3,7 @@
 //! This module turns requests into `graphql/`'s [`GraphqlRequest`](crate::graphql::GraphqlRequest)
 //! and a caller, and answers into responses; it builds no async-graphql types.
 
+mod access;
 mod caching;
 mod compress;
 mod error;
@@ -89,6 +90,8 @@ pub struct App {
     pub fast_executor: AtomicBool,
     /// Documents a request may name by hash.
     pub persisted: PersistedDocuments,
+    /// `GATEWAY_LOG_REQUESTS`: one access-log line per request.
+    pub log_requests: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -126,6 +129,7 @@ pub fn router(state: AppState) -> Router {
     plumbing(
         routes
             .layer(from_fn_with_state(state.clone(), middleware::header_limit))
+            .layer(from_fn_with_state(state.clone(), access::log))
             .with_state(state),
     )
 }

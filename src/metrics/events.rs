@@ -30,7 +30,7 @@ impl Metrics {
     }
 
     /// The label for an operation name: the name itself when it is safe to keep.
-    pub(super) fn operation_label<'a>(&self, operation: Option<&'a str>) -> &'a str {
+    pub(crate) fn operation_label<'a>(&self, operation: Option<&'a str>) -> &'a str {
         let Some(name) = operation else {
             return "anonymous";
         };

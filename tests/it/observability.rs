@@ -187,3 +187,80 @@ async fn json_logs_name_the_request_id_down_to_the_upstream_call() {
         upstream_calls[0]
     );
 }
+
+/// The access-log lines a `serve` child with `settings` wrote while `traffic` ran against it.
+async fn access_lines(settings: &[(&str, &str)], traffic: impl AsyncFnOnce(&str)) -> Vec<Value> {
+    let upstream = MockUpstream::spawn(MockOptions::default())
+        .await
+        .expect("the mock starts");
+    let log_path = std::env::temp_dir().join(format!(
+        "elements-gateway-{}-{}-access.log",
+        std::process::id(),
+        settings.len()
+    ));
+    let mut command = gateway_command();
+    command
+        .arg("serve")
+        .envs(base_settings(&upstream))
+        .env("GATEWAY_LOG_FORMAT", "json")
+        .envs(settings.iter().copied())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
+    let mut running = Running::start(command);
+    let url = running.line_after("elements-gateway listening on").await;
+    traffic(&url).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.stop().await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "elements_gateway::access")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
+    let secret_query = "query Secretive { customers(first: 1) { totalCount } }";
+    let traffic = async |url: &str| {
+        let client = reqwest::Client::new();
+        for _ in 0..2 {
+            let ask = client
+                .post(url)
+                .bearer_auth(token())
+                .header("x-request-id", "logged-1");
+            ask.json(&json!({ "query": secret_query, "variables": { "v": "hidden-value" } }))
+                .send()
+                .await
+                .unwrap();
+        }
+        client
+            .post(url)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+    };
+    let lines = access_lines(&[], traffic).await;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let first = &lines[0]["fields"];
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["path"], "/graphql");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["operation"], "Secretive");
+    assert!(first["duration_ms"].as_f64().is_some());
+    assert!(["fresh", "reused"].contains(&lines[1]["fields"]["source"].as_str().unwrap()));
+    assert_eq!(
+        lines[0]["spans"][0]["id"], "logged-1",
+        "the request id: {}",
+        lines[0]
+    );
+    assert_eq!(lines[2]["fields"]["status"], 401);
+    assert_eq!(lines[2]["fields"]["source"], "refused");
+    let text = serde_json::to_string(&lines).unwrap();
+    for hidden in ["customers(first", "hidden-value", &token()] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+
+    let off = access_lines(&[("GATEWAY_LOG_REQUESTS", "false")], traffic).await;
+    assert!(off.is_empty(), "GATEWAY_LOG_REQUESTS=false: {off:?}");
+}
