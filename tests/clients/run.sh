@@ -19,16 +19,6 @@ GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node frontend.mjs
 
 rm -rf gql
 npx graphql-codegen --config codegen.json >/dev/null
-safelist_log="$(mktemp)"
-GATEWAY_LISTEN=127.0.0.1:0 GATEWAY_PERSISTED_DOCUMENTS_FILE="$here/gql/persisted-documents.json" \
-  GATEWAY_PERSISTED_DOCUMENTS_ONLY=true "$binary" serve --demo >"$safelist_log" 2>/dev/null &
-safelist_pid=$!
-trap 'kill $demo_pid $safelist_pid 2>/dev/null || true; rm -f "$demo_log" "$safelist_log"' EXIT
-for _ in $(seq 1 300); do
-  grep -q '^Authorization: Bearer ' "$safelist_log" && break
-  kill -0 "$safelist_pid" 2>/dev/null || { echo "the safelist demo exited"; exit 1; }
-  sleep 0.1
-done
-safelist_url="$(sed -n 's/^elements-gateway listening on //p' "$safelist_log")"
-safelist_token="$(sed -n 's/^Authorization: Bearer //p' "$safelist_log")"
+start_demo safelist_ GATEWAY_PERSISTED_DOCUMENTS_FILE="$here/gql/persisted-documents.json" \
+  GATEWAY_PERSISTED_DOCUMENTS_ONLY=true
 GATEWAY_URL="$safelist_url" GATEWAY_TOKEN="$safelist_token" MANIFEST=gql/persisted-documents.json node urql.mjs
