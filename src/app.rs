@@ -17,7 +17,9 @@ use std::{
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, from_pem_file},
+    auth::{
+        AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, VerifyingKey, from_pem_file,
+    },
     cache::CustomerStore,
     clock::Clock,
     config::{
@@ -266,15 +268,20 @@ fn start_probe(state: &AppState) {
     });
 }
 
-/// The caller-token verifier; starts the JWKS refresher when a JWKS URL is set.
-fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authenticator, StartError> {
-    let public_keys = match &jwt.public_key_file {
+/// The caller keys of `GATEWAY_JWT_PUBLIC_KEY_FILE`, read and checked (none without it).
+pub(crate) fn public_keys(jwt: &JwtSettings) -> Result<Vec<VerifyingKey>, StartError> {
+    match &jwt.public_key_file {
         Some(path) => from_pem_file(path).map_err(|error| StartError::Key {
             setting: Setting::named("GATEWAY_JWT_PUBLIC_KEY_FILE"),
             problem: error.to_string(),
-        })?,
-        None => Vec::new(),
-    };
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The caller-token verifier; starts the JWKS refresher when a JWKS URL is set.
+fn authenticator(jwt: &JwtSettings, metrics: &Arc<Metrics>) -> Result<Authenticator, StartError> {
+    let public_keys = public_keys(jwt)?;
     let jwks = match &jwt.jwks_url {
         Some(url) => {
             let jwks = Jwks::new(

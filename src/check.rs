@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use crate::{
-    app::{StartError, app_credentials},
-    auth::from_pem_file,
-    config::{Setting, Settings},
+    app::{StartError, app_credentials, public_keys},
+    config::Settings,
     metrics::Metrics,
     persisted::PersistedDocuments,
     shared,
@@ -18,12 +17,7 @@ use crate::{
 /// URL and the persisted-documents manifest. The error is the line `serve` would print.
 pub(crate) async fn offline(settings: &Settings) -> Result<(), StartError> {
     app_credentials(settings)?;
-    if let Some(path) = &settings.jwt.public_key_file {
-        from_pem_file(path).map_err(|error| StartError::Key {
-            setting: Setting::named("GATEWAY_JWT_PUBLIC_KEY_FILE"),
-            problem: error.to_string(),
-        })?;
-    }
+    public_keys(&settings.jwt)?;
     shared::check(&settings.redis).map_err(|error| StartError::Redis(error.0))?;
     PersistedDocuments::from_settings(&settings.persisted, None, &Arc::new(Metrics::default()))
         .await
