@@ -123,7 +123,5 @@ fn mint(secret: &str) -> std::io::Result<String> {
 }
 
 fn random_hex(bytes: usize) -> std::io::Result<String> {
-    let mut buffer = vec![0u8; bytes];
-    getrandom::fill(&mut buffer).map_err(std::io::Error::other)?;
-    Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
+    crate::hex::random(bytes).map_err(std::io::Error::other)
 }

@@ -51,6 +51,7 @@
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`hex`]: bytes as lower-case hex (digests, random tokens), written one way.
 //! * [`flight`]: the one single-flight (cache fills, answer executions, JWKS fetches) and its
 //!   cancellation rule.
 //! * [`memory`]: memory handed back to the system after a very large answer.
@@ -74,6 +75,7 @@ pub(crate) mod demo;
 pub mod domain;
 pub(crate) mod flight;
 pub mod graphql;
+pub(crate) mod hex;
 pub mod http;
 pub(crate) mod loader;
 pub(crate) mod memo;

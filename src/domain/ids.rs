@@ -38,12 +38,8 @@ impl ProductKey {
 
     /// The product's global id, for a product of `customer_id`.
     pub fn id(&self, customer_id: &str) -> String {
-        let hex: String = self
-            .digest
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        URL_SAFE_NO_PAD.encode(format!("{TAG}{customer_id}:{hex}:{}", self.occurrence))
+        let digest = crate::hex::hex(&self.digest);
+        URL_SAFE_NO_PAD.encode(format!("{TAG}{customer_id}:{digest}:{}", self.occurrence))
     }
 }
 

@@ -95,12 +95,7 @@ fn rate_key(subject: Option<&str>, authorization: &[u8]) -> String {
     match subject {
         Some(subject) => format!("sub:{subject}"),
         None => {
-            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, authorization);
-            let hex: String = digest.as_ref()[..16]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect();
-            format!("token:{hex}")
+            format!("token:{}", crate::hex::sha256(authorization, 16))
         }
     }
 }

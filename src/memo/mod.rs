@@ -90,11 +90,7 @@ impl RequestKey {
         }
         context.update(self.text.as_bytes());
         let digest = context.finish();
-        let hex: String = digest.as_ref()[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        format!("\"{hex}\"")
+        format!("\"{}\"", crate::hex::hex(&digest.as_ref()[..16]))
     }
 }
 

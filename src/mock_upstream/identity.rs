@@ -130,11 +130,8 @@ impl Identity {
     }
 
     fn issue(&self) -> Result<(String, u64), Refusal> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|_| Refusal::server("no randomness"))?;
-        let token: String = std::iter::once("mock-app-".to_owned())
-            .chain(bytes.iter().map(|byte| format!("{byte:02x}")))
-            .collect();
+        let random = crate::hex::random(16).map_err(|_| Refusal::server("no randomness"))?;
+        let token = format!("mock-app-{random}");
         let lifetime = self.lifetime_secs.load(Ordering::SeqCst);
         self.issued
             .lock()
@@ -153,11 +150,7 @@ impl Identity {
         let Ok(header) = jsonwebtoken::decode_header(assertion) else {
             return false;
         };
-        let thumbprint_hex: String = certificate
-            .thumbprint
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let thumbprint_hex = crate::hex::hex(&certificate.thumbprint);
         let names_certificate = header
             .kid
             .is_some_and(|kid| kid.eq_ignore_ascii_case(&thumbprint_hex))

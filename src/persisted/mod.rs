@@ -17,7 +17,6 @@ pub mod settings;
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{SHA256, digest};
 use moka::sync::Cache;
 
 pub use error::PersistedError;
@@ -36,11 +35,7 @@ const REGISTERED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The SHA-256 of `text`, in lower-case hex: a persisted document's id.
 pub fn sha256_hex(text: &str) -> String {
-    digest(&SHA256, text.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::hex::sha256(text.as_bytes(), 32)
 }
 
 /// The documents a request may name by hash.

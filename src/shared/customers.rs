@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 
 use super::{CALL_TIMEOUT, Shared, SharedError};
@@ -25,11 +24,8 @@ pub(crate) struct StoredCustomer {
 
 impl Shared {
     fn customer_key(&self, id: &str) -> String {
-        let hex: String = digest(&SHA256, id.as_bytes()).as_ref()[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        self.key(&format!("customer:v{CUSTOMER_FORMAT}:{hex}"))
+        let digest = crate::hex::sha256(id.as_bytes(), 16);
+        self.key(&format!("customer:v{CUSTOMER_FORMAT}:{digest}"))
     }
 
     /// The stored answers for `ids`, in order; `None` where nothing (readable) is stored.

@@ -52,7 +52,8 @@ impl Shared {
         name: &str,
     ) -> Result<Option<Lease>, SharedError> {
         let key = self.key(&format!("lease:{name}"));
-        let token = random_token();
+        // 128 random bits tell this holder's lease apart from any other's.
+        let token = crate::hex::random(16).expect("the system has a random source");
         let taken: Option<String> = self
             .call(
                 "lease_take",
@@ -121,11 +122,4 @@ async fn keep(shared: Arc<Shared>, key: String, token: String) {
             Err(_) => {}
         }
     }
-}
-
-/// 128 random bits in hex, telling this holder's lease apart from any other's.
-fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the system has a random source");
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -7,7 +7,6 @@
 
 use std::{sync::LazyLock, time::Duration};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use redis::Script;
 
 use super::{Shared, SharedError};
@@ -37,10 +36,7 @@ impl Shared {
         per_minute: u32,
         burst: u32,
     ) -> Result<Result<(), Duration>, SharedError> {
-        let bucket: String = digest(&SHA256, caller.as_bytes()).as_ref()[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let bucket = crate::hex::sha256(caller.as_bytes(), 16);
         let interval = 60_000_000 / u64::from(per_minute.max(1));
         let mut invocation = GCRA_SCRIPT.prepare_invoke();
         invocation

@@ -141,10 +141,8 @@ pub fn certificate_thumbprint(der: &[u8]) -> Vec<u8> {
 }
 
 fn random_id() -> Result<String, UpstreamError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|_| UpstreamError::Unavailable("no randomness for the client assertion".into()))?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    crate::hex::random(16)
+        .map_err(|_| UpstreamError::Unavailable("no randomness for the client assertion".into()))
 }
 
 #[cfg(test)]
