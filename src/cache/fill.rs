@@ -72,7 +72,7 @@ impl Fill {
     async fn through(self, shared: &Arc<Shared>) -> Result<Filled, UpstreamError> {
         let give_up = Instant::now() + self.upstream.deadline();
         loop {
-            let Ok(state) = shared.snapshot_state().await else {
+            let Ok(state) = shared.snapshot_state(LISTING).await else {
                 return self.alone(shared, "redis_error").await;
             };
             if let Some(at) = state.at.filter(|&at| self.usable(at)) {
@@ -185,14 +185,14 @@ async fn wait_for_fill(
 ) -> Option<&'static str> {
     while Instant::now() + POLL_EVERY < give_up {
         tokio::time::sleep(POLL_EVERY).await;
-        let state = shared.snapshot_state().await.ok()?;
+        let state = shared.snapshot_state(LISTING).await.ok()?;
         if state.at != seen.at {
             return Some("filled");
         }
         if state.failed.is_some() {
             return Some("failed");
         }
-        if !shared.lease_held(LISTING).await.ok()? {
+        if !state.leased {
             return Some("released");
         }
     }

@@ -51,7 +51,7 @@ impl Shared {
         self: &Arc<Self>,
         name: &str,
     ) -> Result<Option<Lease>, SharedError> {
-        let key = self.key(&format!("lease:{name}"));
+        let key = self.lease_key(name);
         // 128 random bits tell this holder's lease apart from any other's.
         let token = crate::hex::random(16).expect("the system has a random source");
         let taken: Option<String> = self
@@ -80,11 +80,9 @@ impl Shared {
         }))
     }
 
-    /// Whether anyone holds the lease on `name`.
-    pub(crate) async fn lease_held(&self, name: &str) -> Result<bool, SharedError> {
-        let key = self.key(&format!("lease:{name}"));
-        self.call("lease_check", CALL_TIMEOUT, redis::cmd("EXISTS").arg(key))
-            .await
+    /// The key of the lease on `name`.
+    pub(super) fn lease_key(&self, name: &str) -> String {
+        self.key(&format!("lease:{name}"))
     }
 }
 

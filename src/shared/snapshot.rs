@@ -25,6 +25,8 @@ pub(crate) struct SnapshotState {
     pub(crate) at: Option<u64>,
     /// The code of a fill that failed moments ago.
     pub(crate) failed: Option<String>,
+    /// Whether a replica holds the fill lease (reading the upstream for all).
+    pub(crate) leased: bool,
 }
 
 /// A listing read back from Redis.
@@ -49,18 +51,24 @@ impl Shared {
         self.key(&format!("snapshot:v{SNAPSHOT_FORMAT}:failed"))
     }
 
-    /// The stored listing's fetch time and any recent failure, in one call.
-    pub(crate) async fn snapshot_state(&self) -> Result<SnapshotState, SharedError> {
-        let (at, failed) = self
+    /// The stored listing's fetch time, any recent failure, and whether the lease `lease`
+    /// is held, in one call.
+    pub(crate) async fn snapshot_state(&self, lease: &str) -> Result<SnapshotState, SharedError> {
+        let (at, failed, holder): (_, _, Option<String>) = self
             .call(
                 "snapshot_state",
                 CALL_TIMEOUT,
                 redis::cmd("MGET")
                     .arg(self.snapshot_time_key())
-                    .arg(self.snapshot_failed_key()),
+                    .arg(self.snapshot_failed_key())
+                    .arg(self.lease_key(lease)),
             )
             .await?;
-        Ok(SnapshotState { at, failed })
+        Ok(SnapshotState {
+            at,
+            failed,
+            leased: holder.is_some(),
+        })
     }
 
     /// Notes for `keep_for` that a fill failed with `code`.
