@@ -32,10 +32,13 @@ pub(super) async fn resolve(
         ))));
     }
     let access = ctx.data::<CustomerAccess>()?;
+    // Whose customer each id names, when the caller may see that customer.
     let owners: Vec<Option<String>> = ids
         .iter()
-        .map(|id| Some(product_customer(id).unwrap_or_else(|| id.0.clone())))
-        .map(|owner| owner.filter(|owner| access.allows(owner)))
+        .map(|id| {
+            let owner = product_customer(id).unwrap_or_else(|| id.0.clone());
+            access.allows(&owner).then_some(owner)
+        })
         .collect();
     let wanted: Vec<String> = owners.iter().flatten().cloned().collect();
     let loader = ctx.data::<DataLoader<CustomerLoader>>()?;
@@ -47,7 +50,7 @@ pub(super) async fn resolve(
         .iter()
         .zip(owners)
         .map(
-            |(id, owner)| match looked.get(owner.as_deref().unwrap_or_default()) {
+            |(id, owner)| match owner.and_then(|owner| looked.get(&owner)) {
                 Some(Ok(customer)) => Ok(found(customer, id)),
                 Some(Err(error)) => Err(to_graphql(Arc::clone(error))),
                 None => Ok(None),
