@@ -42,20 +42,17 @@ pub(super) fn not_modified(headers: &HeaderMap, validity: &Validity) -> Option<R
 /// Sets the caching headers: `private, max-age` and the tag when the answer may be kept,
 /// `no-store` otherwise.
 pub(super) fn mark(response: &mut Response, validity: Option<&Validity>) {
+    let kept = validity.and_then(|validity| {
+        let control = format!("private, max-age={}", validity.fresh_for.as_secs());
+        let control = HeaderValue::from_str(&control).ok()?;
+        Some((control, HeaderValue::from_str(&validity.etag).ok()?))
+    });
     let headers = response.headers_mut();
-    match validity {
-        Some(validity) => {
-            let control = format!("private, max-age={}", validity.fresh_for.as_secs());
-            if let (Ok(control), Ok(etag)) = (
-                HeaderValue::from_str(&control),
-                HeaderValue::from_str(&validity.etag),
-            ) {
-                headers.insert(header::CACHE_CONTROL, control);
-                headers.insert(header::ETAG, etag);
-                headers.insert(header::VARY, HeaderValue::from_static(VARY));
-                return;
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match kept {
+        Some((control, etag)) => {
+            headers.insert(header::CACHE_CONTROL, control);
+            headers.insert(header::ETAG, etag);
+            headers.insert(header::VARY, HeaderValue::from_static(VARY));
         }
         None => {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
