@@ -160,25 +160,27 @@ impl Shared {
             self.metrics.redis_operation(op, "skipped", Duration::ZERO);
             return Err(SharedError::Down);
         }
-        let started = Instant::now();
-        let outcome = match tokio::time::timeout(limit, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(SharedError::Failed(op, error.to_string())),
-            Err(_) => Err(SharedError::Timeout(op, limit)),
-        };
-        let elapsed = started.elapsed();
-        match &outcome {
-            Ok(_) => self.metrics.redis_operation(op, "ok", elapsed),
-            Err(error) => {
-                let outcome = if matches!(error, SharedError::Timeout(..)) {
-                    "timeout"
-                } else {
-                    "error"
-                };
-                self.metrics.redis_operation(op, outcome, elapsed);
-                self.mark_down(error);
-            }
+        let outcome = self.timed(op, limit, call).await;
+        if let Err(error) = &outcome {
+            self.mark_down(error);
         }
+        outcome
+    }
+
+    /// Runs one call within `limit`, recording its outcome and latency as operation `op`.
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, SharedError> {
+        let started = Instant::now();
+        let (outcome, label) = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(value)) => (Ok(value), "ok"),
+            Ok(Err(error)) => (Err(SharedError::Failed(op, error.to_string())), "error"),
+            Err(_) => (Err(SharedError::Timeout(op, limit)), "timeout"),
+        };
+        self.metrics.redis_operation(op, label, started.elapsed());
         outcome
     }
 
@@ -198,19 +200,15 @@ impl Shared {
         loop {
             tokio::time::sleep(RETRY_AFTER).await;
             let mut connection = self.connection.clone();
-            let started = Instant::now();
             let ping = redis::cmd("PING");
-            let answered =
-                tokio::time::timeout(CALL_TIMEOUT, ping.query_async::<String>(&mut connection))
-                    .await;
-            let outcome = match answered {
-                Ok(Ok(_)) => "ok",
-                Ok(Err(_)) => "error",
-                Err(_) => "timeout",
-            };
-            self.metrics
-                .redis_operation("ping", outcome, started.elapsed());
-            if outcome == "ok" {
+            let answered = self
+                .timed(
+                    "ping",
+                    CALL_TIMEOUT,
+                    ping.query_async::<String>(&mut connection),
+                )
+                .await;
+            if answered.is_ok() {
                 self.down.store(false, Ordering::Relaxed);
                 tracing::info!("Redis answers again; replicas share the cache again");
                 return;
