@@ -209,7 +209,8 @@ async fn a_caller_over_the_rate_limit_on_one_replica_is_limited_on_the_others() 
         ("GATEWAY_LIMITS_RATE_PER_MINUTE", "60"),
         ("GATEWAY_LIMITS_RATE_BURST", "3"),
     ];
-    let together = replicas(&shared, Some(&redis), &limit).await;
+    let prefixed = [limit[0], limit[1], ("GATEWAY_REDIS_PREFIX", "tenant-a:")];
+    let together = replicas(&shared, Some(&redis), &prefixed).await;
     let body = json!({ "query": TOTAL });
     for _ in 0..3 {
         assert_eq!(together[0].post(&body, Some(&token())).await.status(), 200);
@@ -227,6 +228,11 @@ async fn a_caller_over_the_rate_limit_on_one_replica_is_limited_on_the_others() 
     assert!(
         redis.keys().await.iter().all(|key| !key.contains("tester")),
         "a bucket's key does not name its caller"
+    );
+    let keys = redis.keys().await;
+    assert!(
+        !keys.is_empty() && keys.iter().all(|key| key.starts_with("tenant-a:")),
+        "every key has GATEWAY_REDIS_PREFIX: {keys:?}"
     );
 
     let apart = replicas(&shared, None, &limit).await;
