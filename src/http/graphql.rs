@@ -138,7 +138,9 @@ pub(super) async fn get(
         Err(error) => return Refused::new(&state, error, media).into_response(),
     };
     let key = RequestKey::new(&caller.access, &request);
-    if let Some(validity) = validity(&state, &key, None).await
+    // Only a request that names a tag pays for working out the current one before executing.
+    if parts.headers.contains_key(header::IF_NONE_MATCH)
+        && let Some(validity) = validity(&state, &key, None).await
         && let Some(not_modified) = caching::not_modified(&parts.headers, &validity)
     {
         state.metrics.cache_lookup("http", true);
