@@ -236,11 +236,6 @@ impl Application {
         };
         start_probe(&self.state);
         tracing::info!(url = %format!("http://{}/graphql", self.addr), "elements-gateway listening");
-        if !crate::http::GRAPHIQL_BUNDLED {
-            tracing::warn!(
-                "this build has no GraphiQL bundle (build ui/ before cargo, see the README): /graphql loads GraphiQL from a CDN"
-            );
-        }
         tokio::select! {
             () = server => {
                 tracing::info!("stopped");

@@ -39,7 +39,6 @@ use tower_http::{
 };
 
 pub use error::HttpError;
-pub use graphiql::BUNDLED as GRAPHIQL_BUNDLED;
 pub use health::ProbeClock;
 pub use rate::RateLimiter;
 pub use request_id::{REQUEST_ID, RequestId};

@@ -239,16 +239,6 @@ async fn graphiql_and_its_assets_come_from_the_gateway_itself() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    if !elements_gateway::http::GRAPHIQL_BUNDLED {
-        // A build without ui/dist: the documented CDN fallback.
-        assert!(
-            page.text()
-                .await
-                .unwrap()
-                .contains("https://unpkg.com/graphiql@3")
-        );
-        return;
-    }
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -293,6 +283,17 @@ async fn graphiql_and_its_assets_come_from_the_gateway_itself() {
         let compressed = gzipped.bytes().await.unwrap();
         assert!(compressed.len() < plain_bytes.len());
         assert_eq!(&compressed[..2], [0x1f, 0x8b], "a gzip stream");
+    }
+    let licenses = gateway.get("/graphiql/THIRD-PARTY-LICENSES.txt").await;
+    assert_eq!(licenses.status(), 200);
+    assert_content_type(&licenses, "text/plain");
+    let licenses = licenses.text().await.unwrap();
+    for package in [
+        "graphiql@3.8.3 (MIT)",
+        "react@18.3.1 (MIT)",
+        "graphql@16.15.0 (MIT)",
+    ] {
+        assert!(licenses.contains(package), "{package}");
     }
     assert_eq!(gateway.get("/graphiql/elsewhere.js").await.status(), 404);
 }
