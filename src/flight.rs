@@ -121,17 +121,18 @@ where
             running: Arc::clone(&self.running),
             keys,
         };
-        let task = tokio::spawn(
+        let task = tokio::spawn(crate::upstream::calls::carried(
             async move {
                 let result = work.await;
                 // The work has stored its result (or failed) before it stops being joinable.
                 drop(release);
                 result
             }
-            // The work logs under the caller that started it (its request id, say); callers
-            // add a span of their own inside `work` where one helps.
+            // The work logs under the caller that started it (its request id, say), and its
+            // upstream calls count for that caller; callers add a span of their own inside
+            // `work` where one helps.
             .in_current_span(),
-        );
+        ));
         async move { task.await.ok() }.boxed().shared()
     }
 }

@@ -87,6 +87,7 @@ impl Jwks {
     /// A key source with no keys yet; [`Jwks::start`] fetches them.
     pub fn new(options: JwksOptions, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
         let http = crate::outbound::client().timeout(FETCH_TIMEOUT).build()?;
+        metrics.jwks_in_use();
         Ok(Self {
             options,
             http,

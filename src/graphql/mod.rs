@@ -84,11 +84,15 @@ pub fn for_caller(
     store: &Arc<CustomerStore>,
 ) -> async_graphql::Request {
     // Batches run in their own tasks; they carry the request's span, so what they log names
-    // the request.
+    // the request, and its count of upstream calls.
     let span = tracing::Span::current();
     let loader = DataLoader::new(
         CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.reads)),
-        move |batch| tokio::spawn(tracing::Instrument::instrument(batch, span.clone())),
+        move |batch| {
+            tokio::spawn(crate::upstream::calls::carried(
+                tracing::Instrument::instrument(batch, span.clone()),
+            ))
+        },
     );
     request.data(loader).data(access).data(scope)
 }

@@ -1,8 +1,8 @@
 //! The access log (`GATEWAY_LOG_REQUESTS`, on by default): one line per request at `info`,
 //! JSON with `GATEWAY_LOG_FORMAT=json`, inside the request's span (so it carries the request
 //! id): method, path, status, duration, the operation name (bounded as the metrics bound it),
-//! the persisted document named, and where the answer came from. Never a token, variables or
-//! query text: the path is logged without its query string.
+//! the persisted document named, where the answer came from, and the upstream calls made for
+//! it. Never a token, variables or query text: the path is logged without its query string.
 //!
 //! Handlers note what only they know through a task-local the log's middleware sets up; when
 //! `info` is off for the log's target, nothing is noted or written.
@@ -16,6 +16,7 @@ use axum::{
 };
 
 use super::AppState;
+use crate::upstream::calls;
 
 /// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
 const TARGET: &str = "elements_gateway::access";
@@ -57,12 +58,14 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let (noted, response) = NOTED
-        .scope(RefCell::new(Noted::default()), async {
+    let ((noted, response), upstream_calls) = calls::counted(NOTED.scope(
+        RefCell::new(Noted::default()),
+        async {
             let response = next.run(request).await;
             (NOTED.with(|noted| noted.take()), response)
-        })
-        .await;
+        },
+    ))
+    .await;
     let status = response.status().as_u16();
     let source = noted
         .source
@@ -76,6 +79,7 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
         operation = noted.operation.as_deref().map(|name| state.metrics.operation_label(Some(name))),
         document = noted.document.as_deref(),
         source,
+        upstream_calls,
         "request"
     );
     response

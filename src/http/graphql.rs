@@ -144,7 +144,7 @@ pub(super) async fn get(
         && let Some(not_modified) = caching::not_modified(&parts.headers, &validity)
     {
         state.metrics.cache_lookup("http", true);
-        access::answered(None, "not_modified");
+        noted(&state, None, "not_modified");
         return not_modified;
     }
     let prepared = match prepare(&state, request, true).await {
@@ -260,18 +260,24 @@ fn respond(state: &AppState, media: ResponseMedia, outcome: Outcome, id: &Reques
                 Some(_) => "stale",
                 None => "fresh",
             };
-            access::answered(answer.operation.as_deref(), source);
+            noted(state, answer.operation.as_deref(), source);
             answered(answer, media, answer.body.clone())
         }
         Outcome::TimedOut => {
-            access::answered(None, "timeout");
+            noted(state, None, "timeout");
             timed_out(state, media)
         }
         Outcome::Failed => {
-            access::answered(None, "error");
+            noted(state, None, "error");
             HttpError::Internal(Some(id.clone())).respond(media)
         }
     }
+}
+
+/// Counts where an answer came from and notes it for the access log.
+fn noted(state: &AppState, operation: Option<&str>, source: &'static str) {
+    state.metrics.answer(source);
+    access::answered(operation, source);
 }
 
 /// The refusal of a request that ran out of time.
@@ -298,7 +304,7 @@ fn reply_again(
     state
         .metrics
         .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
-    access::answered(answer.operation.as_deref(), "reused");
+    noted(state, answer.operation.as_deref(), "reused");
     match compress::for_request(kept, headers) {
         Some((coding, body)) => {
             let mut response = answered(answer, media, body);

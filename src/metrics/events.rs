@@ -21,6 +21,11 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// An answer came from `source` (one of [`ANSWER_SOURCES`](super::ANSWER_SOURCES)).
+    pub fn answer(&self, source: &str) {
+        self.requests.answers.with_label_values(&[source]).inc();
+    }
+
     /// An execution ran, in the executor named (`fast` or `reference`).
     pub fn execution(&self, executor: &'static str) {
         self.requests
@@ -67,6 +72,16 @@ impl Metrics {
             .upstream_seconds
             .with_label_values(&[outcome])
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// The series of every upstream `outcome` start at zero, so a rate of one (an alert's)
+    /// exists before its first request.
+    pub fn upstream_outcomes<'a>(&self, outcomes: impl IntoIterator<Item = &'a str>) {
+        for outcome in outcomes {
+            self.upstream
+                .upstream_requests
+                .with_label_values(&[outcome]);
+        }
     }
 
     /// A failed upstream request with `code` is being tried again.
@@ -163,6 +178,18 @@ impl Metrics {
             .auth_refusals
             .with_label_values(&[reason])
             .inc();
+    }
+
+    /// Caller keys come from a JWKS: the fetch series start at zero, so an alert on failed
+    /// fetches sees them before the first failure.
+    pub fn jwks_in_use(&self) {
+        for trigger in ["start", "periodic", "unknown_kid"] {
+            for outcome in ["ok", "error"] {
+                self.keys
+                    .jwks_fetches
+                    .with_label_values(&[trigger, outcome]);
+            }
+        }
     }
 
     /// A JWKS fetch finished; `keys` is how many keys are in use after it.

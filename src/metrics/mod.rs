@@ -94,6 +94,7 @@ fn histograms(
 #[derive(Debug)]
 struct RequestSeries {
     graphql_requests: IntCounterVec,
+    answers: IntCounterVec,
     executions: IntCounterVec,
     graphql_seconds: HistogramVec,
     refusals: IntCounterVec,
@@ -111,6 +112,7 @@ impl RequestSeries {
                 "GraphQL requests executed, by operation name and outcome (ok or error).",
                 &["operation", "outcome"],
             ),
+            answers: answers(r),
             executions: counters(
                 r,
                 "gateway_graphql_executions_total",
@@ -149,6 +151,42 @@ impl RequestSeries {
             ),
         }
     }
+}
+
+/// Where a GraphQL answer came from; the access log names the same sources.
+pub(crate) const ANSWER_SOURCES: [&str; 6] =
+    ["reused", "fresh", "stale", "not_modified", "timeout", "error"];
+
+/// The answers by source, every source's series at zero from the start.
+fn answers(r: &Registry) -> IntCounterVec {
+    let answers = counters(
+        r,
+        "gateway_graphql_answers_total",
+        "GraphQL answers, by source: reused (an identical request's answer), fresh or stale \
+         (executed on fresh or stale data), not_modified (304), timeout, error.",
+        &["source"],
+    );
+    for source in ANSWER_SOURCES {
+        answers.with_label_values(&[source]);
+    }
+    answers
+}
+
+/// Stale answers by cache and reason, every series at zero from the start, so an alert on
+/// them sees a rate before the first.
+fn stale_served(r: &Registry) -> IntCounterVec {
+    let stale = counters(
+        r,
+        "gateway_cache_stale_served_total",
+        "Answers served past their TTL, by cache and reason (revalidating or upstream_error).",
+        &["cache", "reason"],
+    );
+    for cache in ["snapshot", "customer"] {
+        for reason in ["revalidating", "upstream_error"] {
+            stale.with_label_values(&[cache, reason]);
+        }
+    }
+    stale
 }
 
 /// What the gateway asked of the upstream and its identity service.
@@ -244,12 +282,7 @@ impl CacheSeries {
                 "Entries dropped by the cache, by cache and cause (expired or size).",
                 &["cache", "cause"],
             ),
-            stale_served: counters(
-                r,
-                "gateway_cache_stale_served_total",
-                "Answers served past their TTL, by cache and reason (revalidating or upstream_error).",
-                &["cache", "reason"],
-            ),
+            stale_served: stale_served(r),
             refreshes: counters(
                 r,
                 "gateway_cache_refreshes_total",

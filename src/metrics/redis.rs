@@ -85,6 +85,14 @@ impl Metrics {
         self.redis.lease_waits.with_label_values(&[outcome]).inc();
     }
 
+    /// Redis is configured: the fallback series for `reasons` start at zero, so a rate of
+    /// them (an alert's) exists before the first fallback.
+    pub fn redis_in_use(&self, reasons: &[&str]) {
+        for reason in reasons {
+            self.redis.fallbacks.with_label_values(&[reason]);
+        }
+    }
+
     /// This replica did without Redis, for `reason`.
     pub fn redis_fallback(&self, reason: &str) {
         self.redis.fallbacks.with_label_values(&[reason]).inc();

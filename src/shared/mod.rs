@@ -45,6 +45,14 @@ const BULK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a Redis marked down is pinged.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// Every reason a replica does without Redis ([`Shared::fell_back`]).
+const FALLBACK_REASONS: [&str; 4] = [
+    "redis_error",
+    "lease_wait_timeout",
+    "store_failed",
+    "rate_limit",
+];
+
 /// Why a call to Redis gave nothing; the caller then does without it.
 #[derive(Debug, thiserror::Error)]
 pub enum SharedError {
@@ -106,6 +114,7 @@ impl Shared {
             .set_max_delay(RETRY_AFTER);
         let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|error| SettingsError(format!("is not usable: {:?}", error.kind())))?;
+        metrics.redis_in_use(&FALLBACK_REASONS);
         Ok(Some(Arc::new_cyclic(|me| Self {
             connection,
             prefix: settings.prefix().to_owned(),
@@ -223,6 +232,7 @@ impl Shared {
 
     /// Notes that a replica did without Redis for `reason`.
     pub(crate) fn fell_back(&self, reason: &'static str) {
+        debug_assert!(FALLBACK_REASONS.contains(&reason), "{reason}");
         self.metrics.redis_fallback(reason);
     }
 }

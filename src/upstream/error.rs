@@ -53,6 +53,15 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
 }
 
 impl UpstreamError {
+    /// Every code [`UpstreamError::code`] gives.
+    pub const CODES: [&'static str; 5] = [
+        "UPSTREAM_UNAVAILABLE",
+        "UPSTREAM_TIMEOUT",
+        "UPSTREAM_RATE_LIMITED",
+        "UPSTREAM_UNAUTHORIZED",
+        "UPSTREAM_BAD_RESPONSE",
+    ];
+
     /// The contract's `extensions.code` for this failure.
     pub fn code(&self) -> &'static str {
         match self {
@@ -67,15 +76,8 @@ impl UpstreamError {
 
     /// The failure another replica reported as `code`; an unknown code reads as unavailable.
     pub fn elsewhere(code: &str) -> Self {
-        let known = [
-            "UPSTREAM_UNAVAILABLE",
-            "UPSTREAM_TIMEOUT",
-            "UPSTREAM_RATE_LIMITED",
-            "UPSTREAM_UNAUTHORIZED",
-            "UPSTREAM_BAD_RESPONSE",
-        ];
         Self::Elsewhere(
-            known
+            Self::CODES
                 .into_iter()
                 .find(|known| *known == code)
                 .unwrap_or("UPSTREAM_UNAVAILABLE"),

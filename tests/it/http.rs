@@ -211,6 +211,19 @@ async fn get_runs_queries_but_never_mutations() {
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let gateway = spawn().await;
+    let primed = gateway.get("/metrics").await.text().await.unwrap();
+    // The series alerts take rates of exist from the start, at zero.
+    for line in [
+        "gateway_graphql_answers_total{source=\"stale\"} 0",
+        "gateway_upstream_requests_total{outcome=\"UPSTREAM_RATE_LIMITED\"} 0",
+        "gateway_cache_stale_served_total{cache=\"snapshot\",reason=\"upstream_error\"} 0",
+    ] {
+        assert!(primed.contains(line), "{line} in\n{primed}");
+    }
+    assert!(
+        !primed.contains("gateway_redis_fallbacks_total{"),
+        "no Redis, no Redis series"
+    );
     assert_eq!(gateway.get("/healthz").await.status(), 200);
     assert_eq!(gateway.get("/readyz").await.status(), 200);
     gateway.data("{ customers { totalCount } }").await;
@@ -223,6 +236,7 @@ async fn health_readiness_and_metrics() {
         "gateway_upstream_requests_total{outcome=\"OK\"}",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 1",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"miss\"} 1",
+        "gateway_graphql_answers_total{source=\"fresh\"} 2",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }

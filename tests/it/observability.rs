@@ -223,6 +223,13 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     let secret_query = "query Secretive { customers(first: 1) { totalCount } }";
     let traffic = async |url: &str| {
         let client = reqwest::Client::new();
+        client
+            .post(url)
+            .bearer_auth(token())
+            .json(&json!({ "query": "query One { customer(id: \"no-such-id\") { id } }" }))
+            .send()
+            .await
+            .unwrap();
         for _ in 0..2 {
             let ask = client
                 .post(url)
@@ -241,7 +248,11 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
             .unwrap();
     };
     let lines = access_lines(&[], traffic).await;
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let by_id = &lines[0]["fields"];
+    assert_eq!(by_id["operation"], "One");
+    assert_eq!(by_id["upstream_calls"], 1, "one batch for the id: {by_id}");
+    let lines = &lines[1..];
     let first = &lines[0]["fields"];
     assert_eq!(first["method"], "POST");
     assert_eq!(first["path"], "/graphql");
@@ -249,6 +260,12 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     assert_eq!(first["operation"], "Secretive");
     assert!(first["duration_ms"].as_f64().is_some());
     assert!(["fresh", "reused"].contains(&lines[1]["fields"]["source"].as_str().unwrap()));
+    assert!(
+        first["upstream_calls"].as_u64().unwrap() >= 1,
+        "the cold read's pages: {first}"
+    );
+    assert_eq!(lines[1]["fields"]["upstream_calls"], 0, "read from the cache");
+    assert_eq!(lines[2]["fields"]["upstream_calls"], 0, "refused before any read");
     assert_eq!(
         lines[0]["spans"][0]["id"], "logged-1",
         "the request id: {}",
@@ -256,7 +273,7 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     );
     assert_eq!(lines[2]["fields"]["status"], 401);
     assert_eq!(lines[2]["fields"]["source"], "refused");
-    let text = serde_json::to_string(&lines).unwrap();
+    let text = serde_json::to_string(lines).unwrap();
     for hidden in ["customers(first", "hidden-value", &token()] {
         assert!(!text.contains(hidden), "{hidden} in {text}");
     }

@@ -112,6 +112,7 @@ impl UpstreamClient {
             ))),
         };
         metrics.circuit_state(super::CircuitState::Closed.gauge());
+        metrics.upstream_outcomes(["OK", "NOT_FOUND"].into_iter().chain(UpstreamError::CODES));
         let health = Arc::new(Health::default());
         let transport = Transport {
             http,

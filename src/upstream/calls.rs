@@ -1,0 +1,60 @@
+//! The upstream calls made on behalf of one request, for its access-log line.
+//!
+//! A request's reads run partly in tasks of their own (a single-flight fill, a DataLoader
+//! batch), so the count is a task-local that those tasks carry over from the task that starts
+//! them ([`carried`]). A request that joins a fill another started makes no call of its own
+//! and counts none; a refresh still running when the request is answered is not counted.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+tokio::task_local! {
+    static CALLS: Arc<AtomicU32>;
+}
+
+/// Runs `work` with a count of its own, and gives the upstream calls it made.
+pub(crate) async fn counted<F: Future>(work: F) -> (F::Output, u32) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let output = CALLS.scope(Arc::clone(&calls), work).await;
+    (output, calls.load(Ordering::Relaxed))
+}
+
+/// `work`, to be spawned: its calls count for the request that spawns it, if any.
+pub(crate) fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    let calls = CALLS.try_with(Arc::clone).ok();
+    async move {
+        match calls {
+            Some(calls) => CALLS.scope(calls, work).await,
+            None => work.await,
+        }
+    }
+}
+
+/// One upstream request was sent.
+pub(super) fn made() {
+    let _ = CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn calls_in_spawned_work_count_for_the_request_that_spawned_it() {
+        let ((), calls) = counted(async {
+            made();
+            tokio::spawn(carried(async { made() })).await.unwrap();
+            tokio::spawn(async { made() }).await.unwrap();
+        })
+        .await;
+        assert_eq!(calls, 2, "the uncarried task's call is nobody's");
+        made();
+        let ((), none) = counted(async {}).await;
+        assert_eq!(none, 0);
+    }
+}
