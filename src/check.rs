@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::{
     app::{StartError, app_credentials, public_keys},
-    config::Settings,
+    config::{Settings, Written},
     metrics::Metrics,
     persisted::PersistedDocuments,
     shared,
@@ -25,7 +25,27 @@ pub(crate) async fn offline(settings: &Settings) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The effective settings, defaults included, with every secret shown as `<set>`.
-pub(crate) fn effective(settings: &Settings) -> String {
-    format!("{settings:#?}").replace("[redacted]", "<set>")
+/// The report: each setting the file or the environment sets, by name, with where; then the
+/// effective settings, defaults included. Every secret is shown as `<set>`.
+pub(crate) fn report(written: &[Written], settings: &Settings) -> String {
+    let width = |text: fn(&Written) -> usize| written.iter().map(text).max().unwrap_or(0);
+    let (names, values) = (
+        width(|set| set.setting.to_string().len()),
+        width(|set| set.value.len()),
+    );
+    let mut report = String::from("Set (every other setting has its default):\n");
+    if written.is_empty() {
+        report.push_str("  nothing\n");
+    }
+    for set in written {
+        let name = set.setting.to_string();
+        let value = &set.value;
+        report.push_str(&format!(
+            "  {name:names$}  {value:values$}  {}\n",
+            set.source
+        ));
+    }
+    report.push_str("\nEffective settings, defaults included:\n");
+    report.push_str(&format!("{settings:#?}").replace("[redacted]", "<set>"));
+    report
 }

@@ -103,9 +103,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config {
             action: ConfigAction::Check { config },
         } => {
-            let settings = Settings::load(config.as_deref(), |name| std::env::var(name).ok())?;
+            let env = |name: &str| std::env::var(name).ok();
+            let settings = Settings::load(config.as_deref(), env)?;
             check::offline(&settings).await?;
-            println!("{}", check::effective(&settings));
+            let written = Settings::written(config.as_deref(), env)?;
+            println!("{}", check::report(&written, &settings));
             println!("configuration OK: every start-up rule that needs no network holds");
             Ok(())
         }

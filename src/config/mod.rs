@@ -220,6 +220,17 @@ impl fmt::Display for Setting {
     }
 }
 
+/// A setting the file or the environment sets, for `config check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The setting, in both its forms.
+    pub setting: Setting,
+    /// Its value as written; `<set>` for a secret.
+    pub value: String,
+    /// `(set in the environment)` or `(set in FILE)`.
+    pub source: String,
+}
+
 /// Everything the gateway needs to start, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -267,6 +278,17 @@ impl Settings {
             },
             other => other,
         })
+    }
+}
+
+impl Settings {
+    /// What the file (if any) and the environment set, setting by setting, each with where
+    /// it was set; the rest keep their defaults.
+    pub fn written(
+        file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<Written>, ConfigError> {
+        Ok(sources::written(&sources::layered(file, env)?, file))
     }
 }
 

@@ -10,7 +10,7 @@ use figment::{
     value::{Dict, Map, Value},
 };
 
-use super::{ConfigError, Setting, VARIABLES};
+use super::{ConfigError, Setting, VARIABLES, Written};
 
 /// What figment calls the environment, in its metadata and our errors.
 const ENVIRONMENT: &str = "the environment";
@@ -73,15 +73,49 @@ pub(super) fn layered(
     Ok(figment.merge(Environment { values }))
 }
 
+/// Every setting the file or the environment sets, as written (a secret as `<set>`), with
+/// where it was set.
+pub(super) fn written(figment: &Figment, file: Option<&Path>) -> Vec<Written> {
+    VARIABLES
+        .iter()
+        .map(|name| Setting(name))
+        .filter_map(|setting| {
+            let key = dotted(setting);
+            let value = figment.find_value(&key).ok()?;
+            let value = if setting.is_secret() {
+                "<set>".to_owned()
+            } else {
+                match value {
+                    Value::String(_, text) => text,
+                    other => serde_json::to_string(&other).unwrap_or_default(),
+                }
+            };
+            let source = figment
+                .find_metadata(&key)
+                .map(|metadata| describe(metadata, file))
+                .unwrap_or_default();
+            Some(Written {
+                setting,
+                value,
+                source: source.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// `setting`'s key as figment finds it: `upstream.timeout_ms`, or `listen`.
+fn dotted(setting: Setting) -> String {
+    match setting.file_key() {
+        (Some(section), key) => format!("{section}.{key}"),
+        (None, key) => key,
+    }
+}
+
 /// Where `setting`'s value was set, for an error: ` (set in …)`, or nothing when it was not
 /// set at all; `file` is the `--config` file.
 pub(super) fn set_in(figment: &Figment, setting: Setting, file: Option<&Path>) -> String {
-    let key = match setting.file_key() {
-        (Some(section), key) => format!("{section}.{key}"),
-        (None, key) => key,
-    };
     figment
-        .find_metadata(&key)
+        .find_metadata(&dotted(setting))
         .map(|metadata| describe(metadata, file))
         .unwrap_or_default()
 }

@@ -58,14 +58,12 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let ((noted, response), upstream_calls) = calls::counted(NOTED.scope(
-        RefCell::new(Noted::default()),
-        async {
+    let ((noted, response), upstream_calls) =
+        calls::counted(NOTED.scope(RefCell::new(Noted::default()), async {
             let response = next.run(request).await;
             (NOTED.with(|noted| noted.take()), response)
-        },
-    ))
-    .await;
+        }))
+        .await;
     let status = response.status().as_u16();
     let source = noted
         .source

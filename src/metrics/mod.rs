@@ -154,8 +154,14 @@ impl RequestSeries {
 }
 
 /// Where a GraphQL answer came from; the access log names the same sources.
-pub(crate) const ANSWER_SOURCES: [&str; 6] =
-    ["reused", "fresh", "stale", "not_modified", "timeout", "error"];
+pub(crate) const ANSWER_SOURCES: [&str; 6] = [
+    "reused",
+    "fresh",
+    "stale",
+    "not_modified",
+    "timeout",
+    "error",
+];
 
 /// The answers by source, every source's series at zero from the start.
 fn answers(r: &Registry) -> IntCounterVec {

@@ -297,10 +297,13 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
 
 #[test]
 fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
+    let file = std::env::temp_dir().join(format!("check-{}.toml", std::process::id()));
+    std::fs::write(&file, "[limits]\ndepth = 12\n").unwrap();
     let run = |extra: &[(&str, &str)]| {
         let mut command = gateway_command();
         command
-            .args(["config", "check"])
+            .args(["config", "check", "--config"])
+            .arg(&file)
             .env("GATEWAY_UPSTREAM_TOKEN", "app-token-never-shown")
             .env("GATEWAY_JWT_SECRET", "caller-secret-never-shown-0123456789");
         for (name, value) in extra {
@@ -327,6 +330,34 @@ fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
     for secret in ["app-token-never-shown", "caller-secret-never-shown"] {
         assert!(!printed.contains(secret), "{printed}");
     }
+    let set: Vec<Vec<&str>> = printed
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .skip(1)
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .collect()
+        })
+        .collect();
+    let file_source = format!("(set in {})", file.display());
+    for expected in [
+        [
+            "GATEWAY_UPSTREAM_TOKEN ([upstream] token)",
+            "<set>",
+            "(set in the environment)",
+        ],
+        [
+            "GATEWAY_CACHE_TTL_SECS ([cache] ttl_secs)",
+            "90",
+            "(set in the environment)",
+        ],
+        ["GATEWAY_LIMITS_DEPTH ([limits] depth)", "12", &file_source],
+    ] {
+        assert!(set.contains(&expected.to_vec()), "{expected:?} in {set:?}");
+    }
+    assert_eq!(set.len(), 4, "what was set, and nothing else: {set:?}");
 
     let missing_key = run(&[("GATEWAY_JWT_PUBLIC_KEY_FILE", "/no/such/key.pem")]);
     assert!(!missing_key.status.success());
@@ -353,4 +384,6 @@ fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
         line.contains("GATEWAY_PERSISTED_DOCUMENTS_FILE") && line.contains("not the SHA-256"),
         "{line}"
     );
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&manifest);
 }

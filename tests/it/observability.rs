@@ -264,8 +264,14 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
         first["upstream_calls"].as_u64().unwrap() >= 1,
         "the cold read's pages: {first}"
     );
-    assert_eq!(lines[1]["fields"]["upstream_calls"], 0, "read from the cache");
-    assert_eq!(lines[2]["fields"]["upstream_calls"], 0, "refused before any read");
+    assert_eq!(
+        lines[1]["fields"]["upstream_calls"], 0,
+        "read from the cache"
+    );
+    assert_eq!(
+        lines[2]["fields"]["upstream_calls"], 0,
+        "refused before any read"
+    );
     assert_eq!(
         lines[0]["spans"][0]["id"], "logged-1",
         "the request id: {}",
