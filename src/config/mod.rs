@@ -227,7 +227,7 @@ pub struct Written {
     pub setting: Setting,
     /// Its value as written; `<set>` for a secret.
     pub value: String,
-    /// `(set in the environment)` or `(set in FILE)`.
+    /// `set in the environment` or `set in FILE`.
     pub source: String,
 }
 
@@ -279,9 +279,7 @@ impl Settings {
             other => other,
         })
     }
-}
 
-impl Settings {
     /// What the file (if any) and the environment set, setting by setting, each with where
     /// it was set; the rest keep their defaults.
     pub fn written(

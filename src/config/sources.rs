@@ -94,10 +94,11 @@ pub(super) fn written(figment: &Figment, file: Option<&Path>) -> Vec<Written> {
                 .find_metadata(&key)
                 .map(|metadata| describe(metadata, file))
                 .unwrap_or_default();
+            let source = source.trim().trim_start_matches('(').trim_end_matches(')');
             Some(Written {
                 setting,
                 value,
-                source: source.trim().to_owned(),
+                source: source.to_owned(),
             })
         })
         .collect()

@@ -2,11 +2,13 @@
 //! without starting anything, so a configuration can be checked where the upstream, the
 //! identity service and the JWKS endpoint cannot be reached.
 
+mod values;
+
 use std::sync::Arc;
 
 use crate::{
     app::{StartError, app_credentials, public_keys},
-    config::{Settings, Written},
+    config::{Setting, Settings, Written},
     metrics::Metrics,
     persisted::PersistedDocuments,
     shared,
@@ -25,27 +27,26 @@ pub(crate) async fn offline(settings: &Settings) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The report: each setting the file or the environment sets, by name, with where; then the
-/// effective settings, defaults included. Every secret is shown as `<set>`.
+/// The report: every setting by its names, with its effective value (defaults included,
+/// every secret as `<set>`) and, for those the file or the environment sets, where.
 pub(crate) fn report(written: &[Written], settings: &Settings) -> String {
-    let width = |text: fn(&Written) -> usize| written.iter().map(text).max().unwrap_or(0);
-    let (names, values) = (
-        width(|set| set.setting.to_string().len()),
-        width(|set| set.value.len()),
-    );
-    let mut report = String::from("Set (every other setting has its default):\n");
-    if written.is_empty() {
-        report.push_str("  nothing\n");
+    let rows: Vec<(String, String, &str)> = values::effective(settings, written)
+        .into_iter()
+        .map(|(name, value)| {
+            let setting = Setting::named(name);
+            let source = written
+                .iter()
+                .find(|set| set.setting == setting)
+                .map_or("default", |set| set.source.as_str());
+            (setting.to_string(), value, source)
+        })
+        .collect();
+    let width = |column: fn(&(String, String, &str)) -> usize| rows.iter().map(column).max();
+    let names = width(|row| row.0.len()).unwrap_or(0);
+    let values = width(|row| row.1.len()).unwrap_or(0);
+    let mut report = String::from("Effective settings (a secret shows as <set>):\n");
+    for (name, value, source) in &rows {
+        report.push_str(&format!("  {name:names$}  {value:values$}  {source}\n"));
     }
-    for set in written {
-        let name = set.setting.to_string();
-        let value = &set.value;
-        report.push_str(&format!(
-            "  {name:names$}  {value:values$}  {}\n",
-            set.source
-        ));
-    }
-    report.push_str("\nEffective settings, defaults included:\n");
-    report.push_str(&format!("{settings:#?}").replace("[redacted]", "<set>"));
     report
 }
