@@ -235,4 +235,30 @@ mod tests {
         assert_eq!(value("GATEWAY_ALLOW_INSECURE_URLS"), "false");
         assert!(!values.iter().any(|(_, value)| value.contains("app-token")));
     }
+
+    #[test]
+    fn client_credentials_show_their_url_and_id_and_hide_the_secret() {
+        let settings = Settings::load(None, |name| match name {
+            "GATEWAY_UPSTREAM_TOKEN_URL" => Some("https://login.example/connect/token".into()),
+            "GATEWAY_UPSTREAM_CLIENT_ID" => Some("partner-app".into()),
+            "GATEWAY_UPSTREAM_CLIENT_SECRET" => Some("client-secret-value".into()),
+            "GATEWAY_JWT_SECRET" => Some("caller-secret-0123456789abcdef0123".into()),
+            _ => None,
+        })
+        .unwrap();
+        let values = effective(&settings, &[]);
+        let value = |wanted: &str| &values.iter().find(|(name, _)| *name == wanted).unwrap().1;
+        assert_eq!(value("GATEWAY_UPSTREAM_TOKEN"), "none");
+        assert_eq!(
+            value("GATEWAY_UPSTREAM_TOKEN_URL"),
+            "https://login.example/connect/token"
+        );
+        assert_eq!(value("GATEWAY_UPSTREAM_CLIENT_ID"), "partner-app");
+        assert_eq!(value("GATEWAY_UPSTREAM_CLIENT_SECRET"), "<set>");
+        assert!(
+            !values
+                .iter()
+                .any(|(_, value)| value.contains("secret-value"))
+        );
+    }
 }
