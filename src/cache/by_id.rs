@@ -91,9 +91,12 @@ impl CustomerStore {
                 continue;
             };
             self.metrics.cache_lookup("customer", true);
-            if let Some(staleness) = entry.staleness(self.ttl, self.clock.now()) {
+            let now = self.clock.now();
+            if let Some(staleness) = entry.staleness(self.ttl, now) {
                 self.metrics.stale_served("customer", staleness.reason());
-                stale_ids.push(id.clone());
+                if entry.refresh_due(now) {
+                    stale_ids.push(id.clone());
+                }
                 oldest = Some(staleness.older(oldest));
             }
             if let Some(customer) = entry.value {
@@ -198,7 +201,7 @@ impl CustomerStore {
                         metrics.refresh("customer", error.code());
                     }
                     for entry in stale {
-                        entry.mark_failed(error.code());
+                        entry.mark_failed(error.code(), clock.now());
                     }
                     return Err(Arc::new(error));
                 }

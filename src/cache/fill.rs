@@ -20,6 +20,7 @@ use std::{
 
 use tokio::sync::watch;
 
+use super::stale::FAILED_FOR;
 use crate::{
     clock::Clock,
     domain::{Customer, RawCustomer, Snapshot},
@@ -29,9 +30,6 @@ use crate::{
 
 /// How often a replica waiting for another's fill looks again.
 const POLL_EVERY: Duration = Duration::from_millis(50);
-
-/// How long a failed fill keeps the other replicas from asking the upstream again.
-const FAILED_FOR: Duration = Duration::from_secs(1);
 
 /// The lease's name for the listing.
 const LISTING: &str = "snapshot";

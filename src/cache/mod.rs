@@ -237,9 +237,12 @@ impl CustomerStore {
     async fn cached_snapshot(&self) -> Option<Served<Arc<Snapshot>>> {
         let entry = self.kept_snapshot().await?;
         self.metrics.cache_lookup("snapshot", true);
-        let stale = entry.staleness(self.ttl, self.clock.now());
+        let now = self.clock.now();
+        let stale = entry.staleness(self.ttl, now);
         if let Some(staleness) = &stale {
             self.metrics.stale_served("snapshot", staleness.reason());
+        }
+        if stale.is_some() && entry.refresh_due(now) {
             self.snapshot_flights.join_or_start(
                 &[()],
                 |_| false,
@@ -311,7 +314,7 @@ impl CustomerStore {
                 Err(error) => {
                     if let Some(entry) = refreshing {
                         metrics.refresh("snapshot", error.code());
-                        entry.mark_failed(error.code());
+                        entry.mark_failed(error.code(), clock.now());
                         tracing::warn!(%error, "refreshing the customer snapshot failed; serving stale data");
                     }
                     Err(Arc::new(error))

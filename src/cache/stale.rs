@@ -5,13 +5,20 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// How long a failed refresh keeps anyone from asking the upstream again for the same data:
+/// stale reads in that time serve the stale value without starting another refresh (and, with
+/// Redis, the other replicas take the failure instead of asking), so a failing upstream is
+/// asked about once a second per entry, however many callers read.
+pub(super) const FAILED_FOR: Duration = Duration::from_secs(1);
+
 /// A cached value, when it was fetched, and whether refreshing it has failed since.
 #[derive(Debug, Clone)]
 pub(super) struct Stamped<V> {
     pub(super) value: V,
     fetched_at: Instant,
-    /// The code of the last failed refresh, shared by every copy of this entry.
-    refresh_failure: Arc<Mutex<Option<&'static str>>>,
+    /// The code of the last failed refresh and when it failed, shared by every copy of this
+    /// entry.
+    refresh_failure: Arc<Mutex<Option<(&'static str, Instant)>>>,
 }
 
 impl<V> Stamped<V> {
@@ -34,19 +41,30 @@ impl<V> Stamped<V> {
         let age = self.age(now);
         (age >= ttl).then(|| Staleness {
             age,
-            upstream_error: *self
-                .refresh_failure
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner()),
+            upstream_error: self.failure().map(|(code, _)| code),
         })
     }
 
-    /// Records that a refresh of this value failed with `code`.
-    pub(super) fn mark_failed(&self, code: &'static str) {
+    /// Whether a stale read at `now` may start a refresh: no refresh has failed in the last
+    /// [`FAILED_FOR`].
+    pub(super) fn refresh_due(&self, now: Instant) -> bool {
+        self.failure()
+            .is_none_or(|(_, at)| now.saturating_duration_since(at) >= FAILED_FOR)
+    }
+
+    /// Records that a refresh of this value failed with `code` at `now`.
+    pub(super) fn mark_failed(&self, code: &'static str, now: Instant) {
         *self
             .refresh_failure
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = Some(code);
+            .unwrap_or_else(|poison| poison.into_inner()) = Some((code, now));
+    }
+
+    fn failure(&self) -> Option<(&'static str, Instant)> {
+        *self
+            .refresh_failure
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }
 
@@ -177,5 +195,18 @@ mod tests {
         let stale = one.merge(Provenance::snapshot(1, Some(STALE)));
         assert!(!stale.fresh_from(1));
         assert_eq!(stale.stale(), Some(STALE));
+    }
+
+    #[test]
+    fn a_failed_refresh_holds_the_next_back_for_a_second_in_every_copy() {
+        let start = Instant::now();
+        let entry = Stamped::new((), start);
+        let copy = entry.clone();
+        assert!(copy.refresh_due(start), "nothing failed yet");
+        entry.mark_failed("UPSTREAM_UNAVAILABLE", start);
+        assert!(!copy.refresh_due(start + FAILED_FOR / 2));
+        assert!(copy.refresh_due(start + FAILED_FOR));
+        let stale = copy.staleness(Duration::ZERO, start).unwrap();
+        assert_eq!(stale.upstream_error, Some("UPSTREAM_UNAVAILABLE"));
     }
 }

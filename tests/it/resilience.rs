@@ -230,6 +230,62 @@ async fn a_fault_that_starts_while_answers_are_cached_serves_them_stale() {
     );
 }
 
+/// While refreshes fail, stale reads start one refresh a second at most, however many
+/// callers read: a failing upstream is not asked again for every stale read (the breaker is
+/// off here, so nothing else holds the reads back).
+#[tokio::test]
+async fn while_refreshes_fail_stale_reads_ask_the_upstream_once_a_second() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_CACHE_STALE_SECS", 60)
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_BREAKER_FAILURES", 0)
+            .set("GATEWAY_CACHE_ANSWER_BYTES", 0),
+    )
+    .await;
+    gateway.data(LISTING).await;
+    gateway.upstream.set_fault(unavailable());
+    gateway.advance(Duration::from_millis(1200));
+    let failed =
+        "gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"UPSTREAM_UNAVAILABLE\"}";
+    gateway.data(LISTING).await;
+    crate::common::eventually("the first refresh failed", async || {
+        gateway.metric(failed).await >= 1.0
+    })
+    .await;
+    let asked = gateway.upstream_requests();
+    for _ in 0..20 {
+        let answer = gateway.query(LISTING).await;
+        assert_eq!(
+            answer["extensions"]["stale"]["reason"], "upstream_error",
+            "{answer}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        gateway.upstream_requests(),
+        asked,
+        "within a second of the failure"
+    );
+    assert_eq!(gateway.metric(failed).await, 1.0);
+
+    gateway.advance(Duration::from_millis(1100));
+    for _ in 0..20 {
+        gateway.query(LISTING).await;
+    }
+    crate::common::eventually("the second refresh failed", async || {
+        gateway.metric(failed).await >= 2.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        gateway.metric(failed).await,
+        2.0,
+        "one refresh for 20 stale reads"
+    );
+}
+
 #[tokio::test]
 async fn past_the_stale_window_the_caller_gets_the_upstream_error() {
     let gateway = spawn_with(
