@@ -326,7 +326,9 @@ def main():
             prometheus = start_prometheus(stack, [urllib.parse.urlsplit(demo["url"]).netloc,
                                                   jwks_gateway])
             started = time.time()
-            threading.Timer(args.seconds / 2, lambda: setattr(Jwks, "failing", True)).start()
+            jwks_fails = threading.Timer(args.seconds / 2, lambda: setattr(Jwks, "failing", True))
+            jwks_fails.daemon = True
+            jwks_fails.start()
             sent = traffic(demo, args.seconds, lambda: redis.poll() is None and redis.kill())
             print(f"{sent} requests over {args.seconds:.0f} s; waiting for the last scrapes")
             time.sleep(3)
