@@ -1,4 +1,5 @@
-//! `customers` paging: Relay-style connection types and opaque, validated cursors.
+//! `customers` paging: the page-size limits, Relay-style connection types, and opaque,
+//! validated cursors.
 //!
 //! A cursor is the position of a customer in the (searched) listing, base64url-encoded behind
 //! a version tag, so callers treat it as opaque and a hand-made or corrupted one is refused
@@ -10,6 +11,28 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use super::{error::QueryError, types::CustomerNode};
 
 const CURSOR_TAG: &str = "customer:v1:";
+
+/// The most customers one `customers` page may ask for.
+pub const MAX_PAGE_SIZE: i32 = 1000;
+
+/// `first` when a `customers` query leaves it out.
+pub(super) const DEFAULT_PAGE_SIZE: i32 = 100;
+
+/// Refuses a `first` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
+pub(super) fn check_page_size(first: i32) -> Result<(), QueryError> {
+    check_size("first", first)
+}
+
+/// Refuses a page size `name` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
+pub(super) fn check_size(name: &str, size: i32) -> Result<(), QueryError> {
+    if (0..=MAX_PAGE_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(QueryError::BadInput(format!(
+            "`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"
+        )))
+    }
+}
 
 /// A page of customers.
 #[derive(SimpleObject)]

@@ -32,11 +32,12 @@ use std::{sync::Arc, time::Instant};
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
 
 pub use complete::complete;
+pub use connection::MAX_PAGE_SIZE;
 pub use error::QueryError;
 pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, Executor, execute};
 pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
 pub use operation::{chosen as chosen_operation, is_mutation};
-pub use query::{MAX_PAGE_SIZE, Query};
+pub use query::Query;
 pub use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
 
 use crate::{

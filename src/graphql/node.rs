@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, PathSegment, Result, dataloader::DataLoader};
 
 use super::{
+    connection::MAX_PAGE_SIZE,
     error::{QueryError, to_graphql},
-    query::MAX_PAGE_SIZE,
     types::{CustomerNode, NodeValue, ProductNode},
 };
 use crate::{

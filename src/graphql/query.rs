@@ -6,7 +6,10 @@ use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
 
 use super::{
     RequestScope,
-    connection::{CustomerConnection, CustomerEdge, PageInfo, decode_cursor, encode_cursor},
+    connection::{
+        CustomerConnection, CustomerEdge, DEFAULT_PAGE_SIZE, PageInfo, check_size, decode_cursor,
+        encode_cursor,
+    },
     error::{QueryError, to_graphql},
     node,
     types::{CustomerNode, NodeValue, ProductFilterInput, ProductNode},
@@ -17,28 +20,6 @@ use crate::{
     domain::{Customer, ProductFilter, ProductRef, Snapshot},
     loader::CustomerLoader,
 };
-
-/// The most customers one `customers` page may ask for.
-pub const MAX_PAGE_SIZE: i32 = 1000;
-
-/// `first` when a `customers` query leaves it out.
-pub(super) const DEFAULT_PAGE_SIZE: i32 = 100;
-
-/// Refuses a `first` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
-pub(super) fn check_page_size(first: i32) -> Result<(), QueryError> {
-    check_size("first", first)
-}
-
-/// Refuses a page size `name` outside 0 to [`MAX_PAGE_SIZE`], naming the limit.
-pub(super) fn check_size(name: &str, size: i32) -> Result<(), QueryError> {
-    if (0..=MAX_PAGE_SIZE).contains(&size) {
-        Ok(())
-    } else {
-        Err(QueryError::BadInput(format!(
-            "`{name}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"
-        )))
-    }
-}
 
 /// The refusal of `first` and `last` together.
 pub(super) fn both_directions() -> QueryError {

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     domain::ProductFilter,
-    graphql::query::{DEFAULT_PAGE_SIZE, PageWanted},
+    graphql::{connection::DEFAULT_PAGE_SIZE, query::PageWanted},
 };
 
 /// Binds `operation` of `document` to `variables`.

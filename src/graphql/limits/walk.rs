@@ -17,7 +17,7 @@ use crate::{
     domain::ProductFilter,
     graphql::{
         connection::decode_cursor,
-        query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
+        connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
         types::ProductFilterInput,
     },
 };
