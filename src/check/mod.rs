@@ -11,17 +11,21 @@ use crate::{
     config::{Setting, Settings, Written},
     metrics::Metrics,
     persisted::PersistedDocuments,
-    shared,
+    shared::Shared,
 };
 
 /// Checks what `serve` would check before it listens, short of the network: the settings
-/// themselves were checked as they were loaded; here the key and certificate files, the Redis
-/// URL and the persisted-documents manifest. The error is the line `serve` would print.
+/// themselves (the Redis URL's form included) were checked as they were loaded; here, with
+/// `serve`'s own calls, the key and certificate files, the Redis client (which connects
+/// lazily, so nothing is reached) and the persisted-documents manifest. The error is the line
+/// `serve` would print.
 pub(crate) async fn offline(settings: &Settings) -> Result<(), StartError> {
     app_credentials(settings)?;
     public_keys(&settings.jwt)?;
-    shared::check(&settings.redis).map_err(|error| StartError::Redis(error.0))?;
-    PersistedDocuments::from_settings(&settings.persisted, None, &Arc::new(Metrics::default()))
+    let metrics = Arc::new(Metrics::default());
+    Shared::new(&settings.redis, Arc::clone(&metrics))
+        .map_err(|error| StartError::Redis(error.0))?;
+    PersistedDocuments::from_settings(&settings.persisted, None, &metrics)
         .await
         .map_err(StartError::Persisted)?;
     Ok(())

@@ -50,10 +50,8 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
 
 /// A Redis URL the client accepts; no password in clear off loopback unless allowed.
 fn check_redis(redis: &RedisSettings, allow_insecure: bool) -> Result<(), ConfigError> {
-    if let Err(error) = shared::check(redis) {
-        return Err(problem("GATEWAY_REDIS_URL", error.0));
-    }
-    if !allow_insecure && shared::sends_password_in_clear(redis) {
+    let checked = shared::check(redis).map_err(|error| problem("GATEWAY_REDIS_URL", error.0))?;
+    if !allow_insecure && checked.password_in_clear {
         return Err(problem(
             "GATEWAY_REDIS_URL",
             "sends its password unencrypted off loopback: use rediss:// (or set GATEWAY_ALLOW_INSECURE_URLS)",

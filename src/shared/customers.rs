@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CALL_TIMEOUT, Shared, SharedError};
+use super::{CALL_TIMEOUT, Shared, SharedError, px};
 use crate::domain::RawCustomer;
 
 /// The stored form's version.
@@ -52,7 +52,7 @@ impl Shared {
         fetched_ms: u64,
         keep_for: Duration,
     ) -> Result<(), SharedError> {
-        let millis = keep_for.as_millis().max(1) as u64;
+        let millis = px(keep_for);
         let mut pipe = redis::pipe();
         for (id, customer) in answers {
             let value = serde_json::json!({ "fetched_ms": fetched_ms, "customer": customer });
@@ -63,10 +63,6 @@ impl Shared {
                 .arg(millis)
                 .ignore();
         }
-        let mut connection = self.connection.clone();
-        self.guarded("customers_write", CALL_TIMEOUT, async move {
-            pipe.query_async::<()>(&mut connection).await
-        })
-        .await
+        self.pipeline("customers_write", CALL_TIMEOUT, &pipe).await
     }
 }

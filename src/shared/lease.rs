@@ -12,7 +12,7 @@ use std::{
 
 use redis::Script;
 
-use super::{CALL_TIMEOUT, Shared, SharedError};
+use super::{CALL_TIMEOUT, Shared, SharedError, px};
 
 /// How long a lease lasts without being extended.
 pub(crate) const LEASE_FOR: Duration = Duration::from_secs(3);
@@ -63,7 +63,7 @@ impl Shared {
                     .arg(&token)
                     .arg("NX")
                     .arg("PX")
-                    .arg(LEASE_FOR.as_millis() as u64),
+                    .arg(px(LEASE_FOR)),
             )
             .await?;
         if taken.is_none() {
@@ -107,10 +107,7 @@ async fn keep(shared: Arc<Shared>, key: String, token: String) {
     loop {
         tokio::time::sleep(EXTEND_EVERY).await;
         let mut invocation = EXTEND_SCRIPT.prepare_invoke();
-        invocation
-            .key(&key)
-            .arg(&token)
-            .arg(LEASE_FOR.as_millis() as u64);
+        invocation.key(&key).arg(&token).arg(px(LEASE_FOR));
         match shared.script::<i64>("lease_extend", invocation).await {
             Ok(1) => {}
             Ok(_) => {

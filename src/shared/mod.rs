@@ -145,6 +145,20 @@ impl Shared {
         .await
     }
 
+    /// Sends `pipe` as operation `op` within `limit`, unless Redis is marked down.
+    async fn pipeline(
+        &self,
+        op: &'static str,
+        limit: Duration,
+        pipe: &redis::Pipeline,
+    ) -> Result<(), SharedError> {
+        let mut connection = self.connection.clone();
+        self.guarded(op, limit, async move {
+            pipe.query_async::<()>(&mut connection).await
+        })
+        .await
+    }
+
     /// Runs `script` as operation `op`, unless Redis is marked down.
     async fn script<T: FromRedisValue>(
         &self,
@@ -237,6 +251,13 @@ impl Shared {
     }
 }
 
+/// `keep_for` in whole milliseconds, at least one, as `PX` takes it.
+fn px(keep_for: Duration) -> u64 {
+    u64::try_from(keep_for.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
 /// The connection details from `url`, with `GATEWAY_REDIS_PASSWORD` when the URL has none.
 fn connection_info(
     url: &str,
@@ -262,27 +283,27 @@ fn connection_info(
     })
 }
 
-/// Whether the settings name a Redis the client can use (no network is touched).
-pub(crate) fn check(settings: &RedisSettings) -> Result<(), SettingsError> {
-    match &settings.url {
-        Some(url) => connection_info(url.expose(), settings).map(drop),
-        None => Ok(()),
-    }
+/// What start-up needs to know of the Redis settings, read without touching the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// A password would go in clear (`redis://`) to a host off loopback.
+    pub(crate) password_in_clear: bool,
 }
 
-/// Whether `url` sends its password in clear to a host off loopback.
-pub(crate) fn sends_password_in_clear(settings: &RedisSettings) -> bool {
+/// Whether the settings name a Redis the client can use, and how it would be reached.
+pub(crate) fn check(settings: &RedisSettings) -> Result<Checked, SettingsError> {
     let Some(url) = &settings.url else {
-        return false;
+        return Ok(Checked {
+            password_in_clear: false,
+        });
     };
-    let Ok(info) = connection_info(url.expose(), settings) else {
-        return false;
-    };
+    let info = connection_info(url.expose(), settings)?;
     let has_password = info.redis_settings().password().is_some();
-    match info.addr() {
+    let password_in_clear = match info.addr() {
         redis::ConnectionAddr::Tcp(host, _) => {
             has_password && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
         }
         _ => false,
-    }
+    };
+    Ok(Checked { password_in_clear })
 }

@@ -8,11 +8,12 @@
 //! window), and, for a few seconds after a fill failed, the failure's code, so the other
 //! replicas serve their stale data (or the error) instead of asking the upstream again.
 
-use std::time::Duration;
+use std::{
+    io::{BufReader, Read},
+    time::Duration,
+};
 
-use std::io::{BufReader, Read};
-
-use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError};
+use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError, px};
 use crate::domain::RawCustomer;
 
 /// The stored form's version; a build that writes another form uses other keys.
@@ -84,7 +85,7 @@ impl Shared {
                 .arg(self.snapshot_failed_key())
                 .arg(code)
                 .arg("PX")
-                .arg(keep_for.as_millis().max(1) as u64),
+                .arg(px(keep_for)),
         )
         .await
     }
@@ -120,7 +121,7 @@ impl Shared {
         customers: &[u8],
         keep_for: Duration,
     ) -> Result<(), SharedError> {
-        let millis = keep_for.as_millis().max(1) as u64;
+        let millis = px(keep_for);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("DEL")
@@ -138,11 +139,7 @@ impl Shared {
             .arg("PX")
             .arg(millis)
             .ignore();
-        let mut connection = self.connection.clone();
-        self.guarded("snapshot_write", BULK_TIMEOUT, async move {
-            pipe.query_async::<()>(&mut connection).await
-        })
-        .await
+        self.pipeline("snapshot_write", BULK_TIMEOUT, &pipe).await
     }
 }
 
