@@ -35,6 +35,12 @@ impl Clock {
         u64::try_from((wall + offset).as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// How long ago the Unix millisecond `at` was by this clock (zero for a time ahead of it):
+    /// the age of data another replica stamped.
+    pub fn since_unix_millis(&self, at: u64) -> Duration {
+        Duration::from_millis(self.unix_millis().saturating_sub(at))
+    }
+
     /// Moves this clock (and its clones) `by` forward, for tests.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);

@@ -226,11 +226,10 @@ impl CustomerStore {
                 })
                 .chain(known);
             for (id, customer, age) in answers {
-                let fetched_at = now.checked_sub(age).unwrap_or(now);
                 if let Some(customer) = &customer {
                     found.insert(id.clone(), Arc::clone(customer));
                 }
-                cache.insert(id, Stamped::new(customer, fetched_at)).await;
+                cache.insert(id, Stamped::aged(customer, now, age)).await;
             }
             if refreshed {
                 metrics.refresh("customer", "OK");
@@ -254,21 +253,20 @@ async fn stored_customers(
         shared.fell_back("redis_error");
         return (Vec::new(), ids);
     };
-    let now = clock.unix_millis();
     let mut known = Vec::new();
     let mut rest = Vec::new();
     for (id, stored) in ids.into_iter().zip(stored) {
-        let age = stored
-            .as_ref()
-            .map(|stored| Duration::from_millis(now.saturating_sub(stored.fetched_ms)));
-        match (stored, age) {
-            (Some(stored), Some(age)) if age < ttl => {
+        let fresh = stored
+            .map(|stored| (clock.since_unix_millis(stored.fetched_ms), stored))
+            .filter(|(age, _)| *age < ttl);
+        match fresh {
+            Some((age, stored)) => {
                 let customer = stored
                     .customer
                     .map(|wire| Arc::new(Customer::from_wire(wire)));
                 known.push((id, customer, age));
             }
-            _ => rest.push(id),
+            None => rest.push(id),
         }
     }
     (known, rest)

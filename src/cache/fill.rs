@@ -114,12 +114,8 @@ impl Fill {
 
     /// Whether data fetched at `at` (unix ms) may be taken as it is.
     fn usable(&self, at: u64) -> bool {
-        let age = self.age_of(at);
+        let age = self.clock.since_unix_millis(at);
         age < self.ttl || (age < self.kept && self.known != Some(at))
-    }
-
-    fn age_of(&self, at: u64) -> Duration {
-        Duration::from_millis(self.clock.unix_millis().saturating_sub(at))
     }
 
     fn stored(&self, stored: StoredSnapshot) -> Filled {
@@ -130,7 +126,7 @@ impl Fill {
             .collect();
         Filled {
             snapshot: Arc::new(Snapshot::with_generation(customers, stored.fetched_ms)),
-            age: self.age_of(stored.fetched_ms),
+            age: self.clock.since_unix_millis(stored.fetched_ms),
         }
     }
 

@@ -301,10 +301,8 @@ impl CustomerStore {
             let clock = fill.clock.clone();
             match fill.run().await {
                 Ok(Filled { snapshot, age }) => {
-                    let now = clock.now();
-                    let fetched_at = now.checked_sub(age).unwrap_or(now);
                     cache
-                        .insert((), Stamped::new(Arc::clone(&snapshot), fetched_at))
+                        .insert((), Stamped::aged(Arc::clone(&snapshot), clock.now(), age))
                         .await;
                     if refreshing.is_some() {
                         metrics.refresh("snapshot", "OK");

@@ -31,6 +31,11 @@ impl<V> Stamped<V> {
         }
     }
 
+    /// A value that was already `age` old at `now` (data another replica fetched earlier).
+    pub(super) fn aged(value: V, now: Instant, age: Duration) -> Self {
+        Self::new(value, now.checked_sub(age).unwrap_or(now))
+    }
+
     /// The value's age at `now`.
     pub(super) fn age(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.fetched_at)
