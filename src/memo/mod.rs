@@ -67,9 +67,7 @@ impl RequestKey {
             text: text.into(),
         }
     }
-}
 
-impl RequestKey {
     /// The entity tag of this request's answer built from snapshot `generation` alone: the
     /// same answer bytes for the same tag (on every replica, since the generation comes from
     /// the shared data there). Made of digests only, never a token.

@@ -166,8 +166,7 @@ impl PersistedDocuments {
     }
 
     async fn register(&self, hash: &str, query: &str) {
-        let text: Arc<str> = Arc::from(query);
-        self.registered.insert(hash.to_owned(), Arc::clone(&text));
+        self.registered.insert(hash.to_owned(), Arc::from(query));
         if let Some(shared) = &self.shared
             && shared.register_document(hash, query).await.is_err()
         {
