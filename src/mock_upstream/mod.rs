@@ -152,6 +152,8 @@ pub struct MockStats {
     pub listing_requests: u64,
     /// Of those, requests for chosen customers (`customerIds` or `customerId`).
     pub id_requests: u64,
+    /// Batch requests in progress now (received, not yet answered).
+    pub in_flight: u64,
     /// Most batch requests that were in progress at one time.
     pub max_in_flight: u64,
     /// Requests to the token endpoint, granted or not.
@@ -359,6 +361,7 @@ impl MockState {
             requests: self.requests.load(Ordering::SeqCst),
             listing_requests: self.listing_requests.load(Ordering::SeqCst),
             id_requests: self.id_requests.load(Ordering::SeqCst),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
             token_requests: self.identity.requests.load(Ordering::SeqCst),
             token_refusals: self.identity.refusals.load(Ordering::SeqCst),

@@ -162,12 +162,13 @@ async fn readiness_waits_for_the_first_token() {
     options.mock.client.as_mut().unwrap().scope = "a-scope-nobody-asks-for".into();
     let gateway = spawn_with(options).await;
     assert!(!gateway.is_ready().await);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().token_refusals >= 1)
+        .await;
     assert!(
         !gateway.is_ready().await,
         "no token was granted (invalid_scope)"
     );
-    assert!(gateway.upstream.stats().token_refusals >= 1);
 }
 
 #[tokio::test]

@@ -164,7 +164,9 @@ async fn concurrent_callers_never_see_each_others_restriction() {
     ];
     let query = "{ customers(first: 1000) { nodes { id } } products { customerId } }";
     // Let the start-up readiness probes (single-page listings) finish before counting.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().in_flight == 0)
+        .await;
     let listings_before = gateway.upstream.stats().listing_requests;
     let requests = (0..40).map(|round| {
         let (token, expected) = &callers[round % callers.len()];

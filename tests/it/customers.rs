@@ -60,6 +60,23 @@ async fn a_bad_cursor_is_an_error_not_an_empty_page() {
                 .contains("`after`")
         );
     }
+    // The cursor is an argument of a non-null field: its error nulls the answer up to `data`,
+    // which is there (null), in both directions, on both executors (the second time a
+    // document is asked, the gateway's own executor answers it).
+    let backwards = r#"{ __typename customers(last: 1, before: "not-a-cursor") { totalCount } }"#;
+    let forwards = r#"{ __typename customers(after: "not-a-cursor") { totalCount } }"#;
+    for query in [forwards, forwards, backwards, backwards] {
+        let answer = gateway.query(query).await;
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+        assert!(answer.as_object().unwrap().contains_key("data"), "{answer}");
+        assert_eq!(answer["errors"].as_array().unwrap().len(), 1, "{answer}");
+        assert_eq!(
+            answer["errors"][0]["path"],
+            json!(["customers"]),
+            "{answer}"
+        );
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{answer}");
+    }
 }
 
 #[tokio::test]

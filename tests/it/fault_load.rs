@@ -11,7 +11,7 @@ use std::{
     collections::BTreeMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -58,35 +58,15 @@ async fn fault_load() {
     );
     let ids = gateway.upstream_ids();
     let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-
-    let flipper = {
-        let gateway = Arc::clone(&gateway);
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            let phases = [
-                ("healthy", Fault::None, Duration::ZERO),
-                ("500", Fault::ServerError { status: 500 }, Duration::ZERO),
-                ("slow", Fault::None, Duration::from_millis(800)),
-                ("invalid JSON", Fault::InvalidJson, Duration::ZERO),
-            ];
-            let mut phase = 0;
-            while !stop.load(Ordering::SeqCst) {
-                let (name, fault, latency) = &phases[phase % phases.len()];
-                println!("upstream: {name}");
-                gateway.upstream.set_fault(fault.clone());
-                gateway.upstream.set_latency(*latency);
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                phase += 1;
-            }
-        })
-    };
-
+    // The upstream's phase moves on every PHASE_REQUESTS requests the callers send, so every
+    // phase sees the same load however fast the machine is.
+    let sent = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let callers: Vec<_> = (0..16)
         .map(|caller| {
             let gateway = Arc::clone(&gateway);
             let tally = Arc::clone(&tally);
+            let sent = Arc::clone(&sent);
             let id = ids[caller % ids.len()].clone();
             tokio::spawn(async move {
                 let token = token();
@@ -98,6 +78,10 @@ async fn fault_load() {
                 let mut turn = caller;
                 while Instant::now() < deadline {
                     turn += 1;
+                    let number = sent.fetch_add(1, Ordering::SeqCst);
+                    if number % PHASE_REQUESTS == 0 {
+                        enter_phase(&gateway, (number / PHASE_REQUESTS) as usize);
+                    }
                     let body = json!({ "query": queries[turn % queries.len()] });
                     record(&gateway, &tally, &body, &token).await;
                 }
@@ -107,8 +91,6 @@ async fn fault_load() {
     for caller in callers {
         caller.await.expect("a caller task");
     }
-    stop.store(true, Ordering::SeqCst);
-    flipper.await.expect("the flipper task");
 
     let by_code = tally.by_code.lock().unwrap().clone();
     let panics = panics.load(Ordering::SeqCst);
@@ -126,6 +108,23 @@ async fn fault_load() {
     assert_eq!(tally.gateway_5xx.load(Ordering::SeqCst), 0);
     assert_eq!(tally.transport_errors.load(Ordering::SeqCst), 0);
     assert_eq!(panics, 0);
+}
+
+/// Requests sent in each phase of the upstream.
+const PHASE_REQUESTS: u64 = 400;
+
+/// Sets the upstream to phase `phase` of the cycle: healthy, 500, slow, invalid JSON.
+fn enter_phase(gateway: &crate::common::TestGateway, phase: usize) {
+    let phases = [
+        ("healthy", Fault::None, Duration::ZERO),
+        ("500", Fault::ServerError { status: 500 }, Duration::ZERO),
+        ("slow", Fault::None, Duration::from_millis(800)),
+        ("invalid JSON", Fault::InvalidJson, Duration::ZERO),
+    ];
+    let (name, fault, latency) = &phases[phase % phases.len()];
+    println!("upstream: {name}");
+    gateway.upstream.set_fault(fault.clone());
+    gateway.upstream.set_latency(*latency);
 }
 
 /// Sends one query and tallies what came back.

@@ -8,7 +8,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::common::{Options, spawn_with, token};
+use crate::common::{Options, eventually, spawn_with, token};
 
 /// Reads until the gateway closes the connection; how long that took.
 async fn time_to_close(stream: &mut TcpStream, within: Duration) -> Duration {
@@ -107,7 +107,10 @@ async fn connections_past_the_limit_wait_until_one_closes() {
     .await;
     let first = TcpStream::connect(gateway.addr).await.unwrap();
     let second = TcpStream::connect(gateway.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("both connections are accepted", async || {
+        gateway.metric("gateway_http_connections_open").await >= 2.0
+    })
+    .await;
     let mut third = TcpStream::connect(gateway.addr).await.unwrap();
     third
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")

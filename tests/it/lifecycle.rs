@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::common::{
-    Options, TestGateway, base_settings,
+    Options, TestGateway, base_settings, eventually,
     process::{Running, gateway_command},
     spawn_with, token,
 };
@@ -44,11 +44,16 @@ async fn draining_answers_503_on_readyz_and_lets_in_flight_requests_finish() {
     .await;
     gateway.upstream.set_latency(Duration::from_millis(1_500));
     let in_flight = in_flight(&gateway);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().in_flight >= 1)
+        .await;
     gateway.begin_shutdown();
-    tokio::time::sleep(Duration::from_millis(100)).await;
 
     // The delay: still accepting, but no longer ready.
+    eventually("/readyz answers 503", async || {
+        gateway.get("/readyz").await.status() == 503
+    })
+    .await;
     let readyz = gateway.get("/readyz").await;
     assert_eq!(readyz.status(), 503);
     let body: serde_json::Value = readyz.json().await.unwrap();
@@ -56,11 +61,17 @@ async fn draining_answers_503_on_readyz_and_lets_in_flight_requests_finish() {
     assert_eq!(gateway.get("/healthz").await.status(), 200);
 
     // After the delay: a new connection is refused while the slow request is still running.
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    let fresh = reqwest::Client::new();
+    eventually("a new connection is refused", async || {
+        reqwest::Client::new()
+            .get(gateway.url("/healthz"))
+            .send()
+            .await
+            .is_err()
+    })
+    .await;
     assert!(
-        fresh.get(gateway.url("/healthz")).send().await.is_err(),
-        "a new connection was accepted after the shutdown delay"
+        !in_flight.is_finished(),
+        "the slow request ended before the delay was over"
     );
 
     let answer = in_flight
@@ -81,7 +92,9 @@ async fn the_drain_is_bounded_by_the_shutdown_timeout() {
     let mut gateway = spawn_with(Options::default().set("GATEWAY_SHUTDOWN_TIMEOUT_SECS", 1)).await;
     gateway.upstream.set_latency(Duration::from_secs(8));
     let stuck = in_flight(&gateway);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().in_flight >= 1)
+        .await;
     let started = Instant::now();
     gateway.begin_shutdown();
     gateway.stopped().await.expect("serving ends");
@@ -117,7 +130,10 @@ async fn sigterm_stops_the_binary_within_the_bound_cutting_off_a_stuck_request()
         .unwrap();
     assert_eq!(health.status(), 200);
     let stuck = in_background(&client, &url);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the request is in progress upstream", async || {
+        upstream.stats().in_flight >= 1
+    })
+    .await;
     let started = Instant::now();
     let status = running.terminate(Duration::from_secs(10)).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");

@@ -59,8 +59,14 @@ async fn every_metric_exists_and_moves_with_traffic() {
     gateway
         .post(&json!({ "query": deep }), Some(&token()))
         .await;
-    // Let the entries expire, so the cache evicts them.
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    // Entries expire (TTL 1 s) and the cache evicts them.
+    crate::common::eventually("an expired entry is evicted", async || {
+        gateway
+            .metric("gateway_cache_evictions_total{cause=\"expired\"}")
+            .await
+            >= 1.0
+    })
+    .await;
 
     let after = gateway.get("/metrics").await.text().await.unwrap();
     let moved = |series: &str| sum_series(&after, series) - sum_series(&before, series);
@@ -208,8 +214,9 @@ async fn access_lines(settings: &[(&str, &str)], traffic: impl AsyncFnOnce(&str)
     let mut running = Running::start(command);
     let url = running.line_after("elements-gateway listening on").await;
     traffic(&url).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    running.stop().await;
+    // SIGTERM drains: every request's line is written before the process exits.
+    let status = running.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
     let log = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
     log.lines()

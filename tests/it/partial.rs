@@ -221,13 +221,19 @@ async fn a_failed_id_fails_alone_and_cached_customers_are_still_answered() {
     }
 }
 
-/// One root selection of a generated query: its text, and the response key it must answer
-/// under (`None` when a directive leaves it out).
-fn root_selection() -> impl Strategy<Value = (String, Option<String>)> {
+/// One root selection of a generated query: its text, its response key, and whether it must
+/// answer under that key (a directive may leave it out).
+fn root_selection() -> impl Strategy<Value = (String, String, bool)> {
     // (name, arguments, selection)
     let field = prop_oneof![
         Just(("customer", "(id: \"c1\")", " { id }")),
         Just(("customers", "(first: 2)", " { totalCount nodes { id } }")),
+        Just(("customers", "(after: \"not-a-cursor\")", " { totalCount }")),
+        Just((
+            "customers",
+            "(last: 1, before: \"bm90LWEtY3Vyc29y\")",
+            " { totalCount }"
+        )),
         Just(("products", "(filter: {service: \"x\"})", " { service }")),
         Just(("__typename", "", "")),
     ];
@@ -250,7 +256,7 @@ fn root_selection() -> impl Strategy<Value = (String, Option<String>)> {
                 1 => format!("... on Query {{ {field} }}"),
                 _ => format!("... {{ {field} }}"),
             };
-            (text, include.then_some(key))
+            (text, key, include)
         },
     )
 }
@@ -273,11 +279,13 @@ async fn for_generated_queries_every_selected_key_is_in_data() {
     }
     for (round, selections) in generated.into_iter().enumerate() {
         let gateway = &gateways[round % gateways.len()];
-        // Response keys must be unique for the query to be valid; keep the first of each.
+        // Response keys must be unique for the query to be valid (fields of one key with
+        // other arguments conflict even when one is left out); keep the first of each.
         let mut seen = BTreeSet::new();
         let selections: Vec<_> = selections
             .into_iter()
-            .filter(|(_, key)| key.as_ref().is_none_or(|key| seen.insert(key.clone())))
+            .filter(|(_, key, _)| seen.insert(key.clone()))
+            .map(|(text, key, include)| (text, include.then_some(key)))
             .collect();
         let query = format!(
             "{{ {} }}",

@@ -193,22 +193,6 @@ async fn bad_input_is_a_4xx_with_a_graphql_shaped_error_and_asks_nothing_upstrea
             "GRAPHQL_VALIDATION_FAILED",
         ),
         (
-            "a bad cursor",
-            json!({ "query": "{ customers(after: \"bm90LWEtY3Vyc29y\") { totalCount } }" })
-                .to_string()
-                .into_bytes(),
-            400,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "a bad cursor in a variable",
-            json!({ "query": "query ($c: String) { customers(after: $c) { totalCount } }", "variables": { "c": "%%%" } })
-                .to_string()
-                .into_bytes(),
-            400,
-            "BAD_USER_INPUT",
-        ),
-        (
             "a bad DateTime literal",
             json!({ "query": "{ products(filter: {expiringBefore: \"next tuesday\"}) { service } }" })
                 .to_string()
@@ -248,6 +232,29 @@ async fn bad_input_is_a_4xx_with_a_graphql_shaped_error_and_asks_nothing_upstrea
     let (status, code, message) = refusal(response).await;
     assert_eq!((status, code.as_str()), (400, "BAD_REQUEST"));
     assert!(message.contains("UTF-8"), "{message}");
+    // A bad cursor is an error of its field, not of the request: the non-null connection
+    // nulls up to `data` (294), and still nothing is asked upstream.
+    for (what, body) in [
+        (
+            "a bad cursor",
+            json!({ "query": "{ customers(after: \"bm90LWEtY3Vyc29y\") { totalCount } }" }),
+        ),
+        (
+            "a bad cursor in a variable",
+            json!({ "query": "query ($c: String) { customers(before: $c, last: 2) { totalCount } }", "variables": { "c": "%%%" } }),
+        ),
+    ] {
+        let response = post_raw(&gateway, GRAPHQL_RESPONSE, body.to_string().into_bytes()).await;
+        assert_eq!(response.status().as_u16(), 294, "{what}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["data"], Value::Null, "{what}: {answer}");
+        assert!(answer.as_object().unwrap().contains_key("data"), "{what}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{what}"
+        );
+        assert_eq!(answer["errors"][0]["path"], json!(["customers"]), "{what}");
+    }
     assert_eq!(gateway.upstream_requests(), before);
 }
 

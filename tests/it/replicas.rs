@@ -256,18 +256,18 @@ async fn redis_stopped_mid_load_costs_no_answer_and_sharing_resumes_when_it_is_b
     // Load across the stop, and past the TTL while Redis is gone: every answer whole, and
     // each replica refreshes alone.
     let before = listing_reads(&shared);
-    let load = async {
-        for _ in 0..20 {
+    for round in 0..20 {
+        if round == 4 {
+            // Stopped while a round of requests is under way.
+            let outage = async {
+                redis.stop().await;
+                past_the_ttl(&together);
+            };
+            tokio::join!(spread(&together, 12), outage);
+        } else {
             spread(&together, 12).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    };
-    let outage = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        redis.stop().await;
-        past_the_ttl(&together);
-    };
-    tokio::join!(load, outage);
+    }
     refreshed(&together, 1.0).await;
     assert_eq!(
         listing_reads(&shared) - before,
@@ -280,7 +280,15 @@ async fn redis_stopped_mid_load_costs_no_answer_and_sharing_resumes_when_it_is_b
 
     // Back (empty): once Redis has rested, the replicas share again, one fill per TTL.
     redis.start_again().await;
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    for replica in &together {
+        eventually("every replica's ping was answered", async || {
+            replica
+                .metric("gateway_redis_operations_total{operation=\"ping\",outcome=\"ok\"}")
+                .await
+                >= 1.0
+        })
+        .await;
+    }
     let before = listing_reads(&shared);
     past_the_ttl(&together);
     spread(&together, 30).await;

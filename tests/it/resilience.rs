@@ -262,7 +262,9 @@ async fn while_refreshes_fail_stale_reads_ask_the_upstream_once_a_second() {
             "{answer}"
         );
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().in_flight == 0)
+        .await;
     assert_eq!(
         gateway.upstream_requests(),
         asked,
@@ -278,7 +280,9 @@ async fn while_refreshes_fail_stale_reads_ask_the_upstream_once_a_second() {
         gateway.metric(failed).await >= 2.0
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gateway
+        .wait_for(|| gateway.upstream.stats().in_flight == 0)
+        .await;
     assert_eq!(
         gateway.metric(failed).await,
         2.0,
@@ -322,10 +326,16 @@ async fn at_ttl_expiry_under_concurrent_load_no_caller_waits_for_the_upstream() 
         "50 answers took {waited:?} with a 1.5 s upstream"
     );
     // One background refresh for all fifty.
+    crate::common::eventually("the refresh finished", async || {
+        gateway
+            .metric("gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}")
+            .await
+            >= 1.0
+    })
+    .await;
     gateway
-        .wait_for(|| gateway.upstream_requests() - before >= PAGES)
+        .wait_for(|| gateway.upstream.stats().in_flight == 0)
         .await;
-    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(gateway.upstream_requests() - before, PAGES);
     let refreshed = gateway.query(LISTING).await;
     assert!(refreshed.get("extensions").is_none(), "{refreshed}");

@@ -2,9 +2,10 @@
 //! linear in the document's size whatever its shape.
 //!
 //! One walk over the chosen operation measures its depth, its estimated cost, its root fields
-//! and its aliases, and checks the `customers` paging arguments (`first`, `after`) wherever
-//! their values are known (literals, variables, variable defaults), so a bad cursor is refused
-//! as bad input before any upstream work. Each fragment is walked once and its summary reused
+//! and its aliases, and checks the `customers` page sizes (`first`, `last`) wherever their
+//! values are known (literals, variables, variable defaults), so an oversized page is refused
+//! before any upstream work. A bad cursor is the field's own error at execution, which reads
+//! it before anything upstream. Each fragment is walked once and its summary reused
 //! at every spread; an unknown fragment or a cycle of spreads is refused as soon as it is met.
 //!
 //! The cost model (also in the README and in the SDL's `@listSize`): every field costs 1, and a
@@ -44,19 +45,6 @@ pub struct QueryLimits {
     pub aliases: usize,
     /// Whether `__schema` and `__type` may be asked for (`GATEWAY_INTROSPECTION`).
     pub introspection: bool,
-}
-
-impl QueryLimits {
-    /// The limits of `GATEWAY_LIMITS_*`, with introspection allowed or not.
-    pub fn new(limits: &crate::config::Limits, introspection: bool) -> Self {
-        Self {
-            depth: limits.depth,
-            complexity: limits.complexity,
-            root_fields: limits.root_fields,
-            aliases: limits.aliases,
-            introspection,
-        }
-    }
 }
 
 /// Why a document was refused before execution.

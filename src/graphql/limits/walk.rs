@@ -16,7 +16,6 @@ use super::{
 use crate::{
     domain::ProductFilter,
     graphql::{
-        connection::decode_cursor,
         connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
         types::ProductFilterInput,
     },
@@ -229,8 +228,10 @@ impl<'a> Walk<'a> {
         Ok(summary)
     }
 
-    /// Checks `first` and `after` of a `customers` field where their values are known;
-    /// returns the page size for the cost.
+    /// Checks `first` and `last` of a `customers` field where their values are known;
+    /// returns the page size for the cost. Cursors are left to the field itself: a bad one
+    /// is an error of that field (its non-null connection nulls up to `data`), not of the
+    /// request.
     fn customers_arguments(&self, field: &'a Field) -> Result<u64, Refusal> {
         let mut first = DEFAULT_PAGE_SIZE as u64;
         if let Some(Value::Number(number)) = self.argument(field, "first") {
@@ -246,11 +247,6 @@ impl<'a> Walk<'a> {
                 .map_or(i32::MAX, |n| i32::try_from(n).unwrap_or(i32::MAX));
             check_size("last", requested)?;
             first = requested.max(0) as u64;
-        }
-        for cursor in ["after", "before"] {
-            if let Some(Value::String(cursor)) = self.argument(field, cursor) {
-                decode_cursor(&cursor)?;
-            }
         }
         Ok(first.min(MAX_PAGE_SIZE as u64))
     }
