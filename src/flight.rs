@@ -121,7 +121,7 @@ where
             running: Arc::clone(&self.running),
             keys,
         };
-        let task = tokio::spawn(crate::upstream::calls::carried(
+        let task = tokio::spawn(crate::calls::carried(
             async move {
                 let result = work.await;
                 // The work has stored its result (or failed) before it stops being joinable.

@@ -51,6 +51,9 @@
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
+//! * [`calls`]: the upstream calls one request made, counted across the tasks it starts.
+//! * [`de`]: how one setting's value is read (ranges, units, secrets), for every module's
+//!   settings struct.
 //! * [`hex`]: bytes as lower-case hex (digests, random tokens), written one way.
 //! * [`flight`]: the one single-flight (cache fills, answer executions, JWKS fetches) and its
 //!   cancellation rule.
@@ -67,10 +70,12 @@
 pub mod app;
 pub(crate) mod auth;
 pub(crate) mod cache;
+pub(crate) mod calls;
 pub(crate) mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub(crate) mod de;
 pub(crate) mod demo;
 pub mod domain;
 pub(crate) mod flight;

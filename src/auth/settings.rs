@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::{config::de, secret::Secret};
+use crate::{de, secret::Secret};
 
 /// Caller-token requirements.
 #[derive(Debug, Clone, Deserialize)]

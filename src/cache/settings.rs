@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::de;
+use crate::de;
 
 /// Default total size of reusable answers: 32 MiB.
 pub const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;

@@ -12,7 +12,6 @@
 //! combinations and builds the typed `sections` the gateway uses. Defaults live in those
 //! structs' `Default`s and nowhere else.
 
-pub(crate) mod de;
 mod raw;
 mod rules;
 mod sections;

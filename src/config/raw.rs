@@ -8,9 +8,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{CacheSettings, JwtSettings, Limits, LogFormat, Resilience, ShutdownSettings, de};
+use super::{CacheSettings, JwtSettings, Limits, LogFormat, Resilience, ShutdownSettings};
 use crate::{
-    persisted::settings::PersistedSettings, secret::Secret, shared::settings::RedisSettings,
+    de, persisted::settings::PersistedSettings, secret::Secret, shared::settings::RedisSettings,
 };
 
 /// The default `GATEWAY_LISTEN`.

@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    ConfigError, de,
+    ConfigError,
     raw::{RawLog, RawTelemetry, RawTracing},
     sources,
 };
-use crate::telemetry::TelemetrySettings;
+use crate::{de, graphql::QueryLimits, telemetry::TelemetrySettings};
 
 /// What one caller's request may cost.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -72,6 +72,19 @@ pub struct Limits {
     /// in the listen queue until one closes.
     #[serde(deserialize_with = "de::number::<_, usize, 1, 1_000_000>")]
     pub connections: usize,
+}
+
+impl Limits {
+    /// The limits a GraphQL document is held to, with introspection allowed or not.
+    pub fn query(&self, introspection: bool) -> QueryLimits {
+        QueryLimits {
+            depth: self.depth,
+            complexity: self.complexity,
+            root_fields: self.root_fields,
+            aliases: self.aliases,
+            introspection,
+        }
+    }
 }
 
 impl Default for Limits {

@@ -90,9 +90,10 @@ pub fn for_caller(
     let loader = DataLoader::new(
         CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.reads)),
         move |batch| {
-            tokio::spawn(crate::upstream::calls::carried(
-                tracing::Instrument::instrument(batch, span.clone()),
-            ))
+            tokio::spawn(crate::calls::carried(tracing::Instrument::instrument(
+                batch,
+                span.clone(),
+            )))
         },
     );
     request.data(loader).data(access).data(scope)

@@ -16,7 +16,7 @@ use axum::{
 };
 
 use super::AppState;
-use crate::upstream::calls;
+use crate::calls;
 
 /// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
 const TARGET: &str = "elements_gateway::access";

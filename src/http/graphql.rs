@@ -25,9 +25,7 @@ use super::{
 };
 use crate::{
     auth::CustomerAccess,
-    graphql::{
-        self, Answer, AnswerClass, ExecuteError, GraphqlRequest, Parsed, Prepared, QueryLimits,
-    },
+    graphql::{self, Answer, AnswerClass, ExecuteError, GraphqlRequest, Parsed, Prepared},
     memo::{Kept, Outcome, RequestKey},
 };
 
@@ -209,7 +207,7 @@ async fn prepare(
     }
     parsed
         .prepare(
-            QueryLimits::new(&state.limits, state.introspection),
+            state.limits.query(state.introspection),
             &state.store,
             Instant::now() + state.limits.request_timeout,
         )

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::de;
+use crate::de;
 
 /// Where the manifest is, and whether only its documents run.
 #[derive(Debug, Clone, Default, Deserialize)]

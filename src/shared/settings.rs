@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::{config::de, secret::Secret};
+use crate::{de, secret::Secret};
 
 /// The default `GATEWAY_REDIS_PREFIX`.
 pub const DEFAULT_PREFIX: &str = "elements-gateway:";

@@ -5,7 +5,6 @@
 //! It also owns the gateway's app token ([`AppToken`]): fixed, or from the identity service.
 
 mod assertion;
-pub(crate) mod calls;
 mod client;
 mod error;
 mod resilience;

@@ -15,8 +15,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::Resilience;
 use super::UpstreamError;
-use crate::{clock::Clock, config::Resilience};
+use crate::clock::Clock;
 
 /// Longest backoff between two attempts, whatever the attempt number.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);

@@ -8,10 +8,9 @@ use std::{
 
 use super::*;
 use crate::{
-    config::Resilience,
     metrics::Metrics,
     secret::Secret,
-    upstream::{AppToken, Breaker, CircuitState, RetryPolicy},
+    upstream::{AppToken, Breaker, CircuitState, Resilience, RetryPolicy},
 };
 
 /// Answers from a script (then success), and records what each call was given.

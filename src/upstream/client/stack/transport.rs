@@ -36,7 +36,7 @@ impl Exchange for Transport {
         );
         async {
             let started = Instant::now();
-            crate::upstream::calls::made();
+            crate::calls::made();
             let result = self.send(&request).await;
             self.health.exchanged(&result);
             let outcome = result.as_ref().map_or_else(UpstreamError::code, |page| {
