@@ -17,6 +17,7 @@ use std::{
 use tokio::net::TcpListener;
 
 use crate::{
+    answer::{AnswerSettings, Answerer},
     auth::{
         AuthOptions, Authenticator, CustomerScoping, Jwks, JwksOptions, VerifyingKey, from_pem_file,
     },
@@ -25,11 +26,10 @@ use crate::{
     config::{
         ClientAuthentication, JwtSettings, Setting, Settings, ShutdownSettings, UpstreamCredentials,
     },
-    graphql::{Documents, build_schema},
+    graphql::build_schema,
     http::{
         App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router, router, serve,
     },
-    memo::Memo,
     metrics::Metrics,
     persisted::PersistedDocuments,
     shared::Shared,
@@ -125,8 +125,20 @@ impl Application {
             header_timeout: settings.limits.header_timeout,
             connections: settings.limits.connections,
         };
+        let answer = Answerer::new(
+            build_schema(Arc::clone(&store), settings.introspection),
+            Arc::clone(&store),
+            persisted,
+            Arc::clone(&metrics),
+            AnswerSettings {
+                limits: settings.limits.query(settings.introspection),
+                query_bytes: settings.limits.query_bytes,
+                request_timeout: settings.limits.request_timeout,
+                answer_bytes: settings.cache.answer_bytes,
+            },
+        );
         let state = AppState(Arc::new(App {
-            schema: build_schema(Arc::clone(&store), settings.introspection),
+            answer,
             store,
             authenticator,
             upstream,
@@ -139,12 +151,7 @@ impl Application {
             .map(|limiter| limiter.shared_through(shared)),
             limits: settings.limits,
             draining: AtomicBool::new(false),
-            memo: Memo::new(settings.cache.answer_bytes),
             metrics_apart: metrics_listener.is_some(),
-            introspection: settings.introspection,
-            documents: Documents::default(),
-            fast_executor: AtomicBool::new(true),
-            persisted,
             log_requests: settings.telemetry.log_requests,
         }));
         Ok(Self {
@@ -160,7 +167,7 @@ impl Application {
     /// The gateway with async-graphql's executor answering every request: the reference the
     /// differential test holds the fast executor to.
     pub fn with_reference_executor_only(self) -> Self {
-        self.state.fast_executor.store(false, Ordering::Relaxed);
+        self.state.answer.reference_executor_only();
         self
     }
 

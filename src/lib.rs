@@ -67,6 +67,7 @@
 // the binary, the tests, the benchmarks and the fuzz targets use.
 #![allow(rustdoc::private_intra_doc_links)]
 
+pub(crate) mod answer;
 pub mod app;
 pub(crate) mod auth;
 pub(crate) mod cache;
@@ -83,10 +84,10 @@ pub mod graphql;
 pub(crate) mod hex;
 pub mod http;
 pub(crate) mod loader;
-pub(crate) mod memo;
 pub(crate) mod memory;
 pub(crate) mod metrics;
 pub mod mock_upstream;
+pub(crate) mod noted;
 pub(crate) mod outbound;
 pub mod persisted;
 pub(crate) mod secret;

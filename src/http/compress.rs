@@ -14,7 +14,7 @@ use tower_http::{
     },
 };
 
-use crate::memo::{Coding, Kept, QUALITY};
+use crate::answer::{Coding, Kept, QUALITY};
 
 /// Smallest answer compressed: below it the coding saves less than it costs.
 pub(super) const MIN_BYTES: u16 = 1024;

@@ -14,7 +14,7 @@ use super::{
     media::{MediaError, ResponseMedia},
     request_id::RequestId,
 };
-use crate::{auth::AuthError, graphql::Refusal, persisted::PersistedError};
+use crate::{answer::AnswerError, auth::AuthError, graphql::Refusal, persisted::PersistedError};
 
 /// A request refused before GraphQL execution.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,22 @@ impl From<MediaError> for HttpError {
         match error {
             MediaError::NotAcceptable => Self::NotAcceptable,
             MediaError::Unsupported(detail) => Self::UnsupportedMediaType(detail),
+        }
+    }
+}
+
+impl HttpError {
+    /// The refusal of what the answer stage could not answer; an internal error quotes the
+    /// request's `id`.
+    pub(super) fn answering(error: AnswerError, id: RequestId) -> Self {
+        match error {
+            AnswerError::BadRequest(detail) => Self::BadRequest(detail),
+            AnswerError::QueryTooLarge(limit) => Self::QueryTooLarge(limit),
+            AnswerError::MutationNotSafe => Self::MethodNotAllowed(error.to_string()),
+            AnswerError::Persisted(error) => Self::Persisted(error),
+            AnswerError::Refused(refusal) => Self::Refused(refusal),
+            AnswerError::Timeout(limit) => Self::Timeout(limit),
+            AnswerError::Internal => Self::Internal(Some(id)),
         }
     }
 }

@@ -14,7 +14,7 @@ use axum::{
 };
 
 use super::compress;
-use crate::memo::Coding;
+use crate::answer::Coding;
 
 /// The page.
 pub(super) fn page(safelist: bool) -> Response {

@@ -1,8 +1,6 @@
 //! `POST /graphql` and `GET /graphql`: the caller and the request from the extractors, the
-//! memo for a POST (keyed by the caller's customer scope and the request), execution in
-//! graphql/, and the answer with the specification's status codes.
-
-use std::{sync::atomic::Ordering, time::Instant};
+//! answer from the answer stage (`crate::answer`), and its response with the specification's
+//! status codes, the coding a reused answer is sent in, and the caching headers.
 
 use axum::{
     Extension,
@@ -13,20 +11,16 @@ use axum::{
 };
 
 use super::{
-    AppState, access,
-    caching::{self, Validity},
-    compress,
+    AppState, caching, compress,
     error::HttpError,
     extract::{Authed, JsonBody, Refused},
     graphiql,
     media::{ResponseMedia, wants_html},
-    params,
     request_id::RequestId,
 };
 use crate::{
-    auth::CustomerAccess,
-    graphql::{self, Answer, AnswerClass, ExecuteError, GraphqlRequest, Parsed, Prepared},
-    memo::{Kept, Outcome, RequestKey},
+    answer::{AnswerError, Reply},
+    graphql::{Answer, AnswerClass},
 };
 
 /// `POST /graphql` with a JSON body.
@@ -37,69 +31,8 @@ pub(super) async fn post(
     headers: HeaderMap,
     JsonBody { media, text }: JsonBody,
 ) -> Response {
-    let started = Instant::now();
-    let memo = state.memo.as_ref();
-    let generation = match memo {
-        Some(_) => state.store.fresh_generation().await,
-        None => None,
-    };
-    // A body seen before is found by its bytes, without being parsed.
-    if let (Some(memo), Some(generation)) = (memo, generation)
-        && let Some(kept) = memo.reused_body(generation, &caller.access, &text)
-    {
-        state.metrics.cache_lookup("answer", true);
-        return reply_again(&state, media, &kept, &headers, started);
-    }
-    let request = match params::from_body(&text, state.limits.query_bytes) {
-        Ok(request) => request,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let request = match persisted(&state, request).await {
-        Ok(request) => request,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let memo = memo.map(|memo| (memo, RequestKey::new(&caller.access, &request)));
-    // The same request written another way (spacing, key order) is found by its key.
-    if let (Some((memo, key)), Some(generation)) = (&memo, generation) {
-        let kept = memo.reused(generation, key);
-        state.metrics.cache_lookup("answer", kept.is_some());
-        if let Some(kept) = kept {
-            memo.alias(generation, key, text, &kept);
-            return reply_again(&state, media, &kept, &headers, started);
-        }
-    }
-    let prepared = match prepare(&state, request, false).await {
-        Ok(prepared) => prepared,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let Some((memo, key)) = memo else {
-        return run_own(&state, media, prepared, caller.access, &id).await;
-    };
-    // The first of identical requests executes in a task of its own; the others join it, and
-    // keep their own request in case its answer cannot be shared.
-    let mut own = Some(prepared);
-    let (outcome, _) = memo
-        .run_or_join(key, text, generation, || {
-            let (state, id, access) = (state.clone(), id.clone(), caller.access.clone());
-            let prepared = own.take();
-            async move {
-                match prepared {
-                    Some(prepared) => run(&state, prepared, access, &id).await,
-                    None => Err(ExecuteError::Unserialisable),
-                }
-            }
-        })
-        .await;
-    match (own, outcome) {
-        (None, Some(outcome)) => respond(&state, media, outcome, &id),
-        (None, None) => HttpError::Internal(Some(id)).respond(media),
-        (Some(_), Some(Outcome::Answered { kept, shared: true })) => {
-            state.metrics.flight_join("answer");
-            reply_again(&state, media, &kept, &headers, started)
-        }
-        (Some(_), Some(Outcome::TimedOut)) => timed_out(&state, media),
-        (Some(prepared), _) => run_own(&state, media, prepared, caller.access, &id).await,
-    }
+    let replied = state.answer.post(&caller.access, text, id.as_str()).await;
+    respond(&state, media, replied, &headers, id)
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
@@ -109,7 +42,7 @@ pub(super) async fn get(
     request: Request,
 ) -> Response {
     if wants_html(request.headers()) {
-        return graphiql::page(state.persisted.safelist_only());
+        return graphiql::page(state.answer.safelist_only());
     }
     let (mut parts, _) = request.into_parts();
     let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
@@ -126,195 +59,59 @@ pub(super) async fn get(
         Ok(query) => query,
         Err(never) => match never {},
     };
-    let query = query.as_deref().unwrap_or_default();
-    let request = match params::from_url(query, state.limits.query_bytes) {
-        Ok(request) => request,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let request = match persisted(&state, request).await {
-        Ok(request) => request,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let key = RequestKey::new(&caller.access, &request);
-    // Only a request that names a tag pays for working out the current one before executing.
-    if parts.headers.contains_key(header::IF_NONE_MATCH)
-        && let Some(validity) = validity(&state, &key, None).await
-        && let Some(not_modified) = caching::not_modified(&parts.headers, &validity)
-    {
-        state.metrics.cache_lookup("http", true);
-        noted(&state, None, "not_modified");
-        return not_modified;
-    }
-    let prepared = match prepare(&state, request, true).await {
-        Ok(prepared) => prepared,
-        Err(error) => return Refused::new(&state, error, media).into_response(),
-    };
-    let executed = run(&state, prepared, caller.access, &id).await;
-    let cacheable = match &executed {
-        Ok(answer) if answer.class == AnswerClass::Data && !answer.failed => {
-            validity(&state, &key, Some(answer)).await
-        }
-        _ => None,
-    };
-    let mut response = respond(&state, media, Outcome::from(executed), &id);
-    caching::mark(&mut response, cacheable.as_ref());
-    response
-}
-
-/// How a GET answer to `key` may be cached: while the cached snapshot is fresh, and, for an
-/// answer already built, only if it read nothing but that snapshot's fresh data.
-async fn validity(state: &AppState, key: &RequestKey, answer: Option<&Answer>) -> Option<Validity> {
-    let (generation, fresh_for) = state.store.fresh_window().await?;
-    if answer.is_some_and(|answer| !answer.provenance.fresh_from(generation)) {
-        return None;
-    }
-    Some(Validity {
-        etag: key.etag(generation),
-        fresh_for,
-    })
-}
-
-/// The request with the text of the persisted document it names, if it names one (or
-/// refused: an unknown hash, a mismatch, or any other document in safelist mode).
-async fn persisted(
-    state: &AppState,
-    mut request: GraphqlRequest,
-) -> Result<GraphqlRequest, HttpError> {
-    if let Some(document) = &request.document {
-        access::document(&document.hash);
-    }
-    let query = (request.document.is_none() || !request.query.is_empty())
-        .then(|| std::mem::take(&mut request.query));
-    request.query = state
-        .persisted
-        .resolve(request.document.take().as_ref(), query)
-        .await?;
-    Ok(request)
-}
-
-/// Parses the request and prices it against the limits (list sizes from the latest cached
-/// snapshot). Over GET (`read_only`) a mutation is refused before it is priced.
-async fn prepare(
-    state: &AppState,
-    request: GraphqlRequest,
-    read_only: bool,
-) -> Result<Prepared, HttpError> {
-    let parsed = Parsed::new(request, &state.documents);
-    if read_only && parsed.is_mutation() {
-        return Err(HttpError::MethodNotAllowed(
-            "mutations are not allowed over GET: use POST".into(),
-        ));
-    }
-    parsed
-        .prepare(
-            state.limits.query(state.introspection),
-            &state.store,
-            Instant::now() + state.limits.request_timeout,
+    let if_none_match = parts
+        .headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|tags| tags.to_str().ok());
+    let replied = state
+        .answer
+        .get(
+            &caller.access,
+            query.as_deref().unwrap_or_default(),
+            if_none_match,
+            id.as_str(),
         )
-        .await
-        .map_err(HttpError::Refused)
+        .await;
+    respond(&state, media, replied, &parts.headers, id)
 }
 
-/// Executes a request on its own (not shared with others) and answers it.
-async fn run_own(
+/// The response to what the answer stage replied.
+fn respond(
     state: &AppState,
     media: ResponseMedia,
-    prepared: Prepared,
-    access: CustomerAccess,
-    id: &RequestId,
-) -> Response {
-    let executed = run(state, prepared, access, id).await;
-    respond(state, media, Outcome::from(executed), id)
-}
-
-/// Executes a prepared request for `access`, counting it.
-async fn run(
-    state: &AppState,
-    prepared: Prepared,
-    access: CustomerAccess,
-    id: &RequestId,
-) -> Result<Answer, ExecuteError> {
-    let started = Instant::now();
-    let options = graphql::ExecuteOptions {
-        timeout: state.limits.request_timeout,
-        request_id: id.as_str(),
-        fast: state.fast_executor.load(Ordering::Relaxed),
-    };
-    let answer = graphql::execute(&state.schema, &state.store, prepared, access, options).await?;
-    state.metrics.execution(answer.executor.name());
-    let outcome = if answer.failed { "error" } else { "ok" };
-    state
-        .metrics
-        .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
-    Ok(answer)
-}
-
-/// The HTTP response of a request's own execution.
-fn respond(state: &AppState, media: ResponseMedia, outcome: Outcome, id: &RequestId) -> Response {
-    match outcome {
-        Outcome::Answered { kept, .. } => {
-            let answer = &kept.answer;
-            let source = match answer.provenance.stale() {
-                Some(_) => "stale",
-                None => "fresh",
-            };
-            noted(state, answer.operation.as_deref(), source);
-            answered(answer, media, answer.body.clone())
-        }
-        Outcome::TimedOut => {
-            noted(state, None, "timeout");
-            timed_out(state, media)
-        }
-        Outcome::Failed => {
-            noted(state, None, "error");
-            HttpError::Internal(Some(id.clone())).respond(media)
-        }
-    }
-}
-
-/// Counts where an answer came from and notes it for the access log.
-fn noted(state: &AppState, operation: Option<&str>, source: &'static str) {
-    state.metrics.answer(source);
-    access::answered(operation, source);
-}
-
-/// The refusal of a request that ran out of time.
-fn timed_out(state: &AppState, media: ResponseMedia) -> Response {
-    Refused::new(
-        state,
-        HttpError::Timeout(state.limits.request_timeout),
-        media,
-    )
-    .into_response()
-}
-
-/// Sends an answer computed for an identical request, compressed as the caller accepts (the
-/// coding made once per answer, not per request).
-fn reply_again(
-    state: &AppState,
-    media: ResponseMedia,
-    kept: &Kept,
+    replied: Result<Reply, AnswerError>,
     headers: &HeaderMap,
-    started: Instant,
+    id: RequestId,
 ) -> Response {
-    let answer = &kept.answer;
-    let outcome = if answer.failed { "error" } else { "ok" };
-    state
-        .metrics
-        .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
-    noted(state, answer.operation.as_deref(), "reused");
-    match compress::for_request(kept, headers) {
-        Some((coding, body)) => {
-            let mut response = answered(answer, media, body);
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_ENCODING,
-                HeaderValue::from_static(coding.name()),
-            );
-            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    match replied {
+        Ok(Reply::Answer {
+            kept,
+            reused,
+            validity,
+        }) => {
+            let coded = reused
+                .then(|| compress::for_request(&kept, headers))
+                .flatten();
+            let mut response = match coded {
+                Some((coding, body)) => {
+                    let mut response = answered(&kept.answer, media, body);
+                    let headers = response.headers_mut();
+                    headers.insert(
+                        header::CONTENT_ENCODING,
+                        HeaderValue::from_static(coding.name()),
+                    );
+                    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                    response
+                }
+                None => answered(&kept.answer, media, kept.answer.body.clone()),
+            };
+            if validity.is_some() {
+                caching::mark(&mut response, validity.as_ref());
+            }
             response
         }
-        None => answered(answer, media, answer.body.clone()),
+        Ok(Reply::NotModified(validity)) => caching::not_modified(&validity),
+        Err(error) => Refused::new(state, HttpError::answering(error, id), media).into_response(),
     }
 }
 

@@ -13,7 +13,6 @@ mod graphql;
 mod health;
 mod media;
 mod middleware;
-mod params;
 mod rate;
 mod request_id;
 mod server;
@@ -45,21 +44,15 @@ pub use request_id::{REQUEST_ID, RequestId};
 pub use server::{ConnectionLimits, serve};
 
 use crate::{
-    auth::Authenticator,
-    cache::CustomerStore,
-    config::Limits,
-    graphql::{Documents, GatewaySchema},
-    memo::Memo,
-    metrics::Metrics,
-    persisted::PersistedDocuments,
+    answer::Answerer, auth::Authenticator, cache::CustomerStore, config::Limits, metrics::Metrics,
     upstream::UpstreamClient,
 };
 
 /// Everything a request handler needs, built once at start.
 pub struct App {
-    /// The executable schema.
-    pub schema: GatewaySchema,
-    /// The cached customer store the schema reads.
+    /// What turns a caller and a GraphQL request into an answer.
+    pub(crate) answer: Answerer,
+    /// The cached customer store the schema reads (its sizes for `/metrics`).
     pub store: Arc<CustomerStore>,
     /// Caller-token verification.
     pub authenticator: Authenticator,
@@ -75,20 +68,8 @@ pub struct App {
     pub rate_limiter: Option<RateLimiter>,
     /// Set once shutdown has begun: `/readyz` answers 503 from then on.
     pub draining: AtomicBool,
-    /// Whole answers kept for reuse and identical requests in flight, when
-    /// `GATEWAY_CACHE_ANSWER_BYTES` is not 0.
-    pub memo: Option<Memo>,
     /// `/metrics` is served on its own listener (`GATEWAY_METRICS_LISTEN`), not with the API.
     pub metrics_apart: bool,
-    /// Whether introspection is allowed (`GATEWAY_INTROSPECTION`).
-    pub introspection: bool,
-    /// Documents parsed before, by their text.
-    pub documents: Documents,
-    /// Whether the fast executor answers what it covers (always, but for the differential
-    /// test's reference gateway).
-    pub fast_executor: AtomicBool,
-    /// Documents a request may name by hash.
-    pub persisted: PersistedDocuments,
     /// `GATEWAY_LOG_REQUESTS`: one access-log line per request.
     pub log_requests: bool,
 }

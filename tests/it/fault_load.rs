@@ -79,7 +79,7 @@ async fn fault_load() {
                 while Instant::now() < deadline {
                     turn += 1;
                     let number = sent.fetch_add(1, Ordering::SeqCst);
-                    if number % PHASE_REQUESTS == 0 {
+                    if number.is_multiple_of(PHASE_REQUESTS) {
                         enter_phase(&gateway, (number / PHASE_REQUESTS) as usize);
                     }
                     let body = json!({ "query": queries[turn % queries.len()] });

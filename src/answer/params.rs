@@ -4,23 +4,26 @@
 
 use serde_json::{Map, Value};
 
-use super::error::HttpError;
+use super::AnswerError;
 use crate::{
     graphql::{DocumentRef, GraphqlRequest},
     persisted::{PersistedError, normalised_id},
 };
 
 /// The request in a POST's JSON body.
-pub(super) fn from_body(body: &[u8], max_query_bytes: usize) -> Result<GraphqlRequest, HttpError> {
+pub(super) fn from_body(
+    body: &[u8],
+    max_query_bytes: usize,
+) -> Result<GraphqlRequest, AnswerError> {
     let params: Value = serde_json::from_slice(body).map_err(|error| {
-        HttpError::BadRequest(format!("the request body is not valid JSON: {error}"))
+        AnswerError::BadRequest(format!("the request body is not valid JSON: {error}"))
     })?;
     match params {
         Value::Object(params) => from_params(params, max_query_bytes),
-        Value::Array(_) => Err(HttpError::BadRequest(
+        Value::Array(_) => Err(AnswerError::BadRequest(
             "batched requests (a JSON array) are not supported: send one request per POST".into(),
         )),
-        _ => Err(HttpError::BadRequest(
+        _ => Err(AnswerError::BadRequest(
             "the request body must be a JSON object with a `query`".into(),
         )),
     }
@@ -30,13 +33,13 @@ pub(super) fn from_body(body: &[u8], max_query_bytes: usize) -> Result<GraphqlRe
 pub(super) fn from_url(
     query_string: &str,
     max_query_bytes: usize,
-) -> Result<GraphqlRequest, HttpError> {
+) -> Result<GraphqlRequest, AnswerError> {
     let mut params = Map::new();
     for (name, value) in url_parameters(query_string)? {
         let value = match name.as_str() {
             "variables" | "extensions" if !value.trim().is_empty() => serde_json::from_str(&value)
                 .map_err(|_| {
-                    HttpError::BadRequest(format!(
+                    AnswerError::BadRequest(format!(
                         "`{name}` must be a JSON object encoded in the URL"
                     ))
                 })?,
@@ -49,14 +52,14 @@ pub(super) fn from_url(
 
 /// The URL's `name=value` pairs, decoded; refuses bytes that are not UTF-8 once decoded
 /// rather than guessing what they meant.
-fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError> {
+fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, AnswerError> {
     let decode = |text: &str| {
         let text = text.replace('+', " ");
         percent_encoding::percent_decode_str(&text)
             .decode_utf8()
             .map(|decoded| decoded.into_owned())
             .map_err(|_| {
-                HttpError::BadRequest(
+                AnswerError::BadRequest(
                     "the URL's parameters are not valid UTF-8 once percent-decoded".into(),
                 )
             })
@@ -75,7 +78,7 @@ fn url_parameters(query_string: &str) -> Result<Vec<(String, String)>, HttpError
 fn from_params(
     mut params: Map<String, Value>,
     max_query_bytes: usize,
-) -> Result<GraphqlRequest, HttpError> {
+) -> Result<GraphqlRequest, AnswerError> {
     let (report_cost, apollo) = match params.remove("extensions") {
         None | Some(Value::Null) => (false, None),
         Some(Value::Object(extensions)) => (
@@ -86,7 +89,7 @@ fn from_params(
                 .transpose()?,
         ),
         Some(_) => {
-            return Err(HttpError::BadRequest(
+            return Err(AnswerError::BadRequest(
                 "`extensions` must be an object or null".into(),
             ));
         }
@@ -100,16 +103,16 @@ fn from_params(
     };
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
-        Some(_) => return Err(HttpError::BadRequest("`query` must be a string".into())),
+        Some(_) => return Err(AnswerError::BadRequest("`query` must be a string".into())),
         None if document.is_some() => String::new(),
         None => {
-            return Err(HttpError::BadRequest(
+            return Err(AnswerError::BadRequest(
                 "the request has no `query` parameter".into(),
             ));
         }
     };
     if query.len() > max_query_bytes {
-        return Err(HttpError::QueryTooLarge(max_query_bytes));
+        return Err(AnswerError::QueryTooLarge(max_query_bytes));
     }
     let mut request = GraphqlRequest {
         query,
@@ -121,7 +124,7 @@ fn from_params(
         None | Some(Value::Null) => {}
         Some(Value::String(name)) => request.operation_name = Some(name),
         Some(_) => {
-            return Err(HttpError::BadRequest(
+            return Err(AnswerError::BadRequest(
                 "`operationName` must be a string or null".into(),
             ));
         }
@@ -130,7 +133,7 @@ fn from_params(
         None | Some(Value::Null) => {}
         Some(Value::Object(variables)) => request.variables = variables,
         Some(_) => {
-            return Err(HttpError::BadRequest(
+            return Err(AnswerError::BadRequest(
                 "`variables` must be an object or null".into(),
             ));
         }

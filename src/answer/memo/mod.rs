@@ -1,4 +1,4 @@
-//! The memo stage, between http/ and graphql/: whole answers kept for reuse, and one execution
+//! The memo, in the answer stage: whole answers kept for reuse, and one execution
 //! for identical requests in flight.
 //!
 //! An answer built from fresh data of one snapshot alone, with no error, is a function of
@@ -9,7 +9,7 @@
 //! scopes never do. The key holds the snapshot generation: when the snapshot is refreshed, or
 //! goes stale, old answers are never served again (and age out). Whether an answer may be kept
 //! is read from its [`Provenance`](crate::cache::Provenance). Answers over 1 MiB are never
-//! kept. The transport decides which requests come here at all (http/: POST bodies), and still
+//! kept. The answer stage decides which requests come here at all (POST bodies), and http/ still
 //! authenticates and rate-limits every one.
 //!
 //! In flight: while a request is being executed, the same request from the same scope joins
@@ -156,7 +156,7 @@ struct BodyKey {
 /// Answers by key and by body, each bounded by their total size, and the executions in
 /// flight.
 #[derive(Debug)]
-pub struct Memo {
+pub(crate) struct Memo {
     kept: Cache<Key, Arc<Kept>>,
     by_body: Cache<BodyKey, Arc<Kept>>,
     running: Flights<RequestKey, Outcome>,
@@ -165,7 +165,7 @@ pub struct Memo {
 impl Memo {
     /// A memo holding answers of up to `max_bytes` in all; `None` when 0 (no reuse, no
     /// sharing).
-    pub fn new(max_bytes: u64) -> Option<Self> {
+    pub(crate) fn new(max_bytes: u64) -> Option<Self> {
         let half = max_bytes / 2;
         (max_bytes > 0).then(|| Self {
             kept: Cache::builder()

@@ -1,0 +1,34 @@
+//! Why the answer stage gave no GraphQL answer: one enum, which http/ maps to its status
+//! codes and bodies in one place (`http/error.rs`).
+
+use std::time::Duration;
+
+use crate::{graphql::Refusal, persisted::PersistedError};
+
+/// A request the answer stage refused, or could not answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AnswerError {
+    /// The body or its parameters are not a GraphQL-over-HTTP request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The query text is longer than the limit.
+    #[error("the query text is longer than the limit of {0} bytes (GATEWAY_LIMITS_QUERY_BYTES)")]
+    QueryTooLarge(usize),
+    /// A mutation asked for over a safe method (GET).
+    #[error("mutations are not allowed over GET: use POST")]
+    MutationNotSafe,
+    /// A persisted document that could not be used.
+    #[error(transparent)]
+    Persisted(#[from] PersistedError),
+    /// The document breaks a limit or has a bad argument (a GraphQL request error).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Execution did not finish within the request's time limit.
+    #[error(
+        "the request did not complete within its time limit of {}ms (GATEWAY_LIMITS_REQUEST_TIMEOUT_MS)", .0.as_millis()
+    )]
+    Timeout(Duration),
+    /// The execution gave no answer that serialises; the detail is in the log.
+    #[error("internal error")]
+    Internal,
+}
