@@ -4,15 +4,19 @@
 //! through these modules, and data comes back up the same way:
 //!
 //! ```text
-//! http ──▶ auth ──▶ memo ──▶ graphql ──▶ loader ──▶ cache ──▶ upstream ──▶ (REST)
+//! http ──▶ auth ──▶ answer ──▶ graphql ──▶ loader ──▶ cache ──▶ upstream ──▶ (REST)
 //!                                                     └── domain (typed model, indices)
 //! ```
 //!
-//! One request crosses three stages, with one type at each boundary: http/ turns it into a
-//! [`graphql::GraphqlRequest`] and a caller (its extractors; every refusal is an HTTP error
-//! there), the [`memo`] reuses or shares a whole answer where it may, and graphql/ prices and
-//! executes it into a [`graphql::Answer`], which carries its bytes, its status class and its
-//! provenance (where its data came from, read by the memo and the `stale` extension alike).
+//! One request crosses three stages, with one type at each boundary: http/ extracts a caller
+//! and the request's body or URL (every refusal of its own is an HTTP error there), the
+//! [`answer`] stage turns them into a [`answer::Reply`] (parameters, persisted documents,
+//! whole-answer reuse and joining identical requests, pricing, the executor choice, the GET
+//! tag check) or one [`answer::AnswerError`], and graphql/ prices and executes a request into
+//! a [`graphql::Answer`], which carries its bytes, its status class and its provenance (where
+//! its data came from, read by the memo and the `stale` extension alike). Every import points
+//! down this stack; the leaves at the bottom (`de`, `calls`, `noted`, `clock`, `hex`,
+//! `metrics`, `secret`, …) may be imported by anything.
 //!
 //! # Layout
 //!
@@ -30,8 +34,9 @@
 //!   refusal.
 //! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and
 //!   the customers a caller may see; nothing goes upstream before it passes.
-//! * [`memo`]: whole answers kept for reuse while their snapshot is current, and one execution
-//!   for identical requests in flight.
+//! * [`answer`]: the answer stage: one entry point per transport from a caller and a request
+//!   to a reply; its [`answer::memo`] keeps whole answers for reuse while their snapshot is
+//!   current and runs one execution for identical requests in flight.
 //! * [`graphql`]: the schema (types, root fields, cursors), the request's stages (parsed,
 //!   priced, executed), the query limits (depth, cost with list sizes, root fields, aliases),
 //!   and execution: error codes, partial answers' nulls, the `stale` and `cost` extensions,
@@ -57,6 +62,8 @@
 //! * [`hex`]: bytes as lower-case hex (digests, random tokens), written one way.
 //! * [`flight`]: the one single-flight (cache fills, answer executions, JWKS fetches) and its
 //!   cancellation rule.
+//! * [`noted`]: what a request's handling notes for its access-log line (operation, document,
+//!   answer source).
 //! * [`memory`]: memory handed back to the system after a very large answer.
 //! * [`outbound`]: what every outbound HTTP client shares: no redirects, capped reads.
 //! * [`persisted`]: persisted documents: the manifest, automatic persisted queries, safelist

@@ -23,6 +23,7 @@ mod query;
 mod request;
 mod scalars;
 mod sdl;
+mod table;
 mod types;
 pub mod validate;
 mod variables;
@@ -39,6 +40,7 @@ pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits
 pub use operation::{chosen as chosen_operation, is_mutation};
 pub use query::Query;
 pub use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
+pub use table::PRODUCT_SCALARS;
 
 use crate::{
     auth::CustomerAccess,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::{ID, InputObject, Interface, Object};
 
-use super::scalars::DateTime;
+use super::{scalars::DateTime, table::with_product_scalars};
 use crate::{
     domain::with_raw_fields,
     domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
@@ -101,123 +101,75 @@ impl ProductNode {
     }
 }
 
-/// One subscription of a customer. Text fields are null for "N/A", empty or missing values;
-/// Int and DateTime fields are null when the upstream's text does not parse (see `raw`).
-#[Object(name = "Product")]
-impl ProductNode {
-    /// The product's global id (the upstream gives products none): opaque, and the same
-    /// while the upstream's fields for this product are.
-    async fn id(&self) -> ID {
-        ID(self.0.product().id())
-    }
+/// Generates the `Product` type: the fields the [field table](super::table) declares, and
+/// the rest.
+macro_rules! product_object {
+    (
+        texts: [$($text:ident => $text_name:literal: $text_doc:literal),+ $(,)?],
+        ints: [$($int:ident => $int_name:literal: $int_doc:literal),+ $(,)?] $(,)?
+    ) => {
+        /// One subscription of a customer. Text fields are null for "N/A", empty or missing values;
+        /// Int and DateTime fields are null when the upstream's text does not parse (see `raw`).
+        #[Object(name = "Product")]
+        impl ProductNode {
+            /// The product's global id (the upstream gives products none): opaque, and the same
+            /// while the upstream's fields for this product are.
+            async fn id(&self) -> ID {
+                ID(self.0.product().id())
+            }
 
-    /// Id of the customer that holds this subscription.
-    async fn customer_id(&self) -> ID {
-        ID(self.0.customer.id.to_string())
-    }
+            /// Id of the customer that holds this subscription.
+            async fn customer_id(&self) -> ID {
+                ID(self.0.customer.id.to_string())
+            }
 
-    /// The customer that holds this subscription: the one the product was read with, so the
-    /// two always come from the same upstream answer and no lookup is needed.
-    async fn customer(&self) -> CustomerNode {
-        CustomerNode(Arc::clone(&self.0.customer))
-    }
+            /// The customer that holds this subscription: the one the product was read with, so the
+            /// two always come from the same upstream answer and no lookup is needed.
+            async fn customer(&self) -> CustomerNode {
+                CustomerNode(Arc::clone(&self.0.customer))
+            }
 
-    /// The service subscribed to, e.g. "Cloud Backup for Microsoft 365" (empty when the
-    /// upstream gives none).
-    async fn service(&self) -> &str {
-        self.0.product().service()
-    }
+            /// The service subscribed to, e.g. "Cloud Backup for Microsoft 365" (empty when the
+            /// upstream gives none).
+            async fn service(&self) -> &str {
+                self.0.product().service()
+            }
 
-    /// How the subscription is sold, e.g. "Subscription" or "Trial".
-    async fn subscription_model(&self) -> Option<&str> {
-        self.text(|raw| &raw.subscription_model)
-    }
+            $(
+                #[doc = $text_doc]
+                #[graphql(name = $text_name)]
+                async fn $text(&self) -> Option<&str> {
+                    self.text(|raw| &raw.$text)
+                }
+            )+
 
-    /// User seats purchased.
-    async fn purchased_user_seats(&self) -> Option<i32> {
-        self.int(|raw| &raw.purchased_user_seats)
-    }
+            $(
+                #[doc = $int_doc]
+                #[graphql(name = $int_name)]
+                async fn $int(&self) -> Option<i32> {
+                    self.int(|raw| &raw.$int)
+                }
+            )+
 
-    /// Units purchased.
-    async fn purchased_units(&self) -> Option<i32> {
-        self.int(|raw| &raw.purchased_units)
-    }
+            /// When the subscription expires; null when absent or unparseable.
+            async fn expiration_date(&self) -> Option<DateTime> {
+                self.0.product().expiration_date.map(DateTime)
+            }
 
-    /// Microsoft licences assigned.
-    async fn microsoft_license_assigned(&self) -> Option<i32> {
-        self.int(|raw| &raw.microsoft_license_assigned)
-    }
+            /// When the contract ends; null when absent or unparseable.
+            async fn contract_end_date(&self) -> Option<DateTime> {
+                self.0.product().contract_end_date.map(DateTime)
+            }
 
-    /// Microsoft licences available.
-    async fn microsoft_license_available(&self) -> Option<i32> {
-        self.int(|raw| &raw.microsoft_license_available)
-    }
-
-    /// Capacity purchased, as the upstream writes it (e.g. "1 TB").
-    async fn purchased_capacity(&self) -> Option<&str> {
-        self.text(|raw| &raw.purchased_capacity)
-    }
-
-    /// Capacity protected, as the upstream writes it.
-    async fn protected_capacity(&self) -> Option<&str> {
-        self.text(|raw| &raw.protected_capacity)
-    }
-
-    /// Storage location or kind.
-    async fn storage(&self) -> Option<&str> {
-        self.text(|raw| &raw.storage)
-    }
-
-    /// Retention period.
-    async fn retention(&self) -> Option<&str> {
-        self.text(|raw| &raw.retention)
-    }
-
-    /// Storage consumed, as the upstream writes it.
-    async fn consumed_storage(&self) -> Option<&str> {
-        self.text(|raw| &raw.consumed_storage)
-    }
-
-    /// When the subscription expires; null when absent or unparseable.
-    async fn expiration_date(&self) -> Option<DateTime> {
-        self.0.product().expiration_date.map(DateTime)
-    }
-
-    /// The latest change to the subscription, e.g. "Renewal".
-    async fn change(&self) -> Option<&str> {
-        self.text(|raw| &raw.change)
-    }
-
-    /// Where the subscription came from.
-    async fn source(&self) -> Option<&str> {
-        self.text(|raw| &raw.source)
-    }
-
-    /// How the subscription is paid.
-    async fn payment_type(&self) -> Option<&str> {
-        self.text(|raw| &raw.payment_type)
-    }
-
-    /// The subscription's name.
-    async fn subscription_name(&self) -> Option<&str> {
-        self.text(|raw| &raw.subscription_name)
-    }
-
-    /// The package (edition) subscribed to.
-    async fn package(&self) -> Option<&str> {
-        self.text(|raw| &raw.package)
-    }
-
-    /// When the contract ends; null when absent or unparseable.
-    async fn contract_end_date(&self) -> Option<DateTime> {
-        self.0.product().contract_end_date.map(DateTime)
-    }
-
-    /// All 18 upstream fields exactly as sent, nothing normalised.
-    async fn raw(&self) -> RawProductNode<'_> {
-        RawProductNode(&self.0.product().raw)
-    }
+            /// All 18 upstream fields exactly as sent, nothing normalised.
+            async fn raw(&self) -> RawProductNode<'_> {
+                RawProductNode(&self.0.product().raw)
+            }
+        }
+    };
 }
+
+with_product_scalars!(product_object);
 
 /// The verbatim upstream record of a product.
 pub(super) struct RawProductNode<'a>(&'a RawProduct);

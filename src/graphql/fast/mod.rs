@@ -16,6 +16,9 @@ mod input;
 mod plan;
 mod write;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use async_graphql::{

@@ -6,7 +6,7 @@ use async_graphql::{Name, Pos};
 
 use crate::{
     domain::{ProductFilter, RawProduct, with_raw_fields},
-    graphql::query::PageWanted,
+    graphql::{query::PageWanted, table::with_product_scalars},
 };
 
 /// A response key written once as JSON (`"key":`), since every object of a list repeats it.
@@ -115,28 +115,24 @@ pub(super) struct Plan {
     pub roots: Vec<Root>,
 }
 
-/// The normalised text and Int fields of `Product`.
-pub(super) fn product_scalar(name: &str) -> Option<ProductField> {
-    use ProductField::{Int, Text};
-    Some(match name {
-        "subscriptionModel" => Text(|raw| &raw.subscription_model),
-        "purchasedUserSeats" => Int(|raw| &raw.purchased_user_seats),
-        "purchasedUnits" => Int(|raw| &raw.purchased_units),
-        "microsoftLicenseAssigned" => Int(|raw| &raw.microsoft_license_assigned),
-        "microsoftLicenseAvailable" => Int(|raw| &raw.microsoft_license_available),
-        "purchasedCapacity" => Text(|raw| &raw.purchased_capacity),
-        "protectedCapacity" => Text(|raw| &raw.protected_capacity),
-        "storage" => Text(|raw| &raw.storage),
-        "retention" => Text(|raw| &raw.retention),
-        "consumedStorage" => Text(|raw| &raw.consumed_storage),
-        "change" => Text(|raw| &raw.change),
-        "source" => Text(|raw| &raw.source),
-        "paymentType" => Text(|raw| &raw.payment_type),
-        "subscriptionName" => Text(|raw| &raw.subscription_name),
-        "package" => Text(|raw| &raw.package),
-        _ => return None,
-    })
+/// Generates [`product_scalar`] from the [field table](crate::graphql::table).
+macro_rules! product_scalars {
+    (
+        texts: [$($text:ident => $text_name:literal: $text_doc:literal),+ $(,)?],
+        ints: [$($int:ident => $int_name:literal: $int_doc:literal),+ $(,)?] $(,)?
+    ) => {
+        /// The normalised text and Int fields of `Product`.
+        pub(super) fn product_scalar(name: &str) -> Option<ProductField> {
+            Some(match name {
+                $($text_name => ProductField::Text(|raw| &raw.$text),)+
+                $($int_name => ProductField::Int(|raw| &raw.$int),)+
+                _ => return None,
+            })
+        }
+    };
 }
+
+with_product_scalars!(product_scalars);
 
 /// Generates [`raw_field`] from the upstream field list.
 macro_rules! raw_fields {

@@ -5,6 +5,7 @@
 //! type. Deterministic for a seed.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use elements_gateway::graphql::PRODUCT_SCALARS;
 use proptest::prelude::RngExt;
 use proptest::test_runner::TestRng;
 use serde_json::{Map, Value, json};
@@ -37,31 +38,6 @@ const DATES: [&str; 7] = [
 const SEARCHES: [&str; 7] = ["", "a", "co", "ORG", "example", "zzz", "1"];
 const SERVICES: [&str; 6] = ["backup", "Cloud", "microsoft", "365", "", "nothing-like-it"];
 const ALIASES: [&str; 4] = ["a", "b", "c", "node"];
-const PRODUCT_SCALARS: [&str; 23] = [
-    "id",
-    "customerId",
-    "service",
-    "subscriptionModel",
-    "purchasedUserSeats",
-    "purchasedUnits",
-    "microsoftLicenseAssigned",
-    "microsoftLicenseAvailable",
-    "purchasedCapacity",
-    "protectedCapacity",
-    "storage",
-    "retention",
-    "consumedStorage",
-    "expirationDate",
-    "change",
-    "source",
-    "paymentType",
-    "subscriptionName",
-    "package",
-    "contractEndDate",
-    "__typename",
-    "expirationDate",
-    "service",
-];
 const RAW_FIELDS: [&str; 8] = [
     "service",
     "purchasedUserSeats",
@@ -282,7 +258,11 @@ impl<'a> Generator<'a> {
     }
 
     fn product(&mut self, depth: u32) -> String {
-        let mut parts = vec![self.some_of(&PRODUCT_SCALARS, 5)];
+        // Every scalar of the field table, `__typename`, and the fields most queries ask for
+        // once more, so they come up as often as before.
+        let mut scalars: Vec<&str> = PRODUCT_SCALARS.to_vec();
+        scalars.extend(["__typename", "expirationDate", "service"]);
+        let mut parts = vec![self.some_of(&scalars, 5)];
         if self.chance(0.25) {
             parts.push(format!("raw {{ {} }}", self.some_of(&RAW_FIELDS, 4)));
         }
