@@ -54,7 +54,7 @@ macro_rules! raw_product {
 
         impl RawProduct {
             /// The upstream's names of the product fields, in documented order.
-            pub const FIELD_NAMES: [&'static str; 18] = [$($json),+];
+            pub const FIELD_NAMES: &'static [&'static str] = &[$($json),+];
         }
     };
 }

@@ -34,6 +34,18 @@ pub(super) fn field_type(parent: &str, name: &str) -> Option<&'static Type> {
     FIELDS.get(parent)?.get(name)
 }
 
+/// The most fields one object or interface type of the schema has.
+pub(super) fn most_fields() -> u64 {
+    static MOST: LazyLock<u64> = LazyLock::new(|| {
+        FIELDS
+            .values()
+            .map(|fields| fields.len() as u64)
+            .max()
+            .unwrap_or(0)
+    });
+    *MOST
+}
+
 /// Every (type, field, field type) of the schema's object and interface types.
 #[cfg(test)]
 pub(super) fn all() -> impl Iterator<Item = (&'static str, &'static str, &'static Type)> {
