@@ -8,10 +8,7 @@ use axum::{Router, body::Body, http::Request};
 use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use elements_gateway::{
-    app::Application,
-    config::Settings,
-    domain::RawCustomer,
-    domain::{Customer, ProductFilter, Snapshot},
+    Application, Customer, ProductFilter, RawCustomer, Settings, Snapshot,
     mock_upstream::{MockOptions, MockUpstream, dataset},
 };
 use tokio::runtime::Runtime;

@@ -11,8 +11,7 @@ use std::sync::LazyLock;
 
 use axum::{Router, body::Body, http::Request};
 use elements_gateway::{
-    app::Application,
-    config::Settings,
+    Application, Settings,
     mock_upstream::{MockOptions, MockUpstream},
 };
 use libfuzzer_sys::fuzz_target;

@@ -6,7 +6,7 @@
 #![no_main]
 
 use async_graphql::{Variables, parser::parse_query};
-use elements_gateway::graphql::{ListSizes, QueryLimits, check_limits};
+use elements_gateway::{ListSizes, QueryLimits, check_limits};
 use libfuzzer_sys::fuzz_target;
 
 const LIMITS: QueryLimits = QueryLimits {

@@ -16,7 +16,7 @@ use super::AuthError;
 /// never leak into what another caller sees. Equal for equal sets of ids, whatever their
 /// order, so it can key answers kept for reuse.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub enum CustomerAccess {
+pub(crate) enum CustomerAccess {
     /// Every customer: no claim is configured, or the token holds the scope that sees all.
     #[default]
     All,
@@ -27,7 +27,7 @@ pub enum CustomerAccess {
 /// The customer ids a token names, with a digest of the set made once, so keying an answer
 /// by them costs nothing per request.
 #[derive(Debug)]
-pub struct CustomerIds {
+pub(crate) struct CustomerIds {
     ids: HashSet<String>,
     /// The same for the same ids in any order (a sum of each id's hash).
     digest: u64,
@@ -35,7 +35,7 @@ pub struct CustomerIds {
 
 impl CustomerIds {
     /// The set of these ids.
-    pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn new(ids: impl IntoIterator<Item = String>) -> Self {
         let ids: HashSet<String> = ids.into_iter().collect();
         let digest = ids.iter().fold(0u64, |sum, id| {
             let mut hasher = DefaultHasher::new();
@@ -46,24 +46,19 @@ impl CustomerIds {
     }
 
     /// Whether `id` is among them.
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.ids.contains(id)
     }
 
     /// The ids, in no particular order: a listing of a few allowed customers looks them up
     /// rather than testing every customer against the set.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.ids.iter().map(String::as_str)
     }
 
     /// How many ids there are.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
     }
 }
 
@@ -84,7 +79,7 @@ impl Hash for CustomerIds {
 
 impl CustomerAccess {
     /// Whether the caller may see the customer with this id.
-    pub fn allows(&self, customer_id: &str) -> bool {
+    pub(crate) fn allows(&self, customer_id: &str) -> bool {
         match self {
             Self::All => true,
             Self::Only(ids) => ids.contains(customer_id),
@@ -95,7 +90,7 @@ impl CustomerAccess {
 /// How tokens are scoped to customers (`GATEWAY_JWT_CUSTOMER_CLAIM` and
 /// `GATEWAY_JWT_ALL_CUSTOMERS_SCOPE`).
 #[derive(Debug, Clone, Default)]
-pub struct CustomerScoping {
+pub(crate) struct CustomerScoping {
     /// The claim listing the customer ids a caller may see.
     pub claim: Option<String>,
     /// A scope that lets a token without the claim see every customer.
@@ -104,7 +99,7 @@ pub struct CustomerScoping {
 
 /// A caller whose token was accepted.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The token's `sub`, when it has one.
     pub subject: Option<String>,
     /// The customers this caller may see.
@@ -159,7 +154,7 @@ impl Caller {
     }
 
     /// Whether `scope` is among the token's `scope` or `scp` values.
-    pub fn has_scope(&self, scope: &str) -> bool {
+    pub(crate) fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|held| held == scope)
     }
 }

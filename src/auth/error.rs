@@ -3,7 +3,7 @@
 
 /// A refused caller token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// No `Authorization` header.
     #[error("missing bearer token: send `Authorization: Bearer <JWT>`")]
     Missing,
@@ -56,7 +56,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// Stable, non-secret label for metrics and logs.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Self::Missing => "missing",
             Self::NotBearer => "not_bearer",
@@ -79,7 +79,7 @@ impl AuthError {
     }
 
     /// True for a token that proved who the caller is but not that it may do this (403).
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         matches!(
             self,
             Self::InsufficientScope(_) | Self::MissingCustomerClaim(_)
@@ -87,7 +87,7 @@ impl AuthError {
     }
 
     /// The contract's `extensions.code`.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         if self.is_forbidden() {
             "FORBIDDEN"
         } else {

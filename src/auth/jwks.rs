@@ -38,7 +38,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// Where the keys are and how often to look again.
 #[derive(Debug, Clone)]
-pub struct JwksOptions {
+pub(crate) struct JwksOptions {
     /// The JWKS URL.
     pub url: Url,
     /// Period of the background refresh.
@@ -71,7 +71,7 @@ struct RawSet {
 
 /// The current keys of one JWKS endpoint.
 #[derive(Debug)]
-pub struct Jwks {
+pub(crate) struct Jwks {
     options: JwksOptions,
     http: reqwest::Client,
     keys: RwLock<Arc<[VerifyingKey]>>,
@@ -85,7 +85,7 @@ pub struct Jwks {
 
 impl Jwks {
     /// A key source with no keys yet; [`Jwks::start`] fetches them.
-    pub fn new(options: JwksOptions, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(options: JwksOptions, metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
         let http = crate::outbound::client().timeout(FETCH_TIMEOUT).build()?;
         metrics.jwks_in_use();
         Ok(Self {
@@ -100,7 +100,7 @@ impl Jwks {
     }
 
     /// Fetches now, then keeps refreshing in the background for as long as `self` lives.
-    pub fn start(self: &Arc<Self>) {
+    pub(crate) fn start(self: &Arc<Self>) {
         let source: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut trigger = "start";
@@ -120,7 +120,7 @@ impl Jwks {
     }
 
     /// The keys in use now.
-    pub fn keys(&self) -> Arc<[VerifyingKey]> {
+    pub(crate) fn keys(&self) -> Arc<[VerifyingKey]> {
         Arc::clone(
             &self
                 .keys
@@ -130,7 +130,7 @@ impl Jwks {
     }
 
     /// Whether a fetch has ever succeeded (readiness waits for this).
-    pub fn is_loaded(&self) -> bool {
+    pub(crate) fn is_loaded(&self) -> bool {
         self.loaded.load(Ordering::Relaxed)
     }
 
@@ -143,7 +143,7 @@ impl Jwks {
     /// A token named `kid`, which no current key has: fetch again, unless that was done less
     /// than the minimum interval ago; join the fetch in flight, if one is. Returns once the
     /// keys are as fresh as they will get.
-    pub async fn refetch_for_unknown(self: &Arc<Self>, kid: &str) {
+    pub(crate) async fn refetch_for_unknown(self: &Arc<Self>, kid: &str) {
         let flight = {
             let mut last = self
                 .last_refetch

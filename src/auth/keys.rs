@@ -33,7 +33,7 @@ const P384_OID: &[u8] = &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
 
 /// One key that can verify caller tokens.
 #[derive(Clone)]
-pub struct VerifyingKey {
+pub(crate) struct VerifyingKey {
     /// The JWK `kid`, when the key came from a JWKS that gave one.
     pub kid: Option<String>,
     /// The algorithms this key may check.
@@ -53,7 +53,7 @@ impl std::fmt::Debug for VerifyingKey {
 
 impl VerifyingKey {
     /// The HS256 key for a shared secret.
-    pub fn shared_secret(secret: &Secret) -> Self {
+    pub(crate) fn shared_secret(secret: &Secret) -> Self {
         Self {
             kid: None,
             algorithms: vec![Algorithm::HS256],
@@ -64,7 +64,7 @@ impl VerifyingKey {
     /// Whether this key may check a token signed with `algorithm` and naming `kid`.
     ///
     /// A key without a `kid` (the secret, a PEM file) is tried whatever the token names.
-    pub fn matches(&self, algorithm: Algorithm, kid: Option<&str>) -> bool {
+    pub(crate) fn matches(&self, algorithm: Algorithm, kid: Option<&str>) -> bool {
         self.algorithms.contains(&algorithm)
             && match (&self.kid, kid) {
                 (Some(ours), Some(theirs)) => ours == theirs,

@@ -30,13 +30,13 @@ pub(crate) use claims::{Caller, CustomerAccess, CustomerScoping};
 pub(crate) use error::AuthError;
 pub(crate) use jwks::{Jwks, JwksOptions};
 pub(crate) use keys::{VerifyingKey, from_pem_file};
-pub use settings::JwtSettings;
+pub(crate) use settings::JwtSettings;
 
 use crate::secret::Secret;
 
 /// What the gateway requires of a caller token (from the `[jwt]` settings).
 #[derive(Debug, Clone, Default)]
-pub struct AuthOptions {
+pub(crate) struct AuthOptions {
     /// HS256 shared secret.
     pub secret: Option<Secret>,
     /// Keys read from `GATEWAY_JWT_PUBLIC_KEY_FILE`.
@@ -56,7 +56,7 @@ pub struct AuthOptions {
 }
 
 /// Verifies caller tokens; built once at start, shared by all requests.
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     /// The secret's and PEM files' keys, fixed for the process's life.
     fixed_keys: Vec<VerifyingKey>,
     jwks: Option<Arc<Jwks>>,
@@ -96,7 +96,7 @@ fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Err
 
 impl Authenticator {
     /// An authenticator for `options`; `None` when no caller key is configured.
-    pub fn new(options: AuthOptions) -> Option<Self> {
+    pub(crate) fn new(options: AuthOptions) -> Option<Self> {
         let mut fixed_keys = Vec::new();
         if let Some(secret) = &options.secret {
             fixed_keys.push(VerifyingKey::shared_secret(secret));
@@ -153,7 +153,7 @@ impl Authenticator {
     }
 
     /// Whether every key source is usable (the JWKS has been fetched once).
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.jwks.as_ref().is_none_or(|jwks| jwks.is_loaded())
     }
 
@@ -164,7 +164,7 @@ impl Authenticator {
     ///
     /// A token that passed recently against the same keys, and has not expired since, is
     /// not checked again (see `verified.rs`).
-    pub async fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
+    pub(crate) async fn verify(&self, authorization: Option<&[u8]>) -> Result<Caller, AuthError> {
         let token = bearer(authorization)?;
         let mut jwks_keys = self.jwks.as_ref().map(|jwks| jwks.keys());
         if let Some(caller) = self.verified.get(token, jwks_keys.as_ref()) {

@@ -21,7 +21,7 @@ use crate::{
 /// Customers asked for by id: those that exist, and, when the upstream failed, the ids it
 /// left unknown with its error. An id neither found nor unknown does not exist.
 #[derive(Debug, Default)]
-pub struct ByIds {
+pub(crate) struct ByIds {
     found: CustomerMap,
     unknown: Option<(Vec<String>, Arc<UpstreamError>)>,
 }
@@ -29,7 +29,7 @@ pub struct ByIds {
 impl ByIds {
     /// The customer with this id, `None` when there is none, or the failure that left it
     /// unknown: one failed id never fails the others, cached ones included.
-    pub fn get(&self, id: &str) -> Result<Option<Arc<Customer>>, Arc<UpstreamError>> {
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Arc<Customer>>, Arc<UpstreamError>> {
         if let Some(customer) = self.found.get(id) {
             return Ok(Some(Arc::clone(customer)));
         }
@@ -38,16 +38,11 @@ impl ByIds {
             _ => Ok(None),
         }
     }
-
-    /// The failure that left some ids unknown, if any.
-    pub fn failure(&self) -> Option<&Arc<UpstreamError>> {
-        self.unknown.as_ref().map(|(_, error)| error)
-    }
 }
 
 impl CustomerStore {
     /// The customers among `ids`, waiting for the upstream until `deadline` at most.
-    pub async fn customers(&self, ids: &[String], deadline: Instant) -> Served<ByIds> {
+    pub(crate) async fn customers(&self, ids: &[String], deadline: Instant) -> Served<ByIds> {
         if let Some(Served { value, provenance }) = self.cached_snapshot().await {
             let found = ids
                 .iter()

@@ -44,7 +44,9 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 pub(crate) use by_id::ByIds;
-pub use settings::{CacheSettings, DEFAULT_ANSWER_BYTES};
+pub(crate) use settings::CacheSettings;
+#[cfg(test)]
+pub(crate) use settings::DEFAULT_ANSWER_BYTES;
 pub(crate) use stale::{Provenance, ReadNotes, Staleness};
 
 use self::waiting::{Fetched, wait, wait_early};
@@ -69,7 +71,7 @@ const MAX_CACHED_CUSTOMERS: u64 = 100_000;
 
 /// An answer and, when it was built from data past its TTL, how old that data is.
 #[derive(Debug, Clone)]
-pub struct Served<T> {
+pub(crate) struct Served<T> {
     /// The answer.
     pub value: T,
     /// Where it came from, and how stale it is.
@@ -85,7 +87,7 @@ type Progress = Arc<watch::Sender<Vec<Arc<Customer>>>>;
 
 /// What [`CustomerStore::listing`] answered with.
 #[derive(Debug)]
-pub enum Listing<R> {
+pub(crate) enum Listing<R> {
     /// The whole snapshot, cached or read just now.
     Whole(Served<Arc<Snapshot>>),
     /// An answer built from the first pages of a read still under way.
@@ -94,7 +96,7 @@ pub enum Listing<R> {
 
 /// Cached reads of the upstream; shared by every request of the gateway.
 #[derive(Debug)]
-pub struct CustomerStore {
+pub(crate) struct CustomerStore {
     upstream: Arc<UpstreamClient>,
     /// The replicas' shared Redis, when there is one.
     shared: Option<Arc<Shared>>,
@@ -113,7 +115,7 @@ pub struct CustomerStore {
 
 impl CustomerStore {
     /// A store whose entries are fresh for `freshness.ttl` and kept `freshness.stale` longer.
-    pub fn new(
+    pub(crate) fn new(
         upstream: Arc<UpstreamClient>,
         freshness: &CacheSettings,
         clock: Clock,
@@ -144,14 +146,14 @@ impl CustomerStore {
     }
 
     /// The same store, filling through the replicas' shared Redis when `shared` is one.
-    pub fn with_shared(mut self, shared: Option<Arc<Shared>>) -> Self {
+    pub(crate) fn with_shared(mut self, shared: Option<Arc<Shared>>) -> Self {
         self.shared = shared;
         self
     }
 
     /// Records how many entries each cache holds, for `/metrics`; first lets moka finish its
     /// pending housekeeping, so the counts and the evictions are current.
-    pub async fn record_sizes(&self) {
+    pub(crate) async fn record_sizes(&self) {
         self.snapshot.run_pending_tasks().await;
         self.customers.run_pending_tasks().await;
         self.metrics
@@ -161,13 +163,13 @@ impl CustomerStore {
     }
 
     /// The metrics this store reports to, shared with the per-request loaders.
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
     /// Every customer: from the cache when there is a usable entry (refreshing it in the
     /// background when stale), otherwise read once for all waiters, waiting until `deadline`.
-    pub async fn snapshot(
+    pub(crate) async fn snapshot(
         &self,
         deadline: Instant,
     ) -> Result<Served<Arc<Snapshot>>, Arc<UpstreamError>> {
@@ -179,7 +181,7 @@ impl CustomerStore {
     /// Like [`CustomerStore::snapshot`], but while a caller waits for a read, `early` is asked
     /// after each page whether the customers read so far (a prefix of the listing, in upstream
     /// order) already give its answer; the first `Some` is returned at once.
-    pub async fn listing<R>(
+    pub(crate) async fn listing<R>(
         &self,
         deadline: Instant,
         early: impl FnMut(&[Arc<Customer>]) -> Option<R> + Send,
@@ -259,18 +261,18 @@ impl CustomerStore {
 
     /// The cached snapshot, fresh or stale, with no fetch and no refresh: its sizes cost a
     /// query before it runs.
-    pub async fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
+    pub(crate) async fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
         self.kept_snapshot().await.map(|entry| entry.value)
     }
 
     /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
-    pub async fn fresh_generation(&self) -> Option<u64> {
+    pub(crate) async fn fresh_generation(&self) -> Option<u64> {
         self.fresh_window().await.map(|(generation, _)| generation)
     }
 
     /// The generation of the cached snapshot while it is fresh, and how long it stays so (an
     /// HTTP answer built from it may be cached that long).
-    pub async fn fresh_window(&self) -> Option<(u64, Duration)> {
+    pub(crate) async fn fresh_window(&self) -> Option<(u64, Duration)> {
         let entry = self.kept_snapshot().await?;
         let age = entry.age(self.clock.now());
         (age < self.ttl).then(|| (entry.value.generation(), self.ttl - age))

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::de;
 
 /// Default total size of reusable answers: 32 MiB.
-pub const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+pub(crate) const DEFAULT_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Cache freshness.
 #[derive(Debug, Clone, Deserialize)]

@@ -75,7 +75,7 @@ impl<V> Stamped<V> {
 
 /// Data served past its TTL: how old it is, and why it was not refreshed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Staleness {
+pub(crate) struct Staleness {
     /// Time since the upstream gave the data.
     pub age: Duration,
     /// The code of the last failed refresh; `None` while a refresh is simply under way.
@@ -84,7 +84,7 @@ pub struct Staleness {
 
 impl Staleness {
     /// A stable word for metrics and the response extension.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         if self.upstream_error.is_some() {
             "upstream_error"
         } else {
@@ -93,7 +93,7 @@ impl Staleness {
     }
 
     /// The older of this and `other`.
-    pub fn older(self, other: Option<Self>) -> Self {
+    pub(crate) fn older(self, other: Option<Self>) -> Self {
         match other {
             Some(other) if other.age > self.age => other,
             _ => self,
@@ -106,7 +106,7 @@ impl Staleness {
 /// merge theirs ([`ReadNotes`]), the `stale` response extension reports it, and whole-answer
 /// reuse keeps only answers whose provenance is one fresh snapshot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Provenance {
+pub(crate) struct Provenance {
     /// The snapshot generation read, while all reads came from that one snapshot.
     snapshot: Option<u64>,
     /// A read came from elsewhere (the per-id cache, pages of a read in progress) or from a
@@ -118,7 +118,7 @@ pub struct Provenance {
 
 impl Provenance {
     /// Data from snapshot `generation`, stale or not.
-    pub fn snapshot(generation: u64, stale: Option<Staleness>) -> Self {
+    pub(crate) fn snapshot(generation: u64, stale: Option<Staleness>) -> Self {
         Self {
             snapshot: Some(generation),
             mixed: false,
@@ -127,7 +127,7 @@ impl Provenance {
     }
 
     /// Data from somewhere other than one whole snapshot.
-    pub fn elsewhere(stale: Option<Staleness>) -> Self {
+    pub(crate) fn elsewhere(stale: Option<Staleness>) -> Self {
         Self {
             snapshot: None,
             mixed: true,
@@ -136,7 +136,7 @@ impl Provenance {
     }
 
     /// The provenance of data made of both.
-    pub fn merge(self, other: Self) -> Self {
+    pub(crate) fn merge(self, other: Self) -> Self {
         let stale = match (self.stale, other.stale) {
             (Some(one), two) => Some(one.older(two)),
             (None, two) => two,
@@ -153,29 +153,29 @@ impl Provenance {
     }
 
     /// The oldest stale data used, if any.
-    pub fn stale(&self) -> Option<Staleness> {
+    pub(crate) fn stale(&self) -> Option<Staleness> {
         self.stale
     }
 
     /// Whether the data are fresh data of snapshot `generation` alone (or no data at all).
-    pub fn fresh_from(&self, generation: u64) -> bool {
+    pub(crate) fn fresh_from(&self, generation: u64) -> bool {
         self.stale.is_none() && !self.mixed && self.snapshot.is_none_or(|read| read == generation)
     }
 }
 
 /// The provenance of one request's reads so far, noted by its resolvers as they read.
 #[derive(Debug, Default)]
-pub struct ReadNotes(Mutex<Provenance>);
+pub(crate) struct ReadNotes(Mutex<Provenance>);
 
 impl ReadNotes {
     /// Notes one read.
-    pub fn note(&self, read: Provenance) {
+    pub(crate) fn note(&self, read: Provenance) {
         let mut reads = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
         *reads = reads.merge(read);
     }
 
     /// Where the request's data came from.
-    pub fn provenance(&self) -> Provenance {
+    pub(crate) fn provenance(&self) -> Provenance {
         *self.0.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 }

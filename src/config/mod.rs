@@ -19,12 +19,11 @@ mod sources;
 
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
-pub use raw::{DEFAULT_LISTEN, DEFAULT_SCOPE};
-pub use sections::*;
+pub(crate) use sections::*;
 
-pub use crate::{
+pub(crate) use crate::{
     auth::JwtSettings,
-    cache::{CacheSettings, DEFAULT_ANSWER_BYTES},
+    cache::CacheSettings,
     persisted::settings::PersistedSettings,
     shared::settings::RedisSettings,
     telemetry::{LogFormat, TelemetrySettings},
@@ -108,7 +107,7 @@ const SECRET_VARIABLES: &[&str] = &[
 ];
 
 /// The default upstream base URL.
-pub const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
+pub(crate) const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
 
 /// Why the settings cannot be used; the message is one line naming the setting.
 #[derive(Debug, thiserror::Error)]

@@ -14,11 +14,11 @@ use crate::{
 };
 
 /// The default `GATEWAY_LISTEN`.
-pub const DEFAULT_LISTEN: SocketAddr =
+pub(crate) const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
 /// The default `GATEWAY_UPSTREAM_SCOPE`.
-pub const DEFAULT_SCOPE: &str = "elements.license.read.all";
+pub(crate) const DEFAULT_SCOPE: &str = "elements.license.read.all";
 
 /// The whole file (or environment), by section.
 #[derive(Debug, Deserialize)]

@@ -52,7 +52,7 @@ fn fields_digest(raw: &RawProduct) -> [u8; 8] {
 }
 
 /// The customer id inside a product id, when `id` is one.
-pub fn product_customer(id: &str) -> Option<String> {
+pub(crate) fn product_customer(id: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let rest = text.strip_prefix(TAG)?;

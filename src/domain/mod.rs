@@ -8,12 +8,15 @@
 
 mod ids;
 mod model;
-pub mod normalize;
+pub(crate) mod normalize;
 mod raw;
 mod snapshot;
 
-pub use ids::product_customer;
-pub use model::{Customer, Product, ProductFilter};
-pub use raw::{RawCustomer, RawProduct};
+pub(crate) use ids::product_customer;
+pub(crate) use model::Product;
+pub use model::{Customer, ProductFilter};
+pub use raw::RawCustomer;
+pub(crate) use raw::RawProduct;
 pub(crate) use raw::{json_kind, with_raw_fields};
-pub use snapshot::{ProductRef, Snapshot};
+pub(crate) use snapshot::ProductRef;
+pub use snapshot::Snapshot;

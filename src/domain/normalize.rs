@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 const NOT_AVAILABLE: &str = "N/A";
 
 /// The trimmed text, or `None` for a missing field, an empty or blank string, or `"N/A"`.
-pub fn text(value: Option<&str>) -> Option<&str> {
+pub(crate) fn text(value: Option<&str>) -> Option<&str> {
     let trimmed = value?.trim();
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(NOT_AVAILABLE) {
         None
@@ -22,7 +22,7 @@ pub fn text(value: Option<&str>) -> Option<&str> {
 
 /// A GraphQL `Int` (32-bit signed) from decimal text; anything else (fractions, thousands
 /// separators, non-ASCII digits, out-of-range values) is `None`.
-pub fn int(value: Option<&str>) -> Option<i32> {
+pub(crate) fn int(value: Option<&str>) -> Option<i32> {
     text(value)?.parse().ok()
 }
 
@@ -31,7 +31,7 @@ pub fn int(value: Option<&str>) -> Option<i32> {
 /// Accepted: RFC 3339 with `Z` or an offset and up to nanosecond fractions (the upstream writes
 /// up to 7 digits); the same without an offset, with `T` or a space (read as UTC); and the
 /// date-only forms `yyyy-MM-dd`, `yyyy/MM/dd` and `MM/dd/yyyy` (read as UTC midnight).
-pub fn date_time(value: Option<&str>) -> Option<DateTime<Utc>> {
+pub(crate) fn date_time(value: Option<&str>) -> Option<DateTime<Utc>> {
     let trimmed = text(value)?;
     if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
         return Some(instant.with_timezone(&Utc));

@@ -19,7 +19,7 @@ use async_graphql::{
 
 /// Brings async-graphql's `data` and `errors` for `operation_name` of `document`, run with
 /// `variables`, to the specification (see the module docs).
-pub fn complete(
+pub(crate) fn complete(
     data: &mut Value,
     errors: &mut Vec<ServerError>,
     document: &ExecutableDocument,

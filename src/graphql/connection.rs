@@ -13,7 +13,7 @@ use super::{error::QueryError, types::CustomerNode};
 const CURSOR_TAG: &str = "customer:v1:";
 
 /// The most customers one `customers` page may ask for.
-pub const MAX_PAGE_SIZE: i32 = 1000;
+pub(crate) const MAX_PAGE_SIZE: i32 = 1000;
 
 /// `first` when a `customers` query leaves it out.
 pub(super) const DEFAULT_PAGE_SIZE: i32 = 100;

@@ -31,7 +31,7 @@ const EXECUTION_GRACE: Duration = Duration::from_secs(1);
 
 /// What one execution needs besides the request and its caller.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecuteOptions<'a> {
+pub(crate) struct ExecuteOptions<'a> {
     /// The request's deadline from now (`GATEWAY_LIMITS_REQUEST_TIMEOUT_MS`).
     pub timeout: Duration,
     /// The request's id, quoted by a masked internal error.
@@ -42,7 +42,7 @@ pub struct ExecuteOptions<'a> {
 
 /// What kind of answer it is, which decides its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerClass {
+pub(crate) enum AnswerClass {
     /// Execution ran: `data`, perhaps with field errors.
     Data,
     /// A request error (parse, validation, variable coercion, unknown operation): no `data`.
@@ -51,7 +51,7 @@ pub enum AnswerClass {
 
 /// An executed request's answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// The answer as JSON.
     pub body: Bytes,
     /// Whether execution ran.
@@ -70,7 +70,7 @@ pub struct Answer {
 
 /// The two executors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Executor {
+pub(crate) enum Executor {
     /// The gateway's own, for the data fields of a validated document (`graphql/fast/`).
     Fast,
     /// async-graphql's: introspection, first sightings, and what the fast one leaves.
@@ -79,7 +79,7 @@ pub enum Executor {
 
 impl Executor {
     /// The name metrics give it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Fast => "fast",
             Self::Reference => "reference",
@@ -89,7 +89,7 @@ impl Executor {
 
 /// Why no answer came out.
 #[derive(Debug, thiserror::Error)]
-pub enum ExecuteError {
+pub(crate) enum ExecuteError {
     /// Execution ran past its deadline and the grace after it.
     #[error("the request did not complete in time")]
     TimedOut,
@@ -106,7 +106,7 @@ struct RequestErrors<'a> {
 
 /// Executes `prepared` for `access` against `schema`, reading through `store`: with the fast
 /// executor when it covers the request, otherwise with async-graphql's.
-pub async fn execute(
+pub(crate) async fn execute(
     schema: &GatewaySchema,
     store: &Arc<CustomerStore>,
     prepared: Prepared,

@@ -25,21 +25,21 @@ mod scalars;
 mod sdl;
 mod table;
 mod types;
-pub mod validate;
+pub(crate) mod validate;
 mod variables;
 
 use std::{sync::Arc, time::Instant};
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
 
-pub use complete::complete;
-pub use connection::MAX_PAGE_SIZE;
-pub use error::QueryError;
-pub use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, Executor, execute};
-pub use limits::{ListSizes, Measure, QueryLimits, Refusal, check as check_limits, measure};
-pub use operation::{chosen as chosen_operation, is_mutation};
-pub use query::Query;
-pub use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
+#[cfg(test)]
+pub(crate) use execute::Executor;
+pub(crate) use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, execute};
+pub(crate) use limits::measure;
+pub use limits::{ListSizes, QueryLimits, Refusal, check as check_limits};
+pub(crate) use operation::{chosen as chosen_operation, is_mutation};
+pub(crate) use query::Query;
+pub(crate) use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
 pub use table::PRODUCT_SCALARS;
 
 use crate::{
@@ -49,12 +49,12 @@ use crate::{
 };
 
 /// The gateway's executable schema.
-pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub(crate) type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// The schema, answering from `store`. Without `introspection`, `__schema` and `__type` are
 /// refused and validation errors suggest no names ("Did you mean"), since a schema can be
 /// recovered from suggestions alone.
-pub fn build_schema(store: Arc<CustomerStore>, introspection: bool) -> GatewaySchema {
+pub(crate) fn build_schema(store: Arc<CustomerStore>, introspection: bool) -> GatewaySchema {
     let builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(store);
     if introspection {
         builder.finish()
@@ -68,7 +68,7 @@ pub fn build_schema(store: Arc<CustomerStore>, introspection: bool) -> GatewaySc
 
 /// What one request brings to execution besides its caller.
 #[derive(Debug, Clone)]
-pub struct RequestScope {
+pub(crate) struct RequestScope {
     /// When the request must be answered; waits for the upstream end here.
     pub deadline: Instant,
     /// Where resolvers note what they read: stale data for the `stale` response extension,
@@ -80,7 +80,7 @@ pub struct RequestScope {
 /// (a request without one is refused by the resolvers, never answered unrestricted), the
 /// request's [`RequestScope`], and a fresh DataLoader, so one caller's batch never serves
 /// another.
-pub fn for_caller(
+pub(crate) fn for_caller(
     request: async_graphql::Request,
     access: CustomerAccess,
     scope: RequestScope,

@@ -9,7 +9,7 @@ use async_graphql::{
 
 /// The operation named `name`, or the only one when `name` is `None`; `None` when there is no
 /// such operation, or several and no name (execution then reports why).
-pub fn chosen<'a>(
+pub(crate) fn chosen<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
 ) -> Option<(Option<&'a Name>, &'a Positioned<OperationDefinition>)> {
@@ -24,7 +24,7 @@ pub fn chosen<'a>(
 }
 
 /// Whether the operation the request runs is a mutation.
-pub fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
+pub(crate) fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
     chosen(document, name)
         .is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation)
 }

@@ -34,7 +34,7 @@ pub(super) fn both_directions() -> QueryError {
 ///
 /// Every field answers only the customers the caller's [`CustomerAccess`] allows; the cache
 /// behind it is shared, so the restriction is applied here, to each answer.
-pub struct Query;
+pub(crate) struct Query;
 
 #[Object]
 impl Query {

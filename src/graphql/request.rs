@@ -21,7 +21,7 @@ use crate::cache::CustomerStore;
 
 /// The GraphQL-over-HTTP parameters of one request, each of the right JSON type.
 #[derive(Debug, Clone, Default)]
-pub struct GraphqlRequest {
+pub(crate) struct GraphqlRequest {
     /// The document's text.
     pub query: String,
     /// The operation to run, when the document holds several.
@@ -38,7 +38,7 @@ pub struct GraphqlRequest {
 /// A persisted document named by a request: by `documentId`, or by Apollo's
 /// `extensions.persistedQuery.sha256Hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentRef {
+pub(crate) struct DocumentRef {
     /// The document's SHA-256, lower-case hex.
     pub hash: String,
 }
@@ -87,7 +87,7 @@ impl Document {
 /// caller, with reuse off) is neither parsed nor validated again. Only documents that parse
 /// are kept.
 #[derive(Debug, Clone)]
-pub struct Documents(Cache<Arc<str>, Arc<Document>>);
+pub(crate) struct Documents(Cache<Arc<str>, Arc<Document>>);
 
 impl Default for Documents {
     fn default() -> Self {
@@ -120,7 +120,7 @@ impl Documents {
 
 /// A request with its document parsed, when it parses (execution then reports why not).
 #[derive(Debug)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     request: async_graphql::Request,
     document: Option<Arc<Document>>,
     report_cost: bool,
@@ -128,7 +128,7 @@ pub struct Parsed {
 
 impl Parsed {
     /// Parses the request's document (or finds it in `documents`).
-    pub fn new(request: GraphqlRequest, documents: &Documents) -> Self {
+    pub(crate) fn new(request: GraphqlRequest, documents: &Documents) -> Self {
         let document = documents.parse(&request.query);
         let mut parsed = async_graphql::Request::new(request.query)
             .variables(Variables::from_json(Value::Object(request.variables)));
@@ -143,7 +143,7 @@ impl Parsed {
     }
 
     /// Whether the operation to run is a mutation (GET may not run one).
-    pub fn is_mutation(&self) -> bool {
+    pub(crate) fn is_mutation(&self) -> bool {
         self.document.as_ref().is_some_and(|document| {
             is_mutation(&document.parsed, self.request.operation_name.as_deref())
         })
@@ -152,7 +152,7 @@ impl Parsed {
     /// Checks the document against `limits`, with list sizes from the latest cached snapshot
     /// (waiting for one until `deadline` when only that can tell), and hands execution the
     /// parsed document so it is not parsed again.
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         self,
         limits: QueryLimits,
         store: &CustomerStore,
@@ -198,7 +198,7 @@ impl Parsed {
 
 /// A request that passed the limits, ready to execute.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub(super) request: async_graphql::Request,
     /// The parsed document, when it parses.
     pub(super) document: Option<Arc<Document>>,

@@ -40,7 +40,7 @@ static VALIDATING: LazyLock<Schema<Query, EmptyMutation, EmptySubscription>> =
     });
 
 /// Why `document` does not parse or validate against the schema, if it does not.
-pub async fn problem(document: &str) -> Option<String> {
+pub(crate) async fn problem(document: &str) -> Option<String> {
     let response = VALIDATING.execute(document).await;
     response.errors.first().map(|error| error.message.clone())
 }

@@ -18,7 +18,7 @@ use crate::{answer::AnswerError, auth::AuthError, graphql::Refusal, persisted::P
 
 /// A request refused before GraphQL execution.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The caller's token was refused (401 or 403).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -131,7 +131,7 @@ impl HttpError {
     }
 
     /// The `extensions.code` of the refusal.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Auth(error) => error.code(),
             Self::BadRequest(_) => "BAD_REQUEST",
@@ -151,7 +151,7 @@ impl HttpError {
     }
 
     /// The response, in `media` (the type the caller accepts, where known).
-    pub fn respond(self, media: ResponseMedia) -> Response {
+    pub(crate) fn respond(self, media: ResponseMedia) -> Response {
         let mut extensions = json!({ "code": self.code() });
         if let Self::Internal(Some(id)) = &self {
             extensions["requestId"] = id.as_str().into();

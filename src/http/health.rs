@@ -21,11 +21,11 @@ pub(super) const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// When the last readiness probe was started.
 #[derive(Debug, Default)]
-pub struct ProbeClock(Mutex<Option<Instant>>);
+pub(crate) struct ProbeClock(Mutex<Option<Instant>>);
 
 impl ProbeClock {
     /// Whether a probe may start now; records the start if so.
-    pub fn try_start(&self) -> bool {
+    pub(crate) fn try_start(&self) -> bool {
         let mut last = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
         if last.is_some_and(|at| at.elapsed() < PROBE_INTERVAL) {
             return false;

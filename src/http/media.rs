@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 
 /// Why a request's media types cannot be served; the HTTP edge answers 406 or 415.
 #[derive(Debug, thiserror::Error)]
-pub enum MediaError {
+pub(crate) enum MediaError {
     /// `Accept` names no type the gateway writes (406).
     #[error("none of the types in Accept can be answered")]
     NotAcceptable,
@@ -15,7 +15,7 @@ pub enum MediaError {
 
 /// The type a GraphQL answer is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResponseMedia {
+pub(crate) enum ResponseMedia {
     /// `application/graphql-response+json`: request errors are answered with 400.
     GraphqlResponse,
     /// `application/json` (legacy): well-formed requests are answered with 200.
@@ -24,7 +24,7 @@ pub enum ResponseMedia {
 
 impl ResponseMedia {
     /// The `Content-Type` header value, always UTF-8.
-    pub fn content_type(self) -> HeaderValue {
+    pub(crate) fn content_type(self) -> HeaderValue {
         HeaderValue::from_static(match self {
             Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
             Self::Json => "application/json; charset=utf-8",
@@ -33,7 +33,7 @@ impl ResponseMedia {
 
     /// The first type in `Accept` the gateway can write (`*/*` and `application/*` mean
     /// `application/json`); no header means `application/json`.
-    pub fn negotiate(headers: &HeaderMap) -> Result<Self, MediaError> {
+    pub(crate) fn negotiate(headers: &HeaderMap) -> Result<Self, MediaError> {
         let Some(accept) = headers.get(header::ACCEPT) else {
             return Ok(Self::Json);
         };

@@ -37,11 +37,10 @@ use tower_http::{
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
 };
 
-pub use error::HttpError;
-pub use health::ProbeClock;
-pub use rate::RateLimiter;
-pub use request_id::{REQUEST_ID, RequestId};
-pub use server::{ConnectionLimits, serve};
+pub(crate) use health::ProbeClock;
+pub(crate) use rate::RateLimiter;
+pub(crate) use request_id::REQUEST_ID;
+pub(crate) use server::{ConnectionLimits, serve};
 
 use crate::{
     answer::Answerer, auth::Authenticator, cache::CustomerStore, config::Limits, metrics::Metrics,
@@ -49,7 +48,7 @@ use crate::{
 };
 
 /// Everything a request handler needs, built once at start.
-pub struct App {
+pub(crate) struct App {
     /// What turns a caller and a GraphQL request into an answer.
     pub(crate) answer: Answerer,
     /// The cached customer store the schema reads (its sizes for `/metrics`).
@@ -85,7 +84,7 @@ impl std::fmt::Debug for App {
 
 /// Cheap-to-clone handle on the [`App`].
 #[derive(Debug, Clone)]
-pub struct AppState(pub Arc<App>);
+pub(crate) struct AppState(pub Arc<App>);
 
 impl Deref for AppState {
     type Target = App;
@@ -97,7 +96,7 @@ impl Deref for AppState {
 
 /// The gateway's routes, behind the header limit and the [`plumbing`]. `/metrics` is among
 /// them unless it is served apart.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -115,7 +114,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `/metrics` alone, for its own listener (`GATEWAY_METRICS_LISTEN`).
-pub fn metrics_router(state: AppState) -> Router {
+pub(crate) fn metrics_router(state: AppState) -> Router {
     plumbing(
         Router::new()
             .route("/metrics", get(metrics))

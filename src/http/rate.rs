@@ -38,7 +38,7 @@ type Keyed<C> = governor::RateLimiter<
 >;
 
 /// Per-caller limits on governor's clock `C` (the real one, or a fake one in tests).
-pub struct RateLimiter<C: Clock = DefaultClock> {
+pub(crate) struct RateLimiter<C: Clock = DefaultClock> {
     limiter: Keyed<C>,
     clock: C,
     checks: AtomicU64,
@@ -59,19 +59,19 @@ impl<C: Clock> std::fmt::Debug for RateLimiter<C> {
 impl RateLimiter {
     /// A limiter of `per_minute` requests a minute with bursts of `burst`; `None` when
     /// `per_minute` is 0 (no limit).
-    pub fn new(per_minute: u32, burst: u32) -> Option<Self> {
+    pub(crate) fn new(per_minute: u32, burst: u32) -> Option<Self> {
         Self::with_clock(per_minute, burst, DefaultClock::default())
     }
 
     /// The same limit, held across every replica on `shared` while it answers.
-    pub fn shared_through(mut self, shared: Option<Arc<Shared>>) -> Self {
+    pub(crate) fn shared_through(mut self, shared: Option<Arc<Shared>>) -> Self {
         self.shared = shared;
         self
     }
 
     /// Takes one request from `caller`'s allowance (across the deployment when replicas
     /// share a Redis that answers), or says how long until it may try again.
-    pub async fn acquire(&self, caller: &String) -> Result<(), Duration> {
+    pub(crate) async fn acquire(&self, caller: &String) -> Result<(), Duration> {
         if let Some(shared) = &self.shared {
             match shared.acquire(caller, self.per_minute, self.burst).await {
                 Ok(outcome) => return outcome,

@@ -19,7 +19,7 @@ use axum::{
 use tower_http::request_id::MakeRequestId;
 
 /// The header that carries the request id, both ways.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest caller-given request id kept; a longer or odd one is replaced.
 const MAX_REQUEST_ID: usize = 64;
@@ -28,7 +28,7 @@ const MAX_REQUEST_ID: usize = 64;
 /// fresh random one. It is echoed in the response, set on the request's log span, and quoted in
 /// masked errors, so a caller's report can be matched to the log.
 #[derive(Debug, Clone)]
-pub struct RequestId(Arc<str>);
+pub(crate) struct RequestId(Arc<str>);
 
 tokio::task_local! {
     /// The id of the request whose task is running, for code that cannot see the request.
@@ -121,7 +121,7 @@ impl RequestId {
     }
 
     /// The id's text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -33,7 +33,7 @@ use crate::metrics::Metrics;
 
 /// How connections are held in check.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     /// Time to send a request head, and the most a keep-alive connection may sit idle.
     pub header_timeout: Duration,
     /// Most connections open at once.
@@ -42,7 +42,7 @@ pub struct ConnectionLimits {
 
 /// Serves `router` on `listener` until `stop` completes, then stops accepting and lets open
 /// connections finish their requests (idle ones close at once); returns when all have.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,

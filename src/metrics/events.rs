@@ -9,7 +9,12 @@ use super::{MAX_OPERATION_NAME, MAX_OPERATIONS, Metrics};
 impl Metrics {
     /// A GraphQL request was executed: its operation name (`None`: anonymous), outcome (`ok`
     /// or `error`) and duration.
-    pub fn graphql_request(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
+    pub(crate) fn graphql_request(
+        &self,
+        operation: Option<&str>,
+        outcome: &str,
+        elapsed: Duration,
+    ) {
         let labels = [self.operation_label(operation), outcome];
         self.requests
             .graphql_requests
@@ -22,7 +27,7 @@ impl Metrics {
     }
 
     /// An answer came from `source` (one of [`ANSWER_SOURCES`](super::ANSWER_SOURCES)).
-    pub fn answer(&self, source: &str) {
+    pub(crate) fn answer(&self, source: &str) {
         match super::ANSWER_SOURCES
             .iter()
             .position(|known| *known == source)
@@ -33,7 +38,7 @@ impl Metrics {
     }
 
     /// An execution ran, in the executor named (`fast` or `reference`).
-    pub fn execution(&self, executor: &'static str) {
+    pub(crate) fn execution(&self, executor: &'static str) {
         self.requests
             .executions
             .with_label_values(&[executor])
@@ -64,12 +69,12 @@ impl Metrics {
     }
 
     /// A request was refused before execution by `check` (a stable word or code).
-    pub fn refusal(&self, check: &str) {
+    pub(crate) fn refusal(&self, check: &str) {
         self.requests.refusals.with_label_values(&[check]).inc();
     }
 
     /// An upstream request finished with `outcome` after `elapsed`.
-    pub fn upstream_request(&self, outcome: &str, elapsed: Duration) {
+    pub(crate) fn upstream_request(&self, outcome: &str, elapsed: Duration) {
         self.upstream
             .upstream_requests
             .with_label_values(&[outcome])
@@ -82,7 +87,7 @@ impl Metrics {
 
     /// The series of every upstream `outcome` start at zero, so a rate of one (an alert's)
     /// exists before its first request.
-    pub fn upstream_outcomes<'a>(&self, outcomes: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn upstream_outcomes<'a>(&self, outcomes: impl IntoIterator<Item = &'a str>) {
         for outcome in outcomes {
             self.upstream
                 .upstream_requests
@@ -91,7 +96,7 @@ impl Metrics {
     }
 
     /// A failed upstream request with `code` is being tried again.
-    pub fn upstream_retry(&self, code: &str) {
+    pub(crate) fn upstream_retry(&self, code: &str) {
         self.upstream
             .upstream_retries
             .with_label_values(&[code])
@@ -99,7 +104,7 @@ impl Metrics {
     }
 
     /// `count` pages sent ahead of page 1 were `outcome` (`used`, `unused` or `failed`).
-    pub fn pages_ahead(&self, outcome: &str, count: usize) {
+    pub(crate) fn pages_ahead(&self, outcome: &str, count: usize) {
         if count > 0 {
             self.upstream
                 .pages_ahead
@@ -110,17 +115,17 @@ impl Metrics {
 
     /// The circuit breaker moved to the state `gauge` stands for (0 closed, 1 open, 2
     /// half-open).
-    pub fn circuit_state(&self, gauge: i64) {
+    pub(crate) fn circuit_state(&self, gauge: i64) {
         self.upstream.circuit_state.set(gauge);
     }
 
     /// An upstream request was not sent: the circuit was open.
-    pub fn circuit_rejection(&self) {
+    pub(crate) fn circuit_rejection(&self) {
         self.upstream.circuit_rejections.inc();
     }
 
     /// An app token request to the identity service finished with `outcome`.
-    pub fn token_request(&self, outcome: &str) {
+    pub(crate) fn token_request(&self, outcome: &str) {
         self.upstream
             .token_requests
             .with_label_values(&[outcome])
@@ -128,7 +133,7 @@ impl Metrics {
     }
 
     /// A cache lookup in `cache` was a hit or a miss.
-    pub fn cache_lookup(&self, cache: &str, hit: bool) {
+    pub(crate) fn cache_lookup(&self, cache: &str, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
         self.cache
             .cache_lookups
@@ -137,7 +142,7 @@ impl Metrics {
     }
 
     /// `cache` holds `entries` entries now.
-    pub fn cache_entries(&self, cache: &str, entries: u64) {
+    pub(crate) fn cache_entries(&self, cache: &str, entries: u64) {
         self.cache
             .cache_entries
             .with_label_values(&[cache])
@@ -145,7 +150,7 @@ impl Metrics {
     }
 
     /// `cache` dropped an entry, for `cause` (`expired` or `size`).
-    pub fn cache_eviction(&self, cache: &str, cause: &str) {
+    pub(crate) fn cache_eviction(&self, cache: &str, cause: &str) {
         self.cache
             .cache_evictions
             .with_label_values(&[cache, cause])
@@ -153,7 +158,7 @@ impl Metrics {
     }
 
     /// An answer from `cache` was served past its TTL, for `reason`.
-    pub fn stale_served(&self, cache: &str, reason: &str) {
+    pub(crate) fn stale_served(&self, cache: &str, reason: &str) {
         self.cache
             .stale_served
             .with_label_values(&[cache, reason])
@@ -161,7 +166,7 @@ impl Metrics {
     }
 
     /// A background refresh of `cache` finished with `outcome`.
-    pub fn refresh(&self, cache: &str, outcome: &str) {
+    pub(crate) fn refresh(&self, cache: &str, outcome: &str) {
         self.cache
             .refreshes
             .with_label_values(&[cache, outcome])
@@ -169,17 +174,17 @@ impl Metrics {
     }
 
     /// A miss in `cache` joined a fetch already in flight.
-    pub fn flight_join(&self, cache: &str) {
+    pub(crate) fn flight_join(&self, cache: &str) {
         self.cache.flight_joins.with_label_values(&[cache]).inc();
     }
 
     /// The DataLoader handed over a batch of `ids` customer ids.
-    pub fn loader_batch(&self, ids: usize) {
+    pub(crate) fn loader_batch(&self, ids: usize) {
         self.cache.loader_batch.observe(ids as f64);
     }
 
     /// A caller was refused for `reason` (a stable, non-secret word).
-    pub fn auth_refusal(&self, reason: &str) {
+    pub(crate) fn auth_refusal(&self, reason: &str) {
         self.requests
             .auth_refusals
             .with_label_values(&[reason])
@@ -188,7 +193,7 @@ impl Metrics {
 
     /// Caller keys come from a JWKS: the fetch series start at zero, so an alert on failed
     /// fetches sees them before the first failure.
-    pub fn jwks_in_use(&self) {
+    pub(crate) fn jwks_in_use(&self) {
         for trigger in ["start", "periodic", "unknown_kid"] {
             for outcome in ["ok", "error"] {
                 self.keys
@@ -199,7 +204,7 @@ impl Metrics {
     }
 
     /// A JWKS fetch finished; `keys` is how many keys are in use after it.
-    pub fn jwks_fetch(&self, trigger: &str, outcome: &str, keys: usize) {
+    pub(crate) fn jwks_fetch(&self, trigger: &str, outcome: &str, keys: usize) {
         self.keys
             .jwks_fetches
             .with_label_values(&[trigger, outcome])
@@ -210,27 +215,27 @@ impl Metrics {
     }
 
     /// An unknown `kid` did not cause a fetch, because one ran too recently.
-    pub fn jwks_refetch_suppressed(&self) {
+    pub(crate) fn jwks_refetch_suppressed(&self) {
         self.keys.jwks_refetches_suppressed.inc();
     }
 
     /// A client connection was accepted.
-    pub fn connection_opened(&self) {
+    pub(crate) fn connection_opened(&self) {
         self.requests.connections_open.inc();
     }
 
     /// A client connection closed.
-    pub fn connection_closed(&self) {
+    pub(crate) fn connection_closed(&self) {
         self.requests.connections_open.dec();
     }
 
     /// A new connection had to wait: the connection limit was reached.
-    pub fn connection_limit_reached(&self) {
+    pub(crate) fn connection_limit_reached(&self) {
         self.requests.connection_waits.inc();
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .unwrap_or_else(|error| {

@@ -36,7 +36,7 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 5
 
 /// Every metric of one gateway.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     operations: Mutex<HashSet<String>>,
     requests: RequestSeries,

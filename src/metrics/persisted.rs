@@ -25,7 +25,7 @@ impl PersistedSeries {
 
 impl Metrics {
     /// A request named a persisted document (`document`), with `outcome`.
-    pub fn persisted_document(&self, document: &str, outcome: &str) {
+    pub(crate) fn persisted_document(&self, document: &str, outcome: &str) {
         self.persisted
             .documents
             .with_label_values(&[document, outcome])

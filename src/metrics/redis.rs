@@ -62,7 +62,7 @@ impl RedisSeries {
 
 impl Metrics {
     /// A call to Redis (`operation`) ended with `outcome` after `elapsed`.
-    pub fn redis_operation(&self, operation: &str, outcome: &str, elapsed: Duration) {
+    pub(crate) fn redis_operation(&self, operation: &str, outcome: &str, elapsed: Duration) {
         self.redis
             .operations
             .with_label_values(&[operation, outcome])
@@ -76,25 +76,25 @@ impl Metrics {
     }
 
     /// A fill lease was asked for, with `outcome`.
-    pub fn redis_lease(&self, outcome: &str) {
+    pub(crate) fn redis_lease(&self, outcome: &str) {
         self.redis.leases.with_label_values(&[outcome]).inc();
     }
 
     /// A wait for another replica's fill ended with `outcome`.
-    pub fn redis_lease_wait(&self, outcome: &str) {
+    pub(crate) fn redis_lease_wait(&self, outcome: &str) {
         self.redis.lease_waits.with_label_values(&[outcome]).inc();
     }
 
     /// Redis is configured: the fallback series for `reasons` start at zero, so a rate of
     /// them (an alert's) exists before the first fallback.
-    pub fn redis_in_use(&self, reasons: &[&str]) {
+    pub(crate) fn redis_in_use(&self, reasons: &[&str]) {
         for reason in reasons {
             self.redis.fallbacks.with_label_values(&[reason]);
         }
     }
 
     /// This replica did without Redis, for `reason`.
-    pub fn redis_fallback(&self, reason: &str) {
+    pub(crate) fn redis_fallback(&self, reason: &str) {
         self.redis.fallbacks.with_label_values(&[reason]).inc();
     }
 }

@@ -2,7 +2,7 @@
 
 /// A request's document reference that could not be resolved; each has its own code.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum PersistedError {
+pub(crate) enum PersistedError {
     /// An automatic persisted query's hash that is not registered yet (Apollo's link then
     /// sends the query with its hash).
     #[error("PersistedQueryNotFound")]
@@ -28,7 +28,7 @@ pub enum PersistedError {
 
 impl PersistedError {
     /// The `extensions.code` of the refusal.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::QueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::HashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
@@ -40,7 +40,7 @@ impl PersistedError {
 
     /// Whether it is answered like a GraphQL request error (200 in `application/json`), as
     /// Apollo's persisted-query link expects for an unknown hash; the others are 400.
-    pub fn is_request_error(&self) -> bool {
+    pub(crate) fn is_request_error(&self) -> bool {
         matches!(self, Self::QueryNotFound)
     }
 }

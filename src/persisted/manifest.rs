@@ -12,7 +12,7 @@ use super::sha256_hex;
 
 /// The manifest's documents by their SHA-256 (lower-case hex).
 #[derive(Debug, Default)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     documents: HashMap<String, Arc<str>>,
 }
 
@@ -33,14 +33,14 @@ struct ApolloOperation {
 
 impl Manifest {
     /// Reads and checks the manifest at `path`; each error names the entry.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         Self::parse(&text)
     }
 
     /// Like [`Manifest::load`], from the manifest's text.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|error| format!("is not JSON: {error}"))?;
         let entries: Vec<(String, String)> = if value.get("format").is_some() {
@@ -79,24 +79,24 @@ impl Manifest {
     }
 
     /// Every document with its hash.
-    pub fn documents(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn documents(&self) -> impl Iterator<Item = (&str, &str)> {
         self.documents
             .iter()
             .map(|(hash, text)| (hash.as_str(), &**text))
     }
 
     /// The document with this hash (lower-case hex).
-    pub fn get(&self, hash: &str) -> Option<&Arc<str>> {
+    pub(crate) fn get(&self, hash: &str) -> Option<&Arc<str>> {
         self.documents.get(hash)
     }
 
     /// How many documents it holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.documents.len()
     }
 
     /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.documents.is_empty()
     }
 }

@@ -13,14 +13,14 @@
 
 mod error;
 mod manifest;
-pub mod settings;
+pub(crate) mod settings;
 
 use std::sync::Arc;
 
 use moka::sync::Cache;
 
-pub use error::PersistedError;
-pub use manifest::Manifest;
+pub(crate) use error::PersistedError;
+pub(crate) use manifest::Manifest;
 pub(crate) use manifest::normalised_id;
 
 use self::settings::PersistedSettings;
@@ -34,12 +34,12 @@ use crate::{
 const REGISTERED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The SHA-256 of `text`, in lower-case hex: a persisted document's id.
-pub fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     crate::hex::sha256(text.as_bytes(), 32)
 }
 
 /// The documents a request may name by hash.
-pub struct PersistedDocuments {
+pub(crate) struct PersistedDocuments {
     manifest: Manifest,
     only: bool,
     registered: Cache<String, Arc<str>>,
@@ -58,7 +58,7 @@ impl std::fmt::Debug for PersistedDocuments {
 
 impl PersistedDocuments {
     /// The documents of `manifest`; with `only`, nothing else runs.
-    pub fn new(
+    pub(crate) fn new(
         manifest: Manifest,
         only: bool,
         shared: Option<Arc<Shared>>,
@@ -80,7 +80,7 @@ impl PersistedDocuments {
 
     /// The documents `settings` name: the manifest read, each hash checked and each document
     /// validated against the schema, before anything listens. The error names the entry.
-    pub async fn from_settings(
+    pub(crate) async fn from_settings(
         settings: &PersistedSettings,
         shared: Option<Arc<Shared>>,
         metrics: &Arc<Metrics>,
@@ -113,13 +113,13 @@ impl PersistedDocuments {
     }
 
     /// Whether only manifest documents run.
-    pub fn safelist_only(&self) -> bool {
+    pub(crate) fn safelist_only(&self) -> bool {
         self.only
     }
 
     /// The document text a request runs: the one its reference names, or the `query` it
     /// sent (checked against its hash, and registered, for an automatic persisted query).
-    pub async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         reference: Option<&DocumentRef>,
         query: Option<String>,

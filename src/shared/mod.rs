@@ -17,7 +17,7 @@ mod customers;
 mod documents;
 mod lease;
 mod rate;
-pub mod settings;
+pub(crate) mod settings;
 mod snapshot;
 
 use std::{
@@ -55,7 +55,7 @@ const FALLBACK_REASONS: [&str; 4] = [
 
 /// Why a call to Redis gave nothing; the caller then does without it.
 #[derive(Debug, thiserror::Error)]
-pub enum SharedError {
+pub(crate) enum SharedError {
     /// Redis is marked down: no call is tried until a ping is answered.
     #[error("Redis is marked down")]
     Down,
@@ -73,10 +73,10 @@ pub enum SharedError {
 /// A start-up problem with the Redis settings.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct SettingsError(pub String);
+pub(crate) struct SettingsError(pub String);
 
 /// The connection to the shared Redis, and whether it is answering.
-pub struct Shared {
+pub(crate) struct Shared {
     connection: ConnectionManager,
     prefix: String,
     /// Set from a failed call until a ping is answered; calls are refused meanwhile.
@@ -98,7 +98,7 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     /// A client for the Redis `settings` name; `None` without `GATEWAY_REDIS_URL`. Connects
     /// lazily: an unreachable Redis at start is not an error, only a fallback.
-    pub fn new(
+    pub(crate) fn new(
         settings: &RedisSettings,
         metrics: Arc<Metrics>,
     ) -> Result<Option<Arc<Self>>, SettingsError> {

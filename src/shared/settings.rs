@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::{de, secret::Secret};
 
 /// The default `GATEWAY_REDIS_PREFIX`.
-pub const DEFAULT_PREFIX: &str = "elements-gateway:";
+pub(crate) const DEFAULT_PREFIX: &str = "elements-gateway:";
 
 /// Where the replicas' shared Redis is, if there is one.
 #[derive(Debug, Clone, Default, Deserialize)]

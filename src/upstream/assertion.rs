@@ -12,12 +12,12 @@ use super::UpstreamError;
 use crate::clock::unix_now;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523).
-pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Lifetime of one client assertion.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// Why the app's credentials could not be loaded; names the file, never key material.
 #[derive(Debug, thiserror::Error)]
-pub enum CredentialError {
+pub(crate) enum CredentialError {
     /// The key file cannot be read.
     #[error("cannot read {path}: {reason}")]
     UnreadableKey {
@@ -44,7 +44,7 @@ pub enum CredentialError {
 
 impl CredentialError {
     /// Whether the certificate file (rather than the key file) is at fault.
-    pub fn is_about_certificate(&self) -> bool {
+    pub(crate) fn is_about_certificate(&self) -> bool {
         matches!(
             self,
             Self::UnreadableCertificate { .. } | Self::NotCertificate(_)
@@ -53,7 +53,7 @@ impl CredentialError {
 }
 
 /// Signs client assertions with the app's certificate key.
-pub struct AssertionSigner {
+pub(crate) struct AssertionSigner {
     key: EncodingKey,
     /// SHA-1 thumbprint of the certificate, upper-case hex (the form portals show).
     kid: String,
@@ -80,7 +80,7 @@ struct AssertionClaims<'a> {
 
 impl AssertionSigner {
     /// Reads the private key and its certificate.
-    pub fn from_files(key_file: &Path, cert_file: &Path) -> Result<Self, CredentialError> {
+    pub(crate) fn from_files(key_file: &Path, cert_file: &Path) -> Result<Self, CredentialError> {
         let key_pem = std::fs::read(key_file).map_err(|error| CredentialError::UnreadableKey {
             path: key_file.display().to_string(),
             reason: error.to_string(),
@@ -112,7 +112,8 @@ impl AssertionSigner {
     }
 
     /// The `kid` the assertions carry: the certificate's SHA-1 thumbprint in hex.
-    pub fn kid(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn kid(&self) -> &str {
         &self.kid
     }
 
@@ -134,7 +135,7 @@ impl AssertionSigner {
 }
 
 /// SHA-1 of a certificate's DER: the thumbprint identity services register it under.
-pub fn certificate_thumbprint(der: &[u8]) -> Vec<u8> {
+pub(crate) fn certificate_thumbprint(der: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
         .as_ref()
         .to_vec()

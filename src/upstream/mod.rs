@@ -10,14 +10,15 @@ mod error;
 mod resilience;
 mod settings;
 mod token;
-pub mod wire;
+pub(crate) mod wire;
 
-pub use assertion::{ASSERTION_TYPE, AssertionSigner, CredentialError, certificate_thumbprint};
-pub use client::{BATCH_PATH, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamRuntime};
-pub use error::UpstreamError;
-pub use resilience::{Admission, Breaker, CircuitState, Outcome, RetryPolicy};
-pub use settings::{
+pub(crate) use assertion::{ASSERTION_TYPE, AssertionSigner, certificate_thumbprint};
+pub use client::BATCH_PATH;
+pub(crate) use client::{UpstreamClient, UpstreamRuntime};
+pub(crate) use error::UpstreamError;
+pub(crate) use resilience::{Breaker, CircuitState, Outcome, RetryPolicy};
+pub(crate) use settings::{
     ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
     UpstreamCredentials, UpstreamSettings,
 };
-pub use token::{AppCredentials, AppToken, ClientCredentials, ClientProof};
+pub(crate) use token::{AppCredentials, AppToken, ClientCredentials, ClientProof};

@@ -24,7 +24,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// When a failed attempt is worth another try, and how long to wait first.
 #[derive(Debug, Clone)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     max_attempts: u32,
     backoff: Duration,
     retry_after_max: Duration,
@@ -32,7 +32,7 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// The policy of these settings.
-    pub fn new(settings: &Resilience) -> Self {
+    pub(crate) fn new(settings: &Resilience) -> Self {
         Self {
             max_attempts: settings.max_attempts.max(1),
             backoff: settings.backoff,
@@ -42,7 +42,7 @@ impl RetryPolicy {
 
     /// The wait before attempt `attempt + 1` after `error` ended attempt `attempt` (counted
     /// from 1), or `None` when the error is not retried or no attempts are left.
-    pub fn delay(&self, attempt: u32, error: &UpstreamError) -> Option<Duration> {
+    pub(crate) fn delay(&self, attempt: u32, error: &UpstreamError) -> Option<Duration> {
         if attempt >= self.max_attempts || !is_retried(error) {
             return None;
         }
@@ -78,7 +78,7 @@ fn unit_random() -> f64 {
 
 /// Where the breaker stands, as `/metrics` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CircuitState {
+pub(crate) enum CircuitState {
     /// Requests flow.
     Closed,
     /// Requests fail fast until the cool-down ends.
@@ -89,7 +89,7 @@ pub enum CircuitState {
 
 impl CircuitState {
     /// The gauge value: 0 closed, 1 open, 2 half-open.
-    pub fn gauge(self) -> i64 {
+    pub(crate) fn gauge(self) -> i64 {
         match self {
             Self::Closed => 0,
             Self::Open => 1,
@@ -107,7 +107,7 @@ struct BreakerState {
 
 /// The circuit breaker in front of the upstream.
 #[derive(Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     /// Decides when the cool-down is over.
@@ -117,7 +117,7 @@ pub struct Breaker {
 
 /// How an attempt went, as far as the upstream's health goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The upstream answered usefully.
     Healthy,
     /// The upstream failed (unreachable, 5xx, 429, timeout, unusable body).
@@ -128,7 +128,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// How an attempt's result counts.
-    pub fn of<T>(result: &Result<T, UpstreamError>) -> Self {
+    pub(crate) fn of<T>(result: &Result<T, UpstreamError>) -> Self {
         match result {
             Ok(_) => Self::Healthy,
             Err(
@@ -144,7 +144,7 @@ impl Outcome {
 
 impl Breaker {
     /// A breaker that opens after `threshold` consecutive failures (0: never).
-    pub fn new(settings: &Resilience, clock: Clock) -> Self {
+    pub(crate) fn new(settings: &Resilience, clock: Clock) -> Self {
         Self {
             threshold: settings.breaker_failures,
             cooldown: settings.breaker_cooldown,
@@ -164,7 +164,7 @@ impl Breaker {
     ///
     /// The returned [`Admission`] records the outcome; dropped without one (the attempt was
     /// cancelled), it frees the probe slot so the circuit cannot stay half-open for good.
-    pub fn admit(&self) -> Result<Admission<'_>, UpstreamError> {
+    pub(crate) fn admit(&self) -> Result<Admission<'_>, UpstreamError> {
         let admission = Admission {
             breaker: self,
             recorded: false,
@@ -213,7 +213,7 @@ impl Breaker {
     }
 
     /// The breaker's state now.
-    pub fn current_state(&self) -> CircuitState {
+    pub(crate) fn current_state(&self) -> CircuitState {
         self.current(&self.state())
     }
 
@@ -229,14 +229,14 @@ impl Breaker {
 /// An attempt the breaker let through; its outcome must be recorded with [`Admission::finish`].
 #[derive(Debug)]
 #[must_use = "an admitted attempt's outcome must be recorded"]
-pub struct Admission<'a> {
+pub(crate) struct Admission<'a> {
     breaker: &'a Breaker,
     recorded: bool,
 }
 
 impl Admission<'_> {
     /// Records how the attempt went; returns the breaker's new state when it changed.
-    pub fn finish(mut self, outcome: Outcome) -> Option<CircuitState> {
+    pub(crate) fn finish(mut self, outcome: Outcome) -> Option<CircuitState> {
         self.recorded = true;
         self.breaker.record(outcome)
     }

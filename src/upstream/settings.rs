@@ -63,10 +63,10 @@ pub struct UpstreamSettings {
 }
 
 /// Default `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: 64 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Default `GATEWAY_UPSTREAM_MAX_PAGES`.
-pub const DEFAULT_MAX_PAGES: u64 = 1000;
+pub(crate) const DEFAULT_MAX_PAGES: u64 = 1000;
 
 /// How the gateway treats a failing upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]

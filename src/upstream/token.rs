@@ -58,7 +58,7 @@ fn refresh_margin(lifetime: Duration) -> Duration {
 
 /// How the app proves itself to the identity service.
 #[derive(Debug)]
-pub enum ClientProof {
+pub(crate) enum ClientProof {
     /// `client_secret` in the form body.
     Secret(Secret),
     /// A signed client assertion.
@@ -67,7 +67,7 @@ pub enum ClientProof {
 
 /// What the gateway needs to run the client-credentials grant.
 #[derive(Debug)]
-pub struct ClientCredentials {
+pub(crate) struct ClientCredentials {
     /// The identity service's token endpoint.
     pub token_url: Url,
     /// The app registration's id.
@@ -99,7 +99,7 @@ struct TokenRefusal {
 /// [`crate::flight`], so the waiters of one renewal share one request, and a caller that gives
 /// up cancels it for nobody.
 #[derive(Debug)]
-pub struct TokenClient {
+pub(crate) struct TokenClient {
     grant: Arc<Grant>,
     renewals: Flights<(), Result<Secret, UpstreamError>>,
 }
@@ -118,7 +118,7 @@ struct Grant {
 
 /// Where the gateway's upstream token comes from (from the settings).
 #[derive(Debug)]
-pub enum AppCredentials {
+pub(crate) enum AppCredentials {
     /// `GATEWAY_UPSTREAM_TOKEN`.
     Fixed(Secret),
     /// The client-credentials grant.
@@ -127,7 +127,7 @@ pub enum AppCredentials {
 
 /// The gateway's bearer token for the upstream.
 #[derive(Debug)]
-pub enum AppToken {
+pub(crate) enum AppToken {
     /// A fixed token from the settings; never refreshed.
     Fixed(Secret),
     /// Tokens from the identity service.
@@ -136,7 +136,7 @@ pub enum AppToken {
 
 impl AppToken {
     /// The token to send now, fetching one when there is none or it is about to expire.
-    pub async fn get(&self) -> Result<Secret, UpstreamError> {
+    pub(crate) async fn get(&self) -> Result<Secret, UpstreamError> {
         match self {
             Self::Fixed(token) => Ok(token.clone()),
             Self::Issued(client) => client.get().await,
@@ -145,7 +145,7 @@ impl AppToken {
 
     /// The upstream refused `token`: forget it, so the next [`AppToken::get`] fetches anew.
     /// Returns whether a new token can be had (false for a fixed token).
-    pub fn invalidate(&self, token: &Secret) -> bool {
+    pub(crate) fn invalidate(&self, token: &Secret) -> bool {
         match self {
             Self::Fixed(_) => false,
             Self::Issued(client) => {
@@ -158,7 +158,7 @@ impl AppToken {
 
 impl TokenClient {
     /// A client for `credentials`; each token request may take `timeout`.
-    pub fn new(
+    pub(crate) fn new(
         http: reqwest::Client,
         credentials: ClientCredentials,
         timeout: Duration,

@@ -10,7 +10,7 @@ use crate::domain::{RawCustomer, json_kind};
 
 /// One page of `POST …/customers/services/batch`.
 #[derive(Debug, Deserialize)]
-pub struct BatchPage {
+pub(crate) struct BatchPage {
     /// The customers on this page, in upstream order.
     pub data: Vec<RawCustomer>,
     /// What the upstream says about paging; it may differ from what was asked.
@@ -20,7 +20,7 @@ pub struct BatchPage {
 /// The `metadata` object of a page.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PageMetadata {
+pub(crate) struct PageMetadata {
     /// The page size the upstream actually used (it may cap what was asked).
     #[serde(default, deserialize_with = "lenient_count")]
     pub page_size: u64,

@@ -214,7 +214,7 @@ async fn an_assertion_signed_by_another_key_is_refused() {
 #[tokio::test]
 async fn an_unusable_assertion_key_or_certificate_stops_start_up_naming_its_setting() {
     use crate::common::keys::fixture;
-    use elements_gateway::{app::Application, config::Settings};
+    use elements_gateway::{Application, Settings};
     for (key, cert, setting) in [
         (
             fixture("missing.key"),

@@ -1,7 +1,7 @@
 //! Caller keys beyond the shared secret: PEM public keys and a JWKS endpoint, rotation,
 //! bounded refetching, outages, and the algorithm-confusion attack.
 
-use elements_gateway::{app::Application, config::Settings};
+use elements_gateway::{Application, Settings};
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 

@@ -10,7 +10,7 @@ const SCHEMA_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.gr
 
 #[test]
 fn the_checked_in_sdl_matches_the_schema() {
-    let sdl = elements_gateway::graphql::sdl();
+    let sdl = elements_gateway::sdl();
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(SCHEMA_FILE, &sdl).unwrap();
     }
@@ -220,7 +220,7 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
         client
             .post(format!(
                 "{base}{}?pageIndex={page}&pageSize=100",
-                elements_gateway::upstream::BATCH_PATH
+                elements_gateway::BATCH_PATH
             ))
             .bearer_auth(token)
             .json(&body)
@@ -332,11 +332,7 @@ fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
                 .collect()
         })
         .collect();
-    assert_eq!(
-        rows.len(),
-        elements_gateway::config::VARIABLES.len(),
-        "{printed}"
-    );
+    assert_eq!(rows.len(), elements_gateway::VARIABLES.len(), "{printed}");
     let file_source = format!("set in {}", file.display());
     for expected in [
         [

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use aws_lc_rs::digest::{SHA256, digest};
-use elements_gateway::{app::Application, config::Settings, mock_upstream::MockUpstream};
+use elements_gateway::{Application, Settings, mock_upstream::MockUpstream};
 use serde_json::{Value, json};
 
 use crate::common::{

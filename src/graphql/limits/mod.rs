@@ -209,7 +209,7 @@ pub fn check(
 /// after start is held to the same sizes as every later one. Only such refusals wait for the
 /// read: a query that passes on assumed sizes is not held back (a `customers` page can still
 /// be answered early).
-pub async fn measure(
+pub(crate) async fn measure(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,

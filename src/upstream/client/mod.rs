@@ -48,13 +48,13 @@ use crate::{clock::Clock, domain::RawCustomer, metrics::Metrics, upstream::Upstr
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
 
 /// The most ids the gateway puts in one `customerIds` request.
-pub const MAX_IDS_PER_REQUEST: usize = 100;
+pub(crate) const MAX_IDS_PER_REQUEST: usize = 100;
 
 /// What the client needs besides its settings: where its app token comes from (the
 /// settings' credentials with their key files read), how long one read may take (the request
 /// deadline), and the clock that decides freshness.
 #[derive(Debug)]
-pub struct UpstreamRuntime {
+pub(crate) struct UpstreamRuntime {
     /// Where the app's bearer token for the upstream comes from.
     pub credentials: AppCredentials,
     /// Time allowed for one read (all its pages, retries and waits included).
@@ -65,7 +65,7 @@ pub struct UpstreamRuntime {
 
 /// The upstream REST client: one connection pool, one concurrency budget.
 #[derive(Debug)]
-pub struct UpstreamClient {
+pub(crate) struct UpstreamClient {
     /// One page request, through every layer.
     stack: Stack,
     health: Arc<Health>,
@@ -90,7 +90,7 @@ pub(crate) struct Selection<'a> {
 
 impl UpstreamClient {
     /// Builds the client; fails only when the TLS stack cannot be set up.
-    pub fn new(
+    pub(crate) fn new(
         settings: &UpstreamSettings,
         runtime: UpstreamRuntime,
         metrics: Arc<Metrics>,
@@ -172,7 +172,7 @@ impl UpstreamClient {
 
     /// Every customer, in upstream order, each once, handed to `take` a page at a time as the
     /// pages arrive, so that a reader can use the first pages before the last one is in.
-    pub async fn all_customers(
+    pub(crate) async fn all_customers(
         &self,
         take: &mut (dyn FnMut(Vec<RawCustomer>) + Send),
     ) -> Result<(), UpstreamError> {
@@ -184,7 +184,10 @@ impl UpstreamClient {
     /// The customers with these ids that exist; an unknown id is simply absent.
     ///
     /// Ids go out at most [`MAX_IDS_PER_REQUEST`] a request, the chunks concurrently.
-    pub async fn customers_by_id(&self, ids: &[String]) -> Result<Vec<RawCustomer>, UpstreamError> {
+    pub(crate) async fn customers_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<RawCustomer>, UpstreamError> {
         // Futures first, then the stream: a closure over borrowed chunks inside the stream
         // type would not be `Send` for every lifetime.
         let deadline = Instant::now() + self.deadline;
@@ -211,18 +214,18 @@ impl UpstreamClient {
     }
 
     /// Whether the last exchange reached the upstream and had our token accepted.
-    pub fn is_reachable(&self) -> bool {
+    pub(crate) fn is_reachable(&self) -> bool {
         self.health.is_reachable()
     }
 
     /// The time one read may take, retries included (the request deadline).
-    pub fn deadline(&self) -> Duration {
+    pub(crate) fn deadline(&self) -> Duration {
         self.deadline
     }
 
     /// Page 1 of the whole listing, tried once: learns whether the upstream accepts our token,
     /// and how the listing is paged (for sending pages ahead on the first read).
-    pub async fn probe(&self) -> Result<(), UpstreamError> {
+    pub(crate) async fn probe(&self) -> Result<(), UpstreamError> {
         let deadline = Instant::now() + self.timeout;
         let request = PageRequest::new(
             Selection { customer_ids: None },

@@ -7,9 +7,7 @@ pub(crate) mod redis;
 use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use elements_gateway::{
-    app::Application,
-    clock::Clock,
-    config::Settings,
+    Application, Clock, Settings,
     mock_upstream::{MockClient, MockOptions, MockUpstream},
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

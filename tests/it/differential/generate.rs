@@ -5,7 +5,7 @@
 //! type. Deterministic for a seed.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use elements_gateway::graphql::PRODUCT_SCALARS;
+use elements_gateway::PRODUCT_SCALARS;
 use proptest::prelude::RngExt;
 use proptest::test_runner::TestRng;
 use serde_json::{Map, Value, json};
