@@ -102,15 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config {
             action: ConfigAction::Check { config },
-        } => {
-            let env = |name: &str| std::env::var(name).ok();
-            let settings = Settings::load(config.as_deref(), env)?;
-            check::offline(&settings).await?;
-            let written = Settings::written(config.as_deref(), env)?;
-            println!("{}", check::report(&written, &settings));
-            println!("configuration OK: every start-up rule that needs no network holds");
-            Ok(())
-        }
+        } => config_check(config.as_deref()).await,
         Command::Serve {
             config,
             demo: false,
@@ -176,6 +168,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `config check`: every start-up rule that needs no network, then the settings written and
+/// their effective values (secrets as `<set>`).
+async fn config_check(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = Settings::load(config, env)?;
+    check::offline(&settings).await?;
+    let written = Settings::written(config, env)?;
+    println!("{}", check::report(&written, &settings));
+    println!("configuration OK: every start-up rule that needs no network holds");
+    Ok(())
 }
 
 /// Logging settings from `GATEWAY_LOG_*` and `GATEWAY_TRACING_*` alone, for the commands that

@@ -1,6 +1,7 @@
 //! Integration tests: the real gateway on an ephemeral port, the real mock upstream on
 //! another, real HTTP between them. One test binary (one link step) with a module per area.
 
+mod answer_reuse;
 mod app_token;
 mod auth;
 mod cache_and_batching;
@@ -23,10 +24,13 @@ mod observability;
 mod otlp;
 mod paging;
 mod partial;
+mod partial_generated;
 mod persisted;
 mod products;
 mod protection;
 mod relay;
 mod replicas;
+mod replicas_lease;
 mod resilience;
 mod secrets;
+mod stale;

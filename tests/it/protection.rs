@@ -232,8 +232,15 @@ async fn bad_input_is_a_4xx_with_a_graphql_shaped_error_and_asks_nothing_upstrea
     let (status, code, message) = refusal(response).await;
     assert_eq!((status, code.as_str()), (400, "BAD_REQUEST"));
     assert!(message.contains("UTF-8"), "{message}");
-    // A bad cursor is an error of its field, not of the request: the non-null connection
-    // nulls up to `data` (294), and still nothing is asked upstream.
+    assert_eq!(gateway.upstream_requests(), before);
+}
+
+#[tokio::test]
+async fn a_bad_cursor_is_its_fields_error_and_asks_nothing_upstream() {
+    let gateway = spawn().await;
+    let before = gateway.upstream_requests();
+    // An error of its field, not of the request: the non-null connection nulls up to `data`
+    // (294).
     for (what, body) in [
         (
             "a bad cursor",
