@@ -7,7 +7,9 @@ in one run rather than through each one's ratio to the baseline, which moves wit
     cargo build --release
     python3 bench/ab.py /tmp/before/target/release/elements-gateway target/release/elements-gateway
 
-Prints each round's requests/s and p99, and the medians. `--restricted` sends, instead, a
+Prints each round's requests/s and p99, and the medians. `--defaults` runs both with logging on
+its defaults (the access log on) rather than at warn; `--reuse-off` turns whole-answer reuse
+off, so every request is executed. `--restricted` sends, instead, a
 caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50 customers of the query's answer
 (a token of a few KB).
 """
@@ -30,7 +32,28 @@ def main():
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--secs", type=int, default=10)
     parser.add_argument("--restricted", action="store_true")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="logging on its defaults (the access log at info) instead of warn",
+    )
+    parser.add_argument(
+        "--reuse-off",
+        action="store_true",
+        help="GATEWAY_CACHE_ANSWER_BYTES=0: every request executed",
+    )
     args = parser.parse_args()
+    settings = bench.gateway_env
+
+    def gateway_env(upstream, port):
+        env = settings(upstream, port)
+        if args.defaults:
+            env.pop("GATEWAY_LOG_LEVEL")
+        if args.reuse_off:
+            env["GATEWAY_CACHE_ANSWER_BYTES"] = "0"
+        return env
+
+    bench.gateway_env = gateway_env
     binaries = {"before": args.before.resolve(), "after": args.after.resolve()}
     procs = bench.Processes()
     runs = {name: [] for name in binaries}

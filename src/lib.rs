@@ -107,6 +107,9 @@ pub use app::{Application, StartError};
 pub use cli::{Cli, run};
 pub use clock::Clock;
 pub use config::{ConfigError, Settings, VARIABLES};
-pub use domain::{Customer, ProductFilter, RawCustomer, Snapshot};
-pub use graphql::{ListSizes, PRODUCT_SCALARS, QueryLimits, Refusal, check_limits, sdl};
+pub use domain::{Customer, ProductFilter, RawCustomer, RawProduct, Snapshot};
+pub use graphql::{
+    ListSizes, PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS, QueryLimits, Refusal, check_limits,
+    sdl,
+};
 pub use upstream::BATCH_PATH;

@@ -16,7 +16,7 @@ pub(crate) use ids::product_customer;
 pub(crate) use model::Product;
 pub use model::{Customer, ProductFilter};
 pub use raw::RawCustomer;
-pub(crate) use raw::RawProduct;
+pub use raw::RawProduct;
 pub(crate) use raw::{json_kind, with_raw_fields};
 pub(crate) use snapshot::ProductRef;
 pub use snapshot::Snapshot;

@@ -40,7 +40,7 @@ pub use limits::{ListSizes, QueryLimits, Refusal, check as check_limits};
 pub(crate) use operation::{chosen as chosen_operation, is_mutation};
 pub(crate) use query::Query;
 pub(crate) use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
-pub use table::PRODUCT_SCALARS;
+pub use table::{PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS};
 
 use crate::{
     auth::CustomerAccess,

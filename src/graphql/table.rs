@@ -3,10 +3,11 @@
 //! Each line is the field's Rust name (also the [`RawProduct`](crate::domain::RawProduct)
 //! field it reads), its GraphQL name, and its description; `texts` are `String`s (null for
 //! "N/A", empty or missing), `ints` are `Int`s (null when the text does not parse). The
-//! async-graphql resolvers (`types.rs`), the fast executor's plan (`fast/plan.rs`), the list
-//! of every `Product` scalar ([`PRODUCT_SCALARS`], which the differential test draws from) and
-//! the test that the fast executor covers every field all read this table, so a new scalar is
-//! one line here and one in `schema/schema.graphql` (checked against the code by a test).
+//! async-graphql resolvers (`types.rs`), the fast executor's plan (`fast/plan.rs`), the lists
+//! of `Product`'s scalars ([`PRODUCT_SCALARS`], which the differential test draws from, and
+//! [`PRODUCT_TEXTS`] and [`PRODUCT_INTS`], which the normalisation test checks) and the test
+//! that the fast executor covers every field all read this table, so a new scalar is one line
+//! here and one in `schema/schema.graphql` (checked against the code by a test).
 
 /// Calls `$then!` with the table (see the module docs).
 macro_rules! with_product_scalars {
@@ -41,12 +42,18 @@ macro_rules! with_product_scalars {
 }
 pub(crate) use with_product_scalars;
 
-/// Generates [`PRODUCT_SCALARS`] from the table and the fields it does not hold.
+/// Generates [`PRODUCT_SCALARS`], [`PRODUCT_TEXTS`] and [`PRODUCT_INTS`] from the table.
 macro_rules! scalar_names {
     (
         texts: [$($text:ident => $text_name:literal: $text_doc:literal),+ $(,)?],
         ints: [$($int:ident => $int_name:literal: $int_doc:literal),+ $(,)?] $(,)?
     ) => {
+        /// The table's text fields of `Product`, by GraphQL name.
+        pub const PRODUCT_TEXTS: &[&str] = &[$($text_name),+];
+
+        /// The table's Int fields of `Product`, by GraphQL name.
+        pub const PRODUCT_INTS: &[&str] = &[$($int_name),+];
+
         /// Every scalar field of `Product` by its GraphQL name: the table's, and `id`,
         /// `customerId`, `service` and the two dates.
         pub const PRODUCT_SCALARS: &[&str] = &[

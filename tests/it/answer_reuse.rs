@@ -64,6 +64,29 @@ async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
     assert_eq!(again, first, "the mock's data did not change");
 }
 
+/// A token for `sub` that may see `customers` only.
+fn scoped(sub: &str, customers: serde_json::Value) -> String {
+    let mut claims = crate::auth::with(json!({ "elements_customers": customers }));
+    claims["sub"] = sub.into();
+    crate::common::sign(
+        &claims,
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    )
+}
+
+/// The customer ids a `customers { nodes { id } }` answer lists, sorted.
+fn seen(answer: &serde_json::Value) -> Vec<String> {
+    let mut seen: Vec<String> = answer["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["id"].as_str().unwrap().to_owned())
+        .collect();
+    seen.sort();
+    seen
+}
+
 #[tokio::test]
 async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() {
     let gateway = spawn_with(
@@ -73,15 +96,6 @@ async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() 
     )
     .await;
     let ids = gateway.upstream_ids();
-    let scoped = |sub: &str, customers: serde_json::Value| {
-        let mut claims = crate::auth::with(json!({ "elements_customers": customers }));
-        claims["sub"] = sub.into();
-        crate::common::sign(
-            &claims,
-            jsonwebtoken::Algorithm::HS256,
-            crate::common::SECRET,
-        )
-    };
     let first_two = scoped("portal-a", json!([ids[0], ids[1]]));
     let same_two = scoped("portal-b", json!([ids[1], ids[0]]));
     let other = scoped("portal-c", json!([ids[2]]));
@@ -107,16 +121,6 @@ async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() 
             .unwrap();
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
-    };
-    let seen = |answer: &serde_json::Value| -> Vec<String> {
-        let mut seen: Vec<String> = answer["data"]["customers"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|node| node["id"].as_str().unwrap().to_owned())
-            .collect();
-        seen.sort();
-        seen
     };
     let mut expected = vec![ids[0].clone(), ids[1].clone()];
     expected.sort();

@@ -107,16 +107,15 @@ async fn assert_accepted(gateway: &TestGateway, claims: &Value) {
     assert_eq!(response.status(), 200, "{claims}");
 }
 
-#[tokio::test]
-async fn every_refusal_reason_has_its_own_message_and_metric_label() {
-    let gateway =
-        spawn_with(Options::default().set("GATEWAY_JWT_REQUIRED_SCOPE", "elements.read")).await;
-    let t = now();
-    let scoped = |changes: Value| {
-        let mut claims = with(changes);
-        claims["scope"] = json!("elements.read");
-        claims
-    };
+/// Claims that hold the scope the refusal tests require, changed by `changes`.
+fn scoped(changes: Value) -> Value {
+    let mut claims = with(changes);
+    claims["scope"] = json!("elements.read");
+    claims
+}
+
+/// Authorizations refused for their form, header or signature, by refusal reason.
+fn refused_forms() -> Vec<(&'static str, Vec<Option<String>>)> {
     let good = sign(&scoped(json!({})), Algorithm::HS256, SECRET);
     let parts: Vec<&str> = good.split('.').collect();
     let forged = format!(
@@ -125,7 +124,7 @@ async fn every_refusal_reason_has_its_own_message_and_metric_label() {
         URL_SAFE_NO_PAD.encode(scoped(json!({"sub": "admin"})).to_string()),
         parts[2]
     );
-    let cases: Vec<(&str, Vec<Option<String>>)> = vec![
+    vec![
         ("missing", vec![None]),
         (
             "not_bearer",
@@ -173,6 +172,13 @@ async fn every_refusal_reason_has_its_own_message_and_metric_label() {
                 Some(format!("Bearer {forged}")),
             ],
         ),
+    ]
+}
+
+/// Well-signed tokens refused for their claims, by refusal reason.
+fn refused_claims() -> Vec<(&'static str, Vec<Option<String>>)> {
+    let t = now();
+    vec![
         (
             "expired",
             vec![Some(bearer(&scoped(json!({ "exp": t - 120 }))))],
@@ -218,7 +224,15 @@ async fn every_refusal_reason_has_its_own_message_and_metric_label() {
                 Some(bearer(&with(json!({ "scp": ["elements.write"] })))),
             ],
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn every_refusal_reason_has_its_own_message_and_metric_label() {
+    let gateway =
+        spawn_with(Options::default().set("GATEWAY_JWT_REQUIRED_SCOPE", "elements.read")).await;
+    let mut cases = refused_forms();
+    cases.extend(refused_claims());
     let mut messages: HashMap<String, &str> = HashMap::new();
     for (reason, authorizations) in &cases {
         for authorization in authorizations {

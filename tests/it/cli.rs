@@ -192,8 +192,32 @@ async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
     assert_eq!(page.status(), 200);
 }
 
-#[tokio::test]
-async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
+/// A token from the mock's token endpoint for the client `cli-app`, after a wrong secret is
+/// refused.
+async fn issued_token(client: &reqwest::Client, base: &str) -> String {
+    let grant = |secret: &str| {
+        client
+            .post(format!("{base}/connect/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "cli-app"),
+                ("client_secret", secret),
+                ("scope", "elements.license.read.all"),
+            ])
+            .send()
+    };
+    let denied = grant("not-it").await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let denied: Value = denied.json().await.unwrap();
+    assert_eq!(denied["error"], "invalid_client");
+    let granted: Value = grant("cli-secret").await.unwrap().json().await.unwrap();
+    assert_eq!(granted["expires_in"], 3600);
+    granted["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `mock-upstream` with 7 customers of 2 products, pages of at most 5, a fixed token and a
+/// client-credentials app.
+fn mock_command() -> std::process::Command {
     let mut mock = gateway_command();
     mock.args([
         "mock-upstream",
@@ -212,7 +236,12 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
     ])
     .args(["--client-id", "cli-app", "--client-secret", "cli-secret"])
     .stderr(Stdio::null());
-    let mut mock = Running::start(mock);
+    mock
+}
+
+#[tokio::test]
+async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
+    let mut mock = Running::start(mock_command());
     let listening = mock.line_after("mock upstream listening on ").await;
     let base = listening.split_whitespace().next().unwrap().to_owned();
     let client = reqwest::Client::new();
@@ -254,25 +283,8 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
     assert_eq!(refused.status(), 401);
 
     // The token endpoint grants client credentials; the batch endpoint takes what it issues.
-    let grant = |secret: &str| {
-        client
-            .post(format!("{base}/connect/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "cli-app"),
-                ("client_secret", secret),
-                ("scope", "elements.license.read.all"),
-            ])
-            .send()
-    };
-    let denied = grant("not-it").await.unwrap();
-    assert_eq!(denied.status(), 401);
-    let denied: Value = denied.json().await.unwrap();
-    assert_eq!(denied["error"], "invalid_client");
-    let granted: Value = grant("cli-secret").await.unwrap().json().await.unwrap();
-    assert_eq!(granted["expires_in"], 3600);
-    let issued = granted["access_token"].as_str().unwrap();
-    assert_eq!(batch(1, issued, json!({})).await.unwrap().status(), 200);
+    let issued = issued_token(&client, &base).await;
+    assert_eq!(batch(1, &issued, json!({})).await.unwrap().status(), 200);
 
     let switched = client
         .put(format!("{base}/__mock/fault"))
@@ -293,6 +305,21 @@ async fn the_mock_upstream_command_serves_pages_tokens_and_faults() {
         .unwrap();
     assert_eq!(stats["requests"], 5);
     assert_eq!(stats["token_requests"], 2);
+}
+
+/// The rows of the settings table `config check` prints first, each split into its columns.
+fn table_rows(printed: &str) -> Vec<Vec<&str>> {
+    printed
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .collect()
+        })
+        .collect()
 }
 
 #[test]
@@ -321,17 +348,7 @@ fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
     for secret in ["app-token-never-shown", "caller-secret-never-shown"] {
         assert!(!printed.contains(secret), "{printed}");
     }
-    let rows: Vec<Vec<&str>> = printed
-        .lines()
-        .skip(1)
-        .take_while(|line| !line.is_empty())
-        .map(|line| {
-            line.split("  ")
-                .map(str::trim)
-                .filter(|part| !part.is_empty())
-                .collect()
-        })
-        .collect();
+    let rows = table_rows(&printed);
     assert_eq!(rows.len(), elements_gateway::VARIABLES.len(), "{printed}");
     let file_source = format!("set in {}", file.display());
     for expected in [

@@ -1,7 +1,11 @@
 //! `customers` (cursors, search, limits), `customer(id)`, and normalisation through the API.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
-use elements_gateway::mock_upstream::dataset::MockCustomer;
+use elements_gateway::{
+    PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS, mock_upstream::dataset::MockCustomer,
+};
 use serde_json::{Value, json};
 
 use crate::common::{Options, error_code, spawn, spawn_with};
@@ -191,80 +195,79 @@ fn instant(raw: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
+/// Checks one answered `product` against its `raw` text, noting the date forms seen.
+fn check_product(product: &Value, customer: &MockCustomer, seen_forms: &mut HashSet<String>) {
+    let raw = &product["raw"];
+    let raw_text = |field: &str| raw[field].as_str();
+    // The raw record is one of this customer's upstream products, verbatim.
+    assert!(customer.products.iter().any(|upstream| {
+        upstream.expiration_date.as_deref() == raw_text("expirationDate")
+            && upstream.purchased_user_seats.as_deref() == raw_text("purchasedUserSeats")
+            && upstream.source.as_deref() == raw_text("source")
+    }));
+    for field in PRODUCT_TEXTS {
+        assert_eq!(product[*field], text(raw_text(field)), "{field}");
+    }
+    let service = text(raw_text("service"));
+    let service = if service.is_null() {
+        json!("")
+    } else {
+        service
+    };
+    assert_eq!(product["service"], service);
+    for field in PRODUCT_INTS {
+        let expected = raw_text(field).and_then(|text| text.parse::<i32>().ok());
+        assert_eq!(
+            product[*field],
+            json!(expected),
+            "{field} from {:?}",
+            raw_text(field)
+        );
+    }
+    for field in ["expirationDate", "contractEndDate"] {
+        let got = product[field].as_str().map(|text| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        });
+        assert_eq!(
+            got,
+            instant(raw_text(field)),
+            "{field} from {:?}",
+            raw_text(field)
+        );
+        if let Some(shown) = product[field].as_str() {
+            assert!(shown.ends_with('Z'), "RFC 3339 in UTC: {shown}");
+        }
+        let form = raw_text(field).map_or("missing".to_owned(), |raw| {
+            raw.chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect()
+        });
+        seen_forms.insert(form);
+    }
+}
+
 #[tokio::test]
 async fn values_are_normalised_and_raw_keeps_the_verbatim_text() {
     let gateway = spawn_with(Options::default().customers(40, 6)).await;
+    // Every scalar of the field table, normalised and verbatim.
+    let scalars = PRODUCT_SCALARS.join(" ");
+    let raw = elements_gateway::RawProduct::FIELD_NAMES.join(" ");
     let data = gateway
-        .data(
-            "{ customers(first: 1000) { nodes { id organization email products {
-                service subscriptionModel purchasedUserSeats purchasedUnits storage source
-                expirationDate contractEndDate
-                raw { service subscriptionModel purchasedUserSeats purchasedUnits storage source
-                      expirationDate contractEndDate } } } } }",
-        )
+        .data(&format!(
+            "{{ customers(first: 1000) {{ nodes {{ id organization email products {{ {scalars} raw {{ {raw} }} }} }} }} }}"
+        ))
         .await;
     let nodes = data["customers"]["nodes"].as_array().unwrap();
-    let mut seen_forms = std::collections::HashSet::new();
+    let mut seen_forms = HashSet::new();
     for (node, customer) in nodes.iter().zip(gateway.upstream.customers()) {
         assert_eq!(node["organization"], text(Some(&customer.organization)));
         assert_eq!(node["email"], text(Some(&customer.customer)));
         let products = node["products"].as_array().unwrap();
         assert_eq!(products.len(), customer.products.len());
         for product in products {
-            let raw = &product["raw"];
-            let raw_text = |field: &str| raw[field].as_str();
-            // The raw record is one of this customer's upstream products, verbatim.
-            assert!(customer.products.iter().any(|upstream| {
-                upstream.expiration_date.as_deref() == raw_text("expirationDate")
-                    && upstream.purchased_user_seats.as_deref() == raw_text("purchasedUserSeats")
-                    && upstream.source.as_deref() == raw_text("source")
-            }));
-            assert_eq!(
-                product["subscriptionModel"],
-                text(raw_text("subscriptionModel"))
-            );
-            assert_eq!(product["storage"], text(raw_text("storage")));
-            assert_eq!(product["source"], text(raw_text("source")));
-            let service = text(raw_text("service"));
-            assert_eq!(
-                product["service"],
-                if service.is_null() {
-                    json!("")
-                } else {
-                    service
-                }
-            );
-            for field in ["purchasedUserSeats", "purchasedUnits"] {
-                let expected = raw_text(field).and_then(|text| text.parse::<i32>().ok());
-                assert_eq!(
-                    product[field],
-                    json!(expected),
-                    "{field} from {:?}",
-                    raw_text(field)
-                );
-            }
-            for field in ["expirationDate", "contractEndDate"] {
-                let got = product[field].as_str().map(|text| {
-                    DateTime::parse_from_rfc3339(text)
-                        .unwrap()
-                        .with_timezone(&Utc)
-                });
-                assert_eq!(
-                    got,
-                    instant(raw_text(field)),
-                    "{field} from {:?}",
-                    raw_text(field)
-                );
-                if let Some(shown) = product[field].as_str() {
-                    assert!(shown.ends_with('Z'), "RFC 3339 in UTC: {shown}");
-                }
-                let form = raw_text(field).map_or("missing".to_owned(), |raw| {
-                    raw.chars()
-                        .map(|c| if c.is_ascii_digit() { '9' } else { c })
-                        .collect()
-                });
-                seen_forms.insert(form);
-            }
+            check_product(product, customer, &mut seen_forms);
         }
     }
     // The dataset exercised every form the contract lists.

@@ -7,26 +7,47 @@ use elements_gateway::mock_upstream::{MockOptions, MockUpstream};
 use serde_json::{Value, json};
 
 use crate::common::{
-    AppAuth, Options, base_settings,
+    AppAuth, Options, TestGateway, base_settings,
     process::{Running, gateway_command},
     spawn_with, sum_series, token,
 };
 
-#[tokio::test]
-async fn every_metric_exists_and_moves_with_traffic() {
-    let gateway = spawn_with(
-        Options::default()
-            // 120 customers: three pages, so the first read sends pages ahead.
-            .customers(120, 2)
-            .app_auth(AppAuth::ClientSecret)
-            .set("GATEWAY_CACHE_TTL_SECS", 1)
-            .set("GATEWAY_CACHE_STALE_SECS", 0),
-    )
-    .await;
-    let before = gateway.get("/metrics").await.text().await.unwrap();
+/// Series that must move with [`traffic_of_every_kind`], and by at least how much.
+const MOVED: [(&str, f64); 14] = [
+    (
+        "gateway_graphql_requests_total{operation=\"Listing\",outcome=\"ok\"}",
+        9.0,
+    ),
+    (
+        "gateway_graphql_request_duration_seconds_count{operation=\"Listing\"}",
+        9.0,
+    ),
+    ("gateway_upstream_requests_total{outcome=\"OK\"}", 1.0),
+    ("gateway_upstream_request_duration_seconds_count", 1.0),
+    ("gateway_upstream_pages_ahead_total{outcome=\"used\"}", 1.0),
+    ("gateway_cache_lookups_total{result=\"hit\"}", 1.0),
+    ("gateway_cache_lookups_total{result=\"miss\"}", 1.0),
+    (
+        "gateway_cache_singleflight_joins_total{cache=\"snapshot\"}",
+        1.0,
+    ),
+    (
+        "gateway_cache_singleflight_joins_total{cache=\"answer\"}",
+        1.0,
+    ),
+    ("gateway_cache_evictions_total{cause=\"expired\"}", 1.0),
+    ("gateway_loader_batch_size_count", 1.0),
+    ("gateway_loader_batch_size_sum", 2.0),
+    ("gateway_auth_refusals_total", 1.0),
+    (
+        "gateway_request_refusals_total{check=\"QUERY_TOO_DEEP\"}",
+        1.0,
+    ),
+];
 
-    // A cold stampede of two different bodies: one fetch, the rest join it; identical bodies
-    // execute once. Then warm named queries.
+/// A cold stampede of two different bodies (one fetch, the rest join it; identical bodies
+/// execute once), warm named queries, a loader batch, two refusals, and entries expiring.
+async fn traffic_of_every_kind(gateway: &TestGateway) {
     gateway.upstream.set_latency(Duration::from_millis(300));
     let listing = json!({ "query": "query Listing { customers(first: 5) { nodes { id } } }" });
     let other = json!({ "query": "query Listing { customers(first: 6) { nodes { id } } }" });
@@ -67,40 +88,26 @@ async fn every_metric_exists_and_moves_with_traffic() {
             >= 1.0
     })
     .await;
+}
+
+#[tokio::test]
+async fn every_metric_exists_and_moves_with_traffic() {
+    let gateway = spawn_with(
+        Options::default()
+            // 120 customers: three pages, so the first read sends pages ahead.
+            .customers(120, 2)
+            .app_auth(AppAuth::ClientSecret)
+            .set("GATEWAY_CACHE_TTL_SECS", 1)
+            .set("GATEWAY_CACHE_STALE_SECS", 0),
+    )
+    .await;
+    let before = gateway.get("/metrics").await.text().await.unwrap();
+
+    traffic_of_every_kind(&gateway).await;
 
     let after = gateway.get("/metrics").await.text().await.unwrap();
     let moved = |series: &str| sum_series(&after, series) - sum_series(&before, series);
-    for (series, at_least) in [
-        (
-            "gateway_graphql_requests_total{operation=\"Listing\",outcome=\"ok\"}",
-            9.0,
-        ),
-        (
-            "gateway_graphql_request_duration_seconds_count{operation=\"Listing\"}",
-            9.0,
-        ),
-        ("gateway_upstream_requests_total{outcome=\"OK\"}", 1.0),
-        ("gateway_upstream_request_duration_seconds_count", 1.0),
-        ("gateway_upstream_pages_ahead_total{outcome=\"used\"}", 1.0),
-        ("gateway_cache_lookups_total{result=\"hit\"}", 1.0),
-        ("gateway_cache_lookups_total{result=\"miss\"}", 1.0),
-        (
-            "gateway_cache_singleflight_joins_total{cache=\"snapshot\"}",
-            1.0,
-        ),
-        (
-            "gateway_cache_singleflight_joins_total{cache=\"answer\"}",
-            1.0,
-        ),
-        ("gateway_cache_evictions_total{cause=\"expired\"}", 1.0),
-        ("gateway_loader_batch_size_count", 1.0),
-        ("gateway_loader_batch_size_sum", 2.0),
-        ("gateway_auth_refusals_total", 1.0),
-        (
-            "gateway_request_refusals_total{check=\"QUERY_TOO_DEEP\"}",
-            1.0,
-        ),
-    ] {
+    for (series, at_least) in MOVED {
         assert!(
             moved(series) >= at_least,
             "{series} moved by {} (wanted {at_least}) in\n{after}",

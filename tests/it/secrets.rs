@@ -17,19 +17,10 @@ use crate::{
     },
 };
 
-#[tokio::test]
-async fn no_secret_or_token_reaches_the_log() {
-    let upstream = MockUpstream::spawn(MockOptions {
-        client: Some(MockClient::with_secret(CLIENT_ID, CLIENT_SECRET)),
-        ..MockOptions::default()
-    })
-    .await
-    .unwrap();
-    let log_path = std::env::temp_dir().join(format!(
-        "elements-gateway-{}-secrets.log",
-        std::process::id()
-    ));
-    let log = std::fs::File::create(&log_path).unwrap();
+/// The binary over `upstream` by client credentials, logging everything down to `trace` into
+/// the file at `log_path`.
+fn logging_to(upstream: &MockUpstream, log_path: &std::path::Path) -> std::process::Command {
+    let log = std::fs::File::create(log_path).unwrap();
     let mut command = gateway_command();
     command
         .arg("serve")
@@ -45,7 +36,39 @@ async fn no_secret_or_token_reaches_the_log() {
             ("GATEWAY_JWT_AUDIENCE", AUDIENCE),
         ])
         .stderr(Stdio::from(log));
-    let mut gateway = Running::start(command);
+    command
+}
+
+/// Caller tokens refused: a forged signature, an expired token, another issuer.
+fn refused_tokens() -> [String; 3] {
+    [
+        sign(
+            &valid_claims(),
+            Algorithm::HS256,
+            "a-forger-s-secret-of-enough-length",
+        ),
+        sign(&with(json!({ "exp": 1_000_000 })), Algorithm::HS256, SECRET),
+        sign(
+            &with(json!({ "iss": "https://elsewhere.test" })),
+            Algorithm::HS256,
+            SECRET,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn no_secret_or_token_reaches_the_log() {
+    let upstream = MockUpstream::spawn(MockOptions {
+        client: Some(MockClient::with_secret(CLIENT_ID, CLIENT_SECRET)),
+        ..MockOptions::default()
+    })
+    .await
+    .unwrap();
+    let log_path = std::env::temp_dir().join(format!(
+        "elements-gateway-{}-secrets.log",
+        std::process::id()
+    ));
+    let mut gateway = Running::start(logging_to(&upstream, &log_path));
     let url = gateway.line_after("elements-gateway listening on ").await;
 
     let client = reqwest::Client::new();
@@ -67,20 +90,8 @@ async fn no_secret_or_token_reaches_the_log() {
     upstream.revoke_issued_tokens();
     assert_eq!(ask(&caller, "{ customers { totalCount } }").await, 200);
     assert_eq!(upstream.token_requests(), 2);
-    // Refused callers: a forged signature, an expired token, another issuer.
-    let refused = [
-        sign(
-            &valid_claims(),
-            Algorithm::HS256,
-            "a-forger-s-secret-of-enough-length",
-        ),
-        sign(&with(json!({ "exp": 1_000_000 })), Algorithm::HS256, SECRET),
-        sign(
-            &with(json!({ "iss": "https://elsewhere.test" })),
-            Algorithm::HS256,
-            SECRET,
-        ),
-    ];
+    // Refused callers.
+    let refused = refused_tokens();
     for token in &refused {
         assert_eq!(ask(token, "{ customers { totalCount } }").await, 401);
     }
