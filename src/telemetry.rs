@@ -12,6 +12,9 @@ use tracing_subscriber::{
 };
 
 use reqwest::Url;
+use serde::Deserialize;
+
+use crate::de;
 
 /// Why logging or export could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +168,48 @@ impl Default for TelemetrySettings {
             log_level: "info".into(),
             otlp_endpoint: None,
             log_requests: true,
+        }
+    }
+}
+
+/// `[log]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogSection {
+    #[serde(deserialize_with = "de::choice")]
+    pub(crate) format: LogFormat,
+    #[serde(deserialize_with = "de::log_filter")]
+    pub(crate) level: String,
+    #[serde(deserialize_with = "de::flag")]
+    pub(crate) requests: bool,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+            requests: true,
+        }
+    }
+}
+
+/// `[tracing]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TracingSection {
+    #[serde(deserialize_with = "de::url")]
+    pub(crate) otlp_endpoint: Option<Url>,
+}
+
+impl TelemetrySettings {
+    /// The settings of the `[log]` and `[tracing]` sections.
+    pub(crate) fn from_sections(log: LogSection, tracing: TracingSection) -> Self {
+        Self {
+            log_format: log.format,
+            log_level: log.level,
+            otlp_endpoint: tracing.otlp_endpoint,
+            log_requests: log.requests,
         }
     }
 }

@@ -7,29 +7,31 @@
 //! table, and it is the whole list: an unknown key in the file is an error. Errors name the
 //! setting in both forms and never repeat a secret's value.
 //!
-//! `sources` layers the file and the environment with figment; `raw` reads them into serde
-//! structs by section, each value with its default and range (`de`); `rules` checks the
-//! combinations and builds the typed `sections` the gateway uses. Defaults live in those
-//! structs' `Default`s and nowhere else.
+//! Each section is one serde struct owned by the module that uses it (`[upstream]`:
+//! `upstream::UpstreamSection`; `[cache]`, `[jwt]`, `[redis]`, `[persisted_documents]`;
+//! `[limits]`, `[shutdown]` and `[metrics]` in `http::settings`; `[log]` and `[tracing]` in
+//! `telemetry`), each value read with its default and range through the leaf `crate::de`.
+//! This module only composes them: `sources` layers the file and the environment with
+//! figment, `raw` reads the sections, and `rules` checks the combinations (credentials,
+//! secure URLs, the two listeners, the burst) and builds [`Settings`]. Defaults live in the
+//! sections' `Default`s and nowhere else.
 
 mod raw;
 mod rules;
-mod sections;
 mod sources;
 
 use std::{fmt, net::SocketAddr, path::PathBuf};
 
-pub(crate) use sections::*;
-
 pub(crate) use crate::{
     auth::JwtSettings,
     cache::CacheSettings,
+    http::{Limits, MetricsSection, ShutdownSettings},
     persisted::settings::PersistedSettings,
     shared::settings::RedisSettings,
-    telemetry::{LogFormat, TelemetrySettings},
+    telemetry::{LogSection, TelemetrySettings, TracingSection},
     upstream::{
-        ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
-        UpstreamCredentials, UpstreamSettings,
+        ClientAuthentication, DEFAULT_SCOPE, DEFAULT_UPSTREAM_URL, Resilience, UpstreamCredentials,
+        UpstreamSection, UpstreamSettings,
     },
 };
 
@@ -105,9 +107,6 @@ const SECRET_VARIABLES: &[&str] = &[
     "GATEWAY_REDIS_URL",
     "GATEWAY_REDIS_PASSWORD",
 ];
-
-/// The default upstream base URL.
-pub(crate) const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
 
 /// Why the settings cannot be used; the message is one line naming the setting.
 #[derive(Debug, thiserror::Error)]

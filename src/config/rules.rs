@@ -5,10 +5,9 @@
 use reqwest::Url;
 
 use super::{
-    ClientAuthentication, ConfigError, JwtSettings, Limits, Resilience, Settings,
-    TelemetrySettings, UpstreamCredentials, UpstreamSettings,
-    raw::{DEFAULT_SCOPE, RawSettings, RawUpstream},
-    sources::problem,
+    ClientAuthentication, ConfigError, DEFAULT_SCOPE, DEFAULT_UPSTREAM_URL, JwtSettings, Limits,
+    Resilience, Settings, TelemetrySettings, UpstreamCredentials, UpstreamSection,
+    UpstreamSettings, raw::RawSettings, sources::problem,
 };
 use crate::shared::{self, settings::RedisSettings};
 
@@ -40,7 +39,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         jwt: raw.jwt,
         limits: limits(raw.limits)?,
         shutdown: raw.shutdown,
-        telemetry: TelemetrySettings::from_raw(raw.log, raw.tracing),
+        telemetry: TelemetrySettings::from_sections(raw.log, raw.tracing),
         introspection: raw.introspection,
         metrics_listen,
         redis: raw.redis,
@@ -78,7 +77,7 @@ fn limits(mut limits: Limits) -> Result<Limits, ConfigError> {
     Ok(limits)
 }
 
-fn upstream(raw: RawUpstream) -> Result<UpstreamSettings, ConfigError> {
+fn upstream(raw: UpstreamSection) -> Result<UpstreamSettings, ConfigError> {
     let resilience = Resilience {
         max_attempts: raw.max_attempts,
         backoff: raw.backoff,
@@ -87,9 +86,10 @@ fn upstream(raw: RawUpstream) -> Result<UpstreamSettings, ConfigError> {
         breaker_cooldown: raw.breaker_cooldown,
     };
     Ok(UpstreamSettings {
-        url: raw.url.clone().unwrap_or_else(|| {
-            Url::parse(super::DEFAULT_UPSTREAM_URL).expect("the default URL parses")
-        }),
+        url: raw
+            .url
+            .clone()
+            .unwrap_or_else(|| Url::parse(DEFAULT_UPSTREAM_URL).expect("the default URL parses")),
         scope: raw.scope.clone().unwrap_or_else(|| DEFAULT_SCOPE.into()),
         page_size: raw.page_size,
         concurrency: raw.concurrency,
@@ -141,8 +141,8 @@ fn require_secure_urls(upstream: &UpstreamSettings, jwt: &JwtSettings) -> Result
     Ok(())
 }
 
-fn upstream_credentials(raw: RawUpstream) -> Result<UpstreamCredentials, ConfigError> {
-    let RawUpstream {
+fn upstream_credentials(raw: UpstreamSection) -> Result<UpstreamCredentials, ConfigError> {
+    let UpstreamSection {
         token,
         token_url,
         client_id,

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::cache::DEFAULT_ANSWER_BYTES;
+use crate::{cache::DEFAULT_ANSWER_BYTES, telemetry::LogFormat};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

@@ -5,7 +5,11 @@
 //! async-graphql prints one field per line and descriptions as `"""` blocks of their own, so
 //! a line-by-line pass over the printed text is enough to find every field definition.
 
-use super::limits::{ASSUMED_PRODUCTS, ASSUMED_PRODUCTS_PER_CUSTOMER};
+/// Root `products` while no snapshot is cached (about the catalogue the README sizes for):
+/// published as its `@listSize` and read by the cost walk.
+pub(in crate::graphql) const ASSUMED_PRODUCTS: u64 = 10_000;
+/// `Customer.products` while no snapshot is cached, published and read the same way.
+pub(in crate::graphql) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
 
 /// The scalars of the schema: a field of one of these costs 1 in the estimate, where the
 /// specification's default would be 0.

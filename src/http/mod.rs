@@ -16,6 +16,7 @@ mod middleware;
 mod rate;
 mod request_id;
 mod server;
+mod settings;
 
 use std::{
     ops::Deref,
@@ -41,9 +42,10 @@ pub(crate) use health::ProbeClock;
 pub(crate) use rate::RateLimiter;
 pub(crate) use request_id::REQUEST_ID;
 pub(crate) use server::{ConnectionLimits, serve};
+pub(crate) use settings::{Limits, MetricsSection, ShutdownSettings};
 
 use crate::{
-    answer::Answerer, auth::Authenticator, cache::CustomerStore, config::Limits, metrics::Metrics,
+    answer::Answerer, auth::Authenticator, cache::CustomerStore, metrics::Metrics,
     upstream::UpstreamClient,
 };
 

@@ -18,7 +18,7 @@ pub(crate) use client::{UpstreamClient, UpstreamRuntime};
 pub(crate) use error::UpstreamError;
 pub(crate) use resilience::{Breaker, CircuitState, Outcome, RetryPolicy};
 pub(crate) use settings::{
-    ClientAuthentication, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAGES, Resilience,
-    UpstreamCredentials, UpstreamSettings,
+    ClientAuthentication, DEFAULT_SCOPE, DEFAULT_UPSTREAM_URL, Resilience, UpstreamCredentials,
+    UpstreamSection, UpstreamSettings,
 };
 pub(crate) use token::{AppCredentials, AppToken, ClientCredentials, ClientProof};

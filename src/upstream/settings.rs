@@ -1,10 +1,18 @@
-//! The upstream's settings, as the configuration builds them (`[upstream]`).
+//! The upstream's settings: `[upstream]` as written ([`UpstreamSection`]), and what the
+//! configuration builds from it ([`UpstreamSettings`]).
 
 use std::{path::PathBuf, time::Duration};
 
 use reqwest::Url;
+use serde::Deserialize;
 
-use crate::secret::Secret;
+use crate::{de, secret::Secret};
+
+/// The default upstream base URL.
+pub(crate) const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
+
+/// The default `GATEWAY_UPSTREAM_SCOPE`.
+pub(crate) const DEFAULT_SCOPE: &str = "elements.license.read.all";
 
 /// How the gateway gets its bearer token for the upstream.
 #[derive(Debug, Clone)]
@@ -63,10 +71,10 @@ pub struct UpstreamSettings {
 }
 
 /// Default `GATEWAY_UPSTREAM_MAX_BODY_BYTES`: 64 MiB.
-pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Default `GATEWAY_UPSTREAM_MAX_PAGES`.
-pub(crate) const DEFAULT_MAX_PAGES: u64 = 1000;
+const DEFAULT_MAX_PAGES: u64 = 1000;
 
 /// How the gateway treats a failing upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +105,88 @@ impl Default for Resilience {
             retry_after_max: Duration::from_secs(10),
             breaker_failures: 5,
             breaker_cooldown: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[upstream]` as written, each value in its range; the configuration's rules build
+/// [`UpstreamSettings`] (the credentials, the resilience) from it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct UpstreamSection {
+    #[serde(deserialize_with = "de::url")]
+    pub(crate) url: Option<Url>,
+    #[serde(deserialize_with = "de::secret")]
+    pub(crate) token: Option<Secret>,
+    #[serde(deserialize_with = "de::url")]
+    pub(crate) token_url: Option<Url>,
+    #[serde(deserialize_with = "de::words")]
+    pub(crate) client_id: Option<String>,
+    #[serde(deserialize_with = "de::secret")]
+    pub(crate) client_secret: Option<Secret>,
+    #[serde(deserialize_with = "de::path")]
+    pub(crate) client_assertion_key_file: Option<PathBuf>,
+    #[serde(deserialize_with = "de::path")]
+    pub(crate) client_cert_file: Option<PathBuf>,
+    #[serde(deserialize_with = "de::words")]
+    pub(crate) scope: Option<String>,
+    #[serde(deserialize_with = "de::number::<_, u32, 1, 100>")]
+    pub(crate) page_size: u32,
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 256>")]
+    pub(crate) concurrency: usize,
+    #[serde(deserialize_with = "de::number::<_, u32, 0, 255>")]
+    pub(crate) pages_ahead: u32,
+    #[serde(
+        rename = "timeout_ms",
+        deserialize_with = "de::millis::<_, 1, 600_000>"
+    )]
+    pub(crate) timeout: Duration,
+    #[serde(deserialize_with = "de::number::<_, u32, 1, 10>")]
+    pub(crate) max_attempts: u32,
+    #[serde(rename = "backoff_ms", deserialize_with = "de::millis::<_, 1, 60_000>")]
+    pub(crate) backoff: Duration,
+    #[serde(
+        rename = "retry_after_max_secs",
+        deserialize_with = "de::seconds::<_, 0, 3_600>"
+    )]
+    pub(crate) retry_after_max: Duration,
+    #[serde(deserialize_with = "de::number::<_, u32, 0, 1_000>")]
+    pub(crate) breaker_failures: u32,
+    #[serde(
+        rename = "breaker_cooldown_ms",
+        deserialize_with = "de::millis::<_, 1, 3_600_000>"
+    )]
+    pub(crate) breaker_cooldown: Duration,
+    #[serde(deserialize_with = "de::number::<_, usize, 1024, { 1 << 32 }>")]
+    pub(crate) max_body_bytes: usize,
+    #[serde(deserialize_with = "de::number::<_, u64, 1, 1_000_000>")]
+    pub(crate) max_pages: u64,
+}
+
+impl Default for UpstreamSection {
+    /// The documented defaults.
+    fn default() -> Self {
+        let resilience = Resilience::default();
+        Self {
+            url: None,
+            token: None,
+            token_url: None,
+            client_id: None,
+            client_secret: None,
+            client_assertion_key_file: None,
+            client_cert_file: None,
+            scope: None,
+            page_size: 100,
+            concurrency: 8,
+            pages_ahead: 7,
+            timeout: Duration::from_millis(10_000),
+            max_attempts: resilience.max_attempts,
+            backoff: resilience.backoff,
+            retry_after_max: resilience.retry_after_max,
+            breaker_failures: resilience.breaker_failures,
+            breaker_cooldown: resilience.breaker_cooldown,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_pages: DEFAULT_MAX_PAGES,
         }
     }
 }

@@ -12,7 +12,7 @@
 //! list field's selection counts once per item it may bring, so nested lists multiply:
 //!
 //! * root `products`: the products the cached snapshot may match for the given filter (by its
-//!   indices; all products without a known filter), or [`shape::ASSUMED_PRODUCTS`] while none
+//!   indices; all products without a known filter), or [`ASSUMED_PRODUCTS`](super::sdl::ASSUMED_PRODUCTS) while none
 //!   is cached;
 //! * `Customer.products`: the most products one customer has (or an assumed 50);
 //! * `customers(first: n)`: `edges` and `nodes` bring n items (100 when `first` is not given),
@@ -27,7 +27,6 @@ use std::time::Instant;
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
 pub use shape::ListSizes;
-pub(super) use shape::{ASSUMED_PRODUCTS, ASSUMED_PRODUCTS_PER_CUSTOMER};
 
 use super::error::QueryError;
 use crate::{cache::CustomerStore, domain::Snapshot};

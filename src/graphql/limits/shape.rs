@@ -6,12 +6,10 @@
 //! Tests hold the field table against the schema's SDL and the introspection sizes against
 //! its introspection.
 
-use crate::domain::{ProductFilter, Snapshot};
-
-/// Root `products` while no snapshot is cached: about the catalogue the README sizes for.
-pub(in crate::graphql) const ASSUMED_PRODUCTS: u64 = 10_000;
-/// `Customer.products` while no snapshot is cached.
-pub(in crate::graphql) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
+use crate::{
+    domain::{ProductFilter, Snapshot},
+    graphql::sdl::{ASSUMED_PRODUCTS, ASSUMED_PRODUCTS_PER_CUSTOMER},
+};
 
 /// Introspection lists, sized from this schema (a test checks them against it): the answer is
 /// built from the schema alone, so its size is known without the data.

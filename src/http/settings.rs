@@ -1,17 +1,12 @@
-//! The sections that several parts of the gateway read (the limits, the shutdown), with
-//! their defaults; the others live with the module that uses them (`upstream::settings`,
-//! `cache::settings`, `auth::settings`, `telemetry`).
+//! The HTTP side's settings: what one request may cost (`[limits]`, read by the listener,
+//! the extractors, the rate limit and, through [`Limits::query`], the answer stage), how the
+//! gateway stops (`[shutdown]`), and where `/metrics` is served (`[metrics]`).
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use serde::Deserialize;
 
-use super::{
-    ConfigError,
-    raw::{RawLog, RawTelemetry, RawTracing},
-    sources,
-};
-use crate::{de, graphql::QueryLimits, telemetry::TelemetrySettings};
+use crate::{de, graphql::QueryLimits};
 
 /// What one caller's request may cost.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -60,7 +55,7 @@ pub struct Limits {
         rename = "rate_burst",
         deserialize_with = "de::some_number::<_, u32, 0, 1_000_000>"
     )]
-    pub(super) burst_given: Option<u32>,
+    pub(crate) burst_given: Option<u32>,
     /// `GATEWAY_LIMITS_HEADER_TIMEOUT_MS`: time a client has to send its request head
     /// (default 10 s).
     #[serde(
@@ -136,23 +131,10 @@ impl Default for ShutdownSettings {
     }
 }
 
-impl TelemetrySettings {
-    /// The logging settings from the environment alone, for the commands that take no
-    /// configuration file (`serve --demo`, `mock-upstream`).
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let figment = sources::layered(None, env)?;
-        let raw: RawTelemetry = figment
-            .extract()
-            .map_err(|error| sources::from_figment(error, None))?;
-        Ok(Self::from_raw(raw.log, raw.tracing))
-    }
-
-    pub(super) fn from_raw(log: RawLog, tracing: RawTracing) -> Self {
-        Self {
-            log_format: log.format,
-            log_level: log.level,
-            otlp_endpoint: tracing.otlp_endpoint,
-            log_requests: log.requests,
-        }
-    }
+/// `[metrics]` as written: `/metrics` on a listener of its own, when set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct MetricsSection {
+    #[serde(deserialize_with = "de::some_address")]
+    pub(crate) listen: Option<SocketAddr>,
 }
