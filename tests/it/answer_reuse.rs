@@ -47,13 +47,7 @@ async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
     let stale: serde_json::Value = serde_json::from_slice(&ask(&listing).await).unwrap();
     assert!(stale["extensions"]["stale"].is_object(), "{stale}");
     assert_eq!(reused().await, 1.0);
-    crate::common::eventually("the refresh finished", async || {
-        gateway
-            .metric("gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}")
-            .await
-            >= 1.0
-    })
-    .await;
+    gateway.refreshed(1.0).await;
     ask(&listing).await;
     let again = ask(&listing).await;
     assert_eq!(

@@ -52,11 +52,7 @@ async fn after_the_ttl_the_upstream_is_read_again_in_the_background() {
     assert_eq!(stale["extensions"]["stale"]["reason"], "revalidating");
     assert!(stale["extensions"]["stale"]["ageSeconds"].as_u64().unwrap() >= 1);
     // The refresh's requests all go out at once (pages ahead): wait for it to finish.
-    let done = "gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}";
-    crate::common::eventually("the refresh finished", async || {
-        gateway.metric(done).await == 1.0
-    })
-    .await;
+    gateway.refreshed(1.0).await;
     let refreshed = gateway.query(LISTING).await;
     assert!(refreshed.get("extensions").is_none(), "{refreshed}");
     assert_eq!(gateway.upstream_requests() - before, 3);

@@ -84,12 +84,7 @@ async fn product_ids_are_the_same_on_another_replica_and_after_a_refetch() {
     one.query("{ customers { totalCount } }").await;
     one.wait_for(|| upstream.stats().listing_requests > reads)
         .await;
-    crate::common::eventually("the refresh finished", async || {
-        one.metric("gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}")
-            .await
-            >= 1.0
-    })
-    .await;
+    one.refreshed(1.0).await;
     assert_eq!(one.query(PRODUCTS).await["data"], first["data"]);
 }
 

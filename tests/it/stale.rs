@@ -152,13 +152,7 @@ async fn at_ttl_expiry_under_concurrent_load_no_caller_waits_for_the_upstream() 
         "50 answers took {waited:?} with a 1.5 s upstream"
     );
     // One background refresh for all fifty.
-    crate::common::eventually("the refresh finished", async || {
-        gateway
-            .metric("gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}")
-            .await
-            >= 1.0
-    })
-    .await;
+    gateway.refreshed(1.0).await;
     gateway
         .wait_for(|| gateway.upstream.stats().in_flight == 0)
         .await;

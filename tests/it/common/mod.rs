@@ -335,7 +335,16 @@ impl TestGateway {
             .collect()
     }
 
-    /// Waits (up to 10 s) until `condition` holds; panics when it never does.
+    /// Waits until the snapshot has been refreshed in the background `times` times.
+    pub(crate) async fn refreshed(&self, times: f64) {
+        let done = "gateway_cache_refreshes_total{cache=\"snapshot\",outcome=\"OK\"}";
+        eventually("the refresh finished", async || {
+            self.metric(done).await >= times
+        })
+        .await;
+    }
+
+    /// Waits (up to 5 s) until `condition` holds; panics when it never does.
     pub(crate) async fn wait_for(&self, condition: impl Fn() -> bool) {
         eventually("the condition held", async || condition()).await;
     }
