@@ -29,14 +29,20 @@ pub(crate) fn int(value: Option<&str>) -> Option<i32> {
 /// An instant from any of the date forms the upstream has used, in UTC.
 ///
 /// Accepted: RFC 3339 with `Z` or an offset and up to nanosecond fractions (the upstream writes
-/// up to 7 digits); the same without an offset, with `T` or a space (read as UTC); and the
-/// date-only forms `yyyy-MM-dd`, `yyyy/MM/dd` and `MM/dd/yyyy` (read as UTC midnight).
+/// up to 7 digits); the same without an offset, with `T` or a space (read as UTC);
+/// `MM/dd/yyyyTHH:mm:ssZ`; and the date-only forms `yyyy-MM-dd`, `yyyy/MM/dd` and
+/// `MM/dd/yyyy` (read as UTC midnight).
 pub(crate) fn date_time(value: Option<&str>) -> Option<DateTime<Utc>> {
     let trimmed = text(value)?;
     if let Ok(instant) = DateTime::parse_from_rfc3339(trimmed) {
         return Some(instant.with_timezone(&Utc));
     }
-    const NAIVE_FORMS: [&str; 2] = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+    const NAIVE_FORMS: [&str; 3] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        // The M365 overview's `lastRunTime` (`09/20/2026T13:00:00Z`).
+        "%m/%d/%YT%H:%M:%S%.fZ",
+    ];
     if let Some(naive) = NAIVE_FORMS
         .iter()
         .find_map(|form| NaiveDateTime::parse_from_str(trimmed, form).ok())
@@ -49,6 +55,60 @@ pub(crate) fn date_time(value: Option<&str>) -> Option<DateTime<Utc>> {
         .find_map(|form| NaiveDate::parse_from_str(trimmed, form).ok())
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map(|midnight| midnight.and_utc())
+}
+
+/// A size in bytes from text like `"0 GB"`, `"1.5 TB"` or `"512MB"`: a decimal number and a
+/// unit of `B`, `KB`, `MB`, `GB` or `TB`, each 1024 times the last, in any case. Anything else
+/// (no unit, a negative or non-finite number) is `None`.
+pub(crate) fn bytes(value: Option<&str>) -> Option<f64> {
+    let trimmed = text(value)?;
+    let split = trimmed
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number.trim().parse().ok()?;
+    let power = match unit.trim().to_ascii_uppercase().as_str() {
+        "B" => 0,
+        "KB" => 1,
+        "MB" => 2,
+        "GB" => 3,
+        "TB" => 4,
+        _ => return None,
+    };
+    let bytes = number * 1024f64.powi(power);
+    (bytes.is_finite() && bytes >= 0.0).then_some(bytes)
+}
+
+/// Whole seconds from a duration like `"17m39s"`, `"1h2m"`, `"45s"` or `"2d3h"`: numbers each
+/// followed by `d`, `h`, `m` or `s`, in that order, each unit at most once. Anything else, or
+/// more seconds than an `Int` holds, is `None`.
+pub(crate) fn duration_seconds(value: Option<&str>) -> Option<i32> {
+    const UNITS: [(char, i64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
+    let mut rest = text(value)?;
+    let mut total: i64 = 0;
+    let mut next_unit = 0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let amount: i64 = rest[..digits].parse().ok()?;
+        let unit = rest[digits..].chars().next()?.to_ascii_lowercase();
+        let position = UNITS[next_unit..]
+            .iter()
+            .position(|(letter, _)| *letter == unit)?;
+        let (_, seconds) = UNITS[next_unit + position];
+        total = total.checked_add(amount.checked_mul(seconds)?)?;
+        next_unit += position + 1;
+        rest = &rest[digits + 1..];
+    }
+    i32::try_from(total).ok()
+}
+
+/// A whole number from text or a JSON number's text (codes, counts): `None` when it is not
+/// one.
+pub(crate) fn code(value: Option<&str>) -> Option<i64> {
+    text(value)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -241,6 +301,62 @@ mod tests {
                     prop_assert_eq!(date_time(Some(&written)), Some(midnight), "{}", written);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sizes_are_1024_based_with_their_unit() {
+        assert_eq!(bytes(Some("0 GB")), Some(0.0));
+        assert_eq!(bytes(Some("1 KB")), Some(1024.0));
+        assert_eq!(bytes(Some("1.5 GB")), Some(1.5 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(bytes(Some("2tb")), Some(2.0 * 1024f64.powi(4)));
+        assert_eq!(bytes(Some(" 512 MB ")), Some(512.0 * 1024.0 * 1024.0));
+        assert_eq!(bytes(Some("7 B")), Some(7.0));
+        for odd in [
+            "N/A", "", "GB", "12", "1 PB", "-1 GB", "one GB", "1,5 GB", "NaN GB", "inf GB",
+        ] {
+            assert_eq!(bytes(Some(odd)), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn durations_add_their_units_in_order() {
+        assert_eq!(duration_seconds(Some("17m39s")), Some(17 * 60 + 39));
+        assert_eq!(duration_seconds(Some("1h2m")), Some(3_720));
+        assert_eq!(duration_seconds(Some("45s")), Some(45));
+        assert_eq!(duration_seconds(Some("2d3h")), Some(2 * 86_400 + 3 * 3_600));
+        assert_eq!(duration_seconds(Some("0s")), Some(0));
+        for odd in [
+            "N/A",
+            "",
+            "17",
+            "m39s",
+            "39s17m",
+            "1h1h",
+            "1x",
+            "1.5h",
+            "99999999999s",
+            "-5s",
+        ] {
+            assert_eq!(duration_seconds(Some(odd)), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn the_overview_date_form_parses() {
+        assert_eq!(
+            date_time(Some("09/20/2026T13:00:00Z")),
+            Some(utc("2026-09-20T13:00:00Z"))
+        );
+        assert_eq!(date_time(Some("13/20/2026T13:00:00Z")), None);
+    }
+
+    #[test]
+    fn codes_are_whole_numbers() {
+        assert_eq!(code(Some("3")), Some(3));
+        assert_eq!(code(Some("303")), Some(303));
+        for odd in ["N/A", "", "3.0", "three"] {
+            assert_eq!(code(Some(odd)), None, "{odd}");
         }
     }
 }

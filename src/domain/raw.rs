@@ -115,7 +115,7 @@ fn required_text<'de, D: Deserializer<'de>>(de: D) -> Result<Box<str>, D::Error>
 }
 
 /// A list, where `null` means an empty one.
-fn null_as_empty<'de, D, T>(de: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn null_as_empty<'de, D, T>(de: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

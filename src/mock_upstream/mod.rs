@@ -1,6 +1,9 @@
-//! A real HTTP fake of the partner endpoint, shipped in the binary.
+//! A real HTTP fake of the partner API, shipped in the binary.
 //!
-//! It serves `POST …/customers/services/batch` over a deterministic [`dataset`], pages with a
+//! It serves `POST …/customers/services/batch` over a deterministic [`dataset`] and the rest
+//! of the partner API (`customers/batch`, a customer's jobs, seats and Microsoft 365
+//! overview, with data derived from each customer; `PUT /__mock/denied` or
+//! [`MockUpstream::deny`] takes a permission away), pages with a
 //! page-size cap (like the real upstream, it may answer with fewer than asked), requires a
 //! bearer token, and counts what it is asked. Its token endpoint (`POST` [`TOKEN_PATH`])
 //! issues app tokens by the client-credentials grant. Faults can be switched on at run time,
@@ -10,7 +13,10 @@
 //! `mock-upstream` command, `serve --demo` and the test suite all use this one implementation.
 
 pub mod dataset;
+mod faults;
 mod identity;
+mod partner;
+mod partner_data;
 mod routes;
 
 use std::{
@@ -23,12 +29,15 @@ use std::{
     time::Duration,
 };
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::{net::TcpListener, sync::oneshot};
 
 use dataset::MockCustomer;
+use faults::ActiveFault;
+pub use faults::{Fault, FaultScope, RequestKind};
 use identity::Identity;
 pub use identity::{MockClient, TOKEN_PATH};
+pub use partner::GENERAL;
 
 /// What the mock serves and how.
 #[derive(Debug, Clone)]
@@ -63,83 +72,6 @@ impl Default for MockOptions {
             page_cap: 50,
             latency: Duration::ZERO,
         }
-    }
-}
-
-/// A failure the mock answers every batch request with while it is set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// Answer normally.
-    None,
-    /// Answer with this status (e.g. 500, 503).
-    ServerError {
-        /// The status to answer with.
-        status: u16,
-    },
-    /// Answer 429, with `Retry-After` when given.
-    RateLimited {
-        /// Seconds for `Retry-After`.
-        retry_after_secs: Option<u64>,
-    },
-    /// Answer 200 with a body that is not JSON.
-    InvalidJson,
-    /// Answer 200 with JSON of the wrong shape.
-    WrongShape,
-    /// Answer 401, as if the app token were refused.
-    Unauthorized,
-}
-
-/// Which batch requests a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultScope {
-    /// Every batch request.
-    #[default]
-    All,
-    /// Requests for every customer (`{}`).
-    Listing,
-    /// Requests for chosen customers (`customerIds`).
-    Ids,
-    /// Requests for every customer past the first page (`pageIndex` 2 and on).
-    LaterPages,
-}
-
-/// The fault being injected, which requests it hits, and how many more times.
-#[derive(Debug, Clone)]
-struct ActiveFault {
-    fault: Fault,
-    scope: FaultScope,
-    /// `None`: until changed.
-    remaining: Option<u64>,
-}
-
-impl ActiveFault {
-    const NONE: Self = Self {
-        fault: Fault::None,
-        scope: FaultScope::All,
-        remaining: None,
-    };
-
-    /// The fault for a request of this kind and page, counting it down.
-    fn take(&mut self, listing: bool, page_index: u64) -> Fault {
-        let applies = match self.scope {
-            FaultScope::All => true,
-            FaultScope::Listing => listing,
-            FaultScope::Ids => !listing,
-            FaultScope::LaterPages => listing && page_index > 1,
-        };
-        if !applies || self.fault == Fault::None {
-            return Fault::None;
-        }
-        let fault = self.fault.clone();
-        if let Some(remaining) = &mut self.remaining {
-            *remaining = remaining.saturating_sub(1);
-            if *remaining == 0 {
-                *self = Self::NONE;
-            }
-        }
-        fault
     }
 }
 
@@ -178,6 +110,8 @@ struct MockState {
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     identity: Identity,
+    /// What the rest of the partner API has been asked, and the permissions denied.
+    partner: partner::PartnerLog,
     /// Every distinct `Authorization` value the batch endpoint has seen.
     authorizations: Mutex<HashSet<String>>,
 }
@@ -340,6 +274,7 @@ impl MockState {
         Ok(Self {
             identity: Identity::new(options.client, options.token_lifetime)?,
             authorizations: Mutex::new(HashSet::new()),
+            partner: partner::PartnerLog::default(),
             customers,
             positions,
             token: options.token,

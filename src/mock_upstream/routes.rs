@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ActiveFault, Fault, FaultScope, InFlight, MockState, MockStats, TOKEN_PATH,
+    ActiveFault, Fault, FaultScope, InFlight, MockState, MockStats, RequestKind, TOKEN_PATH,
     dataset::MockCustomer, identity,
 };
 use crate::upstream::BATCH_PATH;
@@ -27,6 +27,7 @@ pub(super) fn router(state: Arc<MockState>) -> Router {
     Router::new()
         .route(BATCH_PATH, post(batch))
         .route(TOKEN_PATH, post(identity::token))
+        .merge(super::partner::routes())
         .route("/__mock/stats", get(stats))
         .route("/__mock/fault", get(current_fault).put(set_fault))
         .with_state(state)
@@ -77,7 +78,7 @@ struct Selection {
     customer_id: Option<String>,
 }
 
-fn problem(status: StatusCode, message: &str) -> Response {
+pub(super) fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
@@ -120,11 +121,14 @@ async fn batch(
         (None, Some(id)) => Some(HashSet::from([id])),
         (None, None) => None,
     };
-    let fault = state
-        .fault
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take(wanted.is_none(), page_index);
+    let fault = state.fault.lock().unwrap_or_else(|p| p.into_inner()).take(
+        if wanted.is_none() {
+            RequestKind::Listing
+        } else {
+            RequestKind::Ids
+        },
+        page_index,
+    );
     if let Some(injected) = injected(fault) {
         return injected;
     }
@@ -150,7 +154,7 @@ async fn batch(
 }
 
 /// Records the caller's `Authorization` and says whether it holds a token this mock accepts.
-fn authorized(state: &MockState, headers: &HeaderMap) -> bool {
+pub(super) fn authorized(state: &MockState, headers: &HeaderMap) -> bool {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -168,7 +172,7 @@ fn authorized(state: &MockState, headers: &HeaderMap) -> bool {
 }
 
 /// The answer a fault injects instead of a page, if it does.
-fn injected(fault: Fault) -> Option<Response> {
+pub(super) fn injected(fault: Fault) -> Option<Response> {
     let response = match fault {
         Fault::None => return None,
         Fault::ServerError { status } => {
@@ -199,7 +203,12 @@ fn injected(fault: Fault) -> Option<Response> {
 
 /// Page `page_index` of `chosen`, at most `page_size` long (and the mock's cap), overlapping
 /// the previous page by one when the mock shifts its pages.
-fn page(state: &MockState, chosen: &[&MockCustomer], page_index: u64, page_size: u64) -> Response {
+pub(super) fn page<T: serde::Serialize>(
+    state: &MockState,
+    chosen: &[T],
+    page_index: u64,
+    page_size: u64,
+) -> Response {
     let size = page_size.min(state.page_cap);
     let stride = if state.duplicate_across_pages.load(Ordering::SeqCst) && size > 1 {
         size - 1

@@ -20,6 +20,13 @@ pub enum UpstreamError {
     /// The upstream refused the gateway's app token (401 or 403).
     #[error("the upstream refused the gateway's credentials (HTTP {0})")]
     Unauthorized(u16),
+    /// The app registration lacks the permission an endpoint needs (403, or a 401 that
+    /// survived a fresh token): only the fields that need that endpoint fail.
+    #[error("the gateway's app registration lacks the permission {permission} this data needs")]
+    Forbidden {
+        /// The permission, e.g. `elements.jobs.read.all`.
+        permission: &'static str,
+    },
     /// The identity service refused the gateway's client credentials.
     #[error("the identity service refused the gateway's client credentials (HTTP {status}{})", error.as_ref().map_or_else(String::new, |code| format!(", {code}")))]
     TokenRefused {
@@ -54,11 +61,12 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
 
 impl UpstreamError {
     /// Every code [`UpstreamError::code`] gives.
-    pub const CODES: [&'static str; 5] = [
+    pub const CODES: [&'static str; 6] = [
         "UPSTREAM_UNAVAILABLE",
         "UPSTREAM_TIMEOUT",
         "UPSTREAM_RATE_LIMITED",
         "UPSTREAM_UNAUTHORIZED",
+        "UPSTREAM_FORBIDDEN",
         "UPSTREAM_BAD_RESPONSE",
     ];
 
@@ -69,6 +77,7 @@ impl UpstreamError {
             Self::Timeout(_) | Self::Deadline(_) => "UPSTREAM_TIMEOUT",
             Self::RateLimited { .. } => "UPSTREAM_RATE_LIMITED",
             Self::Unauthorized(_) | Self::TokenRefused { .. } => "UPSTREAM_UNAUTHORIZED",
+            Self::Forbidden { .. } => "UPSTREAM_FORBIDDEN",
             Self::BadResponse(_) => "UPSTREAM_BAD_RESPONSE",
             Self::Elsewhere(code) => code,
         }

@@ -19,6 +19,7 @@ mod http;
 mod http_caching;
 mod inbound;
 mod lifecycle;
+mod mock_partner;
 mod observability;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -20,6 +20,11 @@
 //! breaker, the concurrency budget, the app token, the transport).
 
 mod paging;
+#[allow(
+    dead_code,
+    reason = "read by the partner graph's caches and GraphQL fields (issue 28), not built yet"
+)]
+mod partner;
 mod stack;
 
 use std::{
@@ -32,17 +37,34 @@ use serde::Serialize;
 
 use self::{
     paging::Layout,
-    stack::{
-        Authorized, Budget, Exchange, Guarded, Health, PageRequest, PageResult, Retry, Stack,
-        Transport,
-    },
+    stack::{Authorized, Budget, Exchange, Guarded, Health, PageRequest, Retry, Stack, Transport},
 };
 use super::{
     UpstreamError,
     resilience::{Breaker, RetryPolicy},
     token::{AppCredentials, AppToken, TokenClient},
 };
-use crate::{clock::Clock, domain::RawCustomer, metrics::Metrics, upstream::UpstreamSettings};
+use crate::{
+    clock::Clock,
+    domain::RawCustomer,
+    metrics::Metrics,
+    upstream::{
+        UpstreamSettings,
+        wire::{BatchPage, Page, PartnerKind},
+    },
+};
+
+pub(crate) use partner::PartnerRead;
+
+/// The `services/batch` page a page request brought back.
+fn services_page(page: Page) -> Result<BatchPage, UpstreamError> {
+    match page {
+        Page::Services(page) => Ok(page),
+        Page::Partner(_) => Err(UpstreamError::BadResponse(
+            "a page of another endpoint came back".into(),
+        )),
+    }
+}
 
 /// Path of the partner endpoint below the upstream base URL.
 pub const BATCH_PATH: &str = "/partner/external/v3/general/customers/services/batch";
@@ -81,6 +103,49 @@ pub(crate) struct UpstreamClient {
     layout: Mutex<Option<Layout>>,
 }
 
+/// Which endpoint a page request reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Endpoint<'a> {
+    /// `services/batch`, for every customer or chosen ones.
+    Services(Selection<'a>),
+    /// Another endpoint of the partner API.
+    Partner(&'a PartnerRead),
+}
+
+impl Endpoint<'_> {
+    /// The endpoint's name, for logs and metrics.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Services(_) => "services",
+            Self::Partner(read) => read.kind.name(),
+        }
+    }
+
+    /// How many customer ids the request names, for the log.
+    pub(crate) fn ids(&self) -> Option<usize> {
+        match self {
+            Self::Services(selection) => selection.customer_ids.map(<[String]>::len),
+            Self::Partner(read) => read.ids,
+        }
+    }
+
+    /// The path below the base URL.
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            Self::Services(_) => BATCH_PATH,
+            Self::Partner(read) => &read.path,
+        }
+    }
+
+    /// Whether the request names customers, so that a 404 means "none of these".
+    pub(crate) fn names_customers(&self) -> bool {
+        match self {
+            Self::Services(selection) => selection.customer_ids.is_some(),
+            Self::Partner(read) => read.ids.is_some() || read.kind != PartnerKind::Details,
+        }
+    }
+}
+
 /// The JSON body: `{}` for every customer, `{"customerIds": [...]}` for chosen ones.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct Selection<'a> {
@@ -98,9 +163,9 @@ impl UpstreamClient {
         let http = crate::outbound::client()
             .build()
             .map_err(|error| UpstreamError::Unavailable(format!("HTTP client: {error}")))?;
-        let mut endpoint = settings.url.clone();
-        let base_path = endpoint.path().trim_end_matches('/').to_owned();
-        endpoint.set_path(&format!("{base_path}{BATCH_PATH}"));
+        let mut base = settings.url.clone();
+        let base_path = base.path().trim_end_matches('/').to_owned();
+        base.set_path(&base_path);
         let token = match runtime.credentials {
             AppCredentials::Fixed(token) => AppToken::Fixed(token),
             AppCredentials::Client(credentials) => AppToken::Issued(Box::new(TokenClient::new(
@@ -116,7 +181,7 @@ impl UpstreamClient {
         let health = Arc::new(Health::default());
         let transport = Transport {
             http,
-            endpoint,
+            base,
             timeout: settings.timeout,
             deadline: runtime.deadline,
             max_body_bytes: settings.max_body_bytes,
@@ -152,17 +217,19 @@ impl UpstreamClient {
         })
     }
 
-    /// One page, retried as the policy allows.
+    /// One page of `services/batch`, retried as the policy allows.
     async fn page(
         &self,
         selection: &Selection<'_>,
         index: u64,
         size: u64,
         deadline: Instant,
-    ) -> PageResult {
-        self.stack
+    ) -> Result<Option<BatchPage>, UpstreamError> {
+        let page = self
+            .stack
             .call(PageRequest::new(*selection, index, size, deadline))
-            .await
+            .await?;
+        page.map(services_page).transpose()
     }
 
     /// The breaker's state now.
@@ -234,7 +301,7 @@ impl UpstreamClient {
             deadline,
         );
         let page = self.stack.call(request.once()).await?;
-        if let Some(page) = page {
+        if let Some(page) = page.map(services_page).transpose()? {
             self.remember_layout(&page);
         }
         Ok(())

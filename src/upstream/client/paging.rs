@@ -9,7 +9,7 @@ use std::{
 use futures::{StreamExt, future, stream};
 
 use super::{
-    Selection, UpstreamClient,
+    Selection, UpstreamClient, services_page,
     stack::{Exchange, PageRequest},
 };
 use crate::{
@@ -110,7 +110,7 @@ impl UpstreamClient {
         let sent_count = sent.len();
         let mut ahead: HashMap<u64, BatchPage> = sent
             .into_iter()
-            .filter_map(|(index, page)| Some((index, page.ok()??)))
+            .filter_map(|(index, page)| Some((index, services_page(page.ok()??).ok()?)))
             .collect();
         self.metrics.pages_ahead("failed", sent_count - ahead.len());
         let (total, page_size, go_on) = match first {

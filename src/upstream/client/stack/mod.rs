@@ -26,14 +26,15 @@ pub(super) use retry::Retry;
 pub(super) use token::Authorized;
 pub(super) use transport::Transport;
 
-use super::Selection;
+use super::{Endpoint, Selection};
 use crate::{
     secret::Secret,
-    upstream::{UpstreamError, wire::BatchPage},
+    upstream::{UpstreamError, wire::Page},
 };
 
-/// A page, or `None` when the upstream answers 404 to a `customerIds` request.
-pub(super) type PageResult = Result<Option<BatchPage>, UpstreamError>;
+/// A page, or `None` when the upstream answers 404 to a request for chosen customers (none
+/// of them exists).
+pub(super) type PageResult = Result<Option<Page>, UpstreamError>;
 
 /// The whole stack.
 pub(super) type Stack = Retry<Guarded<Budget<Authorized<Transport>>>>;
@@ -41,7 +42,7 @@ pub(super) type Stack = Retry<Guarded<Budget<Authorized<Transport>>>>;
 /// One page request, as it passes down the stack.
 #[derive(Debug, Clone)]
 pub(super) struct PageRequest<'a> {
-    pub(super) selection: Selection<'a>,
+    pub(super) endpoint: Endpoint<'a>,
     pub(super) index: u64,
     pub(super) size: u64,
     /// When the read this page belongs to must be done.
@@ -58,10 +59,16 @@ pub(super) struct PageRequest<'a> {
 }
 
 impl<'a> PageRequest<'a> {
-    /// Page `index` of `size` for `selection`, retried as the policy allows until `deadline`.
+    /// Page `index` of `size` of `services/batch` for `selection`, retried as the policy
+    /// allows until `deadline`.
     pub(super) fn new(selection: Selection<'a>, index: u64, size: u64, deadline: Instant) -> Self {
+        Self::of(Endpoint::Services(selection), index, size, deadline)
+    }
+
+    /// Page `index` of `size` of `endpoint`, retried as the policy allows until `deadline`.
+    pub(super) fn of(endpoint: Endpoint<'a>, index: u64, size: u64, deadline: Instant) -> Self {
         Self {
-            selection,
+            endpoint,
             index,
             size,
             deadline,

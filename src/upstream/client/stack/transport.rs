@@ -11,13 +11,17 @@ use reqwest::{StatusCode, Url, header};
 use tracing::Instrument;
 
 use super::{Exchange, Health, PageRequest, PageResult};
-use crate::{metrics::Metrics, upstream::UpstreamError};
+use crate::{
+    metrics::Metrics,
+    upstream::{UpstreamError, client::Endpoint, wire::Page},
+};
 
 /// The bottom of the stack.
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
-    pub(crate) endpoint: Url,
+    /// The upstream's base URL; the endpoint's path goes below its path.
+    pub(crate) base: Url,
     /// The upstream's own time limit (`GATEWAY_UPSTREAM_TIMEOUT_MS`).
     pub(crate) timeout: Duration,
     /// The time one read may take, named when the read's deadline cut a request short.
@@ -31,8 +35,9 @@ impl Exchange for Transport {
     async fn call(&self, request: PageRequest<'_>) -> PageResult {
         let span = tracing::debug_span!(
             "upstream",
+            endpoint = request.endpoint.name(),
             page = request.index,
-            ids = request.selection.customer_ids.map(<[String]>::len)
+            ids = request.endpoint.ids()
         );
         async {
             let started = Instant::now();
@@ -71,13 +76,19 @@ impl Transport {
                 UpstreamError::Unavailable(error.without_url().to_string())
             }
         };
-        let mut sending = self
-            .http
-            .post(self.endpoint.clone())
-            .query(&[("pageIndex", request.index), ("pageSize", request.size)])
-            .header(header::ACCEPT, "application/json")
-            .json(&request.selection)
-            .timeout(timeout);
+        let mut url = self.base.clone();
+        let base = self.base.path().trim_end_matches('/');
+        url.set_path(&format!("{base}{}", request.endpoint.path()));
+        let mut sending = match request.endpoint {
+            Endpoint::Services(selection) => self.http.post(url).json(&selection),
+            Endpoint::Partner(read) => match &read.body {
+                Some(body) => self.http.post(url).json(body),
+                None => self.http.get(url),
+            },
+        }
+        .query(&[("pageIndex", request.index), ("pageSize", request.size)])
+        .header(header::ACCEPT, "application/json")
+        .timeout(timeout);
         if let Some(token) = &request.token {
             sending = sending.bearer_auth(token.expose());
         }
@@ -89,7 +100,7 @@ impl Transport {
                 "the upstream {refused}"
             )));
         }
-        refusal(&response, request.selection.customer_ids.is_some())?;
+        refusal(&response, &request.endpoint)?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -102,18 +113,29 @@ impl Transport {
                     "page {index}: {too_large} (GATEWAY_UPSTREAM_MAX_BODY_BYTES)"
                 )),
             })?;
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|error| UpstreamError::BadResponse(format!("page {index}: {error}")))
+        let bad =
+            |error: serde_json::Error| UpstreamError::BadResponse(format!("page {index}: {error}"));
+        match request.endpoint {
+            Endpoint::Services(_) => serde_json::from_slice(&body).map(Page::Services),
+            Endpoint::Partner(read) => read.kind.parse(&body).map(Page::Partner),
+        }
+        .map(Some)
+        .map_err(bad)
     }
 }
 
-/// The error an unsuccessful status means; a 404 to a `customerIds` request (`by_id`) is no
-/// error but "none of these".
-fn refusal(response: &reqwest::Response, by_id: bool) -> Result<(), UpstreamError> {
+/// The error an unsuccessful status means. A 404 to a request for chosen customers is no
+/// error but "none of these"; a 403 from an endpoint of the rest of the partner API is the
+/// permission it needs.
+fn refusal(response: &reqwest::Response, endpoint: &Endpoint<'_>) -> Result<(), UpstreamError> {
     match response.status() {
         status if status.is_success() => Ok(()),
-        StatusCode::NOT_FOUND if by_id => Ok(()),
+        StatusCode::NOT_FOUND if endpoint.names_customers() => Ok(()),
+        StatusCode::FORBIDDEN if let Endpoint::Partner(read) = endpoint => {
+            Err(UpstreamError::Forbidden {
+                permission: read.permission,
+            })
+        }
         StatusCode::TOO_MANY_REQUESTS => {
             let retry_after = response
                 .headers()
