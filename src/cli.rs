@@ -73,8 +73,9 @@ enum Command {
         /// PEM certificate whose key may sign client assertions (with --client-id).
         #[arg(long, requires = "client_id")]
         client_cert: Option<PathBuf>,
-        /// Scope the client must ask for.
-        #[arg(long, default_value = "elements.license.read.all")]
+        /// Scopes granted to the client (space-separated); a request for any other is refused
+        /// with invalid_scope.
+        #[arg(long, default_value = mock_upstream::READ_PERMISSIONS)]
         client_scope: String,
         /// Lifetime of issued tokens, in seconds (their expires_in).
         #[arg(long, default_value_t = 3600)]

@@ -65,7 +65,10 @@ fn defaults_follow_the_contract() {
         settings.upstream.url.as_str(),
         "https://graph.avepointonlineservices.com/"
     );
-    assert_eq!(settings.upstream.scope, "elements.license.read.all");
+    assert_eq!(
+        settings.upstream.scope,
+        "elements.license.read.all elements.customers.read.all elements.jobs.read.all elements.cbprotected.read.all"
+    );
     assert_eq!(settings.upstream.page_size, 100);
     assert_eq!(settings.upstream.concurrency, 8);
     assert_eq!(settings.upstream.pages_ahead, 7);

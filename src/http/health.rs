@@ -47,7 +47,13 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<V
         return not_ready("the JWKS has not been fetched yet");
     }
     if state.upstream.is_reachable() {
-        return (StatusCode::OK, Json(json!({ "status": "ready" })));
+        let mut body = json!({ "status": "ready" });
+        // With client credentials: the permissions the app token holds, and those the
+        // identity service refused (whose fields answer UPSTREAM_FORBIDDEN).
+        if let Some(learnt) = state.upstream.permissions() {
+            body["permissions"] = json!({ "held": learnt.held, "missing": learnt.missing });
+        }
+        return (StatusCode::OK, Json(body));
     }
     if state.probes.try_start() {
         let upstream = std::sync::Arc::clone(&state.upstream);

@@ -113,6 +113,14 @@ impl Metrics {
         }
     }
 
+    /// Whether the app token holds `permission` (the identity service granted it).
+    pub(crate) fn permission(&self, permission: &str, held: bool) {
+        self.upstream
+            .permissions
+            .with_label_values(&[permission])
+            .set(i64::from(held));
+    }
+
     /// The circuit breaker moved to the state `gauge` stands for (0 closed, 1 open, 2
     /// half-open).
     pub(crate) fn circuit_state(&self, gauge: i64) {

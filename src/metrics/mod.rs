@@ -203,6 +203,7 @@ struct UpstreamSeries {
     circuit_state: IntGauge,
     circuit_rejections: IntCounter,
     token_requests: IntCounterVec,
+    permissions: IntGaugeVec,
 }
 
 impl UpstreamSeries {
@@ -248,6 +249,12 @@ impl UpstreamSeries {
                 "gateway_upstream_token_requests_total",
                 "App token requests to the identity service, by outcome (OK or an UPSTREAM_* code).",
                 &["outcome"],
+            ),
+            permissions: gauges(
+                r,
+                "gateway_upstream_permissions",
+                "The permissions asked for with client credentials: 1 held, 0 refused by the identity service.",
+                &["permission"],
             ),
         }
     }

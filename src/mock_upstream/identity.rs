@@ -38,6 +38,9 @@ pub const TOKEN_PATH: &str = "/connect/token";
 /// Longest `exp` ahead of now an assertion may carry ("a few minutes").
 const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
+/// The four read permissions of the partner API.
+pub const READ_PERMISSIONS: &str = "elements.license.read.all elements.customers.read.all elements.jobs.read.all elements.cbprotected.read.all";
+
 /// The app registration the mock's token endpoint knows.
 #[derive(Debug, Clone)]
 pub struct MockClient {
@@ -47,18 +50,19 @@ pub struct MockClient {
     pub secret: Option<String>,
     /// PEM certificate whose key may sign client assertions, if any.
     pub certificate_pem: Option<String>,
-    /// The scope the app must ask for.
+    /// The scopes granted to the app (space-separated): a request for any other is refused
+    /// with `invalid_scope`.
     pub scope: String,
 }
 
 impl MockClient {
-    /// A client that authenticates with `secret` and asks for the default scope.
+    /// A client that authenticates with `secret` and is granted the four read permissions.
     pub fn with_secret(client_id: impl Into<String>, secret: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
             secret: Some(secret.into()),
             certificate_pem: None,
-            scope: "elements.license.read.all".into(),
+            scope: READ_PERMISSIONS.into(),
         }
     }
 }
@@ -303,7 +307,13 @@ fn grant(identity: &Identity, headers: &HeaderMap, body: &[u8]) -> Result<(Strin
     if !authenticated {
         return Err(invalid_client);
     }
-    if field("scope") != Some(client.scope.as_str()) {
+    let granted: Vec<&str> = client.scope.split_whitespace().collect();
+    let asked = field("scope").unwrap_or_default();
+    if asked.trim().is_empty()
+        || !asked
+            .split_whitespace()
+            .all(|scope| granted.contains(&scope))
+    {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "invalid_scope",

@@ -36,7 +36,7 @@ use dataset::MockCustomer;
 use faults::ActiveFault;
 pub use faults::{Fault, FaultScope, RequestKind};
 use identity::Identity;
-pub use identity::{MockClient, TOKEN_PATH};
+pub use identity::{MockClient, READ_PERMISSIONS, TOKEN_PATH};
 pub use partner::GENERAL;
 
 /// What the mock serves and how.

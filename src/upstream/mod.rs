@@ -8,6 +8,7 @@ mod assertion;
 mod client;
 mod error;
 mod resilience;
+pub(crate) mod scopes;
 mod settings;
 mod token;
 pub(crate) mod wire;

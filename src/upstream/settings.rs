@@ -12,7 +12,7 @@ use crate::{de, secret::Secret};
 pub(crate) const DEFAULT_UPSTREAM_URL: &str = "https://graph.avepointonlineservices.com";
 
 /// The default `GATEWAY_UPSTREAM_SCOPE`.
-pub(crate) const DEFAULT_SCOPE: &str = "elements.license.read.all";
+pub(crate) const DEFAULT_SCOPE: &str = "elements.license.read.all elements.customers.read.all elements.jobs.read.all elements.cbprotected.read.all";
 
 /// How the gateway gets its bearer token for the upstream.
 #[derive(Debug, Clone)]

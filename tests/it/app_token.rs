@@ -254,3 +254,33 @@ async fn an_unusable_assertion_key_or_certificate_stops_start_up_naming_its_sett
         assert!(!error.contains("MII"), "key material in {error}");
     }
 }
+
+#[tokio::test]
+async fn a_permission_the_identity_service_refuses_is_dropped_and_the_gateway_stays_ready() {
+    let mut options = client_credentials();
+    options.mock.client.as_mut().unwrap().scope =
+        "elements.license.read.all elements.customers.read.all elements.cbprotected.read.all"
+            .into();
+    let gateway = spawn_with(options).await;
+    assert!(gateway.is_ready().await);
+    let readyz: serde_json::Value = gateway.get("/readyz").await.json().await.unwrap();
+    assert_eq!(
+        readyz["permissions"]["missing"],
+        json!(["elements.jobs.read.all"]),
+        "{readyz}"
+    );
+    assert_eq!(readyz["permissions"]["held"].as_array().unwrap().len(), 3);
+    let missing = "gateway_upstream_permissions{permission=\"elements.jobs.read.all\"}";
+    let held = "gateway_upstream_permissions{permission=\"elements.license.read.all\"}";
+    assert_eq!(gateway.metric(missing).await, 0.0);
+    assert_eq!(gateway.metric(held).await, 1.0);
+    // The four asked at once, then each alone, then the three granted: six requests, once.
+    assert_eq!(gateway.upstream.stats().token_requests, 6);
+    let data = gateway.data("{ customers(first: 2) { totalCount } }").await;
+    assert_eq!(data["customers"]["totalCount"], 120);
+    // The narrowed scope is asked for from then on: a new token costs one request.
+    gateway.upstream.revoke_issued_tokens();
+    gateway.advance(Duration::from_secs(3600));
+    gateway.data("{ customers(first: 3) { totalCount } }").await;
+    assert_eq!(gateway.upstream.stats().token_requests, 7);
+}

@@ -9,6 +9,7 @@ mod caller_keys;
 mod cli;
 mod common;
 mod compression;
+mod config_check;
 mod customer_claim;
 mod customers;
 mod differential;

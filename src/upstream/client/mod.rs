@@ -280,6 +280,12 @@ impl UpstreamClient {
         Ok(chunks.into_iter().flatten().collect())
     }
 
+    /// The permissions the app token holds and lacks, when the gateway obtains its token by
+    /// client credentials and has one.
+    pub(crate) fn permissions(&self) -> Option<crate::upstream::scopes::Learnt> {
+        self.stack.inner.inner.inner.token().permissions()
+    }
+
     /// Whether the last exchange reached the upstream and had our token accepted.
     pub(crate) fn is_reachable(&self) -> bool {
         self.health.is_reachable()

@@ -8,7 +8,7 @@ use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use elements_gateway::{
     Application, Clock, Settings,
-    mock_upstream::{MockClient, MockOptions, MockUpstream},
+    mock_upstream::{MockClient, MockOptions, MockUpstream, READ_PERMISSIONS},
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -70,7 +70,7 @@ impl Options {
             certificate_pem: Some(
                 std::fs::read_to_string(keys::fixture("client.crt")).expect("fixture"),
             ),
-            scope: "elements.license.read.all".into(),
+            scope: READ_PERMISSIONS.into(),
         });
         self
     }

@@ -38,6 +38,13 @@ impl<S> Authorized<S> {
     }
 }
 
+impl<S> Authorized<S> {
+    /// Where the app token comes from.
+    pub(crate) fn token(&self) -> &AppToken {
+        &self.token
+    }
+}
+
 impl<S: Exchange> Exchange for Authorized<S> {
     async fn call(&self, request: PageRequest<'_>) -> PageResult {
         let first = self.with_token(request.clone()).await?;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::{
     UpstreamError,
     assertion::{ASSERTION_TYPE, AssertionSigner},
+    scopes::{Learnt, Scopes},
 };
 use crate::{clock::Clock, flight::Flights, metrics::Metrics, secret::Secret};
 
@@ -113,7 +114,14 @@ struct Grant {
     /// Decides when a token is replaced.
     clock: Clock,
     current: RwLock<Option<Issued>>,
+    /// The scopes asked for, narrowed to the granted ones when some are refused.
+    scopes: Scopes,
     metrics: Arc<Metrics>,
+}
+
+/// Whether the identity service refused the scope asked for.
+fn refuses_scope<T>(result: &Result<T, UpstreamError>) -> bool {
+    matches!(result, Err(UpstreamError::TokenRefused { error: Some(code), .. }) if code == "invalid_scope")
 }
 
 /// Where the gateway's upstream token comes from (from the settings).
@@ -143,6 +151,15 @@ impl AppToken {
         }
     }
 
+    /// The permissions the app token holds and lacks; `None` for a fixed token, or before the
+    /// first token.
+    pub(crate) fn permissions(&self) -> Option<Learnt> {
+        match self {
+            Self::Fixed(_) => None,
+            Self::Issued(client) => client.grant.scopes.learnt(),
+        }
+    }
+
     /// The upstream refused `token`: forget it, so the next [`AppToken::get`] fetches anew.
     /// Returns whether a new token can be had (false for a fixed token).
     pub(crate) fn invalidate(&self, token: &Secret) -> bool {
@@ -168,6 +185,7 @@ impl TokenClient {
         Self {
             grant: Arc::new(Grant {
                 http,
+                scopes: Scopes::new(&credentials.scope),
                 credentials,
                 timeout,
                 clock,
@@ -218,12 +236,35 @@ impl Grant {
             .map(|issued| issued.value.clone())
     }
 
-    /// Requests a new token and keeps it.
+    /// Requests a new token and keeps it; when the identity service refuses one of several
+    /// scopes, asks again without the refused ones.
     async fn renew(&self) -> Result<Secret, UpstreamError> {
-        let result = self.request().await;
+        let mut result = self.request(&self.scopes.current()).await;
+        let mut missing = None;
+        if refuses_scope(&result)
+            && let Some((granted, refused)) = self.narrowed().await
+        {
+            result = self.request(&granted).await;
+            missing = Some(refused);
+        }
         self.metrics
             .token_request(result.as_ref().map_or_else(UpstreamError::code, |_| "OK"));
         let issued = result?;
+        if self.scopes.granted(missing)
+            && let Some(learnt) = self.scopes.learnt()
+        {
+            for (scopes, held) in [(&learnt.held, true), (&learnt.missing, false)] {
+                for scope in scopes {
+                    self.metrics.permission(scope, held);
+                }
+            }
+            if !learnt.missing.is_empty() {
+                tracing::warn!(
+                    missing = %learnt.missing.join(" "),
+                    "the identity service does not grant these permissions (GATEWAY_UPSTREAM_SCOPE): the fields that need them answer UPSTREAM_FORBIDDEN"
+                );
+            }
+        }
         let token = issued.value.clone();
         *self
             .current
@@ -246,13 +287,31 @@ impl Grant {
         }
     }
 
-    async fn request(&self) -> Result<Issued, UpstreamError> {
+    /// The scopes granted and refused, asking for each alone; `None` when none is granted or
+    /// the service fails otherwise (then the first refusal stands).
+    async fn narrowed(&self) -> Option<(String, Vec<String>)> {
+        let asked = self.scopes.each();
+        if asked.len() < 2 {
+            return None;
+        }
+        let (mut granted, mut refused) = (Vec::new(), Vec::new());
+        for scope in asked {
+            match self.request(scope).await {
+                Ok(_) => granted.push(scope.as_str()),
+                result if refuses_scope(&result) => refused.push(scope.clone()),
+                Err(_) => return None,
+            }
+        }
+        (!granted.is_empty()).then(|| (granted.join(" "), refused))
+    }
+
+    async fn request(&self, scope: &str) -> Result<Issued, UpstreamError> {
         let credentials = &self.credentials;
         let assertion;
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "client_credentials"),
             ("client_id", &credentials.client_id),
-            ("scope", &credentials.scope),
+            ("scope", scope),
         ];
         match &credentials.proof {
             ClientProof::Secret(secret) => form.push(("client_secret", secret.expose())),
@@ -338,29 +397,4 @@ fn is_oauth_error_code(code: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expires_in_is_clamped_to_a_believable_lifetime() {
-        assert_eq!(token_lifetime(None), DEFAULT_LIFETIME);
-        assert_eq!(token_lifetime(Some(3600)), Duration::from_secs(3600));
-        assert_eq!(token_lifetime(Some(0)), Duration::from_secs(1));
-        assert_eq!(token_lifetime(Some(u64::MAX)), Duration::from_secs(86_400));
-        // Adding the longest to now cannot overflow an Instant.
-        let _ = Instant::now() + token_lifetime(Some(u64::MAX));
-    }
-
-    #[test]
-    fn tokens_are_replaced_a_tenth_of_their_life_early_at_most_a_minute() {
-        assert_eq!(
-            refresh_margin(Duration::from_secs(3600)),
-            Duration::from_secs(60)
-        );
-        assert_eq!(
-            refresh_margin(Duration::from_secs(10)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
-    }
-}
+mod tests;
