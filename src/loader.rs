@@ -1,4 +1,5 @@
-//! The customer DataLoader: every customer a query touches, in one batch.
+//! The DataLoaders: every customer a query touches, and every customer's details, in one
+//! batch each.
 //!
 //! `customer(id)`, aliased lookups and `Product.customer` all call [`CustomerLoader`]; the
 //! DataLoader (built per request, so no caller ever sees another's batch) gathers the ids of one
@@ -12,8 +13,8 @@ use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Instant};
 use async_graphql::dataloader::Loader;
 
 use crate::{
-    cache::{CustomerStore, ReadNotes},
-    domain::Customer,
+    cache::{CustomerStore, Provenance, ReadNotes},
+    domain::{Customer, partner::CustomerDetails},
     upstream::UpstreamError,
 };
 
@@ -57,5 +58,50 @@ impl Loader<String> for CustomerLoader {
                 Some((id.clone(), looked))
             })
             .collect())
+    }
+}
+
+/// Loads customers' details (`customers/batch`) by id, for one request: every customer of a
+/// page in one batch, and one `customerIds` read for those not cached.
+#[derive(Debug, Clone)]
+pub(crate) struct DetailsLoader {
+    store: Arc<CustomerStore>,
+    deadline: Instant,
+    reads: Arc<ReadNotes>,
+}
+
+impl DetailsLoader {
+    /// A loader over `store`, like [`CustomerLoader::new`].
+    pub(crate) fn new(store: Arc<CustomerStore>, deadline: Instant, reads: Arc<ReadNotes>) -> Self {
+        Self {
+            store,
+            deadline,
+            reads,
+        }
+    }
+}
+
+/// One customer's details: `None` when `customers/batch` does not list it, or the upstream
+/// failure that left them unknown.
+pub(crate) type Details = Result<Option<Arc<CustomerDetails>>, Arc<UpstreamError>>;
+
+impl Loader<String> for DetailsLoader {
+    type Value = Details;
+    /// A failed read fails each of its ids (see [`Details`]): a batch as a whole never does.
+    type Error = Infallible;
+
+    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Details>, Self::Error> {
+        // Details are not part of the snapshot: an answer that reads them is never reused.
+        self.reads.note(Provenance::elsewhere(None));
+        Ok(match self.store.details(ids, self.deadline).await {
+            Ok(found) => found
+                .into_iter()
+                .map(|(id, details)| (id, Ok(details)))
+                .collect(),
+            Err(error) => ids
+                .iter()
+                .map(|id| (id.clone(), Err(Arc::clone(&error))))
+                .collect(),
+        })
     }
 }

@@ -27,6 +27,7 @@
 //! Errors are never cached: the next caller tries the upstream again.
 
 mod by_id;
+mod details;
 mod fill;
 mod settings;
 mod stale;
@@ -56,7 +57,7 @@ use self::{
 };
 use crate::{
     clock::Clock,
-    domain::{Customer, Snapshot},
+    domain::{Customer, Snapshot, partner::CustomerDetails},
     flight::Flights,
     metrics::Metrics,
     shared::Shared,
@@ -110,6 +111,9 @@ pub(crate) struct CustomerStore {
     /// The progress of the latest snapshot read started.
     snapshot_progress: Mutex<Option<Progress>>,
     customer_flights: Flights<String, Fetched<Arc<CustomerMap>>>,
+    /// Customers' details (`customers/batch`), by id.
+    details: Cache<String, Option<Arc<CustomerDetails>>>,
+    details_flights: Flights<String, Fetched<Arc<()>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -141,6 +145,8 @@ impl CustomerStore {
             snapshot_flights: Flights::default(),
             snapshot_progress: Mutex::default(),
             customer_flights: Flights::default(),
+            details: details::cache(freshness.ttl),
+            details_flights: Flights::default(),
             metrics,
         }
     }

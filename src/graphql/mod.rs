@@ -19,6 +19,7 @@ mod fields;
 mod limits;
 mod node;
 mod operation;
+mod partner;
 mod query;
 mod request;
 mod scalars;
@@ -45,7 +46,7 @@ pub use table::{PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS};
 use crate::{
     auth::CustomerAccess,
     cache::{CustomerStore, ReadNotes},
-    loader::CustomerLoader,
+    loader::{CustomerLoader, DetailsLoader},
 };
 
 /// The gateway's executable schema.
@@ -89,16 +90,21 @@ pub(crate) fn for_caller(
     // Batches run in their own tasks; they carry the request's span, so what they log names
     // the request, and its count of upstream calls.
     let span = tracing::Span::current();
+    let spawner = move |batch| {
+        tokio::spawn(crate::calls::carried(tracing::Instrument::instrument(
+            batch,
+            span.clone(),
+        )))
+    };
     let loader = DataLoader::new(
         CustomerLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.reads)),
-        move |batch| {
-            tokio::spawn(crate::calls::carried(tracing::Instrument::instrument(
-                batch,
-                span.clone(),
-            )))
-        },
+        spawner.clone(),
     );
-    request.data(loader).data(access).data(scope)
+    let details = DataLoader::new(
+        DetailsLoader::new(Arc::clone(store), scope.deadline, Arc::clone(&scope.reads)),
+        spawner,
+    );
+    request.data(loader).data(details).data(access).data(scope)
 }
 
 /// The schema's SDL, as checked in at `schema/schema.graphql`, with the cost model's

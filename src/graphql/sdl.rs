@@ -11,9 +11,18 @@ pub(in crate::graphql) const ASSUMED_PRODUCTS: u64 = 10_000;
 /// `Customer.products` while no snapshot is cached, published and read the same way.
 pub(in crate::graphql) const ASSUMED_PRODUCTS_PER_CUSTOMER: u64 = 50;
 
-/// The scalars of the schema: a field of one of these costs 1 in the estimate, where the
-/// specification's default would be 0.
-const SCALARS: &[&str] = &["String", "Int", "Float", "Boolean", "ID", "DateTime"];
+/// The scalars and enumerations of the schema: a field of one of these costs 1 in the
+/// estimate, where the specification's default would be 0.
+const SCALARS: &[&str] = &[
+    "String",
+    "Int",
+    "Float",
+    "Boolean",
+    "ID",
+    "DateTime",
+    "ManagementMode",
+    "BackupStatus",
+];
 
 /// `sdl` with the cost directives defined and applied.
 pub(super) fn with_cost_directives(sdl: &str) -> String {

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ID, InputObject, Interface, Object};
+use async_graphql::{Context, ID, InputObject, Interface, Object, Result};
 
-use super::{scalars::DateTime, table::with_product_scalars};
+use super::{partner, scalars::DateTime, table::with_product_scalars};
 use crate::{
     domain::with_raw_fields,
     domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
@@ -32,6 +32,43 @@ impl CustomerNode {
     /// The customer's e-mail address (the upstream's `customer` field); null when it has none.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
+    }
+
+    /// The owner's e-mail address, from `customers/batch`.
+    async fn owner_email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(partner::details(ctx, &self.0.id)
+            .await?
+            .and_then(|details| details.owner_email.as_deref().map(str::to_owned)))
+    }
+
+    /// The customer's country or region, from `customers/batch`.
+    async fn country_or_region(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(partner::details(ctx, &self.0.id)
+            .await?
+            .and_then(|details| details.country_or_region.as_deref().map(str::to_owned)))
+    }
+
+    /// Who manages the customer's tenant; null for a number the documents do not list.
+    async fn management_mode(&self, ctx: &Context<'_>) -> Result<Option<partner::ManagementMode>> {
+        Ok(partner::details(ctx, &self.0.id)
+            .await?
+            .and_then(|details| details.management_mode.map(Into::into)))
+    }
+
+    /// The state of the customer's backups (`jobStatus`); null for 0 ("N/A") and numbers the
+    /// documents do not list.
+    async fn backup_status(&self, ctx: &Context<'_>) -> Result<Option<partner::BackupStatus>> {
+        Ok(partner::details(ctx, &self.0.id)
+            .await?
+            .and_then(|details| details.backup_status.map(Into::into)))
+    }
+
+    /// The customer's tenants, from `customers/batch`; null (with the error) when it cannot be
+    /// read, never the customer.
+    async fn tenants(&self, ctx: &Context<'_>) -> Result<Option<Vec<partner::Tenant>>> {
+        Ok(partner::details(ctx, &self.0.id)
+            .await?
+            .map(|details| details.tenants.iter().map(Into::into).collect()))
     }
 
     /// This customer's subscriptions, ordered by `expirationDate` ascending with undated ones

@@ -27,6 +27,7 @@ mod otlp;
 mod paging;
 mod partial;
 mod partial_generated;
+mod partner_details;
 mod persisted;
 mod products;
 mod protection;

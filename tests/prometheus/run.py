@@ -331,7 +331,11 @@ def main():
             jwks_fails.start()
             sent = traffic(demo, args.seconds, lambda: redis.poll() is None and redis.kill())
             print(f"{sent} requests over {args.seconds:.0f} s; waiting for the last scrapes")
-            time.sleep(3)
+            ended = time.time()
+            # Every target scraped once more after the traffic ended (gateway targets that
+            # are gone, like a killed Redis's, have no `up` series to wait for).
+            wait_for("a scrape of every target after the traffic",
+                     lambda: series(prometheus, f"min(timestamp(up)) > {ended}")[0])
             checks = [(f"alert {name}", signal(expr)) for name, expr in alert_rules()]
             checks += [(f"panel {title}", substituted(expr)) for title, expr in dashboard_expressions()]
             failures = check(prometheus, checks)

@@ -1,0 +1,188 @@
+//! A customer's details from `customers/batch` through the API: owner, country, management
+//! mode, backup status and tenants, read for a whole page in one `customerIds` request, cached,
+//! shared by concurrent callers, scoped by the caller's claim, and failing alone (with
+//! `UPSTREAM_FORBIDDEN` naming the permission when the app lacks it).
+
+use std::collections::{BTreeSet, HashMap};
+
+use elements_gateway::mock_upstream::{Fault, FaultScope, GENERAL};
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::common::{Options, TestGateway, spawn_with};
+
+const PAGE: &str = "{ customers(first: 50) { nodes { id organization ownerEmail countryOrRegion
+    managementMode backupStatus tenants { id name } } } }";
+
+/// What `customers/batch` says of every customer, by id, asked of the mock directly.
+async fn upstream_details(gateway: &TestGateway) -> HashMap<String, Value> {
+    let answer: Value = reqwest::Client::new()
+        .post(format!(
+            "{}{GENERAL}/customers/batch?pageSize=100",
+            gateway.upstream.url()
+        ))
+        .bearer_auth(gateway.upstream.token())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| (item["id"].as_str().unwrap().to_owned(), item.clone()))
+        .collect()
+}
+
+fn text(value: &Value) -> Value {
+    match value.as_str() {
+        Some("N/A" | "") | None => Value::Null,
+        Some(text) => json!(text),
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_customers_gets_its_details_in_one_request_normalised() {
+    let gateway = spawn_with(Options::default().customers(100, 1)).await;
+    let before = gateway.upstream.partner_requests("details");
+    let data = gateway.data(PAGE).await;
+    assert_eq!(gateway.upstream.partner_requests("details") - before, 1);
+    let upstream = upstream_details(&gateway).await;
+    let statuses = [
+        "",
+        "WORKING",
+        "FAILED",
+        "WAITING_FOR_CONFIGURATION",
+        "MULTIPLE_ISSUES",
+        "FINISHED_WITH_EXCEPTION",
+        "NO_BACKUP_UPDATES",
+    ];
+    let modes = ["CUSTOMER_MANAGED", "PARTNER_MANAGED", "TO_BE_CONFIGURED"];
+    for node in data["customers"]["nodes"].as_array().unwrap() {
+        let raw = &upstream[node["id"].as_str().unwrap()];
+        assert_eq!(node["ownerEmail"], text(&raw["ownerEmail"]));
+        assert_eq!(node["countryOrRegion"], text(&raw["countryOrRegion"]));
+        let status: usize = raw["jobStatus"].as_str().unwrap().parse().unwrap();
+        let expected = statuses.get(status).filter(|name| !name.is_empty());
+        assert_eq!(node["backupStatus"], json!(expected), "{raw}");
+        let mode: usize = raw["managementMode"].as_str().unwrap().parse().unwrap();
+        assert_eq!(node["managementMode"], json!(modes.get(mode)), "{raw}");
+        assert_eq!(node["tenants"], raw["tenants"], "{raw}");
+    }
+    // Every documented status, and the null of N/A and unknown numbers, over 100 customers.
+    let seen: BTreeSet<String> = data["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["backupStatus"].to_string())
+        .collect();
+    assert!(
+        seen.contains("null") && seen.contains("\"FAILED\""),
+        "{seen:?}"
+    );
+    // Cached: the same page again costs nothing upstream.
+    let asked = gateway.upstream.partner_requests("details");
+    gateway.data(PAGE).await;
+    assert_eq!(gateway.upstream.partner_requests("details"), asked);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_read() {
+    let gateway = spawn_with(Options::default()).await;
+    gateway.data("{ customers(first: 1) { totalCount } }").await;
+    let answers = join_all((0..10).map(|_| gateway.query(PAGE))).await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    assert_eq!(gateway.upstream.partner_requests("details"), 1);
+}
+
+#[tokio::test]
+async fn a_missing_permission_or_a_fault_costs_only_those_fields() {
+    let gateway = spawn_with(Options::default()).await;
+    gateway.upstream.deny("elements.customers.read.all");
+    let answer = gateway.query(PAGE).await;
+    let nodes = answer["data"]["customers"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 50, "{answer}");
+    assert!(
+        nodes
+            .iter()
+            .all(|node| node["organization"].is_string() || node["organization"].is_null())
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|node| node["id"].is_string() && node["backupStatus"].is_null())
+    );
+    let errors = answer["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|error| error["extensions"]["code"] == "UPSTREAM_FORBIDDEN")
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("elements.customers.read.all"),
+        "{answer}"
+    );
+    gateway.upstream.allow("elements.customers.read.all");
+    gateway.upstream.set_fault_where(
+        Fault::ServerError { status: 503 },
+        FaultScope::Details,
+        None,
+    );
+    let answer = gateway
+        .query("{ customers(first: 2) { nodes { id backupStatus } } }")
+        .await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "UPSTREAM_UNAVAILABLE",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["data"]["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_claim_scoped_caller_never_has_another_customer_asked_for() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers")
+            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
+    )
+    .await;
+    let ids = gateway.upstream_ids();
+    let mine = [ids[3].clone(), ids[7].clone()];
+    let mut claims = crate::auth::with(json!({ "elements_customers": mine }));
+    claims["sub"] = "portal".into();
+    let caller = crate::common::sign(
+        &claims,
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    );
+    let response = gateway.post(&json!({ "query": PAGE }), Some(&caller)).await;
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["data"]["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{answer}"
+    );
+    let asked: BTreeSet<String> = gateway
+        .upstream
+        .partner_customers_asked()
+        .into_iter()
+        .collect();
+    assert_eq!(asked, mine.iter().cloned().collect());
+}
