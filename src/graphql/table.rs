@@ -1,4 +1,5 @@
-//! The field table: the fields of `Product` that read one upstream text, declared once.
+//! The field table: the fields of `Product` that read one upstream text, and the text fields
+//! of `Customer`, declared once.
 //!
 //! Each line is the field's Rust name (also the [`RawProduct`](crate::domain::RawProduct)
 //! field it reads), its GraphQL name, and its description; `texts` are `String`s (null for
@@ -41,6 +42,23 @@ macro_rules! with_product_scalars {
     };
 }
 pub(crate) use with_product_scalars;
+
+/// Calls `$then!` with `Customer`'s text fields: the Rust name (also the
+/// [`Customer`](crate::domain::Customer) field, normalised when the snapshot is built), the
+/// GraphQL name and the description; the resolvers and the fast executor's plan read it.
+macro_rules! with_customer_texts {
+    ($then:ident) => {
+        $then! {
+            texts: [
+                organization => "organization":
+                    "The organisation's name; null when the upstream has none.",
+                email => "email":
+                    "The customer's e-mail address (the upstream's `customer` field); null when it has none.",
+            ],
+        }
+    };
+}
+pub(crate) use with_customer_texts;
 
 /// Generates [`PRODUCT_SCALARS`], [`PRODUCT_TEXTS`] and [`PRODUCT_INTS`] from the table.
 macro_rules! scalar_names {

@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Interface, Object, Result};
 
-use super::{partner, scalars::DateTime, table::with_product_scalars};
+use super::{
+    partner,
+    scalars::DateTime,
+    table::{with_customer_texts, with_product_scalars},
+};
 use crate::{
     domain::with_raw_fields,
     domain::{Customer, ProductFilter, ProductRef, RawProduct, normalize},
@@ -16,76 +20,83 @@ use crate::{
 /// A customer of the partner.
 pub(super) struct CustomerNode(pub Arc<Customer>);
 
-/// A customer of the partner, with its subscriptions.
-#[Object(name = "Customer")]
-impl CustomerNode {
-    /// The upstream `customerId`.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+/// Generates the `Customer` type: the text fields the [field table](super::table) declares,
+/// and the rest.
+macro_rules! customer_object {
+    (texts: [$($text:ident => $text_name:literal: $text_doc:literal),+ $(,)?] $(,)?) => {
+        /// A customer of the partner, with its subscriptions.
+        #[Object(name = "Customer")]
+        impl CustomerNode {
+            /// The upstream `customerId`.
+            async fn id(&self) -> ID {
+                ID(self.0.id.to_string())
+            }
 
-    /// The organisation's name; null when the upstream has none.
-    async fn organization(&self) -> Option<&str> {
-        self.0.organization.as_deref()
-    }
+            $(
+                #[doc = $text_doc]
+                #[graphql(name = $text_name)]
+                async fn $text(&self) -> Option<&str> {
+                    self.0.$text.as_deref()
+                }
+            )+
 
-    /// The customer's e-mail address (the upstream's `customer` field); null when it has none.
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
-    }
+            /// The owner's e-mail address, from `customers/batch`.
+            async fn owner_email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+                Ok(partner::details(ctx, &self.0.id)
+                    .await?
+                    .and_then(|details| details.owner_email.as_deref().map(str::to_owned)))
+            }
 
-    /// The owner's e-mail address, from `customers/batch`.
-    async fn owner_email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(partner::details(ctx, &self.0.id)
-            .await?
-            .and_then(|details| details.owner_email.as_deref().map(str::to_owned)))
-    }
+            /// The customer's country or region, from `customers/batch`.
+            async fn country_or_region(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+                Ok(partner::details(ctx, &self.0.id)
+                    .await?
+                    .and_then(|details| details.country_or_region.as_deref().map(str::to_owned)))
+            }
 
-    /// The customer's country or region, from `customers/batch`.
-    async fn country_or_region(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(partner::details(ctx, &self.0.id)
-            .await?
-            .and_then(|details| details.country_or_region.as_deref().map(str::to_owned)))
-    }
+            /// Who manages the customer's tenant; null for a number the documents do not list.
+            async fn management_mode(&self, ctx: &Context<'_>) -> Result<Option<partner::ManagementMode>> {
+                Ok(partner::details(ctx, &self.0.id)
+                    .await?
+                    .and_then(|details| details.management_mode.map(Into::into)))
+            }
 
-    /// Who manages the customer's tenant; null for a number the documents do not list.
-    async fn management_mode(&self, ctx: &Context<'_>) -> Result<Option<partner::ManagementMode>> {
-        Ok(partner::details(ctx, &self.0.id)
-            .await?
-            .and_then(|details| details.management_mode.map(Into::into)))
-    }
+            /// The state of the customer's backups (`jobStatus`); null for 0 ("N/A") and numbers the
+            /// documents do not list.
+            async fn backup_status(&self, ctx: &Context<'_>) -> Result<Option<partner::BackupStatus>> {
+                Ok(partner::details(ctx, &self.0.id)
+                    .await?
+                    .and_then(|details| details.backup_status.map(Into::into)))
+            }
 
-    /// The state of the customer's backups (`jobStatus`); null for 0 ("N/A") and numbers the
-    /// documents do not list.
-    async fn backup_status(&self, ctx: &Context<'_>) -> Result<Option<partner::BackupStatus>> {
-        Ok(partner::details(ctx, &self.0.id)
-            .await?
-            .and_then(|details| details.backup_status.map(Into::into)))
-    }
+            /// The customer's tenants, from `customers/batch`; null (with the error) when it cannot be
+            /// read, never the customer.
+            async fn tenants(&self, ctx: &Context<'_>) -> Result<Option<Vec<partner::Tenant>>> {
+                Ok(partner::details(ctx, &self.0.id)
+                    .await?
+                    .map(|details| details.tenants.iter().map(Into::into).collect()))
+            }
 
-    /// The customer's tenants, from `customers/batch`; null (with the error) when it cannot be
-    /// read, never the customer.
-    async fn tenants(&self, ctx: &Context<'_>) -> Result<Option<Vec<partner::Tenant>>> {
-        Ok(partner::details(ctx, &self.0.id)
-            .await?
-            .map(|details| details.tenants.iter().map(Into::into).collect()))
-    }
+            /// This customer's subscriptions, ordered by `expirationDate` ascending with undated ones
+            /// last (ties in upstream order), narrowed by `filter`.
+            async fn products(&self, filter: Option<ProductFilterInput>) -> Vec<ProductNode> {
+                let filter = ProductFilter::from(filter.unwrap_or_default());
+                self.0
+                    .products_matching(&filter)
+                    .map(|index| {
+                        ProductNode(ProductRef {
+                            customer: Arc::clone(&self.0),
+                            index,
+                        })
+                    })
+                    .collect()
+            }
 
-    /// This customer's subscriptions, ordered by `expirationDate` ascending with undated ones
-    /// last (ties in upstream order), narrowed by `filter`.
-    async fn products(&self, filter: Option<ProductFilterInput>) -> Vec<ProductNode> {
-        let filter = ProductFilter::from(filter.unwrap_or_default());
-        self.0
-            .products_matching(&filter)
-            .map(|index| {
-                ProductNode(ProductRef {
-                    customer: Arc::clone(&self.0),
-                    index,
-                })
-            })
-            .collect()
-    }
+        }
+    };
 }
+
+with_customer_texts!(customer_object);
 
 /// An object with a global id (the Relay server specification): `node(id:)` finds it again.
 #[derive(Interface)]

@@ -15,7 +15,7 @@ use super::{
     input::{self, Uncovered},
     plan::{
         ConnectionField, CustomerField, EdgeField, Entry, Key, PageInfoField, Plan, ProductField,
-        Root, RootField, Selected, product_scalar, raw_field,
+        Root, RootField, Selected, customer_text, product_scalar, raw_field,
     },
 };
 use crate::{
@@ -317,12 +317,10 @@ impl<'d> Binder<'d> {
         self.entries(&self.merged(group)?, |group, name| {
             Ok(match name {
                 "id" => CustomerField::Id,
-                "organization" => CustomerField::Organization,
-                "email" => CustomerField::Email,
                 "products" => {
                     CustomerField::Products(self.filter(group.first())?, self.product(group)?)
                 }
-                _ => return Err(Uncovered),
+                _ => CustomerField::Text(customer_text(name).ok_or(Uncovered)?),
             })
         })
     }

@@ -5,8 +5,11 @@
 use async_graphql::{Name, Pos};
 
 use crate::{
-    domain::{ProductFilter, RawProduct, with_raw_fields},
-    graphql::{query::PageWanted, table::with_product_scalars},
+    domain::{Customer, ProductFilter, RawProduct, with_raw_fields},
+    graphql::{
+        query::PageWanted,
+        table::{with_customer_texts, with_product_scalars},
+    },
 };
 
 /// A response key written once as JSON (`"key":`), since every object of a list repeats it.
@@ -81,12 +84,15 @@ pub(super) enum EdgeField {
     Node(Selected<CustomerField>),
 }
 
+/// Reads one normalised text of a customer.
+pub(super) type CustomerText = fn(&Customer) -> Option<&str>;
+
 /// A field of `Customer`.
 #[derive(Debug)]
 pub(super) enum CustomerField {
     Id,
-    Organization,
-    Email,
+    /// A text field of the [field table](crate::graphql::table).
+    Text(CustomerText),
     Products(ProductFilter, Selected<ProductField>),
 }
 
@@ -133,6 +139,21 @@ macro_rules! product_scalars {
 }
 
 with_product_scalars!(product_scalars);
+
+/// Generates [`customer_text`] from the [field table](crate::graphql::table).
+macro_rules! customer_texts {
+    (texts: [$($text:ident => $text_name:literal: $text_doc:literal),+ $(,)?] $(,)?) => {
+        /// The text fields of `Customer`.
+        pub(super) fn customer_text(name: &str) -> Option<CustomerText> {
+            match name {
+                $($text_name => Some(|customer: &Customer| customer.$text.as_deref()),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+with_customer_texts!(customer_texts);
 
 /// Generates [`raw_field`] from the upstream field list.
 macro_rules! raw_fields {

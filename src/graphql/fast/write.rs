@@ -171,8 +171,7 @@ pub(super) fn connection(
 pub(super) fn customer(out: &mut Vec<u8>, selected: &Selected<CustomerField>, of: &Arc<Customer>) {
     object(out, "Customer", selected, |out, field| match field {
         CustomerField::Id => string(out, &of.id),
-        CustomerField::Organization => optional_string(out, of.organization.as_deref()),
-        CustomerField::Email => optional_string(out, of.email.as_deref()),
+        CustomerField::Text(read) => optional_string(out, read(of)),
         CustomerField::Products(filter, selected) => {
             list(out, of.products_matching(filter), |out, index| {
                 product(out, selected, of, index);
