@@ -44,6 +44,13 @@ pub(super) struct PartnerLog {
     denied: Mutex<HashSet<String>>,
 }
 
+impl PartnerLog {
+    /// The permissions denied, to read or change.
+    fn denied(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.denied.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The permission each kind of request needs.
 fn permission(kind: RequestKind) -> &'static str {
     match kind {
@@ -150,12 +157,7 @@ async fn admit(
             "invalid or missing bearer token",
         ));
     }
-    if log
-        .denied
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .contains(permission(kind))
-    {
+    if log.denied().contains(permission(kind)) {
         return Err(problem(
             StatusCode::FORBIDDEN,
             "the app lacks the permission",
@@ -346,22 +348,12 @@ impl MockUpstream {
     /// Answers 403 to every request that needs `permission` (e.g. `elements.jobs.read.all`)
     /// until [`MockUpstream::allow`].
     pub fn deny(&self, permission: &str) {
-        self.state
-            .partner
-            .denied
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(permission.to_owned());
+        self.state.partner.denied().insert(permission.to_owned());
     }
 
     /// Grants `permission` again.
     pub fn allow(&self, permission: &str) {
-        self.state
-            .partner
-            .denied
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(permission);
+        self.state.partner.denied().remove(permission);
     }
 
     /// Requests to one partner endpoint so far: `details`, `jobs`, `seats` or `coverage`.

@@ -58,17 +58,6 @@ async fn whole_answers_are_reused_only_while_their_fresh_snapshot_is_current() {
     assert_eq!(again, first, "the mock's data did not change");
 }
 
-/// A token for `sub` that may see `customers` only.
-fn scoped(sub: &str, customers: serde_json::Value) -> String {
-    let mut claims = crate::auth::with(json!({ "elements_customers": customers }));
-    claims["sub"] = sub.into();
-    crate::common::sign(
-        &claims,
-        jsonwebtoken::Algorithm::HS256,
-        crate::common::SECRET,
-    )
-}
-
 /// The customer ids a `customers { nodes { id } }` answer lists, sorted.
 fn seen(answer: &serde_json::Value) -> Vec<String> {
     let mut seen: Vec<String> = answer["data"]["customers"]["nodes"]
@@ -90,9 +79,9 @@ async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() 
     )
     .await;
     let ids = gateway.upstream_ids();
-    let first_two = scoped("portal-a", json!([ids[0], ids[1]]));
-    let same_two = scoped("portal-b", json!([ids[1], ids[0]]));
-    let other = scoped("portal-c", json!([ids[2]]));
+    let first_two = crate::common::scoped_token("portal-a", json!([ids[0], ids[1]]));
+    let same_two = crate::common::scoped_token("portal-b", json!([ids[1], ids[0]]));
+    let other = crate::common::scoped_token("portal-c", json!([ids[2]]));
     let reused = async || {
         gateway
             .metric("gateway_cache_lookups_total{cache=\"answer\",result=\"hit\"}")

@@ -162,13 +162,7 @@ async fn a_claim_scoped_caller_never_has_another_customer_asked_for() {
     .await;
     let ids = gateway.upstream_ids();
     let mine = [ids[3].clone(), ids[7].clone()];
-    let mut claims = crate::auth::with(json!({ "elements_customers": mine }));
-    claims["sub"] = "portal".into();
-    let caller = crate::common::sign(
-        &claims,
-        jsonwebtoken::Algorithm::HS256,
-        crate::common::SECRET,
-    );
+    let caller = crate::common::scoped_token("portal", json!(mine));
     let response = gateway.post(&json!({ "query": PAGE }), Some(&caller)).await;
     let answer: Value = response.json().await.unwrap();
     assert_eq!(
