@@ -136,7 +136,7 @@ impl MockUpstream {
         let addr = listener.local_addr()?;
         let state = Arc::new(MockState::new(options)?);
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let app = routes::router(Arc::clone(&state));
+        let app = app(Arc::clone(&state));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -304,6 +304,11 @@ impl MockState {
     }
 }
 
+/// Every route of the mock, over `state`.
+fn app(state: Arc<MockState>) -> axum::Router {
+    routes::router().merge(partner::routes()).with_state(state)
+}
+
 /// Counts a request as in progress while it lives.
 struct InFlight<'a>(&'a MockState);
 
@@ -328,7 +333,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = Arc::new(MockState::new(options)?);
-    axum::serve(listener, routes::router(state))
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

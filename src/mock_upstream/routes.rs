@@ -23,14 +23,14 @@ use super::{
 };
 use crate::upstream::BATCH_PATH;
 
-pub(super) fn router(state: Arc<MockState>) -> Router {
+/// The `services/batch` endpoint, the token endpoint and the controls, for the state the
+/// caller gives.
+pub(super) fn router() -> Router<Arc<MockState>> {
     Router::new()
         .route(BATCH_PATH, post(batch))
         .route(TOKEN_PATH, post(identity::token))
-        .merge(super::partner::routes())
         .route("/__mock/stats", get(stats))
         .route("/__mock/fault", get(current_fault).put(set_fault))
-        .with_state(state)
 }
 
 async fn stats(State(state): State<Arc<MockState>>) -> Json<MockStats> {
