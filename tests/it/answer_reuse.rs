@@ -79,9 +79,9 @@ async fn answers_are_reused_within_one_customer_scope_and_never_across_scopes() 
     )
     .await;
     let ids = gateway.upstream_ids();
-    let first_two = crate::common::scoped_token("portal-a", json!([ids[0], ids[1]]));
-    let same_two = crate::common::scoped_token("portal-b", json!([ids[1], ids[0]]));
-    let other = crate::common::scoped_token("portal-c", json!([ids[2]]));
+    let first_two = crate::auth::scoped_token("portal-a", json!([ids[0], ids[1]]));
+    let same_two = crate::auth::scoped_token("portal-b", json!([ids[1], ids[0]]));
+    let other = crate::auth::scoped_token("portal-c", json!([ids[2]]));
     let reused = async || {
         gateway
             .metric("gateway_cache_lookups_total{cache=\"answer\",result=\"hit\"}")

@@ -315,3 +315,14 @@ async fn a_token_whose_header_has_crit_is_refused_and_the_same_without_it_passes
         assert_refused(&gateway, Some(&format!("Bearer {token}")), "crit_header").await;
     }
 }
+
+/// A token for `sub` that may see `customers` only (the claim `elements_customers`).
+pub(crate) fn scoped_token(sub: &str, customers: serde_json::Value) -> String {
+    let mut claims = with(json!({ "elements_customers": customers }));
+    claims["sub"] = sub.into();
+    crate::common::sign(
+        &claims,
+        jsonwebtoken::Algorithm::HS256,
+        crate::common::SECRET,
+    )
+}

@@ -162,7 +162,7 @@ async fn a_claim_scoped_caller_never_has_another_customer_asked_for() {
     .await;
     let ids = gateway.upstream_ids();
     let mine = [ids[3].clone(), ids[7].clone()];
-    let caller = crate::common::scoped_token("portal", json!(mine));
+    let caller = crate::auth::scoped_token("portal", json!(mine));
     let response = gateway.post(&json!({ "query": PAGE }), Some(&caller)).await;
     let answer: Value = response.json().await.unwrap();
     assert_eq!(

@@ -389,14 +389,3 @@ fn split_series(series: &str) -> (&str, Vec<&str>) {
         None => (series, Vec::new()),
     }
 }
-
-/// A token for `sub` that may see `customers` only (the claim `elements_customers`).
-pub(crate) fn scoped_token(sub: &str, customers: serde_json::Value) -> String {
-    let mut claims = crate::auth::with(json!({ "elements_customers": customers }));
-    claims["sub"] = sub.into();
-    crate::common::sign(
-        &claims,
-        jsonwebtoken::Algorithm::HS256,
-        crate::common::SECRET,
-    )
-}
