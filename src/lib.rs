@@ -41,18 +41,19 @@
 //!   priced, executed), the query limits (depth, cost with list sizes, root fields, aliases),
 //!   and execution: error codes, partial answers' nulls, the `stale` and `cost` extensions,
 //!   apart from transport.
-//! * [`loader`]: the per-request customer DataLoader that batches every id of a query.
+//! * [`loader`]: the per-request DataLoaders that batch every customer id of a query, for
+//!   the customers and for their details (`customers/batch`).
 //! * [`cache`]: moka caches in front of the upstream: single-flight fills in their own tasks,
 //!   stale-while-revalidate and stale-if-error; with a shared Redis, one fill for every replica.
 //! * [`shared`]: the optional Redis replicas share: the upstream's answers, the fill lease and
 //!   the deployment-wide rate limit, each falling back to the replica's own when Redis is down.
-//! * [`upstream`]: the REST client: paging, bounded concurrency, retries and the circuit
-//!   breaker, `UPSTREAM_*` errors, and the gateway's own app token (fixed, or by client
-//!   credentials).
-//! * [`domain`]: the upstream's raw records, and customers and products normalised from
-//!   their strings.
-//! * [`mock_upstream`]: a real HTTP fake of the upstream (and its identity service) with
-//!   switchable faults.
+//! * [`upstream`]: the REST client of every partner endpoint: paging, bounded concurrency,
+//!   retries and the circuit breaker, `UPSTREAM_*` errors, and the gateway's own app token
+//!   (fixed, or by client credentials, with the scopes the identity service grants).
+//! * [`domain`]: the upstream's raw records, and customers, products and the rest of the
+//!   partner API's records (details, jobs, seats, coverage) normalised from their strings.
+//! * [`mock_upstream`]: a real HTTP fake of the partner API (and its identity service) with
+//!   switchable faults and permissions.
 //! * [`demo`]: `serve --demo`: the mock, settings and a caller token, no setup.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`telemetry`]: text or JSON logs, and OTLP span export (the `otlp` feature).
