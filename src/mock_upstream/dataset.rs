@@ -162,11 +162,60 @@ pub fn generate(customers: usize, products_per_customer: usize, seed: u64) -> Ve
         .collect()
 }
 
+/// The upstream fields with a distribution of their own in [`product`]; any other field of
+/// the upstream's list (one added to `domain/raw.rs`) gets [`fill_unshaped`]'s text, so the
+/// mock needs no change for it.
+const SHAPED: [&str; 18] = [
+    "service",
+    "subscriptionModel",
+    "purchasedUserSeats",
+    "purchasedUnits",
+    "microsoftLicenseAssigned",
+    "microsoftLicenseAvailable",
+    "purchasedCapacity",
+    "protectedCapacity",
+    "storage",
+    "retention",
+    "consumedStorage",
+    "expirationDate",
+    "change",
+    "source",
+    "paymentType",
+    "subscriptionName",
+    "package",
+    "contractEndDate",
+];
+
+/// Generates [`fill_unshaped`] from the upstream's field list.
+macro_rules! unshaped_filler {
+    ($($field:ident => $json:literal),+ $(,)?) => {
+        /// Gives every upstream field without a distribution of its own a text like the
+        /// upstream's: usually its name and a number, sometimes `"N/A"`.
+        fn fill_unshaped(raw: &mut RawProduct, rng: &mut Rng) {
+            $(
+                if !SHAPED.contains(&$json) {
+                    raw.$field = Some(if rng.chance(10) {
+                        "N/A".into()
+                    } else {
+                        format!("{} {}", $json, rng.below(100)).into()
+                    });
+                }
+            )+
+        }
+    };
+}
+
+crate::domain::with_raw_fields!(unshaped_filler);
+
+#[allow(
+    clippy::needless_update,
+    reason = "a field added to the upstream's list gets fill_unshaped's value, not a compile error here"
+)]
 fn product(rng: &mut Rng) -> RawProduct {
     let service = rng.pick(SERVICES);
     let seats = count(rng, 5000);
     let some = |text: &str| Some(Box::<str>::from(text));
-    RawProduct {
+    let mut raw = RawProduct {
         service: if rng.chance(2) {
             some("N/A")
         } else {
@@ -195,7 +244,10 @@ fn product(rng: &mut Rng) -> RawProduct {
         ),
         package: some(rng.pick(PACKAGES)),
         contract_end_date: date(rng),
-    }
+        ..RawProduct::default()
+    };
+    fill_unshaped(&mut raw, rng);
+    raw
 }
 
 /// A count as text: usually a number, sometimes `"N/A"`, rarely text that is not a number.
