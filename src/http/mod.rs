@@ -1,7 +1,8 @@
 //! HTTP wiring: the routes of the contract over one shared [`AppState`].
 //!
-//! This module turns requests into `graphql/`'s [`GraphqlRequest`](crate::graphql::GraphqlRequest)
-//! and a caller, and answers into responses; it builds no async-graphql types.
+//! This module turns requests into a caller and the request's body or URL for the answer stage
+//! ([`crate::answer`]), and its replies and refusals into responses with the specification's
+//! status codes and headers; it builds no async-graphql types.
 
 mod access;
 mod caching;
