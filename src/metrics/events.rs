@@ -74,24 +74,30 @@ impl Metrics {
     }
 
     /// An upstream request finished with `outcome` after `elapsed`.
-    pub(crate) fn upstream_request(&self, outcome: &str, elapsed: Duration) {
+    pub(crate) fn upstream_request(&self, endpoint: &str, outcome: &str, elapsed: Duration) {
         self.upstream
             .upstream_requests
-            .with_label_values(&[outcome])
+            .with_label_values(&[endpoint, outcome])
             .inc();
         self.upstream
             .upstream_seconds
-            .with_label_values(&[outcome])
+            .with_label_values(&[endpoint, outcome])
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The series of every upstream `outcome` start at zero, so a rate of one (an alert's)
-    /// exists before its first request.
-    pub(crate) fn upstream_outcomes<'a>(&self, outcomes: impl IntoIterator<Item = &'a str>) {
+    /// The series of every upstream `outcome` of every endpoint start at zero, so a rate of
+    /// one (an alert's) exists before its first request.
+    pub(crate) fn upstream_outcomes<'a>(
+        &self,
+        endpoints: &[&str],
+        outcomes: impl IntoIterator<Item = &'a str>,
+    ) {
         for outcome in outcomes {
-            self.upstream
-                .upstream_requests
-                .with_label_values(&[outcome]);
+            for endpoint in endpoints {
+                self.upstream
+                    .upstream_requests
+                    .with_label_values(&[endpoint, outcome]);
+            }
         }
     }
 

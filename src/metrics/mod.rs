@@ -212,14 +212,14 @@ impl UpstreamSeries {
             upstream_requests: counters(
                 r,
                 "gateway_upstream_requests_total",
-                "Requests sent to the upstream, by outcome (OK, NOT_FOUND or an UPSTREAM_* code).",
-                &["outcome"],
+                "Requests sent to the upstream, by endpoint (services, customers, jobs, seats, coverage) and outcome (OK, NOT_FOUND or an UPSTREAM_* code).",
+                &["endpoint", "outcome"],
             ),
             upstream_seconds: histograms(
                 r,
                 "gateway_upstream_request_duration_seconds",
-                "Time from sending an upstream request to its last body byte, by outcome.",
-                &["outcome"],
+                "Time from sending an upstream request to its last body byte, by endpoint and outcome.",
+                &["endpoint", "outcome"],
                 LATENCY_BUCKETS,
             ),
             upstream_retries: counters(

@@ -215,7 +215,8 @@ async fn health_readiness_and_metrics() {
     // The series alerts take rates of exist from the start, at zero.
     for line in [
         "gateway_graphql_answers_total{source=\"stale\"} 0",
-        "gateway_upstream_requests_total{outcome=\"UPSTREAM_RATE_LIMITED\"} 0",
+        "gateway_upstream_requests_total{endpoint=\"services\",outcome=\"UPSTREAM_RATE_LIMITED\"} 0",
+        "gateway_upstream_requests_total{endpoint=\"jobs\",outcome=\"UPSTREAM_RATE_LIMITED\"} 0",
         "gateway_cache_stale_served_total{cache=\"snapshot\",reason=\"upstream_error\"} 0",
     ] {
         assert!(primed.contains(line), "{line} in\n{primed}");
@@ -233,7 +234,7 @@ async fn health_readiness_and_metrics() {
     let text = response.text().await.unwrap();
     for line in [
         "gateway_graphql_requests_total{operation=\"anonymous\",outcome=\"ok\"} 2",
-        "gateway_upstream_requests_total{outcome=\"OK\"}",
+        "gateway_upstream_requests_total{endpoint=\"services\",outcome=\"OK\"}",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 1",
         "gateway_cache_lookups_total{cache=\"snapshot\",result=\"miss\"} 1",
         "gateway_graphql_answers_total{source=\"fresh\"} 2",

@@ -83,6 +83,8 @@ async fn a_page_of_customers_gets_its_details_in_one_request_normalised() {
         seen.contains("null") && seen.contains("\"FAILED\""),
         "{seen:?}"
     );
+    let counted = "gateway_upstream_requests_total{endpoint=\"customers\",outcome=\"OK\"}";
+    assert_eq!(gateway.metric(counted).await, 1.0, "counted by endpoint");
     // Cached: the same page again costs nothing upstream.
     let asked = gateway.upstream.partner_requests("details");
     gateway.data(PAGE).await;
@@ -130,6 +132,9 @@ async fn a_missing_permission_or_a_fault_costs_only_those_fields() {
             .contains("elements.customers.read.all"),
         "{answer}"
     );
+    let forbidden =
+        "gateway_upstream_requests_total{endpoint=\"customers\",outcome=\"UPSTREAM_FORBIDDEN\"}";
+    assert!(gateway.metric(forbidden).await >= 1.0);
     gateway.upstream.allow("elements.customers.read.all");
     gateway.upstream.set_fault_where(
         Fault::ServerError { status: 503 },

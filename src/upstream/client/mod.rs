@@ -113,6 +113,10 @@ pub(crate) enum Endpoint<'a> {
 }
 
 impl Endpoint<'_> {
+    /// Every endpoint's name, as [`Endpoint::name`] gives them.
+    pub(crate) const NAMES: [&'static str; 5] =
+        ["services", "customers", "jobs", "seats", "coverage"];
+
     /// The endpoint's name, for logs and metrics.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -177,7 +181,10 @@ impl UpstreamClient {
             ))),
         };
         metrics.circuit_state(super::CircuitState::Closed.gauge());
-        metrics.upstream_outcomes(["OK", "NOT_FOUND"].into_iter().chain(UpstreamError::CODES));
+        metrics.upstream_outcomes(
+            &Endpoint::NAMES,
+            ["OK", "NOT_FOUND"].into_iter().chain(UpstreamError::CODES),
+        );
         let health = Arc::new(Health::default());
         let transport = Transport {
             http,

@@ -179,3 +179,16 @@ async fn faults_of_one_endpoint_keep_their_codes() {
         assert!(client.jobs(&one, JobFilter::default()).await.is_ok());
     }
 }
+
+#[test]
+fn every_endpoint_name_is_primed_for_the_metrics() {
+    for kind in [
+        PartnerKind::Details,
+        PartnerKind::Jobs,
+        PartnerKind::Seats,
+        PartnerKind::Coverage,
+    ] {
+        assert!(Endpoint::NAMES.contains(&kind.name()), "{}", kind.name());
+    }
+    assert!(Endpoint::NAMES.contains(&"services"));
+}

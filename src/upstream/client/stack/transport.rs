@@ -53,7 +53,8 @@ impl Exchange for Transport {
                 elapsed_ms = elapsed.as_millis() as u64,
                 "upstream answered"
             );
-            self.metrics.upstream_request(outcome, elapsed);
+            self.metrics
+                .upstream_request(request.endpoint.name(), outcome, elapsed);
             result
         }
         .instrument(span)
