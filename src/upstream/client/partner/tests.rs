@@ -127,11 +127,18 @@ async fn an_unknown_customer_has_none_and_an_id_cannot_leave_its_path_segment() 
             .unwrap()
             .is_empty()
     );
+    // The id reached the jobs endpoint as one path segment, whole: unescaped, its dot
+    // segments would have been resolved away and the request sent to another path.
     assert_eq!(
-        mock.partner_requests("details"),
-        0,
+        mock.partner_requests("jobs"),
+        1,
         "the id stayed in its segment"
     );
+    assert_eq!(
+        mock.partner_customers_asked(),
+        ["nobody", "../../customers/batch"]
+    );
+    assert_eq!(mock.partner_requests("details"), 0);
 }
 
 #[tokio::test]
