@@ -65,6 +65,12 @@ fn config_check_prints_the_effective_settings_and_fails_as_serve_would() {
             "default",
         ],
         ["GATEWAY_JWT_ISSUER ([jwt] issuer)", "none", "default"],
+        // The scopes it will ask the identity service for: the four read permissions.
+        [
+            "GATEWAY_UPSTREAM_SCOPE ([upstream] scope)",
+            "elements.license.read.all elements.customers.read.all elements.jobs.read.all elements.cbprotected.read.all",
+            "default",
+        ],
     ] {
         assert!(
             rows.contains(&expected.to_vec()),
