@@ -73,7 +73,7 @@ impl CustomerStore {
     fn read_details(
         &self,
         ids: Vec<String>,
-    ) -> impl Future<Output = Result<Arc<()>, Arc<UpstreamError>>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), Arc<UpstreamError>>> + Send + 'static {
         let upstream = Arc::clone(&self.upstream);
         let cache = self.details.clone();
         async move {
@@ -89,7 +89,7 @@ impl CustomerStore {
                 let details = by_id.remove(&id);
                 cache.insert(id, details).await;
             }
-            Ok(Arc::new(()))
+            Ok(())
         }
     }
 }

@@ -113,7 +113,7 @@ pub(crate) struct CustomerStore {
     customer_flights: Flights<String, Fetched<Arc<CustomerMap>>>,
     /// Customers' details (`customers/batch`), by id.
     details: Cache<String, Option<Arc<CustomerDetails>>>,
-    details_flights: Flights<String, Fetched<Arc<()>>>,
+    details_flights: Flights<String, Fetched<()>>,
     metrics: Arc<Metrics>,
 }
 
