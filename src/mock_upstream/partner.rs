@@ -217,19 +217,31 @@ async fn details(
     if let Err(refused) = admit(&state, RequestKind::Details, &headers, &paging, &named).await {
         return refused;
     }
-    let records: Vec<_> = match &chosen.customer_ids {
-        None => state.customers.iter().map(partner_data::details).collect(),
-        Some(ids) => {
-            let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-            state
-                .customers
-                .iter()
-                .filter(|customer| wanted.contains(customer.customer_id.as_str()))
-                .map(partner_data::details)
-                .collect()
-        }
-    };
+    let wanted: Option<HashSet<&str>> = chosen
+        .customer_ids
+        .as_ref()
+        .map(|ids| ids.iter().map(String::as_str).collect());
+    let records: Vec<Details<'_>> = state
+        .customers
+        .iter()
+        .filter(|customer| {
+            wanted
+                .as_ref()
+                .is_none_or(|wanted| wanted.contains(customer.customer_id.as_str()))
+        })
+        .map(Details)
+        .collect();
     page(&state, &records, paging.page_index, paging.page_size)
+}
+
+/// A customer's `customers/batch` record, made when it is written: a page serialises only
+/// its own customers' records, not the whole listing's.
+struct Details<'a>(&'a MockCustomer);
+
+impl serde::Serialize for Details<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        partner_data::details(self.0).serialize(serializer)
+    }
 }
 
 /// A jobs request's filters.
