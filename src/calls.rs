@@ -1,4 +1,5 @@
-//! The upstream calls made on behalf of one request, for its access-log line.
+//! The upstream calls made on behalf of one request, for its access-log line and the `cost`
+//! extension's `upstreamRequests.made`.
 //!
 //! A request's reads run partly in tasks of their own (a single-flight fill, a DataLoader
 //! batch), so the count is a task-local that those tasks carry over from the task that starts
@@ -33,6 +34,11 @@ pub(crate) fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
             None => work.await,
         }
     }
+}
+
+/// The calls counted so far for the current request; `None` when nothing counts them.
+pub(crate) fn so_far() -> Option<u32> {
+    CALLS.try_with(|calls| calls.load(Ordering::Relaxed)).ok()
 }
 
 /// One upstream request was sent.

@@ -28,7 +28,7 @@ impl Answerer {
             self.noted(None, "not_modified");
             return Ok(Reply::NotModified(validity));
         }
-        let prepared = self.prepare(request, true).await?;
+        let prepared = self.prepare(request, true, access).await?;
         let executed = self.runner.run(prepared, access.clone(), request_id).await;
         let cacheable = match &executed {
             Ok(answer) if answer.class == crate::graphql::AnswerClass::Data && !answer.failed => {

@@ -31,6 +31,7 @@ use memo::{Memo, Outcome, RequestKey};
 use run::Runner;
 
 use crate::{
+    auth::CustomerAccess,
     cache::CustomerStore,
     graphql::{Answer, Documents, GatewaySchema, GraphqlRequest, Parsed, Prepared, QueryLimits},
     metrics::Metrics,
@@ -144,6 +145,7 @@ impl Answerer {
         &self,
         request: GraphqlRequest,
         read_only: bool,
+        access: &CustomerAccess,
     ) -> Result<Prepared, AnswerError> {
         let parsed = Parsed::new(request, &self.documents);
         if read_only && parsed.is_mutation() {
@@ -151,7 +153,7 @@ impl Answerer {
         }
         let deadline = Instant::now() + self.settings.request_timeout;
         Ok(parsed
-            .prepare(self.settings.limits, &self.runner.store, deadline)
+            .prepare(self.settings.limits, &self.runner.store, access, deadline)
             .await?)
     }
 

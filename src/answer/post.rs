@@ -42,7 +42,7 @@ impl Answerer {
                 return Ok(self.again(kept, started));
             }
         }
-        let prepared = self.prepare(request, false).await?;
+        let prepared = self.prepare(request, false, access).await?;
         let Some((memo, key)) = memo else {
             let executed = self.runner.run(prepared, access.clone(), request_id).await;
             return self.replied(Outcome::from(executed));

@@ -43,8 +43,15 @@ impl Runner {
             timeout: self.timeout,
             request_id,
             fast: self.fast.load(Ordering::Relaxed),
+            calls_before: crate::calls::so_far().unwrap_or(0),
         };
-        let answer = graphql::execute(&self.schema, &self.store, prepared, access, options).await?;
+        let execution = graphql::execute(&self.schema, &self.store, prepared, access, options);
+        // Without the access log nothing counts the request's calls; the `cost` extension
+        // still reports them.
+        let answer = match crate::calls::so_far() {
+            Some(_) => execution.await?,
+            None => crate::calls::counted(execution).await.0?,
+        };
         self.metrics.execution(answer.executor.name());
         let outcome = if answer.failed { "error" } else { "ok" };
         self.metrics

@@ -69,6 +69,11 @@ impl CustomerStore {
         Ok(found)
     }
 
+    /// Whether customer `id`'s details are cached (a query that needs them costs no request).
+    pub(crate) fn details_are_fresh(&self, id: &str) -> bool {
+        self.details.contains_key(id)
+    }
+
     /// Reads the details of `ids` and caches each answer, "not listed" included.
     fn read_details(
         &self,

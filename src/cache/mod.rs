@@ -29,6 +29,7 @@
 mod by_id;
 mod details;
 mod fill;
+mod reads;
 mod settings;
 mod stale;
 mod waiting;
@@ -45,6 +46,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 pub(crate) use by_id::ByIds;
+pub(crate) use reads::{Read, ReadValue};
 pub(crate) use settings::CacheSettings;
 #[cfg(test)]
 pub(crate) use settings::DEFAULT_ANSWER_BYTES;
@@ -114,6 +116,9 @@ pub(crate) struct CustomerStore {
     /// Customers' details (`customers/batch`), by id.
     details: Cache<String, Option<Arc<CustomerDetails>>>,
     details_flights: Flights<String, Fetched<()>>,
+    /// Customers' jobs, seats and coverage, by customer and read.
+    reads: Cache<reads::ReadKey, ReadValue>,
+    read_flights: Flights<reads::ReadKey, Fetched<ReadValue>>,
     metrics: Arc<Metrics>,
 }
 
@@ -147,6 +152,8 @@ impl CustomerStore {
             customer_flights: Flights::default(),
             details: details::cache(freshness.ttl),
             details_flights: Flights::default(),
+            reads: reads::cache(freshness.ttl, freshness.jobs_ttl),
+            read_flights: Flights::default(),
             metrics,
         }
     }

@@ -23,6 +23,13 @@ pub struct CacheSettings {
         deserialize_with = "de::seconds::<_, 0, 604_800>"
     )]
     pub stale: Duration,
+    /// `GATEWAY_CACHE_JOBS_TTL_SECS`: how long a customer's backup jobs are fresh (default
+    /// 30 s: jobs change while they run, a customer's details and seats seldom do).
+    #[serde(
+        rename = "jobs_ttl_secs",
+        deserialize_with = "de::seconds::<_, 1, 86_400>"
+    )]
+    pub jobs_ttl: Duration,
     /// `GATEWAY_CACHE_ANSWER_BYTES`: total size of whole GraphQL answers kept for reuse while
     /// their snapshot is current (default 32 MiB; 0 turns reuse off).
     #[serde(deserialize_with = "de::number::<_, u64, 0, { 1 << 34 }>")]
@@ -35,6 +42,7 @@ impl Default for CacheSettings {
         Self {
             ttl: Duration::from_secs(60),
             stale: Duration::from_secs(600),
+            jobs_ttl: Duration::from_secs(30),
             answer_bytes: DEFAULT_ANSWER_BYTES,
         }
     }

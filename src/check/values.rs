@@ -96,6 +96,10 @@ fn upstream(s: &Settings) -> Vec<(&'static str, String)> {
             "GATEWAY_CACHE_ANSWER_BYTES",
             s.cache.answer_bytes.to_string(),
         ),
+        (
+            "GATEWAY_CACHE_JOBS_TTL_SECS",
+            s.cache.jobs_ttl.as_secs().to_string(),
+        ),
     ]
 }
 
@@ -146,6 +150,10 @@ fn callers(s: &Settings) -> Vec<(&'static str, String)> {
         ("GATEWAY_LIMITS_RATE_BURST", l.rate_burst.to_string()),
         ("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", millis(l.header_timeout)),
         ("GATEWAY_LIMITS_CONNECTIONS", l.connections.to_string()),
+        (
+            "GATEWAY_LIMITS_UPSTREAM_REQUESTS",
+            l.upstream_requests.to_string(),
+        ),
     ]
 }
 

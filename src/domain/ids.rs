@@ -62,6 +62,27 @@ pub(crate) fn product_customer(id: &str) -> Option<String> {
     Some(customer.to_owned())
 }
 
+const JOB_TAG: &str = "job:v1:";
+
+/// A backup job's global id: base64url of `job:v1:<length of the customer id>:<customer
+/// id><job id>`, so either id may hold any character and `node(id:)` knows whose jobs to read.
+pub(crate) fn job_global_id(customer_id: &str, job_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{JOB_TAG}{}:{customer_id}{job_id}",
+        customer_id.len()
+    ))
+}
+
+/// The customer id and the job id inside a job's global id, when `id` is one.
+pub(crate) fn job_owner(id: &str) -> Option<(String, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (length, ids) = text.strip_prefix(JOB_TAG)?.split_once(':')?;
+    let length: usize = length.parse().ok()?;
+    let customer = ids.get(..length)?;
+    Some((customer.to_owned(), ids[length..].to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +97,18 @@ mod tests {
             None
         );
         assert_eq!(product_customer("bm9wZQ"), None);
+    }
+
+    #[test]
+    fn a_job_id_names_its_customer_and_job_whatever_they_hold() {
+        for (customer, job) in [("c:1", "j:2"), ("", ""), ("é", "x"), ("12", "345")] {
+            let id = job_global_id(customer, job);
+            assert_eq!(job_owner(&id), Some((customer.into(), job.into())));
+            assert_eq!(product_customer(&id), None);
+        }
+        let product = ProductKey::first(&RawProduct::default()).id("c");
+        assert_eq!(job_owner(&product), None);
+        assert_eq!(job_owner(&URL_SAFE_NO_PAD.encode("job:v1:9:c")), None);
+        assert_eq!(job_owner("c"), None);
     }
 }

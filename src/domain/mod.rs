@@ -9,15 +9,11 @@
 mod ids;
 mod model;
 pub(crate) mod normalize;
-#[allow(
-    dead_code,
-    reason = "read by the partner graph's caches and GraphQL fields (issue 28), not built yet"
-)]
 pub(crate) mod partner;
 mod raw;
 mod snapshot;
 
-pub(crate) use ids::product_customer;
+pub(crate) use ids::{job_global_id, job_owner, product_customer};
 pub(crate) use model::Product;
 pub use model::{Customer, ProductFilter};
 pub use raw::RawCustomer;

@@ -17,8 +17,12 @@ use serde_json::json;
 use async_graphql::parser::types::ExecutableDocument;
 
 use super::{
-    GatewaySchema, Prepared, RequestScope, chosen_operation, complete::complete, error::classify,
-    fast, for_caller, request::Document, variables,
+    GatewaySchema, Prepared, RequestScope, chosen_operation,
+    complete::complete,
+    error::classify,
+    fast, for_caller,
+    request::{CostReport, Document},
+    variables,
 };
 use crate::{
     auth::CustomerAccess,
@@ -38,6 +42,9 @@ pub(crate) struct ExecuteOptions<'a> {
     pub request_id: &'a str,
     /// Whether the fast executor may answer.
     pub fast: bool,
+    /// The request's upstream calls counted before execution (the `cost` extension reports
+    /// those made since).
+    pub calls_before: u32,
 }
 
 /// What kind of answer it is, which decides its HTTP status.
@@ -85,6 +92,12 @@ impl Executor {
             Self::Reference => "reference",
         }
     }
+}
+
+/// The upstream requests this request has made since `before` (its count when execution
+/// began).
+fn made(before: u32) -> u32 {
+    crate::calls::so_far().unwrap_or(0).saturating_sub(before)
 }
 
 /// Why no answer came out.
@@ -161,7 +174,7 @@ fn fast_answer(
         quotes_id |= classify(error, false, false, options.request_id);
     }
     let provenance = scope.reads.provenance();
-    let extensions = extensions(provenance, prepared.cost);
+    let extensions = extensions(provenance, prepared.cost, made(options.calls_before));
     // Serialising these async-graphql types cannot fail: no map has a non-text key.
     if !extensions.is_empty() {
         body.extend_from_slice(b",\"extensions\":");
@@ -236,7 +249,7 @@ async fn reference(
         quotes_id |= classify(error, request_error, unparsed, options.request_id);
     }
     let provenance = scope.reads.provenance();
-    response.extensions = extensions(provenance, cost);
+    response.extensions = extensions(provenance, cost, made(options.calls_before));
     let body = if request_error {
         serde_json::to_vec(&RequestErrors {
             errors: &response.errors,
@@ -337,14 +350,23 @@ fn with_default_variables(request: &mut async_graphql::Request, document: &Execu
 /// The answer's extensions: the estimated cost when asked for, and how stale its data are.
 fn extensions(
     provenance: Provenance,
-    cost: Option<(u64, usize)>,
+    cost: Option<CostReport>,
+    made: u32,
 ) -> BTreeMap<String, async_graphql::Value> {
     let mut extensions = BTreeMap::new();
-    if let Some((estimated, limit)) = cost {
+    if let Some(cost) = cost {
         extensions.insert(
             "cost".into(),
-            async_graphql::Value::from_json(json!({ "estimated": estimated, "limit": limit }))
-                .unwrap_or_default(),
+            async_graphql::Value::from_json(json!({
+                "estimated": cost.estimated,
+                "limit": cost.limit,
+                "upstreamRequests": {
+                    "estimated": cost.upstream_estimated,
+                    "made": made,
+                    "limit": cost.upstream_limit,
+                },
+            }))
+            .unwrap_or_default(),
         );
     }
     if let Some(stale) = provenance.stale() {

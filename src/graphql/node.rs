@@ -1,20 +1,25 @@
 //! `node(id:)` and `nodes(ids:)`: any object by its global id, as the Relay server
-//! specification asks. A customer's global id is its upstream id; a product's names its
-//! customer (see `domain/ids.rs`), so both are found through the customer DataLoader, with the
-//! customer claim applied as everywhere else.
+//! specification asks. A customer's global id is its upstream id; a product's and a backup
+//! job's name their customer (see `domain/ids.rs`), so customers and products are found
+//! through the customer DataLoader and jobs through their customer's cached jobs, with the
+//! customer claim applied as everywhere else: a job of a customer the caller may not see is
+//! null, and nothing is read for it.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, PathSegment, Result, dataloader::DataLoader};
 
+use futures::future;
+
 use super::{
     connection::MAX_PAGE_SIZE,
     error::{QueryError, to_graphql},
+    partner,
     types::{CustomerNode, NodeValue, ProductNode},
 };
 use crate::{
     auth::CustomerAccess,
-    domain::{Customer, ProductRef, product_customer},
+    domain::{Customer, ProductRef, job_owner, product_customer},
     loader::CustomerLoader,
 };
 
@@ -32,12 +37,25 @@ pub(super) async fn resolve(
         ))));
     }
     let access = ctx.data::<CustomerAccess>()?;
-    // Whose customer each id names, when the caller may see that customer.
+    // The backup jobs the ids name, when the caller may see their customer.
+    let jobs: Vec<Option<(String, String)>> = ids.iter().map(|id| job_owner(id)).collect();
+    let mut found_jobs = future::join_all(jobs.iter().map(|job| async move {
+        match job {
+            Some((customer, job)) if access.allows(customer) => {
+                partner::job_node(ctx, customer, job).await
+            }
+            _ => Ok(None),
+        }
+    }))
+    .await
+    .into_iter();
+    // Whose customer each other id names, when the caller may see that customer.
     let owners: Vec<Option<String>> = ids
         .iter()
-        .map(|id| {
+        .zip(&jobs)
+        .map(|(id, job)| {
             let owner = product_customer(id).unwrap_or_else(|| id.0.clone());
-            access.allows(&owner).then_some(owner)
+            (job.is_none() && access.allows(&owner)).then_some(owner)
         })
         .collect();
     let wanted: Vec<String> = owners.iter().flatten().cloned().collect();
@@ -49,13 +67,14 @@ pub(super) async fn resolve(
     Ok(ids
         .iter()
         .zip(owners)
-        .map(
-            |(id, owner)| match owner.and_then(|owner| looked.get(&owner)) {
+        .map(|(id, owner)| {
+            let job = found_jobs.next().unwrap_or(Ok(None));
+            match owner.and_then(|owner| looked.get(&owner)) {
                 Some(Ok(customer)) => Ok(found(customer, id)),
                 Some(Err(error)) => Err(to_graphql(Arc::clone(error))),
-                None => Ok(None),
-            },
-        )
+                None => job.map(|job| job.map(NodeValue::BackupJob)),
+            }
+        })
         .collect())
 }
 

@@ -11,7 +11,9 @@ use super::{
         encode_cursor,
     },
     error::{QueryError, to_graphql},
+    limits::PageArgs,
     node,
+    partner::{self, DETAILS_FIELDS},
     types::{CustomerNode, NodeValue, ProductFilterInput, ProductNode},
 };
 use crate::{
@@ -74,9 +76,27 @@ impl Query {
         };
         let scope = ctx.data::<RequestScope>()?;
         let store = ctx.data::<Arc<CustomerStore>>()?;
-        customers_page(store, ctx.data::<CustomerAccess>()?, scope, wanted)
+        let connection = customers_page(store, ctx.data::<CustomerAccess>()?, scope, wanted)
             .await
-            .map_err(to_graphql)
+            .map_err(to_graphql)?;
+        let customer = [
+            selected.field("nodes"),
+            selected.field("edges").field("node"),
+        ];
+        let details = customer.iter().any(|node| {
+            DETAILS_FIELDS
+                .iter()
+                .any(|field| node.field(field).exists())
+        });
+        if details {
+            let ids = connection
+                .nodes
+                .iter()
+                .map(|node| node.0.id.to_string())
+                .collect();
+            partner::prefetch_details(ctx, ids).await?;
+        }
+        Ok(connection)
     }
 
     /// The customer with this id, or null when there is no such customer (or the caller may
@@ -205,6 +225,37 @@ pub(super) async fn products_matching(
     let mut products = served.value.products(filter);
     products.retain(|product| access.allows(&product.customer.id));
     Ok(products)
+}
+
+/// The ids of the customers the page `args` gives `access` in `snapshot`, for pricing: none
+/// for arguments the field refuses (it then reads nothing).
+pub(super) fn page_ids(
+    snapshot: &Snapshot,
+    access: &CustomerAccess,
+    args: &PageArgs,
+) -> Option<Vec<Arc<str>>> {
+    let position = |cursor: &Option<String>| cursor.as_deref().map(decode_cursor).transpose();
+    let (Ok(after), Ok(before)) = (position(&args.after), position(&args.before)) else {
+        return Some(Vec::new());
+    };
+    let page = CustomerPage {
+        start: after.map_or(0, |after| after.saturating_add(1)),
+        before,
+        first: args.first.map(|first| first as usize),
+        last: args.last.map(|last| last as usize),
+        search: args.search.as_ref().map(|text| text.to_lowercase()),
+        access,
+        needs_total: false,
+        needs_next: false,
+    };
+    let connection = page.page_of_all(snapshot);
+    Some(
+        connection
+            .nodes
+            .iter()
+            .map(|node| Arc::clone(&node.0.id))
+            .collect(),
+    )
 }
 
 /// One `customers` page asked for, and which parts of the answer were selected.

@@ -17,7 +17,7 @@ use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use super::{QueryLimits, Refusal, chosen_operation, is_mutation, measure};
-use crate::cache::CustomerStore;
+use crate::{auth::CustomerAccess, cache::CustomerStore};
 
 /// The GraphQL-over-HTTP parameters of one request, each of the right JSON type.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +156,7 @@ impl Parsed {
         self,
         limits: QueryLimits,
         store: &CustomerStore,
+        access: &CustomerAccess,
         deadline: Instant,
     ) -> Result<Prepared, Refusal> {
         let Self {
@@ -179,12 +180,16 @@ impl Parsed {
                 &request.variables,
                 limits,
                 store,
+                access,
                 deadline,
             )
             .await?;
-            cost = measured
-                .filter(|_| report_cost)
-                .map(|measured| (measured.cost, limits.complexity));
+            cost = measured.filter(|_| report_cost).map(|measured| CostReport {
+                estimated: measured.cost,
+                limit: limits.complexity,
+                upstream_estimated: measured.upstream,
+                upstream_limit: limits.upstream_requests,
+            });
         }
         Ok(Prepared {
             request,
@@ -206,8 +211,21 @@ pub(crate) struct Prepared {
     pub(super) unparsed: bool,
     /// The operation's name, for metrics: the one asked for, or the only operation's.
     pub(super) operation: Option<String>,
-    /// The estimated cost and the limit, when the request asked for them.
-    pub(super) cost: Option<(u64, usize)>,
+    /// The estimated cost and the limits, when the request asked for them.
+    pub(super) cost: Option<CostReport>,
+}
+
+/// What the `cost` extension reports besides the upstream requests made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CostReport {
+    /// The estimated field cost.
+    pub estimated: u64,
+    /// `GATEWAY_LIMITS_COMPLEXITY`.
+    pub limit: usize,
+    /// The upstream requests estimated.
+    pub upstream_estimated: u64,
+    /// `GATEWAY_LIMITS_UPSTREAM_REQUESTS`.
+    pub upstream_limit: usize,
 }
 
 #[cfg(test)]

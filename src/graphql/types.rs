@@ -77,6 +77,37 @@ macro_rules! customer_object {
                     .map(|details| details.tenants.iter().map(Into::into).collect()))
             }
 
+            /// The customer's backup jobs, newest `startTime` first (undated last): the first
+            /// `first` (at most 100) of those of `service`, in one of `status`, started at or
+            /// after `since`. Null (with the error) when they cannot be read.
+            async fn backup_jobs(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(default_with = "partner::DEFAULT_JOBS")] first: i32,
+                service: Option<partner::BackupService>,
+                status: Option<Vec<partner::JobStatus>>,
+                since: Option<DateTime>,
+            ) -> Result<Option<Vec<partner::BackupJobNode>>> {
+                let arguments = partner::JobArguments { first, service, status, since };
+                partner::backup_jobs(ctx, &self.0.id, arguments).await
+            }
+
+            /// The seats of the customer's tenants on `platform`. Null (with the error) when they
+            /// cannot be read.
+            async fn seats(
+                &self,
+                ctx: &Context<'_>,
+                platform: partner::Platform,
+            ) -> Result<Option<Vec<partner::TenantSeats>>> {
+                partner::seats(ctx, &self.0.id, platform).await
+            }
+
+            /// What the customer's Microsoft 365 backup protects, one entry per module. Null (with
+            /// the error) when it cannot be read.
+            async fn backup_coverage(&self, ctx: &Context<'_>) -> Result<Option<Vec<partner::BackupModule>>> {
+                partner::coverage(ctx, &self.0.id).await
+            }
+
             /// This customer's subscriptions, ordered by `expirationDate` ascending with undated ones
             /// last (ties in upstream order), narrowed by `filter`.
             async fn products(&self, filter: Option<ProductFilterInput>) -> Vec<ProductNode> {
@@ -109,6 +140,8 @@ pub(super) enum NodeValue {
     Customer(CustomerNode),
     /// A product.
     Product(ProductNode),
+    /// A backup job.
+    BackupJob(partner::BackupJobNode),
 }
 
 /// Narrows a product list; every condition given must hold.

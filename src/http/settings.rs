@@ -67,6 +67,10 @@ pub struct Limits {
     /// in the listen queue until one closes.
     #[serde(deserialize_with = "de::number::<_, usize, 1, 1_000_000>")]
     pub connections: usize,
+    /// `GATEWAY_LIMITS_UPSTREAM_REQUESTS`: most upstream requests one operation may be
+    /// estimated to make (default 200; 0 allows only answers the cache holds).
+    #[serde(deserialize_with = "de::number::<_, usize, 0, 1_000_000>")]
+    pub upstream_requests: usize,
 }
 
 impl Limits {
@@ -77,6 +81,7 @@ impl Limits {
             complexity: self.complexity,
             root_fields: self.root_fields,
             aliases: self.aliases,
+            upstream_requests: self.upstream_requests,
             introspection,
         }
     }
@@ -99,6 +104,7 @@ impl Default for Limits {
             burst_given: None,
             header_timeout: Duration::from_secs(10),
             connections: 4096,
+            upstream_requests: 200,
         }
     }
 }

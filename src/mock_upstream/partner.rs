@@ -9,7 +9,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, atomic::Ordering},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -42,6 +45,8 @@ pub(super) struct PartnerLog {
     customers: Mutex<Vec<String>>,
     /// Permissions the app registration is denied.
     denied: Mutex<HashSet<String>>,
+    /// The seats path answers in the older documents' form (a bare list).
+    bare_seats: AtomicBool,
 }
 
 impl PartnerLog {
@@ -303,6 +308,7 @@ async fn seats_paged(
 ) -> Response {
     let _in_flight = InFlight::enter(&state);
     match seats(&state, &id, platform, &paging, &headers).await {
+        Ok(records) if state.partner.bare_seats.load(Ordering::Relaxed) => bare(&records),
         Ok(records) => page(&state, &records, paging.page_index, paging.page_size),
         Err(refused) => refused,
     }
@@ -317,22 +323,25 @@ async fn seats_bare(
 ) -> Response {
     let _in_flight = InFlight::enter(&state);
     match seats(&state, &id, platform, &paging, &headers).await {
-        Ok(records) => {
-            let renamed: Vec<_> = records
-                .iter()
-                .map(|seat| {
-                    serde_json::json!({
-                        "tenantId": seat.id,
-                        "tenantName": seat.name,
-                        "availableUserSeat": seat.available_user_seat,
-                        "assignedUserSeat": seat.assigned_user_seat,
-                    })
-                })
-                .collect();
-            Json(renamed).into_response()
-        }
+        Ok(records) => bare(&records),
         Err(refused) => refused,
     }
+}
+
+/// Seats in the older documents' form: a bare JSON list, with `tenantId` and `tenantName`.
+fn bare(records: &[crate::domain::partner::RawSeats]) -> Response {
+    let renamed: Vec<_> = records
+        .iter()
+        .map(|seat| {
+            serde_json::json!({
+                "tenantId": seat.id,
+                "tenantName": seat.name,
+                "availableUserSeat": seat.available_user_seat,
+                "assignedUserSeat": seat.assigned_user_seat,
+            })
+        })
+        .collect();
+    Json(renamed).into_response()
 }
 
 async fn coverage(
@@ -361,6 +370,12 @@ impl MockUpstream {
     /// until [`MockUpstream::allow`].
     pub fn deny(&self, permission: &str) {
         self.state.partner.denied().insert(permission.to_owned());
+    }
+
+    /// Makes the current seats path answer in the older documents' form (a bare list with
+    /// `tenantId` and `tenantName`), as an upstream of that version would.
+    pub fn set_bare_seats(&self, on: bool) {
+        self.state.partner.bare_seats.store(on, Ordering::Relaxed);
     }
 
     /// Grants `permission` again.

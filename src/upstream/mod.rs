@@ -15,7 +15,7 @@ pub(crate) mod wire;
 
 pub(crate) use assertion::{ASSERTION_TYPE, AssertionSigner, certificate_thumbprint};
 pub use client::BATCH_PATH;
-pub(crate) use client::{UpstreamClient, UpstreamRuntime};
+pub(crate) use client::{JobFilter, MAX_IDS_PER_REQUEST, UpstreamClient, UpstreamRuntime};
 pub(crate) use error::UpstreamError;
 pub(crate) use resilience::{Breaker, CircuitState, Outcome, RetryPolicy};
 pub(crate) use settings::{

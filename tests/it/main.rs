@@ -28,6 +28,8 @@ mod paging;
 mod partial;
 mod partial_generated;
 mod partner_details;
+mod partner_fanout;
+mod partner_reads;
 mod persisted;
 mod products;
 mod protection;

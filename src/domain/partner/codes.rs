@@ -12,6 +12,7 @@ macro_rules! coded {
             $($(#[$variant_meta])* $variant,)+
         }
 
+        #[allow(dead_code, reason = "generated alike for every enumeration, each of which uses some")]
         impl $name {
             /// Every value, in the documents' order.
             pub(crate) const ALL: &'static [Self] = &[$(Self::$variant,)+];

@@ -16,9 +16,12 @@
 //!   is cached;
 //! * `Customer.products`: the most products one customer has (or an assumed 50);
 //! * `customers(first: n)`: `edges` and `nodes` bring n items (100 when `first` is not given),
-//!   or as many customers as the snapshot holds when that is fewer;
+//!   or the customers there are when fewer (a page refused on `first` without the data waits
+//!   for them, so the verdict is the same whatever is cached);
 //! * introspection lists: sizes taken from this schema.
 
+mod fanout;
+mod known;
 mod shape;
 mod walk;
 
@@ -26,10 +29,11 @@ use std::time::Instant;
 
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
+pub(super) use fanout::PageArgs;
 pub use shape::ListSizes;
 
 use super::error::QueryError;
-use crate::{cache::CustomerStore, domain::Snapshot};
+use crate::{auth::CustomerAccess, cache::CustomerStore};
 
 /// The limits a document is held to (from `GATEWAY_LIMITS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +46,8 @@ pub struct QueryLimits {
     pub root_fields: usize,
     /// Most aliased fields.
     pub aliases: usize,
+    /// Most upstream requests one operation may be estimated to make.
+    pub upstream_requests: usize,
     /// Whether `__schema` and `__type` may be asked for (`GATEWAY_INTROSPECTION`).
     pub introspection: bool,
 }
@@ -77,9 +83,16 @@ pub enum Refusal {
         limit: usize,
         /// The estimate.
         estimate: u64,
-        /// The estimate assumed how many products there are, for want of a cached snapshot:
-        /// with the data in, it may pass.
-        assumed: bool,
+    },
+    /// The upstream requests the query would cause are over the limit.
+    #[error(
+        "the query is estimated to make {estimate} upstream requests, over the limit of {limit} (GATEWAY_LIMITS_UPSTREAM_REQUESTS): each customer whose backup jobs, seats or coverage it selects and the cache does not hold costs one request per read, and details one per 100 customers; ask for fewer customers, or again once more is cached"
+    )]
+    UpstreamRequests {
+        /// The limit.
+        limit: usize,
+        /// The estimate.
+        estimate: u64,
     },
     /// The operation has too many root fields.
     #[error(
@@ -120,7 +133,7 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Depth { .. } | Self::Nesting { .. } => "QUERY_TOO_DEEP",
-            Self::Complexity { .. } => "QUERY_TOO_COMPLEX",
+            Self::Complexity { .. } | Self::UpstreamRequests { .. } => "QUERY_TOO_COMPLEX",
             Self::RootFields { .. } => "TOO_MANY_ROOT_FIELDS",
             Self::Aliases { .. } => "TOO_MANY_ALIASES",
             Self::UnknownFragment(_) | Self::FragmentCycle(_) | Self::Introspection => {
@@ -135,6 +148,7 @@ impl Refusal {
         match self {
             Self::Depth { .. } | Self::Nesting { .. } => "depth",
             Self::Complexity { .. } => "complexity",
+            Self::UpstreamRequests { .. } => "upstream_requests",
             Self::RootFields { .. } => "root_fields",
             Self::Aliases { .. } => "aliases",
             Self::UnknownFragment(_) | Self::FragmentCycle(_) => "fragments",
@@ -151,11 +165,14 @@ pub struct Measure {
     pub cost: u64,
     /// The deepest field nesting.
     pub depth: usize,
+    /// The upstream requests it is estimated to make.
+    pub upstream: u64,
 }
 
 /// Checks the operation `operation_name` picks (the only one when `None`) against `limits`,
 /// with list sizes from `sizes`. A document whose operation cannot be chosen is left to
-/// execution, which reports that (and its measure is `None`).
+/// execution, which reports that (and its measure is `None`). The upstream requests are not
+/// priced here (they need the cache: see [`measure`]).
 pub fn check(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
@@ -163,6 +180,20 @@ pub fn check(
     limits: QueryLimits,
     sizes: ListSizes<'_>,
 ) -> Result<Option<Measure>, Refusal> {
+    let Some(summary) = walked(document, operation_name, variables, limits, sizes)? else {
+        return Ok(None);
+    };
+    Ok(Some(priced(&summary, limits, 0)?))
+}
+
+/// The walk of the chosen operation, held to every limit but the cost.
+fn walked(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    limits: QueryLimits,
+    sizes: ListSizes<'_>,
+) -> Result<Option<walk::Summary>, Refusal> {
     let Some((_, operation)) = super::operation::chosen(document, operation_name) else {
         return Ok(None);
     };
@@ -187,51 +218,85 @@ pub fn check(
             limit: limits.aliases,
         });
     }
+    Ok(Some(summary))
+}
+
+/// The measure of a walked operation, its cost held to the limit.
+fn priced(summary: &walk::Summary, limits: QueryLimits, upstream: u64) -> Result<Measure, Refusal> {
     let cost = summary.total();
     if cost > limits.complexity as u64 {
         return Err(Refusal::Complexity {
             limit: limits.complexity,
             estimate: cost,
-            assumed: summary.sized_by_data && sizes.is_assumed(),
         });
     }
-    Ok(Some(Measure {
+    Ok(Measure {
         cost,
         depth: summary.depth,
-    }))
+        upstream,
+    })
 }
 
-/// [`check`] with list sizes from `store`'s latest snapshot (fresh or stale, no fetch).
+/// Holds the upstream estimate to its limit.
+fn upstream_checked(estimate: u64, limits: QueryLimits) -> Result<u64, Refusal> {
+    if estimate > limits.upstream_requests as u64 {
+        return Err(Refusal::UpstreamRequests {
+            limit: limits.upstream_requests,
+            estimate,
+        });
+    }
+    Ok(estimate)
+}
+
+/// [`check`] with list sizes from `store`'s latest snapshot, and the upstream requests priced
+/// for `access` by what the cache holds.
 ///
-/// A query over products refused on assumed sizes, with no snapshot cached yet, is checked
-/// again once the snapshot is read (waiting until `deadline` at most), so the first query
-/// after start is held to the same sizes as every later one. Only such refusals wait for the
-/// read: a query that passes on assumed sizes is not held back (a `customers` page can still
-/// be answered early).
+/// The same query over the same data gets the same verdict whatever the cache holds: a query
+/// whose lists are sized by the data waits (until `deadline`) for the listing its answer
+/// reads anyway when none is cached, and is priced on it. Before that wait, the upstream
+/// requests are priced on what is known without the listing (a page of `first` customers),
+/// so a query over the limit is refused before any upstream request.
 pub(crate) async fn measure(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     limits: QueryLimits,
     store: &CustomerStore,
+    access: &CustomerAccess,
     deadline: Instant,
 ) -> Result<Option<Measure>, Refusal> {
-    let checked = |snapshot: Option<&Snapshot>| {
-        check(
-            document,
-            operation_name,
-            variables,
-            limits,
-            ListSizes::new(snapshot),
-        )
+    let latest = store.latest_snapshot().await;
+    let walk = |sizes| walked(document, operation_name, variables, limits, sizes);
+    let Some(summary) = walk(ListSizes::new(latest.as_deref()))? else {
+        return Ok(None);
     };
-    let snapshot = store.latest_snapshot().await;
-    match checked(snapshot.as_deref()) {
-        Err(Refusal::Complexity { assumed: true, .. }) => match store.snapshot(deadline).await {
-            Ok(served) => checked(Some(&served.value)),
-            Err(_) => checked(None),
-        },
-        result => result,
+    let estimate = |snapshot| {
+        let known = known::Store::new(store, access, snapshot);
+        upstream_checked(fanout::estimate(&summary.fan.reads, &known), limits)
+    };
+    let upstream = estimate(latest.as_deref())?;
+    let priced_now = priced(&summary, limits, upstream);
+    // Without the data: product lists have no bound to price by, so the listing is waited for
+    // (unless validation will refuse the document anyway); a page priced by its `first` that
+    // is refused may be priced by the customers there are.
+    let wait = latest.is_none()
+        && ((summary.sized_by_data && !summary.invalid)
+            || (summary.paged && matches!(priced_now, Err(Refusal::Complexity { .. }))));
+    if !wait {
+        return priced_now.map(Some);
+    }
+    match store.snapshot(deadline).await {
+        Ok(served) => {
+            let snapshot = Some(&*served.value);
+            let Some(summary) = walk(ListSizes::new(snapshot))? else {
+                return Ok(None);
+            };
+            let known = known::Store::new(store, access, snapshot);
+            let upstream = upstream_checked(fanout::estimate(&summary.fan.reads, &known), limits)?;
+            priced(&summary, limits, upstream).map(Some)
+        }
+        // The answer reports the upstream's failure; the assumed sizes price it meanwhile.
+        Err(_) => priced_now.map(Some),
     }
 }
 

@@ -20,10 +20,6 @@
 //! breaker, the concurrency budget, the app token, the transport).
 
 mod paging;
-#[allow(
-    dead_code,
-    reason = "read by the partner graph's caches and GraphQL fields (issue 28), not built yet"
-)]
 mod partner;
 mod stack;
 
@@ -54,7 +50,7 @@ use crate::{
     },
 };
 
-pub(crate) use partner::PartnerRead;
+pub(crate) use partner::{JobFilter, PartnerRead};
 
 /// The `services/batch` page a page request brought back.
 fn services_page(page: Page) -> Result<BatchPage, UpstreamError> {

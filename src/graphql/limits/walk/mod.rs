@@ -4,29 +4,26 @@
 
 use std::collections::HashMap;
 
+mod arguments;
+
 use async_graphql::{
-    InputType, Name, Value, Variables,
+    Name, Value, Variables,
     parser::types::{ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
 };
 
 use super::{
     QueryLimits, Refusal,
+    fanout::FanOut,
     shape::{self, Items, ListSizes},
 };
-use crate::{
-    domain::ProductFilter,
-    graphql::{
-        connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
-        types::ProductFilterInput,
-    },
-};
+use crate::graphql::connection::MAX_PAGE_SIZE;
 
 /// How much deeper than `GATEWAY_LIMITS_DEPTH` selections may nest through inline fragments
 /// and spreads: enough for any real client, and a bound on the walk's own recursion.
 pub(super) const NESTING_ALLOWANCE: usize = 64;
 
 /// What a selection set costs, measured relative to where it stands.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Summary {
     /// Cost outside any page of an enclosing connection.
     fixed: u64,
@@ -40,9 +37,16 @@ pub(super) struct Summary {
     pub(super) fields: u64,
     /// `__schema` or `__type` is selected.
     pub(super) introspection: bool,
-    /// A list sized by the snapshot (`products`, root or per customer, or a `customers`
-    /// page) is selected.
+    /// A list sized by the snapshot (`products`, root or per customer) is selected: its
+    /// price needs the data.
     pub(super) sized_by_data: bool,
+    /// A `customers` page is selected: priced by its `first` without the data, by the
+    /// customers there are (when fewer) with them.
+    pub(super) paged: bool,
+    /// An argument's value is known not to fit its type: validation refuses the document.
+    pub(super) invalid: bool,
+    /// The per-customer upstream reads it selects.
+    pub(super) fan: FanOut,
 }
 
 impl Summary {
@@ -60,7 +64,10 @@ impl Summary {
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.fields = self.fields.saturating_add(other.fields);
         self.sized_by_data |= other.sized_by_data;
+        self.paged |= other.paged;
+        self.invalid |= other.invalid;
         self.introspection |= other.introspection;
+        self.fan.add(&other.fan);
     }
 }
 
@@ -156,6 +163,7 @@ impl<'a> Walk<'a> {
             shape::field(parent, &field.name.node)
         });
         let sub = self.set(&field.selection_set.node, inner, depth + 1, nesting + 1)?;
+        let fan = self.fan_out(field, parent, items, &sub.fan)?;
         let mut summary = Summary {
             fixed: 1,
             per_item: 0,
@@ -166,10 +174,10 @@ impl<'a> Walk<'a> {
                 || (parent == Some("Query")
                     && matches!(field.name.node.as_str(), "__schema" | "__type")),
             sized_by_data: sub.sized_by_data
-                || matches!(
-                    items,
-                    Items::RootProducts | Items::CustomerProducts | Items::Connection
-                ),
+                || matches!(items, Items::RootProducts | Items::CustomerProducts),
+            paged: sub.paged || items == Items::Connection,
+            invalid: sub.invalid || (items == Items::RootProducts && self.bad_filter(field)),
+            fan,
         };
         let each = |count: u64| count.saturating_mul(sub.total());
         match items {
@@ -184,6 +192,10 @@ impl<'a> Walk<'a> {
                 summary.fixed = summary.fixed.saturating_add(sub.fixed).saturating_add(page);
             }
             Items::Fixed(count) => summary.fixed = summary.fixed.saturating_add(each(count)),
+            Items::Jobs => {
+                let count = self.jobs_first(field)?;
+                summary.fixed = summary.fixed.saturating_add(each(count));
+            }
             Items::RootProducts => {
                 let count = self
                     .sizes
@@ -213,7 +225,7 @@ impl<'a> Walk<'a> {
         nesting: usize,
     ) -> Result<Summary, Refusal> {
         match self.fragments.get(name.as_str()) {
-            Some(Some(summary)) => return Ok(*summary),
+            Some(Some(summary)) => return Ok(summary.clone()),
             Some(None) => return Err(Refusal::FragmentCycle(name.to_string())),
             None => {}
         }
@@ -224,65 +236,7 @@ impl<'a> Walk<'a> {
         let fragment = &fragment.node;
         let on = shape::known_type(&fragment.type_condition.node.on.node);
         let summary = self.set(&fragment.selection_set.node, on, depth, nesting)?;
-        self.fragments.insert(name.as_str(), Some(summary));
+        self.fragments.insert(name.as_str(), Some(summary.clone()));
         Ok(summary)
-    }
-
-    /// Checks `first` and `last` of a `customers` field where their values are known;
-    /// returns the page size for the cost. Cursors are left to the field itself: a bad one
-    /// is an error of that field (its non-null connection nulls up to `data`), not of the
-    /// request.
-    fn customers_arguments(&self, field: &'a Field) -> Result<u64, Refusal> {
-        let mut first = DEFAULT_PAGE_SIZE as u64;
-        if let Some(Value::Number(number)) = self.argument(field, "first") {
-            let requested = number
-                .as_i64()
-                .map_or(i32::MAX, |n| i32::try_from(n).unwrap_or(i32::MAX));
-            check_page_size(requested)?;
-            first = requested.max(0) as u64;
-        }
-        if let Some(Value::Number(number)) = self.argument(field, "last") {
-            let requested = number
-                .as_i64()
-                .map_or(i32::MAX, |n| i32::try_from(n).unwrap_or(i32::MAX));
-            check_size("last", requested)?;
-            first = requested.max(0) as u64;
-        }
-        Ok(first.min(MAX_PAGE_SIZE as u64))
-    }
-
-    /// Root `products`' filter, when its value is known and well formed (validation refuses
-    /// one that is not; the cost then assumes no filter).
-    fn product_filter(&self, field: &'a Field) -> Option<ProductFilter> {
-        let value = self.argument(field, "filter")?;
-        let input = <Option<ProductFilterInput> as InputType>::parse(Some(value)).ok()??;
-        Some(ProductFilter::from(input))
-    }
-
-    /// An argument's value with variables replaced by what the request (or the variable's
-    /// default) gives; `None` when it is not given or a variable it uses has no value.
-    fn argument(&self, field: &'a Field, name: &str) -> Option<Value> {
-        let value = field.get_argument(name)?;
-        value
-            .node
-            .clone()
-            .into_const_with(|name| self.variable(&name))
-            .ok()
-    }
-
-    /// A variable's value from the request, or its default.
-    fn variable(&self, name: &Name) -> Result<Value, ()> {
-        self.variables
-            .get(name)
-            .cloned()
-            .or_else(|| {
-                self.operation
-                    .variable_definitions
-                    .iter()
-                    .find(|definition| definition.node.name.node == *name)
-                    .and_then(|definition| definition.node.default_value())
-                    .cloned()
-            })
-            .ok_or(())
     }
 }

@@ -1,0 +1,59 @@
+//! What the upstream estimate knows of the data: the cached listing, the caller's access and
+//! the store's caches ([`fanout::Known`](super::fanout::Known)).
+
+use std::sync::Arc;
+
+use super::fanout::{Known, PageArgs, Site};
+use crate::{
+    auth::CustomerAccess, cache::CustomerStore, domain::Snapshot, graphql::query::page_ids,
+};
+
+/// The store, the caller and the listing (when one is cached).
+pub(super) struct Store<'a> {
+    store: &'a CustomerStore,
+    access: &'a CustomerAccess,
+    snapshot: Option<&'a Snapshot>,
+}
+
+impl<'a> Store<'a> {
+    pub(super) fn new(
+        store: &'a CustomerStore,
+        access: &'a CustomerAccess,
+        snapshot: Option<&'a Snapshot>,
+    ) -> Self {
+        Self {
+            store,
+            access,
+            snapshot,
+        }
+    }
+}
+
+impl Known for Store<'_> {
+    fn page(&self, args: &PageArgs) -> Option<Vec<Arc<str>>> {
+        page_ids(self.snapshot?, self.access, args)
+    }
+
+    fn visible(&self) -> Option<Vec<Arc<str>>> {
+        let snapshot = self.snapshot?;
+        Some(
+            snapshot
+                .customers()
+                .iter()
+                .filter(|customer| self.access.allows(&customer.id))
+                .map(|customer| Arc::clone(&customer.id))
+                .collect(),
+        )
+    }
+
+    fn allows(&self, id: &str) -> bool {
+        self.access.allows(id)
+    }
+
+    fn fresh(&self, id: &str, site: Site) -> bool {
+        match site {
+            Site::Details => self.store.details_are_fresh(id),
+            Site::Read(read) => self.store.read_is_fresh(id, read),
+        }
+    }
+}
