@@ -34,6 +34,28 @@ pub(super) fn check_size(name: &str, size: i32) -> Result<(), QueryError> {
     }
 }
 
+/// A `customers` page as its arguments give it (their values known before execution).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PageArgs {
+    /// `first` (its default applied when `last` is not given).
+    pub first: Option<u64>,
+    /// `last`.
+    pub last: Option<u64>,
+    /// `after`, still encoded.
+    pub after: Option<String>,
+    /// `before`, still encoded.
+    pub before: Option<String>,
+    /// `search`.
+    pub search: Option<String>,
+}
+
+impl PageArgs {
+    /// The most customers the page may hold.
+    pub(crate) fn size(&self) -> u64 {
+        self.first.or(self.last).unwrap_or(0)
+    }
+}
+
 /// A page of customers.
 #[derive(SimpleObject)]
 pub(super) struct CustomerConnection {

@@ -7,11 +7,10 @@ use async_graphql::{Context, ID, Object, Result, dataloader::DataLoader};
 use super::{
     RequestScope,
     connection::{
-        CustomerConnection, CustomerEdge, DEFAULT_PAGE_SIZE, PageInfo, check_size, decode_cursor,
-        encode_cursor,
+        CustomerConnection, CustomerEdge, DEFAULT_PAGE_SIZE, PageArgs, PageInfo, check_size,
+        decode_cursor, encode_cursor,
     },
     error::{QueryError, to_graphql},
-    limits::PageArgs,
     node,
     partner::{self, DETAILS_FIELDS},
     types::{CustomerNode, NodeValue, ProductFilterInput, ProductNode},

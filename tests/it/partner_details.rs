@@ -9,7 +9,7 @@ use elements_gateway::mock_upstream::{Fault, FaultScope, GENERAL};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::common::{Options, TestGateway, spawn_with};
+use crate::common::{Options, TestGateway, assert_all_forbidden, spawn_with};
 
 const PAGE: &str = "{ customers(first: 50) { nodes { id organization ownerEmail countryOrRegion
     managementMode backupStatus tenants { id name } } } }";
@@ -119,19 +119,7 @@ async fn a_missing_permission_or_a_fault_costs_only_those_fields() {
             .iter()
             .all(|node| node["id"].is_string() && node["backupStatus"].is_null())
     );
-    let errors = answer["errors"].as_array().unwrap();
-    assert!(
-        errors
-            .iter()
-            .all(|error| error["extensions"]["code"] == "UPSTREAM_FORBIDDEN")
-    );
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("elements.customers.read.all"),
-        "{answer}"
-    );
+    assert_all_forbidden(&answer, "elements.customers.read.all");
     let forbidden =
         "gateway_upstream_requests_total{endpoint=\"customers\",outcome=\"UPSTREAM_FORBIDDEN\"}";
     assert!(gateway.metric(forbidden).await >= 1.0);

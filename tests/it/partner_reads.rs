@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use elements_gateway::mock_upstream::{Fault, FaultScope, GENERAL};
 use serde_json::{Value, json};
 
-use crate::common::{Options, TestGateway, error_code, spawn_with};
+use crate::common::{Options, TestGateway, assert_all_forbidden, error_code, spawn_with};
 
 const PORTAL: &str = "{ customers(first: 50) { nodes { id organization backupStatus
     backupJobs(first: 5) { status startTime } seats(platform: MICROSOFT_365) { assignedUserSeats } } } }";
@@ -245,19 +245,8 @@ async fn a_denied_permission_or_a_fault_costs_only_its_field() {
             .iter()
             .all(|node| node["backupJobs"].is_null() && node["seats"].is_array())
     );
-    let errors = answer["errors"].as_array().unwrap();
-    assert!(
-        errors
-            .iter()
-            .all(|error| error["extensions"]["code"] == "UPSTREAM_FORBIDDEN")
-    );
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("elements.jobs.read.all")
-    );
-    assert_eq!(errors[0]["path"][3], "backupJobs", "{answer}");
+    assert_all_forbidden(&answer, "elements.jobs.read.all");
+    assert_eq!(answer["errors"][0]["path"][3], "backupJobs", "{answer}");
     gateway.upstream.allow("elements.jobs.read.all");
     for (fault, code) in [
         (Fault::ServerError { status: 503 }, "UPSTREAM_UNAVAILABLE"),

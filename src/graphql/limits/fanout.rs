@@ -12,7 +12,7 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use crate::{cache::Read, upstream::MAX_IDS_PER_REQUEST};
+use crate::{cache::Read, graphql::connection::PageArgs, upstream::MAX_IDS_PER_REQUEST};
 
 /// A read a `Customer` selection causes for each customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,28 +21,6 @@ pub(crate) enum Site {
     Details,
     /// A per-customer read (jobs, seats, coverage).
     Read(Read),
-}
-
-/// A `customers` page as its arguments give it (their values known before execution).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct PageArgs {
-    /// `first` (its default applied when `last` is not given).
-    pub first: Option<u64>,
-    /// `last`.
-    pub last: Option<u64>,
-    /// `after`, still encoded.
-    pub after: Option<String>,
-    /// `before`, still encoded.
-    pub before: Option<String>,
-    /// `search`.
-    pub search: Option<String>,
-}
-
-impl PageArgs {
-    /// The most customers the page may hold.
-    fn size(&self) -> u64 {
-        self.first.or(self.last).unwrap_or(0)
-    }
 }
 
 /// Which customers a selection's reads are for.

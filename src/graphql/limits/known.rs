@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use super::fanout::{Known, PageArgs, Site};
+use super::fanout::{Known, Site};
+use crate::graphql::connection::PageArgs;
 use crate::{
     auth::CustomerAccess, cache::CustomerStore, domain::Snapshot, graphql::query::page_ids,
 };

@@ -29,7 +29,6 @@ use std::time::Instant;
 
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
-pub(super) use fanout::PageArgs;
 pub use shape::ListSizes;
 
 use super::error::QueryError;

@@ -356,6 +356,19 @@ impl TestGateway {
 }
 
 /// The first error's `extensions.code`.
+/// Asserts that every error of `answer` is `UPSTREAM_FORBIDDEN`, the first naming `permission`.
+pub(crate) fn assert_all_forbidden(answer: &Value, permission: &str) {
+    let errors = answer["errors"].as_array().expect("errors");
+    assert!(
+        errors
+            .iter()
+            .all(|error| error["extensions"]["code"] == "UPSTREAM_FORBIDDEN"),
+        "{answer}"
+    );
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(permission), "{answer}");
+}
+
 pub(crate) fn error_code(answer: &Value) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()

@@ -8,10 +8,10 @@ use crate::{
     cache::Read,
     domain::{ProductFilter, job_owner},
     graphql::{
-        connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, check_page_size, check_size},
+        connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs, check_page_size, check_size},
         limits::{
             Refusal,
-            fanout::{Customers, FanOut, PageArgs, Site},
+            fanout::{Customers, FanOut, Site},
             shape::{self, Items, SiteKind},
         },
         partner::{BackupService, DEFAULT_JOBS, Platform, check_jobs_first, jobs_read},
