@@ -117,7 +117,8 @@ pub(crate) struct CustomerStore {
     details: Cache<String, Option<Arc<CustomerDetails>>>,
     details_flights: Flights<String, Fetched<()>>,
     /// Customers' jobs, seats and coverage, by customer and read.
-    reads: Cache<reads::ReadKey, ReadValue>,
+    reads: moka::sync::Cache<reads::ReadKey, reads::ReadEntry>,
+    read_times: reads::ReadTimes,
     read_flights: Flights<reads::ReadKey, Fetched<ReadValue>>,
     metrics: Arc<Metrics>,
 }
@@ -131,6 +132,7 @@ impl CustomerStore {
         metrics: Arc<Metrics>,
     ) -> Self {
         let kept = freshness.ttl + freshness.stale;
+        let read_times = reads::ReadTimes::new(freshness.ttl, freshness.jobs_ttl, freshness.stale);
         Self {
             upstream,
             shared: None,
@@ -152,7 +154,8 @@ impl CustomerStore {
             customer_flights: Flights::default(),
             details: details::cache(freshness.ttl),
             details_flights: Flights::default(),
-            reads: reads::cache(freshness.ttl, freshness.jobs_ttl),
+            reads: reads::cache(read_times),
+            read_times,
             read_flights: Flights::default(),
             metrics,
         }

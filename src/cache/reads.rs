@@ -1,16 +1,26 @@
 //! The per-customer reads of the partner API: a customer's backup jobs (per job filter), its
 //! tenants' seats (per platform) and its backup coverage, each cached under the customer and
 //! its arguments, fresh for its own TTL (`GATEWAY_CACHE_JOBS_TTL_SECS` for jobs,
-//! `GATEWAY_CACHE_TTL_SECS` for the rest), and read once for every caller asking at the same
-//! time: identical reads in one query and across concurrent queries share one request.
+//! `GATEWAY_CACHE_TTL_SECS` for the rest) and kept `GATEWAY_CACHE_STALE_SECS` longer, as the
+//! snapshot is: a stale entry is served at once while one background read refreshes it, and
+//! goes on being served while the upstream fails. Read once for every caller asking at the
+//! same time (identical reads in one query and across concurrent queries share one request),
+//! and, with Redis, stored for every replica (`shared/reads.rs`).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use moka::{Expiry, future::Cache};
+use moka::{Expiry, sync::Cache};
+use serde::{Deserialize, Serialize};
 
-use super::{CustomerStore, waiting::wait};
+use super::{CustomerStore, Provenance, Served, stale::Stamped, waiting::wait};
 use crate::{
-    domain::partner::{BackupModule, Job, Platform, TenantSeats},
+    clock::Clock,
+    domain::partner::{BackupModule, Job, Platform, RawCoverage, RawJob, RawSeats, TenantSeats},
+    metrics::Metrics,
+    shared::{Shared, StoredRead},
     upstream::{JobFilter, UpstreamClient, UpstreamError},
 };
 
@@ -28,7 +38,7 @@ pub(crate) enum Read {
     Coverage,
 }
 
-/// What one per-customer read gave.
+/// What one per-customer read gave, normalised.
 #[derive(Debug, Clone)]
 pub(crate) enum ReadValue {
     /// Backup jobs, in upstream order.
@@ -39,34 +49,96 @@ pub(crate) enum ReadValue {
     Coverage(Arc<[BackupModule]>),
 }
 
+/// What one per-customer read gave, as the upstream sent it (the form shared through Redis).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "read", content = "records", rename_all = "snake_case")]
+enum RawRead {
+    Jobs(Vec<RawJob>),
+    Seats(Vec<RawSeats>),
+    Coverage(Vec<RawCoverage>),
+}
+
+impl RawRead {
+    /// The records normalised; seats for `read`'s platform.
+    fn normalised(&self, read: Read) -> ReadValue {
+        match self {
+            Self::Jobs(jobs) => ReadValue::Jobs(jobs.iter().map(Job::from).collect()),
+            Self::Seats(seats) => {
+                let platform = match read {
+                    Read::Seats(platform) => platform,
+                    _ => Platform::Microsoft365,
+                };
+                ReadValue::Seats(
+                    seats
+                        .iter()
+                        .map(|raw| TenantSeats::new(platform, raw))
+                        .collect(),
+                )
+            }
+            Self::Coverage(modules) => {
+                ReadValue::Coverage(modules.iter().map(BackupModule::from).collect())
+            }
+        }
+    }
+}
+
 /// A read's cache key: the customer's id and the read.
 pub(crate) type ReadKey = (Arc<str>, Read);
 
-/// Each entry lives for its read's TTL.
-struct ReadExpiry {
+/// One cached read.
+pub(super) type ReadEntry = Stamped<ReadValue>;
+
+/// How long reads stay fresh, and kept past that.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReadTimes {
     ttl: Duration,
     jobs_ttl: Duration,
+    stale: Duration,
 }
 
-impl Expiry<ReadKey, ReadValue> for ReadExpiry {
+impl ReadTimes {
+    pub(super) fn new(ttl: Duration, jobs_ttl: Duration, stale: Duration) -> Self {
+        Self {
+            ttl,
+            jobs_ttl,
+            stale,
+        }
+    }
+
+    /// How long `read` is fresh.
+    fn ttl(&self, read: Read) -> Duration {
+        match read {
+            Read::Jobs(_) => self.jobs_ttl,
+            Read::Seats(_) | Read::Coverage => self.ttl,
+        }
+    }
+
+    /// How long `read` is kept: fresh, then stale.
+    fn kept(&self, read: Read) -> Duration {
+        self.ttl(read) + self.stale
+    }
+}
+
+/// Each entry lives for its read's TTL and stale window (by moka's clock; the store's clock
+/// decides what is fresh and what is too old).
+struct ReadExpiry(ReadTimes);
+
+impl Expiry<ReadKey, ReadEntry> for ReadExpiry {
     fn expire_after_create(
         &self,
         key: &ReadKey,
-        _value: &ReadValue,
-        _created_at: std::time::Instant,
+        _value: &ReadEntry,
+        _created_at: Instant,
     ) -> Option<Duration> {
-        Some(match key.1 {
-            Read::Jobs(_) => self.jobs_ttl,
-            Read::Seats(_) | Read::Coverage => self.ttl,
-        })
+        Some(self.0.kept(key.1))
     }
 }
 
 /// The cache of per-customer reads.
-pub(super) fn cache(ttl: Duration, jobs_ttl: Duration) -> Cache<ReadKey, ReadValue> {
+pub(super) fn cache(times: ReadTimes) -> Cache<ReadKey, ReadEntry> {
     Cache::builder()
         .max_capacity(MAX_READS)
-        .expire_after(ReadExpiry { ttl, jobs_ttl })
+        .expire_after(ReadExpiry(times))
         .build()
 }
 
@@ -79,21 +151,47 @@ impl Read {
             Self::Coverage => "coverage",
         }
     }
+
+    /// The read's name in Redis, with its customer's id.
+    fn shared_name(self, customer: &str) -> String {
+        let read = match self {
+            Self::Jobs(filter) => format!("jobs:{:?}:{:?}", filter.job_type, filter.job_module),
+            Self::Seats(platform) => format!("seats:{}", platform.code()),
+            Self::Coverage => "coverage".to_owned(),
+        };
+        format!("{read}\n{customer}")
+    }
 }
 
 impl CustomerStore {
-    /// `read` of `customer`: cached, or read from the upstream once for every caller asking at
-    /// the same time, waiting until `deadline` at most.
+    /// `read` of `customer`: cached (a stale entry is served while one background read
+    /// refreshes it), or read once for every caller asking at the same time, waiting until
+    /// `deadline` at most.
     pub(crate) async fn read(
         &self,
         customer: &str,
         read: Read,
-        deadline: std::time::Instant,
-    ) -> Result<ReadValue, Arc<UpstreamError>> {
+        deadline: Instant,
+    ) -> Result<Served<ReadValue>, Arc<UpstreamError>> {
         let key: ReadKey = (Arc::from(customer), read);
-        if let Some(value) = self.reads.get(&key).await {
+        let now = self.clock.now();
+        if let Some(entry) = self.kept_read(&key, now) {
             self.metrics.cache_lookup(read.endpoint(), true);
-            return Ok(value);
+            let stale = entry.staleness(self.read_times.ttl(read), now);
+            if let Some(staleness) = &stale {
+                self.metrics
+                    .stale_served(read.endpoint(), staleness.reason());
+                if entry.refresh_due(now) {
+                    // The refresh runs in a task of its own; nobody waits for it here.
+                    let (_refresh, _) = self
+                        .read_flights
+                        .join_or_start_one(key.clone(), || self.fill_read(key.clone()));
+                }
+            }
+            return Ok(Served {
+                value: entry.value,
+                provenance: Provenance::elsewhere(stale),
+            });
         }
         self.metrics.cache_lookup(read.endpoint(), false);
         let (flight, joined) = self
@@ -102,41 +200,121 @@ impl CustomerStore {
         if joined {
             self.metrics.flight_join(read.endpoint());
         }
-        wait(flight, deadline, self.upstream.deadline()).await
+        let value = wait(flight, deadline, self.upstream.deadline()).await?;
+        Ok(Served {
+            value,
+            provenance: Provenance::elsewhere(None),
+        })
     }
 
     /// Whether `read` of `customer` is cached and fresh: a query that needs it costs no
     /// upstream request for it.
     pub(crate) fn read_is_fresh(&self, customer: &str, read: Read) -> bool {
-        self.reads.contains_key(&(Arc::from(customer), read))
+        let now = self.clock.now();
+        self.reads
+            .get(&(Arc::from(customer), read))
+            .is_some_and(|entry| entry.age(now) < self.read_times.ttl(read))
     }
 
-    /// Reads `key` from the upstream and caches what it gave.
+    /// The entry for `key` unless it is past its stale window by the store's clock.
+    fn kept_read(&self, key: &ReadKey, now: Instant) -> Option<ReadEntry> {
+        let entry = self.reads.get(key)?;
+        if entry.age(now) < self.read_times.kept(key.1) {
+            return Some(entry);
+        }
+        self.reads.invalidate(key);
+        None
+    }
+
+    /// Reads `key` (from Redis when another replica stored it fresh, otherwise from the
+    /// upstream, storing it there) and caches it; a failed refresh marks the stale entry.
     fn fill_read(
         &self,
         key: ReadKey,
     ) -> impl Future<Output = Result<ReadValue, Arc<UpstreamError>>> + Send + 'static {
-        let upstream = Arc::clone(&self.upstream);
+        let fill = ReadFill {
+            upstream: Arc::clone(&self.upstream),
+            shared: self.shared.clone(),
+            clock: self.clock.clone(),
+            times: self.read_times,
+            metrics: Arc::clone(&self.metrics),
+        };
         let cache = self.reads.clone();
         async move {
-            let value = read_once(&upstream, &key.0, key.1)
-                .await
-                .map_err(Arc::new)?;
-            cache.insert(key, value.clone()).await;
-            Ok(value)
+            let read = key.1;
+            let now = fill.clock.now();
+            let refreshing = cache.get(&key);
+            match fill.run(&key).await {
+                Ok((raw, age)) => {
+                    let value = raw.normalised(read);
+                    cache.insert(key, Stamped::aged(value.clone(), fill.clock.now(), age));
+                    if refreshing.is_some() {
+                        fill.metrics.refresh(read.endpoint(), "OK");
+                    }
+                    Ok(value)
+                }
+                Err(error) => {
+                    if let Some(entry) = refreshing {
+                        fill.metrics.refresh(read.endpoint(), error.code());
+                        entry.mark_failed(error.code(), now);
+                    }
+                    Err(Arc::new(error))
+                }
+            }
         }
     }
 }
 
-/// One upstream read of `read` for `customer`.
-async fn read_once(
-    upstream: &UpstreamClient,
-    customer: &str,
-    read: Read,
-) -> Result<ReadValue, UpstreamError> {
-    Ok(match read {
-        Read::Jobs(filter) => ReadValue::Jobs(upstream.jobs(customer, filter).await?.into()),
-        Read::Seats(platform) => ReadValue::Seats(upstream.seats(customer, platform).await?.into()),
-        Read::Coverage => ReadValue::Coverage(upstream.coverage(customer).await?.into()),
-    })
+/// What one per-customer fill needs.
+struct ReadFill {
+    upstream: Arc<UpstreamClient>,
+    shared: Option<Arc<Shared>>,
+    clock: Clock,
+    times: ReadTimes,
+    metrics: Arc<Metrics>,
+}
+
+impl ReadFill {
+    /// The records of `key` and how old they are: stored fresh by another replica, or read
+    /// from the upstream now (and stored for the others).
+    async fn run(&self, key: &ReadKey) -> Result<(RawRead, Duration), UpstreamError> {
+        let (customer, read) = (&key.0, key.1);
+        let Some(shared) = &self.shared else {
+            return Ok((self.upstream_read(customer, read).await?, Duration::ZERO));
+        };
+        let name = read.shared_name(customer);
+        match shared.read_stored::<RawRead>(&name).await {
+            Ok(Some(stored)) => {
+                let age = self.clock.since_unix_millis(stored.fetched_ms);
+                if age < self.times.ttl(read) {
+                    return Ok((stored.records, age));
+                }
+            }
+            Ok(None) => {}
+            Err(_) => shared.fell_back("redis_error"),
+        }
+        let records = self.upstream_read(customer, read).await?;
+        let stored = StoredRead {
+            fetched_ms: self.clock.unix_millis(),
+            records,
+        };
+        if shared
+            .write_stored(&name, &stored, self.times.ttl(read))
+            .await
+            .is_err()
+        {
+            shared.fell_back("store_failed");
+        }
+        Ok((stored.records, Duration::ZERO))
+    }
+
+    /// One upstream read of `read` for `customer`.
+    async fn upstream_read(&self, customer: &str, read: Read) -> Result<RawRead, UpstreamError> {
+        let upstream = &self.upstream;
+        Ok(match read {
+            Read::Jobs(filter) => RawRead::Jobs(upstream.jobs(customer, filter).await?),
+            Read::Seats(platform) => RawRead::Seats(upstream.seats(customer, platform).await?),
+            Read::Coverage => RawRead::Coverage(upstream.coverage(customer).await?),
+        })
+    }
 }

@@ -17,6 +17,7 @@ mod customers;
 mod documents;
 mod lease;
 mod rate;
+mod reads;
 pub(crate) mod settings;
 mod snapshot;
 
@@ -33,6 +34,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
+pub(crate) use reads::StoredRead;
 pub(crate) use snapshot::{SnapshotState, StoredSnapshot};
 
 use self::settings::RedisSettings;

@@ -132,3 +132,42 @@ async fn the_field_cost_is_the_same_cold_and_warm() {
         5_000
     );
 }
+
+#[tokio::test]
+async fn stale_jobs_are_served_while_one_read_refreshes_them_and_while_the_upstream_fails() {
+    let gateway = spawn_with(Options::default()).await;
+    let id = gateway.upstream_ids()[5].clone();
+    let query = format!("{{ customer(id: \"{id}\") {{ backupJobs(first: 3) {{ jobId }} }} }}");
+    let fresh = gateway.query(&query).await;
+    assert!(fresh.get("errors").is_none(), "{fresh}");
+    assert_eq!(gateway.upstream.partner_requests("jobs"), 1);
+    // Past the jobs TTL (30 s), within the stale window: served at once, refreshed once.
+    gateway.advance(std::time::Duration::from_secs(40));
+    let stale = gateway.query(&query).await;
+    assert_eq!(stale["data"], fresh["data"]);
+    assert_eq!(
+        stale["extensions"]["stale"]["reason"], "revalidating",
+        "{stale}"
+    );
+    crate::common::eventually("the refresh is stored", async || {
+        gateway.query(&query).await["extensions"]["stale"].is_null()
+    })
+    .await;
+    assert_eq!(gateway.upstream.partner_requests("jobs"), 2, "one refresh");
+    // The upstream fails for jobs: past the TTL again, the stale jobs go on being served.
+    gateway.upstream.set_fault_where(
+        elements_gateway::mock_upstream::Fault::ServerError { status: 500 },
+        elements_gateway::mock_upstream::FaultScope::Jobs,
+        None,
+    );
+    gateway.advance(std::time::Duration::from_secs(40));
+    gateway.query(&query).await;
+    crate::common::eventually("the refresh fails", async || {
+        let answer = gateway.query(&query).await;
+        answer["extensions"]["stale"]["upstreamCode"] == "UPSTREAM_UNAVAILABLE"
+    })
+    .await;
+    let served = gateway.query(&query).await;
+    assert_eq!(served["data"], fresh["data"], "{served}");
+    assert!(served.get("errors").is_none(), "{served}");
+}

@@ -325,3 +325,29 @@ async fn a_gateway_whose_redis_is_not_there_is_ready_and_answers_on_its_own() {
         "once Redis is known to be down, calls are not even tried"
     );
 }
+
+#[tokio::test]
+async fn three_replicas_read_each_customers_jobs_and_seats_once_for_the_deployment() {
+    let redis = RedisServer::start().await;
+    let upstream = upstream(Duration::ZERO).await;
+    let replicas = replicas(&upstream, Some(&redis), &[]).await;
+    let portal = "{ customers(first: 20) { nodes { id backupJobs(first: 2) { jobId }
+        seats(platform: MICROSOFT_365) { tenantId } } } }";
+    let mut answers = Vec::new();
+    for replica in &replicas {
+        let answer = replica.query(portal).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        answers.push(answer);
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|answer| answer["data"] == answers[0]["data"])
+    );
+    assert_eq!(
+        upstream.partner_requests("jobs"),
+        20,
+        "one read per customer"
+    );
+    assert_eq!(upstream.partner_requests("seats"), 20);
+}

@@ -36,15 +36,24 @@ pub(crate) fn check_jobs_first(first: i64) -> Result<(), QueryError> {
     }
 }
 
-/// Reads `read` of `customer` through the store, noting that the answer does not come from
-/// the snapshot (so it is never reused whole).
+/// Reads `read` of `customer` through the store, noting where the answer came from (not the
+/// snapshot, so it is never reused whole; stale data for the `stale` extension).
 async fn read(ctx: &Context<'_>, customer: &str, read: Read) -> Result<ReadValue> {
     let scope = ctx.data::<RequestScope>()?;
-    scope.reads.note(Provenance::elsewhere(None));
-    ctx.data::<Arc<CustomerStore>>()?
+    let served = ctx
+        .data::<Arc<CustomerStore>>()?
         .read(customer, read, scope.deadline)
-        .await
-        .map_err(to_graphql)
+        .await;
+    match served {
+        Ok(served) => {
+            scope.reads.note(served.provenance);
+            Ok(served.value)
+        }
+        Err(error) => {
+            scope.reads.note(Provenance::elsewhere(None));
+            Err(to_graphql(error))
+        }
+    }
 }
 
 /// `backupJobs`' arguments.

@@ -17,9 +17,7 @@ use super::{
     stack::{Exchange, PageRequest},
 };
 use crate::{
-    domain::partner::{
-        BackupModule, CustomerDetails, Job, Platform, RawCoverage, RawJob, RawSeats, TenantSeats,
-    },
+    domain::partner::{CustomerDetails, Platform, RawCoverage, RawJob, RawSeats},
     upstream::{
         UpstreamError,
         wire::{Page, PartnerItems, PartnerKind, PartnerPage},
@@ -131,12 +129,13 @@ impl UpstreamClient {
         Ok(details)
     }
 
-    /// A customer's backup jobs, as `filter` narrows them.
+    /// A customer's backup jobs as the upstream sent them, as `filter` narrows them; a job
+    /// seen twice keeps its first copy.
     pub(crate) async fn jobs(
         &self,
         customer: &str,
         filter: JobFilter,
-    ) -> Result<Vec<Job>, UpstreamError> {
+    ) -> Result<Vec<RawJob>, UpstreamError> {
         let mut body = serde_json::Map::new();
         if let Some(job_type) = filter.job_type {
             body.insert("jobType".into(), job_type.into());
@@ -146,61 +145,50 @@ impl UpstreamClient {
         }
         let path = format!("/customers/{}/avpt-products/jobs/batch", segment(customer));
         let read = PartnerRead::new(PartnerKind::Jobs, path, Some(Value::Object(body)), None);
-        let PartnerItems::Jobs(records) = self.read_all(&read).await? else {
+        let PartnerItems::Jobs(mut records) = self.read_all(&read).await? else {
             return Ok(Vec::new());
         };
         let mut seen = HashSet::new();
-        Ok(records
-            .iter()
-            .filter(|job: &&RawJob| job.job_id.is_none() || seen.insert(job.job_id.clone()))
-            .map(Job::from)
-            .collect())
+        records.retain(|job| job.job_id.is_none() || seen.insert(job.job_id.clone()));
+        Ok(records)
     }
 
-    /// A customer's tenants' seats on `platform`.
+    /// A customer's tenants' seats on `platform` as the upstream sent them (either shape).
     pub(crate) async fn seats(
         &self,
         customer: &str,
         platform: Platform,
-    ) -> Result<Vec<TenantSeats>, UpstreamError> {
+    ) -> Result<Vec<RawSeats>, UpstreamError> {
         let path = format!(
             "/customers/{}/3rd-party-products/type/{}/tenants/batch",
             segment(customer),
             platform.code()
         );
         let read = PartnerRead::new(PartnerKind::Seats, path, Some(json!({})), None);
-        let PartnerItems::Seats(records) = self.read_all(&read).await? else {
+        let PartnerItems::Seats(mut records) = self.read_all(&read).await? else {
             return Ok(Vec::new());
         };
         let mut seen = HashSet::new();
-        Ok(records
-            .iter()
-            .filter(|seats: &&RawSeats| seats.id.is_none() || seen.insert(seats.id.clone()))
-            .map(|seats| TenantSeats::new(platform, seats))
-            .collect())
+        records.retain(|seats| seats.id.is_none() || seen.insert(seats.id.clone()));
+        Ok(records)
     }
 
-    /// A customer's Microsoft 365 backup overview, one record per protected module.
-    pub(crate) async fn coverage(
-        &self,
-        customer: &str,
-    ) -> Result<Vec<BackupModule>, UpstreamError> {
+    /// A customer's Microsoft 365 backup overview as the upstream sent it, one record per
+    /// protected module.
+    pub(crate) async fn coverage(&self, customer: &str) -> Result<Vec<RawCoverage>, UpstreamError> {
         let path = format!(
             "/customers/{}/cloud-backup-m365/overview",
             segment(customer)
         );
         let read = PartnerRead::new(PartnerKind::Coverage, path, None, None);
-        let PartnerItems::Coverage(records) = self.read_all(&read).await? else {
+        let PartnerItems::Coverage(mut records) = self.read_all(&read).await? else {
             return Ok(Vec::new());
         };
         let mut seen = HashSet::new();
-        Ok(records
-            .iter()
-            .filter(|module: &&RawCoverage| {
-                seen.insert((module.tenant_id.clone(), module.service_module.clone()))
-            })
-            .map(BackupModule::from)
-            .collect())
+        records.retain(|module| {
+            seen.insert((module.tenant_id.clone(), module.service_module.clone()))
+        });
+        Ok(records)
     }
 
     /// Every page of `read`, in order, as one list of its records.

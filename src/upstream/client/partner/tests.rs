@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use super::*;
 use crate::{
     clock::Clock,
-    domain::partner::{BackupStatus, JobStatus},
+    domain::partner::{BackupModule, BackupStatus, Job, JobStatus, TenantSeats},
     metrics::Metrics,
     mock_upstream::{Fault, FaultScope, MockOptions, MockUpstream},
     secret::Secret,
@@ -79,7 +79,13 @@ async fn a_customers_jobs_seats_and_coverage_are_read_and_normalised() {
     let mock = mock(10).await;
     let client = client(&mock);
     let one = mock.customers()[0].customer_id.clone();
-    let jobs = client.jobs(&one, JobFilter::default()).await.unwrap();
+    let jobs: Vec<Job> = client
+        .jobs(&one, JobFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(Job::from)
+        .collect();
     assert_eq!(jobs.len(), 12);
     assert!(jobs.iter().all(|job| job.status_code >= 0));
     let m365 = JobFilter {
@@ -87,8 +93,14 @@ async fn a_customers_jobs_seats_and_coverage_are_read_and_normalised() {
         job_module: None,
     };
     let narrowed = client.jobs(&one, m365).await.unwrap();
-    assert!(narrowed.iter().all(|job| job.service_code == 7));
-    let seats = client.seats(&one, Platform::Microsoft365).await.unwrap();
+    assert!(narrowed.iter().all(|job| Job::from(job).service_code == 7));
+    let seats: Vec<TenantSeats> = client
+        .seats(&one, Platform::Microsoft365)
+        .await
+        .unwrap()
+        .iter()
+        .map(|raw| TenantSeats::new(Platform::Microsoft365, raw))
+        .collect();
     assert!(!seats.is_empty());
     assert!(
         seats
@@ -96,11 +108,9 @@ async fn a_customers_jobs_seats_and_coverage_are_read_and_normalised() {
             .all(|s| s.platform == Platform::Microsoft365 && !s.tenant_id.is_empty())
     );
     let coverage = client.coverage(&one).await.unwrap();
-    assert!(
-        coverage
-            .iter()
-            .all(|module| module.service.as_deref() == Some("Cloud Backup for Microsoft 365"))
-    );
+    assert!(coverage.iter().all(|raw| {
+        BackupModule::from(raw).service.as_deref() == Some("Cloud Backup for Microsoft 365")
+    }));
     let every_status: Vec<_> = futures::future::try_join_all(
         mock.customers()
             .iter()
@@ -110,7 +120,7 @@ async fn a_customers_jobs_seats_and_coverage_are_read_and_normalised() {
     .unwrap()
     .into_iter()
     .flatten()
-    .filter_map(|job| job.status())
+    .filter_map(|job| Job::from(&job).status())
     .collect();
     assert!(every_status.contains(&JobStatus::Running));
 }

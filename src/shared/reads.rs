@@ -1,0 +1,59 @@
+//! A customer's per-customer reads (backup jobs, seats, coverage) as one replica read them,
+//! stored for all of them: each under its own key (a digest of the customer id and the read,
+//! so a caller's text never becomes a key), with its fetch time. Like single customers, they
+//! take no lease: a read asked for on several replicas at once costs at most one request each,
+//! and every later one on any replica finds it here.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::{CALL_TIMEOUT, Shared, SharedError, px};
+
+/// The stored form's version.
+const READ_FORMAT: u32 = 1;
+
+/// One stored read.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredRead<T> {
+    /// Unix milliseconds when the upstream was read.
+    pub(crate) fetched_ms: u64,
+    /// The records as the upstream sent them.
+    pub(crate) records: T,
+}
+
+impl Shared {
+    fn read_key(&self, name: &str) -> String {
+        let digest = crate::hex::sha256(name.as_bytes(), 16);
+        self.key(&format!("read:v{READ_FORMAT}:{digest}"))
+    }
+
+    /// The stored read `name` (the customer and the read, spelt by the caller), when one is
+    /// stored and readable.
+    pub(crate) async fn read_stored<T: DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<StoredRead<T>>, SharedError> {
+        let mut get = redis::cmd("GET");
+        get.arg(self.read_key(name));
+        let stored: Option<Vec<u8>> = self.call("read_get", CALL_TIMEOUT, &get).await?;
+        Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Stores the read `name`, fetched at `fetched_ms`, for `keep_for`.
+    pub(crate) async fn write_stored<T: Serialize>(
+        &self,
+        name: &str,
+        stored: &StoredRead<T>,
+        keep_for: Duration,
+    ) -> Result<(), SharedError> {
+        let value = serde_json::to_vec(stored)
+            .map_err(|error| SharedError::Unreadable("read", error.to_string()))?;
+        let mut set = redis::cmd("SET");
+        set.arg(self.read_key(name))
+            .arg(value)
+            .arg("PX")
+            .arg(px(keep_for));
+        self.call::<()>("read_set", CALL_TIMEOUT, &set).await
+    }
+}
