@@ -33,6 +33,13 @@ impl CustomerStore {
         ids: &[String],
         deadline: Instant,
     ) -> Result<DetailsMap, Arc<UpstreamError>> {
+        if let Some(listing) = self.fresh_details_listing() {
+            self.metrics.cache_lookup("details", true);
+            return Ok(ids
+                .iter()
+                .map(|id| (id.clone(), listing.get(id).cloned()))
+                .collect());
+        }
         let mut found = DetailsMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
@@ -69,9 +76,10 @@ impl CustomerStore {
         Ok(found)
     }
 
-    /// Whether customer `id`'s details are cached (a query that needs them costs no request).
+    /// Whether customer `id`'s details are cached, alone or in the whole listing (a query that
+    /// needs them costs no request).
     pub(crate) fn details_are_fresh(&self, id: &str) -> bool {
-        self.details.contains_key(id)
+        self.details.contains_key(id) || self.fresh_details_listing().is_some()
     }
 
     /// Reads the details of `ids` and caches each answer, "not listed" included.

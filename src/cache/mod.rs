@@ -28,6 +28,7 @@
 
 mod by_id;
 mod details;
+mod details_listing;
 mod fill;
 mod reads;
 mod settings;
@@ -46,6 +47,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 pub(crate) use by_id::ByIds;
+pub(crate) use details_listing::DetailsIndex;
 pub(crate) use reads::{Read, ReadValue};
 pub(crate) use settings::CacheSettings;
 #[cfg(test)]
@@ -116,6 +118,9 @@ pub(crate) struct CustomerStore {
     /// Customers' details (`customers/batch`), by id.
     details: Cache<String, Option<Arc<CustomerDetails>>>,
     details_flights: Flights<String, Fetched<()>>,
+    /// Every customer's details (`customers/batch` with `{}`), for `customers(filter:)`.
+    details_listing: moka::sync::Cache<(), details_listing::ListingEntry>,
+    details_listing_flights: Flights<(), Fetched<Arc<DetailsIndex>>>,
     /// Customers' jobs, seats and coverage, by customer and read.
     reads: moka::sync::Cache<reads::ReadKey, reads::ReadEntry>,
     read_times: reads::ReadTimes,
@@ -154,6 +159,8 @@ impl CustomerStore {
             customer_flights: Flights::default(),
             details: details::cache(freshness.ttl),
             details_flights: Flights::default(),
+            details_listing: details_listing::cache(kept),
+            details_listing_flights: Flights::default(),
             reads: reads::cache(read_times),
             read_times,
             read_flights: Flights::default(),

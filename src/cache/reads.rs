@@ -283,7 +283,7 @@ impl ReadFill {
             return Ok((self.upstream_read(customer, read).await?, Duration::ZERO));
         };
         let name = read.shared_name(customer);
-        match shared.read_stored::<RawRead>(&name).await {
+        match shared.read_stored::<RawRead>(&name, false).await {
             Ok(Some(stored)) => {
                 let age = self.clock.since_unix_millis(stored.fetched_ms);
                 if age < self.times.ttl(read) {
@@ -299,7 +299,7 @@ impl ReadFill {
             records,
         };
         if shared
-            .write_stored(&name, &stored, self.times.ttl(read))
+            .write_stored(&name, &stored, self.times.ttl(read), false)
             .await
             .is_err()
         {

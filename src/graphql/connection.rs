@@ -9,6 +9,7 @@ use async_graphql::SimpleObject;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{error::QueryError, types::CustomerNode};
+use crate::domain::partner::CustomerFilter;
 
 const CURSOR_TAG: &str = "customer:v1:";
 
@@ -47,6 +48,8 @@ pub(crate) struct PageArgs {
     pub before: Option<String>,
     /// `search`.
     pub search: Option<String>,
+    /// `filter`, when given.
+    pub filter: Option<CustomerFilter>,
 }
 
 impl PageArgs {

@@ -19,6 +19,7 @@ mod fields;
 mod limits;
 mod node;
 mod operation;
+mod page;
 mod partner;
 mod query;
 mod request;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{CALL_TIMEOUT, Shared, SharedError, px};
+use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError, px};
 
 /// The stored form's version.
 const READ_FORMAT: u32 = 1;
@@ -29,23 +29,26 @@ impl Shared {
     }
 
     /// The stored read `name` (the customer and the read, spelt by the caller), when one is
-    /// stored and readable.
+    /// stored and readable; a `bulk` one (a whole listing) may take longer to come.
     pub(crate) async fn read_stored<T: DeserializeOwned>(
         &self,
         name: &str,
+        bulk: bool,
     ) -> Result<Option<StoredRead<T>>, SharedError> {
         let mut get = redis::cmd("GET");
         get.arg(self.read_key(name));
-        let stored: Option<Vec<u8>> = self.call("read_get", CALL_TIMEOUT, &get).await?;
+        let limit = if bulk { BULK_TIMEOUT } else { CALL_TIMEOUT };
+        let stored: Option<Vec<u8>> = self.call("read_get", limit, &get).await?;
         Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    /// Stores the read `name`, fetched at `fetched_ms`, for `keep_for`.
+    /// Stores the read `name`, fetched at `fetched_ms`, for `keep_for` (`bulk` as above).
     pub(crate) async fn write_stored<T: Serialize>(
         &self,
         name: &str,
         stored: &StoredRead<T>,
         keep_for: Duration,
+        bulk: bool,
     ) -> Result<(), SharedError> {
         let value = serde_json::to_vec(stored)
             .map_err(|error| SharedError::Unreadable("read", error.to_string()))?;
@@ -54,6 +57,7 @@ impl Shared {
             .arg(value)
             .arg("PX")
             .arg(px(keep_for));
-        self.call::<()>("read_set", CALL_TIMEOUT, &set).await
+        let limit = if bulk { BULK_TIMEOUT } else { CALL_TIMEOUT };
+        self.call::<()>("read_set", limit, &set).await
     }
 }

@@ -351,3 +351,21 @@ async fn three_replicas_read_each_customers_jobs_and_seats_once_for_the_deployme
     );
     assert_eq!(upstream.partner_requests("seats"), 20);
 }
+
+#[tokio::test]
+async fn three_replicas_asking_at_once_read_the_details_listing_once() {
+    let redis = RedisServer::start().await;
+    let upstream = upstream(Duration::from_millis(20)).await;
+    let replicas = replicas(&upstream, Some(&redis), &[]).await;
+    let filtered = "{ customers(first: 1000, filter: { backupStatus: [FAILED] }) { totalCount } }";
+    let answers = join_all(replicas.iter().map(|replica| replica.query(filtered))).await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer}");
+        assert_eq!(answer["data"], answers[0]["data"]);
+    }
+    assert_eq!(
+        upstream.partner_requests("details"),
+        PAGES,
+        "one fill of every page for the deployment"
+    );
+}

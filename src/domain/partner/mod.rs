@@ -39,6 +39,42 @@ pub(crate) struct CustomerDetails {
     pub tenants: Vec<Tenant>,
 }
 
+/// Which customers `customers(filter:)` keeps, by their details; every condition given must
+/// hold, and a customer `customers/batch` does not list matches none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CustomerFilter {
+    /// Any of these backup states.
+    pub backup_status: Option<Vec<BackupStatus>>,
+    /// This management mode.
+    pub management_mode: Option<ManagementMode>,
+    /// This country or region, ignoring case.
+    pub country_or_region: Option<String>,
+}
+
+impl CustomerFilter {
+    /// Whether a customer with `details` (`None`: not listed) is kept.
+    pub(crate) fn matches(&self, details: Option<&CustomerDetails>) -> bool {
+        let Some(details) = details else {
+            return self == &Self::default();
+        };
+        let status = self.backup_status.as_ref().is_none_or(|wanted| {
+            details
+                .backup_status
+                .is_some_and(|status| wanted.contains(&status))
+        });
+        let mode = self
+            .management_mode
+            .is_none_or(|wanted| details.management_mode == Some(wanted));
+        let country = self.country_or_region.as_deref().is_none_or(|wanted| {
+            details
+                .country_or_region
+                .as_deref()
+                .is_some_and(|country| country.to_lowercase() == wanted.to_lowercase())
+        });
+        status && mode && country
+    }
+}
+
 /// A tenant of a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tenant {

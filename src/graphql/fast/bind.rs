@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     domain::ProductFilter,
-    graphql::{connection::DEFAULT_PAGE_SIZE, query::PageWanted},
+    graphql::{connection::DEFAULT_PAGE_SIZE, page::PageWanted},
 };
 
 /// Binds `operation` of `document` to `variables`.
@@ -208,8 +208,10 @@ impl<'d> Binder<'d> {
         let bound = match field.name.node.as_str() {
             "__typename" => None,
             "customers" => {
-                // Backward paging is left to async-graphql.
-                if field.get_argument("last").is_some() || field.get_argument("before").is_some() {
+                // Backward paging, and filtering by details (read from `customers/batch`), are
+                // left to async-graphql.
+                let left = ["last", "before", "filter"];
+                if left.iter().any(|name| field.get_argument(name).is_some()) {
                     return Err(Uncovered);
                 }
                 let sub = self.merged(group)?;
@@ -225,6 +227,7 @@ impl<'d> Binder<'d> {
                     before: None,
                     after: self.optional(field, "after", input::string)?,
                     search: self.optional(field, "search", input::string)?,
+                    filter: None,
                     total: selects(&sub, "totalCount"),
                     next: self.selects_next(&sub)?,
                 };

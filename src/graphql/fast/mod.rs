@@ -35,7 +35,8 @@ use super::{
     RequestScope,
     connection::CustomerConnection,
     error::{QueryError, to_graphql},
-    query::{customers_page, products_matching},
+    page::customers_page,
+    query::products_matching,
 };
 use crate::{
     auth::CustomerAccess,

@@ -7,7 +7,7 @@ use async_graphql::{Name, Pos};
 use crate::{
     domain::{Customer, ProductFilter, RawProduct, with_raw_fields},
     graphql::{
-        query::PageWanted,
+        page::PageWanted,
         table::{with_customer_texts, with_product_scalars},
     },
 };

@@ -74,7 +74,8 @@ impl FanOut {
         let mut sites = own.to_vec();
         union(&mut sites, &sub.open);
         union(&mut sites, &sub.page);
-        if !sites.is_empty() {
+        let filtered = matches!(&customers, Customers::Page(args) if args.filter.is_some());
+        if !sites.is_empty() || filtered {
             self.reads.push((customers, sites));
         }
         self.reads.extend(sub.reads.iter().cloned());
@@ -93,6 +94,8 @@ pub(crate) trait Known {
     fn allows(&self, id: &str) -> bool;
     /// Whether `site`'s read of customer `id` is fresh in the cache.
     fn fresh(&self, id: &str, site: Site) -> bool;
+    /// The requests reading every customer's details (for `customers(filter:)`) would make.
+    fn details_listing(&self) -> u64;
 }
 
 /// The upstream requests `reads` are expected to make.
@@ -102,7 +105,10 @@ pub(crate) fn estimate(reads: &[(Customers, Vec<Site>)], known: &impl Known) -> 
         union(&mut sites, more);
     }
     let mut visible = None;
-    let mut total = 0u64;
+    let filtered = reads
+        .iter()
+        .any(|(customers, _)| matches!(customers, Customers::Page(args) if args.filter.is_some()));
+    let mut total = if filtered { known.details_listing() } else { 0 };
     for site in sites {
         let mut stale: HashSet<Arc<str>> = HashSet::new();
         let mut unknown = 0u64;
@@ -169,6 +175,9 @@ mod tests {
         fn fresh(&self, id: &str, site: Site) -> bool {
             id == "c0" && site == JOBS
         }
+        fn details_listing(&self) -> u64 {
+            3
+        }
     }
 
     fn page(first: u64) -> Customers {
@@ -195,6 +204,17 @@ mod tests {
         ];
         // Jobs: c1, c2 (c9 refused; c0 cached); details: one batch.
         assert_eq!(estimate(&reads, &Data { listed: true }), 2 + 1);
+    }
+
+    #[test]
+    fn a_filtered_page_counts_the_details_listing_once() {
+        let filtered = Customers::Page(PageArgs {
+            first: Some(5),
+            filter: Some(Default::default()),
+            ..PageArgs::default()
+        });
+        let reads = [(filtered.clone(), vec![]), (filtered, vec![])];
+        assert_eq!(estimate(&reads, &Data { listed: true }), 3);
     }
 
     #[test]

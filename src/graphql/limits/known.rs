@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::fanout::{Known, Site};
 use crate::graphql::connection::PageArgs;
 use crate::{
-    auth::CustomerAccess, cache::CustomerStore, domain::Snapshot, graphql::query::page_ids,
+    auth::CustomerAccess, cache::CustomerStore, domain::Snapshot, graphql::page::page_ids,
 };
 
 /// The store, the caller and the listing (when one is cached).
@@ -32,7 +32,12 @@ impl<'a> Store<'a> {
 
 impl Known for Store<'_> {
     fn page(&self, args: &PageArgs) -> Option<Vec<Arc<str>>> {
-        page_ids(self.snapshot?, self.access, args)
+        page_ids(
+            self.snapshot?,
+            self.store.fresh_details_listing(),
+            self.access,
+            args,
+        )
     }
 
     fn visible(&self) -> Option<Vec<Arc<str>>> {
@@ -49,6 +54,11 @@ impl Known for Store<'_> {
 
     fn allows(&self, id: &str) -> bool {
         self.access.allows(id)
+    }
+
+    fn details_listing(&self) -> u64 {
+        self.store
+            .details_listing_requests(self.snapshot.map(|snapshot| snapshot.customers().len()))
     }
 
     fn fresh(&self, id: &str, site: Site) -> bool {

@@ -11,7 +11,7 @@ pub(crate) use reads::{DEFAULT_JOBS, check_jobs_first, jobs_read};
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, Result, SimpleObject, dataloader::DataLoader};
+use async_graphql::{Context, Enum, ID, InputObject, Result, SimpleObject, dataloader::DataLoader};
 
 use super::error::to_graphql;
 use crate::{domain::partner, loader::DetailsLoader};
@@ -32,6 +32,31 @@ pub(super) async fn prefetch_details(ctx: &Context<'_>, ids: Vec<String>) -> Res
     let loader = ctx.data::<DataLoader<DetailsLoader>>()?;
     let _ = loader.load_many(ids).await;
     Ok(())
+}
+
+/// Narrows `customers` by what `customers/batch` says of them; every condition given must
+/// hold, and a customer it does not list matches none.
+#[derive(InputObject, Debug, Default)]
+#[graphql(name = "CustomerFilter")]
+pub(in crate::graphql) struct CustomerFilterInput {
+    /// Customers in any of these backup states.
+    pub backup_status: Option<Vec<BackupStatus>>,
+    /// Customers of this management mode.
+    pub management_mode: Option<ManagementMode>,
+    /// Customers of this country or region, ignoring case.
+    pub country_or_region: Option<String>,
+}
+
+impl From<CustomerFilterInput> for partner::CustomerFilter {
+    fn from(input: CustomerFilterInput) -> Self {
+        Self {
+            backup_status: input
+                .backup_status
+                .map(|statuses| statuses.into_iter().map(Into::into).collect()),
+            management_mode: input.management_mode.map(Into::into),
+            country_or_region: input.country_or_region,
+        }
+    }
 }
 
 /// Who manages a customer's tenant.

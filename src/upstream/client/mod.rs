@@ -294,6 +294,11 @@ impl UpstreamClient {
         self.health.is_reachable()
     }
 
+    /// The `pageSize` asked of the upstream (`GATEWAY_UPSTREAM_PAGE_SIZE`).
+    pub(crate) fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
     /// The time one read may take, retries included (the request deadline).
     pub(crate) fn deadline(&self) -> Duration {
         self.deadline

@@ -14,7 +14,9 @@ use crate::{
             fanout::{Customers, FanOut, Site},
             shape::{self, Items, SiteKind},
         },
-        partner::{BackupService, DEFAULT_JOBS, Platform, check_jobs_first, jobs_read},
+        partner::{
+            BackupService, CustomerFilterInput, DEFAULT_JOBS, Platform, check_jobs_first, jobs_read,
+        },
         types::ProductFilterInput,
     },
 };
@@ -121,6 +123,13 @@ impl<'a> Walk<'a> {
             after: text("after"),
             before: text("before"),
             search: text("search"),
+            filter: self
+                .argument(field, "filter")
+                .and_then(|value| {
+                    <Option<CustomerFilterInput> as InputType>::parse(Some(value)).ok()
+                })
+                .flatten()
+                .map(Into::into),
         })
     }
 

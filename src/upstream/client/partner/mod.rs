@@ -17,7 +17,9 @@ use super::{
     stack::{Exchange, PageRequest},
 };
 use crate::{
-    domain::partner::{CustomerDetails, Platform, RawCoverage, RawJob, RawSeats},
+    domain::partner::{
+        CustomerDetails, Platform, RawCoverage, RawCustomerDetails, RawJob, RawSeats,
+    },
     upstream::{
         UpstreamError,
         wire::{Page, PartnerItems, PartnerKind, PartnerPage},
@@ -94,6 +96,20 @@ impl UpstreamClient {
         &self,
         ids: Option<&[String]>,
     ) -> Result<Vec<CustomerDetails>, UpstreamError> {
+        let records = self.details_records(ids).await?;
+        Ok(records.iter().map(CustomerDetails::from).collect())
+    }
+
+    /// Every customer's details as the upstream sent them, a customer seen twice kept once.
+    pub(crate) async fn all_details(&self) -> Result<Vec<RawCustomerDetails>, UpstreamError> {
+        self.details_records(None).await
+    }
+
+    /// The records of every customer (`ids` `None`) or of these customers, deduplicated.
+    async fn details_records(
+        &self,
+        ids: Option<&[String]>,
+    ) -> Result<Vec<RawCustomerDetails>, UpstreamError> {
         let reads: Vec<PartnerRead> = match ids {
             None => vec![PartnerRead::new(
                 PartnerKind::Details,
@@ -121,9 +137,8 @@ impl UpstreamClient {
             };
             details.extend(
                 records
-                    .iter()
-                    .filter(|record| seen.insert(record.id.clone()))
-                    .map(CustomerDetails::from),
+                    .into_iter()
+                    .filter(|record| seen.insert(record.id.clone())),
             );
         }
         Ok(details)

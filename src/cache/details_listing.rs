@@ -1,0 +1,237 @@
+//! Every customer's details (`customers/batch` with `{}`), for `customers(filter:)`: read like
+//! the services listing (pages merged, duplicates dropped, the page cap), cached under one key
+//! for `GATEWAY_CACHE_TTL_SECS` and kept `GATEWAY_CACHE_STALE_SECS` longer (a stale listing is
+//! served at once while one background read refreshes it, and while the upstream fails), and,
+//! with Redis, filled once for the deployment: the replica holding the fill lease reads the
+//! upstream and stores the records; the others wait for them, and read the upstream
+//! themselves only when Redis cannot help. While it is cached, single customers' details are
+//! answered from it too.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use super::{CustomerStore, Provenance, Served, stale::Stamped, waiting::wait};
+use crate::{
+    clock::Clock,
+    domain::partner::{CustomerDetails, RawCustomerDetails},
+    shared::{Shared, StoredRead},
+    upstream::{UpstreamClient, UpstreamError},
+};
+
+/// The lease's and the stored listing's name in Redis.
+const LISTING: &str = "details";
+
+/// How often a replica waiting for another's fill looks again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Every customer's details, by id.
+#[derive(Debug, Default)]
+pub(crate) struct DetailsIndex {
+    by_id: HashMap<Box<str>, Arc<CustomerDetails>>,
+}
+
+impl DetailsIndex {
+    fn new(records: &[RawCustomerDetails]) -> Self {
+        let mut by_id = HashMap::with_capacity(records.len());
+        for record in records {
+            by_id
+                .entry(record.id.clone())
+                .or_insert_with(|| Arc::new(CustomerDetails::from(record)));
+        }
+        Self { by_id }
+    }
+
+    /// The details of customer `id`; `None` when the listing does not hold it.
+    pub(crate) fn get(&self, id: &str) -> Option<&Arc<CustomerDetails>> {
+        self.by_id.get(id)
+    }
+}
+
+/// The cached listing.
+pub(super) type ListingEntry = Stamped<Arc<DetailsIndex>>;
+
+/// The cache of the listing (one entry).
+pub(super) fn cache(kept: Duration) -> moka::sync::Cache<(), ListingEntry> {
+    moka::sync::Cache::builder()
+        .max_capacity(1)
+        .time_to_live(kept)
+        .build()
+}
+
+impl CustomerStore {
+    /// Every customer's details: cached (a stale listing served while one background read
+    /// refreshes it), or read once for every caller, waiting until `deadline` at most.
+    pub(crate) async fn details_listing(
+        &self,
+        deadline: Instant,
+    ) -> Result<Served<Arc<DetailsIndex>>, Arc<UpstreamError>> {
+        let now = self.clock.now();
+        if let Some(entry) = self.kept_details_listing(now) {
+            self.metrics.cache_lookup("details_listing", true);
+            let stale = entry.staleness(self.ttl, now);
+            if let Some(staleness) = &stale {
+                self.metrics
+                    .stale_served("details_listing", staleness.reason());
+                if entry.refresh_due(now) {
+                    // The refresh runs in a task of its own; nobody waits for it here.
+                    let (_refresh, _) = self
+                        .details_listing_flights
+                        .join_or_start_one((), || self.fill_details_listing());
+                }
+            }
+            return Ok(Served {
+                value: entry.value,
+                provenance: Provenance::elsewhere(stale),
+            });
+        }
+        self.metrics.cache_lookup("details_listing", false);
+        let (flight, joined) = self
+            .details_listing_flights
+            .join_or_start_one((), || self.fill_details_listing());
+        if joined {
+            self.metrics.flight_join("details_listing");
+        }
+        let value = wait(flight, deadline, self.upstream.deadline()).await?;
+        Ok(Served {
+            value,
+            provenance: Provenance::elsewhere(None),
+        })
+    }
+
+    /// The listing when it is cached and fresh, with no fetch: single customers' details
+    /// are then answered from it, and `customers(filter:)` costs no upstream request.
+    pub(crate) fn fresh_details_listing(&self) -> Option<Arc<DetailsIndex>> {
+        let entry = self.details_listing.get(&())?;
+        (entry.age(self.clock.now()) < self.ttl).then_some(entry.value)
+    }
+
+    /// The requests reading the listing is expected to make for `customers` customers (one
+    /// when their number is unknown): none while it is cached fresh, else one a page.
+    pub(crate) fn details_listing_requests(&self, customers: Option<usize>) -> u64 {
+        if self.fresh_details_listing().is_some() {
+            return 0;
+        }
+        customers.map_or(1, |count| {
+            (count as u64).div_ceil(self.upstream.page_size()).max(1)
+        })
+    }
+
+    fn kept_details_listing(&self, now: Instant) -> Option<ListingEntry> {
+        let entry = self.details_listing.get(&())?;
+        if entry.age(now) < self.kept {
+            return Some(entry);
+        }
+        self.details_listing.invalidate(&());
+        None
+    }
+
+    /// Reads the listing (through Redis when there is one) and caches it; a failed refresh
+    /// marks the stale entry.
+    fn fill_details_listing(
+        &self,
+    ) -> impl Future<Output = Result<Arc<DetailsIndex>, Arc<UpstreamError>>> + Send + 'static {
+        let fill = ListingFill {
+            upstream: Arc::clone(&self.upstream),
+            shared: self.shared.clone(),
+            clock: self.clock.clone(),
+            ttl: self.ttl,
+            kept: self.kept,
+        };
+        let cache = self.details_listing.clone();
+        let metrics = Arc::clone(&self.metrics);
+        async move {
+            let now = fill.clock.now();
+            let refreshing = cache.get(&());
+            match fill.run().await {
+                Ok((records, age)) => {
+                    let index = Arc::new(DetailsIndex::new(&records));
+                    cache.insert((), Stamped::aged(Arc::clone(&index), fill.clock.now(), age));
+                    if refreshing.is_some() {
+                        metrics.refresh("details_listing", "OK");
+                    }
+                    Ok(index)
+                }
+                Err(error) => {
+                    if let Some(entry) = refreshing {
+                        metrics.refresh("details_listing", error.code());
+                        entry.mark_failed(error.code(), now);
+                    }
+                    Err(Arc::new(error))
+                }
+            }
+        }
+    }
+}
+
+/// What one fill of the listing needs.
+struct ListingFill {
+    upstream: Arc<UpstreamClient>,
+    shared: Option<Arc<Shared>>,
+    clock: Clock,
+    ttl: Duration,
+    kept: Duration,
+}
+
+impl ListingFill {
+    /// The records and how old they are: stored fresh by another replica (perhaps after
+    /// waiting for its fill), or read from the upstream now.
+    async fn run(&self) -> Result<(Vec<RawCustomerDetails>, Duration), UpstreamError> {
+        let Some(shared) = &self.shared else {
+            return Ok((self.upstream.all_details().await?, Duration::ZERO));
+        };
+        let give_up = Instant::now() + self.upstream.deadline();
+        loop {
+            match shared
+                .read_stored::<Vec<RawCustomerDetails>>(LISTING, true)
+                .await
+            {
+                Ok(Some(stored)) => {
+                    let age = self.clock.since_unix_millis(stored.fetched_ms);
+                    if age < self.ttl {
+                        return Ok((stored.records, age));
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => return self.alone(shared, "redis_error").await,
+            }
+            match shared.take_lease(LISTING).await {
+                Ok(Some(lease)) => {
+                    let records = self.upstream.all_details().await;
+                    if let Ok(records) = &records {
+                        let stored = StoredRead {
+                            fetched_ms: self.clock.unix_millis(),
+                            records,
+                        };
+                        if shared
+                            .write_stored(LISTING, &stored, self.kept, true)
+                            .await
+                            .is_err()
+                        {
+                            shared.fell_back("store_failed");
+                        }
+                    }
+                    lease.release().await;
+                    return Ok((records?, Duration::ZERO));
+                }
+                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
+                    tokio::time::sleep(POLL_EVERY).await;
+                }
+                Ok(None) => return self.alone(shared, "lease_wait_timeout").await,
+                Err(_) => return self.alone(shared, "redis_error").await,
+            }
+        }
+    }
+
+    /// Reads the upstream without Redis's help, noting why.
+    async fn alone(
+        &self,
+        shared: &Shared,
+        reason: &'static str,
+    ) -> Result<(Vec<RawCustomerDetails>, Duration), UpstreamError> {
+        shared.fell_back(reason);
+        Ok((self.upstream.all_details().await?, Duration::ZERO))
+    }
+}
