@@ -6,7 +6,7 @@ baseline (examples/baseline.rs, answering with the gateway's own bytes), drives 
 and prints one table per scenario with the targets of issue 6. Ratios come from one run on one
 machine: gateway and baseline alternate (A/B), each pinned to core 0, with wrk on core 1.
 
-    python3 bench/run.py [--secs 10] [--rounds 3] [--only warm,varied,filter,stampede,n1,rss,start,replicas]
+    python3 bench/run.py [--secs 10] [--rounds 3] [--only warm,varied,filter,stampede,n1,rss,start,replicas,portal]
 
 Needs: cargo (builds the release binary and the baseline), wrk (Debian's `wrk`), taskset.
 """
@@ -233,6 +233,19 @@ def start_variant(procs, upstream, extra_env):
     return child, f"{base}/graphql"
 
 
+def wait_for_baseline(port):
+    """The baseline answers only POST /graphql; waits until it does."""
+    deadline = time.time() + 10
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=b"{}"))
+            return
+        except Exception:
+            if time.time() > deadline:
+                raise SystemExit("the baseline did not start")
+            time.sleep(0.02)
+
+
 def first_ids(url, count):
     """The ids of the first `count` customers."""
     listing = json.loads(post(url, f"{{ customers(first: {count}) {{ nodes {{ id }} }} }}"))
@@ -265,16 +278,7 @@ def scenario_warm(procs, args, upstream, gateway, gateway_child):
         if post(variant_url, WARM_QUERY, token=token) != answer:
             raise SystemExit(f"{name}: the answer differs from the warm answer")
         started[name] = (child, variant_url, token)
-    # The baseline answers only POST /graphql; wait until it does.
-    deadline = time.time() + 10
-    while True:
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=b"{}"))
-            break
-        except Exception:
-            if time.time() > deadline:
-                raise SystemExit("the baseline did not start")
-            time.sleep(0.02)
+    wait_for_baseline(port)
     servers = {"gateway": (url, None)}
     servers |= {name: (variant_url, token) for name, (_, variant_url, token) in started.items()}
     servers["baseline"] = (f"http://127.0.0.1:{port}/graphql", None)
@@ -513,7 +517,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--secs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start,replicas")
+    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start,replicas,portal")
     args = parser.parse_args()
     chosen = set(args.only.split(","))
     for tool in ("wrk", "taskset"):
@@ -557,6 +561,11 @@ def main():
             import replicas
 
             replicas.scenario_replicas(procs, sys.modules[__name__])
+            procs.stop_all()
+        if "portal" in chosen:
+            import portal
+
+            portal.scenario_portal(procs, args, sys.modules[__name__])
     finally:
         procs.stop_all()
 
