@@ -92,16 +92,20 @@ impl Loader<String> for DetailsLoader {
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Details>, Self::Error> {
         // Details are not part of the snapshot: an answer that reads them is never reused.
-        self.reads.note(Provenance::elsewhere(None));
         Ok(match self.store.details(ids, self.deadline).await {
-            Ok(found) => found
-                .into_iter()
-                .map(|(id, details)| (id, Ok(details)))
-                .collect(),
-            Err(error) => ids
-                .iter()
-                .map(|id| (id.clone(), Err(Arc::clone(&error))))
-                .collect(),
+            Ok((found, stale)) => {
+                self.reads.note(Provenance::elsewhere(stale));
+                found
+                    .into_iter()
+                    .map(|(id, details)| (id, Ok(details)))
+                    .collect()
+            }
+            Err(error) => {
+                self.reads.note(Provenance::elsewhere(None));
+                ids.iter()
+                    .map(|id| (id.clone(), Err(Arc::clone(&error))))
+                    .collect()
+            }
         })
     }
 }

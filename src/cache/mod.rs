@@ -61,7 +61,7 @@ use self::{
 };
 use crate::{
     clock::Clock,
-    domain::{Customer, Snapshot, partner::CustomerDetails},
+    domain::{Customer, Snapshot},
     flight::Flights,
     metrics::Metrics,
     shared::Shared,
@@ -116,7 +116,7 @@ pub(crate) struct CustomerStore {
     snapshot_progress: Mutex<Option<Progress>>,
     customer_flights: Flights<String, Fetched<Arc<CustomerMap>>>,
     /// Customers' details (`customers/batch`), by id.
-    details: Cache<String, Option<Arc<CustomerDetails>>>,
+    details: moka::sync::Cache<String, details::DetailsEntry>,
     details_flights: Flights<String, Fetched<()>>,
     /// Every customer's details (`customers/batch` with `{}`), for `customers(filter:)`.
     details_listing: moka::sync::Cache<(), details_listing::ListingEntry>,
@@ -157,7 +157,7 @@ impl CustomerStore {
             snapshot_flights: Flights::default(),
             snapshot_progress: Mutex::default(),
             customer_flights: Flights::default(),
-            details: details::cache(freshness.ttl),
+            details: details::cache(kept),
             details_flights: Flights::default(),
             details_listing: details_listing::cache(kept),
             details_listing_flights: Flights::default(),

@@ -173,3 +173,27 @@ async fn a_claim_scoped_caller_never_has_another_customer_asked_for() {
         .collect();
     assert_eq!(asked, mine.iter().cloned().collect());
 }
+
+#[tokio::test]
+async fn stale_details_are_served_while_the_upstream_fails() {
+    let gateway = spawn_with(Options::default()).await;
+    let id = gateway.upstream_ids()[9].clone();
+    let query =
+        format!("{{ customer(id: \"{id}\") {{ backupStatus ownerEmail tenants {{ id }} }} }}");
+    let fresh = gateway.data(&query).await;
+    let read = gateway.upstream.partner_requests("details");
+    gateway.upstream.set_fault_where(
+        Fault::ServerError { status: 503 },
+        FaultScope::Details,
+        None,
+    );
+    // Past the TTL (60 s), within the stale window: served, and the refresh's failure said.
+    gateway.advance(std::time::Duration::from_secs(90));
+    crate::common::eventually("the refresh fails", async || {
+        let answer = gateway.query(&query).await;
+        answer["data"] == fresh
+            && answer["extensions"]["stale"]["upstreamCode"] == "UPSTREAM_UNAVAILABLE"
+    })
+    .await;
+    assert!(gateway.upstream.partner_requests("details") > read);
+}
