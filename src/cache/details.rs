@@ -3,16 +3,26 @@
 //! longer: stale records are served at once while one `customerIds` read refreshes them, and
 //! go on being served while the upstream fails. Records not cached are read in one
 //! `customerIds` read (in batches of 100) for the ids of a batch that nobody else is reading,
-//! so concurrent queries share it. While the whole listing is cached fresh
+//! so concurrent queries share it, and with Redis each record is stored for every replica
+//! (no lease, as for single customers). While the whole listing is cached fresh
 //! (`details_listing.rs`), it answers instead.
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures::future;
 use moka::sync::Cache;
 
 use super::{CustomerStore, Staleness, stale::Stamped, waiting::wait};
-use crate::{domain::partner::CustomerDetails, upstream::UpstreamError};
+use crate::{
+    clock::Clock,
+    domain::partner::{CustomerDetails, RawCustomerDetails},
+    shared::{Shared, StoredRead},
+    upstream::{UpstreamClient, UpstreamError},
+};
 
 /// Each id's details, `None` for a customer `customers/batch` does not list.
 pub(crate) type DetailsMap = HashMap<String, Option<Arc<CustomerDetails>>>;
@@ -122,38 +132,127 @@ impl CustomerStore {
         None
     }
 
-    /// Reads the details of `ids` and caches each answer, "not listed" included; a failed
-    /// refresh marks the stale entries.
+    /// Reads the details of `ids` (those another replica stored fresh from Redis, the rest
+    /// from the upstream, stored for the others) and caches each answer, "not listed"
+    /// included; a failed refresh marks the stale entries.
     fn read_details(
         &self,
         ids: Vec<String>,
     ) -> impl Future<Output = Result<(), Arc<UpstreamError>>> + Send + 'static {
-        let upstream = Arc::clone(&self.upstream);
+        let fill = DetailsFill {
+            upstream: Arc::clone(&self.upstream),
+            shared: self.shared.clone(),
+            clock: self.clock.clone(),
+            ttl: self.ttl,
+        };
         let cache = self.details.clone();
-        let clock = self.clock.clone();
         async move {
-            let read = match upstream.customer_details(Some(&ids)).await {
-                Ok(read) => read,
+            match fill.run(ids.clone()).await {
+                Ok(read) => {
+                    let now = fill.clock.now();
+                    for (id, (record, age)) in read {
+                        let details = record
+                            .as_ref()
+                            .map(|raw| Arc::new(CustomerDetails::from(raw)));
+                        cache.insert(id, Stamped::aged(details, now, age));
+                    }
+                    Ok(())
+                }
                 Err(error) => {
-                    let now = clock.now();
+                    let now = fill.clock.now();
                     for id in &ids {
                         if let Some(entry) = cache.get(id) {
                             entry.mark_failed(error.code(), now);
                         }
                     }
-                    return Err(Arc::new(error));
+                    Err(Arc::new(error))
                 }
-            };
-            let mut by_id: HashMap<String, Arc<CustomerDetails>> = read
-                .into_iter()
-                .map(|details| (details.id.to_string(), Arc::new(details)))
-                .collect();
-            let now = clock.now();
-            for id in ids {
-                let details = by_id.remove(&id);
-                cache.insert(id, Stamped::new(details, now));
             }
-            Ok(())
         }
+    }
+}
+
+/// Each id's record (`None`: not listed) and how old it is.
+type Records = Vec<(String, (Option<RawCustomerDetails>, Duration))>;
+
+/// What one fill of details by id needs.
+struct DetailsFill {
+    upstream: Arc<UpstreamClient>,
+    shared: Option<Arc<Shared>>,
+    clock: Clock,
+    ttl: Duration,
+}
+
+impl DetailsFill {
+    /// The records of `ids`: those stored fresh in Redis, and the rest read from the
+    /// upstream in `customerIds` batches (and stored for the other replicas).
+    async fn run(&self, ids: Vec<String>) -> Result<Records, UpstreamError> {
+        let Some(shared) = &self.shared else {
+            return self.upstream_read(ids).await;
+        };
+        let names: Vec<String> = ids.iter().map(|id| format!("details\n{id}")).collect();
+        let mut records = Records::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        match shared
+            .read_stored_many::<Option<RawCustomerDetails>>(&names)
+            .await
+        {
+            Ok(stored) => {
+                for (id, stored) in ids.into_iter().zip(stored) {
+                    let age = stored
+                        .as_ref()
+                        .map(|stored| self.clock.since_unix_millis(stored.fetched_ms));
+                    match (stored, age) {
+                        (Some(stored), Some(age)) if age < self.ttl => {
+                            records.push((id, (stored.records, age)));
+                        }
+                        _ => missing.push(id),
+                    }
+                }
+            }
+            Err(_) => {
+                shared.fell_back("redis_error");
+                missing = ids;
+            }
+        }
+        if missing.is_empty() {
+            return Ok(records);
+        }
+        let read = self.upstream_read(missing).await?;
+        let fetched_ms = self.clock.unix_millis();
+        let stored: Vec<(String, StoredRead<&Option<RawCustomerDetails>>)> = read
+            .iter()
+            .map(|(id, (record, _))| {
+                let name = format!("details\n{id}");
+                (
+                    name,
+                    StoredRead {
+                        fetched_ms,
+                        records: record,
+                    },
+                )
+            })
+            .collect();
+        if shared.write_stored_many(&stored, self.ttl).await.is_err() {
+            shared.fell_back("store_failed");
+        }
+        records.extend(read);
+        Ok(records)
+    }
+
+    /// The records of `ids` from the upstream, read now.
+    async fn upstream_read(&self, ids: Vec<String>) -> Result<Records, UpstreamError> {
+        let read = self.upstream.details_records(Some(&ids)).await?;
+        let mut by_id: HashMap<String, RawCustomerDetails> = read
+            .into_iter()
+            .map(|record| (record.id.to_string(), record))
+            .collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let record = by_id.remove(&id);
+                (id, (record, Duration::ZERO))
+            })
+            .collect())
     }
 }

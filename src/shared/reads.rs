@@ -42,6 +42,42 @@ impl Shared {
         Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
+    /// The stored reads `names`, in order; `None` where nothing (readable) is stored.
+    pub(crate) async fn read_stored_many<T: DeserializeOwned>(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<Option<StoredRead<T>>>, SharedError> {
+        let mut mget = redis::cmd("MGET");
+        for name in names {
+            mget.arg(self.read_key(name));
+        }
+        let stored: Vec<Option<Vec<u8>>> = self.call("read_mget", CALL_TIMEOUT, &mget).await?;
+        Ok(stored
+            .into_iter()
+            .map(|bytes| bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+            .collect())
+    }
+
+    /// Stores each `(name, read)` for `keep_for`, in one round trip.
+    pub(crate) async fn write_stored_many<T: Serialize>(
+        &self,
+        reads: &[(String, StoredRead<T>)],
+        keep_for: Duration,
+    ) -> Result<(), SharedError> {
+        let mut pipe = redis::pipe();
+        for (name, stored) in reads {
+            let value = serde_json::to_vec(stored)
+                .map_err(|error| SharedError::Unreadable("read", error.to_string()))?;
+            pipe.cmd("SET")
+                .arg(self.read_key(name))
+                .arg(value)
+                .arg("PX")
+                .arg(px(keep_for))
+                .ignore();
+        }
+        self.pipeline("read_mset", CALL_TIMEOUT, &pipe).await
+    }
+
     /// Stores the read `name`, fetched at `fetched_ms`, for `keep_for` (`bulk` as above).
     pub(crate) async fn write_stored<T: Serialize>(
         &self,

@@ -327,11 +327,11 @@ async fn a_gateway_whose_redis_is_not_there_is_ready_and_answers_on_its_own() {
 }
 
 #[tokio::test]
-async fn three_replicas_read_each_customers_jobs_and_seats_once_for_the_deployment() {
+async fn three_replicas_read_each_customers_details_jobs_and_seats_once_for_the_deployment() {
     let redis = RedisServer::start().await;
     let upstream = upstream(Duration::ZERO).await;
     let replicas = replicas(&upstream, Some(&redis), &[]).await;
-    let portal = "{ customers(first: 20) { nodes { id backupJobs(first: 2) { jobId }
+    let portal = "{ customers(first: 20) { nodes { id backupStatus backupJobs(first: 2) { jobId }
         seats(platform: MICROSOFT_365) { tenantId } } } }";
     let mut answers = Vec::new();
     for replica in &replicas {
@@ -350,6 +350,7 @@ async fn three_replicas_read_each_customers_jobs_and_seats_once_for_the_deployme
         "one read per customer"
     );
     assert_eq!(upstream.partner_requests("seats"), 20);
+    assert_eq!(upstream.partner_requests("details"), 1, "one customerIds batch");
 }
 
 #[tokio::test]

@@ -17,9 +17,7 @@ use super::{
     stack::{Exchange, PageRequest},
 };
 use crate::{
-    domain::partner::{
-        CustomerDetails, Platform, RawCoverage, RawCustomerDetails, RawJob, RawSeats,
-    },
+    domain::partner::{Platform, RawCoverage, RawCustomerDetails, RawJob, RawSeats},
     upstream::{
         UpstreamError,
         wire::{Page, PartnerItems, PartnerKind, PartnerPage},
@@ -91,22 +89,13 @@ fn segment(id: &str) -> String {
 }
 
 impl UpstreamClient {
-    /// The details of every customer (`ids` `None`) or of these customers.
-    pub(crate) async fn customer_details(
-        &self,
-        ids: Option<&[String]>,
-    ) -> Result<Vec<CustomerDetails>, UpstreamError> {
-        let records = self.details_records(ids).await?;
-        Ok(records.iter().map(CustomerDetails::from).collect())
-    }
-
     /// Every customer's details as the upstream sent them, a customer seen twice kept once.
     pub(crate) async fn all_details(&self) -> Result<Vec<RawCustomerDetails>, UpstreamError> {
         self.details_records(None).await
     }
 
     /// The records of every customer (`ids` `None`) or of these customers, deduplicated.
-    async fn details_records(
+    pub(crate) async fn details_records(
         &self,
         ids: Option<&[String]>,
     ) -> Result<Vec<RawCustomerDetails>, UpstreamError> {

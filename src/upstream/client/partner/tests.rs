@@ -7,7 +7,10 @@ use std::{sync::Arc, time::Duration};
 use super::*;
 use crate::{
     clock::Clock,
-    domain::partner::{BackupModule, BackupStatus, Job, JobStatus, TenantSeats},
+    domain::partner::{
+        BackupModule, BackupStatus, CustomerDetails, Job, JobStatus, RawCustomerDetails,
+        TenantSeats,
+    },
     metrics::Metrics,
     mock_upstream::{Fault, FaultScope, MockOptions, MockUpstream},
     secret::Secret,
@@ -15,6 +18,11 @@ use crate::{
         AppCredentials, UpstreamCredentials, UpstreamRuntime, UpstreamSection, UpstreamSettings,
     },
 };
+
+/// The records, normalised.
+fn details(records: Vec<RawCustomerDetails>) -> Vec<CustomerDetails> {
+    records.iter().map(CustomerDetails::from).collect()
+}
 
 async fn mock(customers: usize) -> MockUpstream {
     MockUpstream::spawn(MockOptions {
@@ -56,7 +64,7 @@ fn client(mock: &MockUpstream) -> UpstreamClient {
 async fn customers_batch_merges_its_pages_and_reads_chosen_customers_in_batches() {
     let mock = mock(45).await;
     let client = client(&mock);
-    let every = client.customer_details(None).await.unwrap();
+    let every = details(client.details_records(None).await.unwrap());
     assert_eq!(every.len(), 45, "three pages of at most 20, merged");
     assert_eq!(mock.partner_requests("details"), 3);
     assert!(
@@ -69,7 +77,7 @@ async fn customers_batch_merges_its_pages_and_reads_chosen_customers_in_batches(
         .iter()
         .map(|c| c.customer_id.clone())
         .collect();
-    let chosen = client.customer_details(Some(&ids)).await.unwrap();
+    let chosen = details(client.details_records(Some(&ids)).await.unwrap());
     let got: Vec<&str> = chosen.iter().map(|c| &*c.id).collect();
     assert_eq!(got, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
