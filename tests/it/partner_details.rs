@@ -72,16 +72,28 @@ async fn a_page_of_customers_gets_its_details_in_one_request_normalised() {
         assert_eq!(node["managementMode"], json!(modes.get(mode)), "{raw}");
         assert_eq!(node["tenants"], raw["tenants"], "{raw}");
     }
-    // Every documented status, and the null of N/A and unknown numbers, over 100 customers.
-    let seen: BTreeSet<String> = data["customers"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| node["backupStatus"].to_string())
-        .collect();
-    assert!(
-        seen.contains("null") && seen.contains("\"FAILED\""),
-        "{seen:?}"
+    // Every documented status and mode, and the null of N/A and unknown numbers, over 100
+    // customers.
+    let seen = |field: &str| -> BTreeSet<String> {
+        data["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node[field].as_str().unwrap_or("null").to_owned())
+            .collect()
+    };
+    let every =
+        |names: &str| -> BTreeSet<String> { names.split_whitespace().map(str::to_owned).collect() };
+    assert_eq!(
+        seen("backupStatus"),
+        every(
+            "WORKING FAILED WAITING_FOR_CONFIGURATION MULTIPLE_ISSUES FINISHED_WITH_EXCEPTION \
+             NO_BACKUP_UPDATES null"
+        )
+    );
+    assert_eq!(
+        seen("managementMode"),
+        every("CUSTOMER_MANAGED PARTNER_MANAGED TO_BE_CONFIGURED null")
     );
     let counted = "gateway_upstream_requests_total{endpoint=\"customers\",outcome=\"OK\"}";
     assert_eq!(gateway.metric(counted).await, 1.0, "counted by endpoint");

@@ -47,7 +47,8 @@ fn count(raw: &Value) -> Value {
 async fn jobs_are_normalised_newest_first_and_filtered() {
     let gateway = spawn_with(Options::default()).await;
     let ids = gateway.upstream_ids();
-    let mut statuses = BTreeSet::new();
+    let (mut statuses, mut services, mut modules) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for id in &ids[..40] {
         let query = format!(
             "{{ customer(id: \"{id}\") {{ backupJobs(first: 100) {{ id jobId name status statusCode
@@ -92,11 +93,24 @@ async fn jobs_are_normalised_newest_first_and_filtered() {
                 assert!(job["service"].is_null());
             }
             statuses.insert(job["status"].as_str().unwrap_or("null").to_owned());
+            services.insert(job["service"].as_str().unwrap_or("null").to_owned());
+            modules.insert(job["module"].as_str().unwrap_or("null").to_owned());
         }
     }
-    for status in ["RUNNING", "FAILED", "FINISHED", "null"] {
-        assert!(statuses.contains(status), "{status} in {statuses:?}");
+    // Every documented value shows, and the null of a number nobody documented.
+    let every_status = "NONE RUNNING FINISHED FAILED FINISHED_WITH_EXCEPTION SKIPPED PENDING \
+        FAILED_TO_START CANCELED REJECTED STOPPED NOT_SCANNED DISABLED NOT_STARTED \
+        WAITING_FOR_CONFIGURATION null";
+    let every_service = "MICROSOFT_365_SCAN MICROSOFT_365 GOOGLE_WORKSPACE_SCAN GOOGLE_WORKSPACE \
+        IAAS_PAAS SALESFORCE DYNAMICS_365 null";
+    for (seen, every) in [(&statuses, every_status), (&services, every_service)] {
+        let every: BTreeSet<String> = every.split_whitespace().map(str::to_owned).collect();
+        assert_eq!(seen, &every);
     }
+    assert!(
+        modules.contains("Exchange Online") && modules.contains("null"),
+        "{modules:?}"
+    );
 }
 
 #[tokio::test]
@@ -339,5 +353,88 @@ async fn a_claim_scoped_caller_reads_only_its_customers_and_their_jobs() {
         gateway.upstream.partner_requests("jobs"),
         asked,
         "cached, and nothing for the other"
+    );
+}
+
+#[tokio::test]
+async fn seats_are_read_for_every_platform() {
+    let gateway = spawn_with(Options::default()).await;
+    let platforms = ["MICROSOFT_365", "SALESFORCE", "GOOGLE", "DYNAMICS_365"];
+    let fields: String = platforms
+        .iter()
+        .map(|platform| format!("{platform}: seats(platform: {platform}) {{ platform tenantId }} "))
+        .collect();
+    let data = gateway
+        .data(&format!(
+            "{{ customers(first: 30) {{ nodes {{ {fields} }} }} }}"
+        ))
+        .await;
+    for platform in platforms {
+        let seats: Vec<&Value> = data["customers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|node| node[platform].as_array().unwrap())
+            .collect();
+        assert!(!seats.is_empty(), "some tenant on {platform}");
+        assert!(seats.iter().all(|seat| seat["platform"] == platform));
+    }
+    assert_eq!(gateway.upstream.partner_requests("seats"), 4 * 30);
+}
+
+#[tokio::test]
+async fn each_fault_of_one_endpoint_is_its_fields_error_with_the_right_code() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_UPSTREAM_MAX_ATTEMPTS", 1)
+            .set("GATEWAY_UPSTREAM_TIMEOUT_MS", 300),
+    )
+    .await;
+    gateway.data("{ customers(first: 1) { totalCount } }").await;
+    let ids = gateway.upstream_ids();
+    let faults = [
+        (Fault::ServerError { status: 500 }, "UPSTREAM_UNAVAILABLE"),
+        (
+            Fault::RateLimited {
+                retry_after_secs: Some(7),
+            },
+            "UPSTREAM_RATE_LIMITED",
+        ),
+        (Fault::WrongShape, "UPSTREAM_BAD_RESPONSE"),
+        (Fault::InvalidJson, "UPSTREAM_BAD_RESPONSE"),
+    ];
+    for (index, (fault, code)) in faults.into_iter().enumerate() {
+        gateway
+            .upstream
+            .set_fault_where(fault, FaultScope::Jobs, None);
+        // A customer not read before, so the fault is met (nothing cached to serve stale).
+        let id = &ids[70 + index];
+        let answer = gateway
+            .query(&format!(
+                "{{ customer(id: \"{id}\") {{ id organization backupJobs {{ jobId }} backupCoverage {{ module }} }} }}"
+            ))
+            .await;
+        let customer = &answer["data"]["customer"];
+        assert_eq!(customer["id"], json!(id), "{answer}");
+        assert!(customer["backupJobs"].is_null() && customer["backupCoverage"].is_array());
+        assert_eq!(error_code(&answer), code, "{answer}");
+        assert_eq!(answer["errors"][0]["path"][1], "backupJobs");
+        gateway.upstream.set_fault(Fault::None);
+    }
+    // A read slower than GATEWAY_UPSTREAM_TIMEOUT_MS.
+    gateway
+        .upstream
+        .set_latency(std::time::Duration::from_millis(600));
+    let answer = gateway
+        .query(&format!(
+            "{{ customer(id: \"{}\") {{ id backupJobs {{ jobId }} }} }}",
+            ids[80]
+        ))
+        .await;
+    gateway.upstream.set_latency(std::time::Duration::ZERO);
+    assert_eq!(error_code(&answer), "UPSTREAM_TIMEOUT", "{answer}");
+    assert!(
+        answer["data"]["customer"]["backupJobs"].is_null(),
+        "{answer}"
     );
 }

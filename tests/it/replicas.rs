@@ -350,7 +350,11 @@ async fn three_replicas_read_each_customers_details_jobs_and_seats_once_for_the_
         "one read per customer"
     );
     assert_eq!(upstream.partner_requests("seats"), 20);
-    assert_eq!(upstream.partner_requests("details"), 1, "one customerIds batch");
+    assert_eq!(
+        upstream.partner_requests("details"),
+        1,
+        "one customerIds batch"
+    );
 }
 
 #[tokio::test]
