@@ -29,6 +29,7 @@ mod partial;
 mod partial_generated;
 mod partner_details;
 mod partner_fanout;
+mod partner_faults;
 mod partner_filter;
 mod partner_reads;
 mod persisted;
