@@ -81,8 +81,8 @@ pub(super) struct Identity {
     certificate: Option<Certificate>,
     pub(super) lifetime_secs: AtomicU64,
     pub(super) latency_ms: AtomicU64,
-    /// Live tokens and when they stop being accepted.
-    issued: Mutex<HashMap<String, Instant>>,
+    /// Live tokens, when they stop being accepted, and the scopes each was issued for.
+    issued: Mutex<HashMap<String, (Instant, HashSet<String>)>>,
     used_jtis: Mutex<HashSet<String>>,
     pub(super) requests: AtomicU64,
     pub(super) refusals: AtomicU64,
@@ -122,7 +122,16 @@ impl Identity {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .get(token)
-            .is_some_and(|until| Instant::now() < *until)
+            .is_some_and(|(until, _)| Instant::now() < *until)
+    }
+
+    /// Whether `token` was issued without `permission` (a fixed token holds every one).
+    pub(super) fn lacks(&self, token: &str, permission: &str) -> bool {
+        self.issued
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get(token)
+            .is_some_and(|(_, scopes)| !scopes.contains(permission))
     }
 
     /// Forgets every issued token, as if the identity service had rotated its signing key.
@@ -133,7 +142,7 @@ impl Identity {
             .clear();
     }
 
-    fn issue(&self) -> Result<(String, u64), Refusal> {
+    fn issue(&self, scopes: HashSet<String>) -> Result<(String, u64), Refusal> {
         let random = crate::hex::random(16).map_err(|_| Refusal::server("no randomness"))?;
         let token = format!("mock-app-{random}");
         let lifetime = self.lifetime_secs.load(Ordering::SeqCst);
@@ -142,7 +151,7 @@ impl Identity {
             .unwrap_or_else(|poison| poison.into_inner())
             .insert(
                 token.clone(),
-                Instant::now() + Duration::from_secs(lifetime),
+                (Instant::now() + Duration::from_secs(lifetime), scopes),
             );
         Ok((token, lifetime))
     }
@@ -320,5 +329,5 @@ fn grant(identity: &Identity, headers: &HeaderMap, body: &[u8]) -> Result<(Strin
             "the requested scope is not granted to this client",
         ));
     }
-    identity.issue()
+    identity.issue(asked.split_whitespace().map(str::to_owned).collect())
 }

@@ -162,7 +162,12 @@ async fn admit(
             "invalid or missing bearer token",
         ));
     }
-    if log.denied().contains(permission(kind)) {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if log.denied().contains(permission(kind)) || state.identity.lacks(token, permission(kind)) {
         return Err(problem(
             StatusCode::FORBIDDEN,
             "the app lacks the permission",

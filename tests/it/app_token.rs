@@ -278,6 +278,18 @@ async fn a_permission_the_identity_service_refuses_is_dropped_and_the_gateway_st
     assert_eq!(gateway.upstream.stats().token_requests, 6);
     let data = gateway.data("{ customers(first: 2) { totalCount } }").await;
     assert_eq!(data["customers"]["totalCount"], 120);
+    // The other endpoints are served; the jobs, read without the permission, are forbidden.
+    let answer = gateway
+        .query("{ customers(first: 2) { nodes { seats(platform: MICROSOFT_365) { tenantId } backupJobs { jobId } } } }")
+        .await;
+    let nodes = answer["data"]["customers"]["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .all(|node| node["seats"].is_array() && node["backupJobs"].is_null()),
+        "{answer}"
+    );
+    crate::common::assert_all_forbidden(&answer, "elements.jobs.read.all");
     // The narrowed scope is asked for from then on: a new token costs one request.
     gateway.upstream.revoke_issued_tokens();
     gateway.advance(Duration::from_secs(3600));

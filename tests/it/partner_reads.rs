@@ -345,4 +345,3 @@ async fn seats_are_read_for_every_platform() {
     }
     assert_eq!(gateway.upstream.partner_requests("seats"), 4 * 30);
 }
-

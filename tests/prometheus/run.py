@@ -202,6 +202,8 @@ def traffic(demo, seconds, stop_redis):
         ("Listing", "query Listing { customers(first: 20) { totalCount nodes { id organization } } }"),
         ("Expiring", 'query Expiring { products(filter: { expiringBefore: "2026-06-30T00:00:00Z" }) { service } }'),
         ("Deep", "query Deep { customers { nodes { products { customer { products { customer { id } } } } } } }"),
+        ("Portal", "query Portal { customers(first: 10) { nodes { id backupStatus backupJobs(first: 2) { status }"
+                   " seats(platform: MICROSOFT_365) { assignedUserSeats } backupCoverage { module } } } }"),
     ]
     # (share of the run, what happens then)
     events = [
