@@ -301,3 +301,44 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     let off = access_lines(&[("GATEWAY_LOG_REQUESTS", "false")], traffic).await;
     assert!(off.is_empty(), "GATEWAY_LOG_REQUESTS=false: {off:?}");
 }
+
+#[tokio::test]
+async fn the_access_log_counts_the_upstream_requests_the_cost_extension_reports() {
+    let mut made = Vec::new();
+    let traffic = async |url: &str| {
+        let client = reqwest::Client::new();
+        let portal = "{ customers(first: 10) { nodes { backupStatus backupJobs { jobId }
+            seats(platform: GOOGLE) { tenantId } } } }";
+        for query in ["{ customers(first: 10) { totalCount } }", portal, portal] {
+            let answer: Value = client
+                .post(url)
+                .bearer_auth(token())
+                .json(&json!({ "query": query, "extensions": { "cost": true } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            made.push(answer["extensions"]["cost"]["upstreamRequests"]["made"].clone());
+        }
+    };
+    // Two settings, so the log file is not another test's.
+    let settings = [
+        ("GATEWAY_LOG_REQUESTS", "true"),
+        ("GATEWAY_LOG_LEVEL", "info"),
+    ];
+    let lines = access_lines(&settings, traffic).await;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let logged: Vec<Value> = lines
+        .iter()
+        .map(|line| line["fields"]["upstream_calls"].clone())
+        .collect();
+    assert_eq!(logged, made);
+    assert_eq!(
+        made[1],
+        json!(21),
+        "one details batch, ten jobs and ten seats reads"
+    );
+    assert_eq!(made[2], json!(0));
+}
