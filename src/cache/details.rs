@@ -3,8 +3,8 @@
 //! longer: stale records are served at once while one `customerIds` read refreshes them, and
 //! go on being served while the upstream fails. Records not cached are read in one
 //! `customerIds` read (in batches of 100) for the ids of a batch that nobody else is reading,
-//! so concurrent queries share it, and with Redis each record is stored for every replica
-//! (no lease, as for single customers). While the whole listing is cached fresh
+//! so concurrent queries share it, and with Redis once for the deployment: under a lease on
+//! the set of ids, each record stored for every replica. While the whole listing is cached fresh
 //! (`details_listing.rs`), it answers instead.
 
 use std::{
@@ -32,6 +32,9 @@ pub(super) type DetailsEntry = Stamped<Option<Arc<CustomerDetails>>>;
 
 /// Most customers whose details are kept.
 const MAX_DETAILS: u64 = 100_000;
+
+/// How often a replica waiting for another's read of the same ids looks again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// The cache of details, by customer id, kept for `kept` (the TTL and the stale window).
 pub(super) fn cache(kept: std::time::Duration) -> Cache<String, DetailsEntry> {
@@ -185,40 +188,100 @@ struct DetailsFill {
 
 impl DetailsFill {
     /// The records of `ids`: those stored fresh in Redis, and the rest read from the
-    /// upstream in `customerIds` batches (and stored for the other replicas).
+    /// upstream in `customerIds` batches (and stored for the other replicas). One replica
+    /// reads a given set of ids at a time, under a lease on the set; the others wait for what
+    /// it stores, and read themselves only when Redis cannot help.
     async fn run(&self, ids: Vec<String>) -> Result<Records, UpstreamError> {
         let Some(shared) = &self.shared else {
             return self.upstream_read(ids).await;
         };
-        let names: Vec<String> = ids.iter().map(|id| format!("details\n{id}")).collect();
+        let give_up = Instant::now() + self.upstream.deadline();
         let mut records = Records::with_capacity(ids.len());
-        let mut missing = Vec::new();
-        match shared
-            .read_stored_many::<Option<RawCustomerDetails>>(&names)
-            .await
-        {
-            Ok(stored) => {
-                for (id, stored) in ids.into_iter().zip(stored) {
-                    let age = stored
-                        .as_ref()
-                        .map(|stored| self.clock.since_unix_millis(stored.fetched_ms));
-                    match (stored, age) {
-                        (Some(stored), Some(age)) if age < self.ttl => {
-                            records.push((id, (stored.records, age)));
-                        }
-                        _ => missing.push(id),
-                    }
+        let mut missing = ids;
+        loop {
+            match self.stored(shared, missing).await {
+                Ok((found, still)) => {
+                    records.extend(found);
+                    missing = still;
+                }
+                Err(all) => {
+                    missing = all;
+                    break;
                 }
             }
-            Err(_) => {
-                shared.fell_back("redis_error");
-                missing = ids;
+            if missing.is_empty() {
+                return Ok(records);
+            }
+            let mut sorted = missing.clone();
+            sorted.sort_unstable();
+            let digest = crate::hex::sha256(sorted.join("\n").as_bytes(), 16);
+            match shared.take_lease(&format!("details:{digest}")).await {
+                Ok(Some(lease)) => {
+                    // Another replica may have stored them between the look and the lease.
+                    let read = match self.stored(shared, missing).await {
+                        Ok((found, still)) if still.is_empty() => Ok(found),
+                        Ok((found, still)) => {
+                            records.extend(found);
+                            self.read_and_store(shared, still).await
+                        }
+                        Err(all) => self.read_and_store(shared, all).await,
+                    };
+                    lease.release().await;
+                    records.extend(read?);
+                    return Ok(records);
+                }
+                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
+                    tokio::time::sleep(POLL_EVERY).await;
+                }
+                Ok(None) => {
+                    shared.fell_back("lease_wait_timeout");
+                    break;
+                }
+                Err(_) => {
+                    shared.fell_back("redis_error");
+                    break;
+                }
             }
         }
-        if missing.is_empty() {
-            return Ok(records);
+        records.extend(self.upstream_read(missing).await?);
+        Ok(records)
+    }
+
+    /// The records of `ids` stored fresh in Redis, and the ids without one; `Err(ids)` when
+    /// Redis did not answer.
+    async fn stored(
+        &self,
+        shared: &Shared,
+        ids: Vec<String>,
+    ) -> Result<(Records, Vec<String>), Vec<String>> {
+        let names: Vec<String> = ids.iter().map(|id| format!("details\n{id}")).collect();
+        let Ok(stored) = shared
+            .read_stored_many::<Option<RawCustomerDetails>>(&names)
+            .await
+        else {
+            shared.fell_back("redis_error");
+            return Err(ids);
+        };
+        let (mut found, mut missing) = (Records::new(), Vec::new());
+        for (id, stored) in ids.into_iter().zip(stored) {
+            match stored {
+                Some(stored) if self.clock.since_unix_millis(stored.fetched_ms) < self.ttl => {
+                    let age = self.clock.since_unix_millis(stored.fetched_ms);
+                    found.push((id, (stored.records, age)));
+                }
+                _ => missing.push(id),
+            }
         }
-        let read = self.upstream_read(missing).await?;
+        Ok((found, missing))
+    }
+
+    /// Reads `ids` from the upstream and stores each record for the other replicas.
+    async fn read_and_store(
+        &self,
+        shared: &Shared,
+        ids: Vec<String>,
+    ) -> Result<Records, UpstreamError> {
+        let read = self.upstream_read(ids).await?;
         let fetched_ms = self.clock.unix_millis();
         let stored: Vec<(String, StoredRead<&Option<RawCustomerDetails>>)> = read
             .iter()
@@ -236,8 +299,7 @@ impl DetailsFill {
         if shared.write_stored_many(&stored, self.ttl).await.is_err() {
             shared.fell_back("store_failed");
         }
-        records.extend(read);
-        Ok(records)
+        Ok(read)
     }
 
     /// The records of `ids` from the upstream, read now.

@@ -5,7 +5,8 @@
 //! snapshot is: a stale entry is served at once while one background read refreshes it, and
 //! goes on being served while the upstream fails. Read once for every caller asking at the
 //! same time (identical reads in one query and across concurrent queries share one request),
-//! and, with Redis, stored for every replica (`shared/reads.rs`).
+//! and, with Redis, once for the deployment: under the read's lease, stored for every replica
+//! (`shared/reads.rs`).
 
 use std::{
     sync::Arc,
@@ -26,6 +27,9 @@ use crate::{
 
 /// Most per-customer reads kept (each a short list).
 const MAX_READS: u64 = 200_000;
+
+/// How often a replica waiting for another's read of the same thing looks again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// Which per-customer read: the endpoint and its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -276,30 +280,84 @@ struct ReadFill {
 
 impl ReadFill {
     /// The records of `key` and how old they are: stored fresh by another replica, or read
-    /// from the upstream now (and stored for the others).
+    /// from the upstream now and stored for the others. One replica reads at a time: the one
+    /// holding the read's lease; the others wait for what it stores, and read the upstream
+    /// themselves only when Redis cannot help (down, or the wait ran out).
     async fn run(&self, key: &ReadKey) -> Result<(RawRead, Duration), UpstreamError> {
         let (customer, read) = (&key.0, key.1);
         let Some(shared) = &self.shared else {
             return Ok((self.upstream_read(customer, read).await?, Duration::ZERO));
         };
         let name = read.shared_name(customer);
-        match shared.read_stored::<RawRead>(&name, false).await {
-            Ok(Some(stored)) => {
-                let age = self.clock.since_unix_millis(stored.fetched_ms);
-                if age < self.times.ttl(read) {
-                    return Ok((stored.records, age));
+        let give_up = Instant::now() + self.upstream.deadline();
+        loop {
+            match self.stored(shared, &name, read).await {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) => {}
+                Err(()) => break,
+            }
+            let lease_name = format!("read:{}", crate::hex::sha256(name.as_bytes(), 16));
+            match shared.take_lease(&lease_name).await {
+                Ok(Some(lease)) => {
+                    // Another replica may have stored it between the look and the lease.
+                    let read = match self.stored(shared, &name, read).await {
+                        Ok(Some(found)) => Ok(found),
+                        _ => self.read_and_store(shared, &name, customer, read).await,
+                    };
+                    lease.release().await;
+                    return read;
+                }
+                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
+                    tokio::time::sleep(POLL_EVERY).await;
+                }
+                Ok(None) => {
+                    shared.fell_back("lease_wait_timeout");
+                    break;
+                }
+                Err(_) => {
+                    shared.fell_back("redis_error");
+                    break;
                 }
             }
-            Ok(None) => {}
-            Err(_) => shared.fell_back("redis_error"),
         }
+        Ok((self.upstream_read(customer, read).await?, Duration::ZERO))
+    }
+
+    /// The read stored fresh in Redis, if any; `Err` when Redis did not answer.
+    async fn stored(
+        &self,
+        shared: &Shared,
+        name: &str,
+        read: Read,
+    ) -> Result<Option<(RawRead, Duration)>, ()> {
+        match shared.read_stored::<RawRead>(name, false).await {
+            Ok(Some(stored)) => {
+                let age = self.clock.since_unix_millis(stored.fetched_ms);
+                Ok((age < self.times.ttl(read)).then_some((stored.records, age)))
+            }
+            Ok(None) => Ok(None),
+            Err(_) => {
+                shared.fell_back("redis_error");
+                Err(())
+            }
+        }
+    }
+
+    /// Reads the upstream and stores what it gave for the other replicas.
+    async fn read_and_store(
+        &self,
+        shared: &Shared,
+        name: &str,
+        customer: &str,
+        read: Read,
+    ) -> Result<(RawRead, Duration), UpstreamError> {
         let records = self.upstream_read(customer, read).await?;
         let stored = StoredRead {
             fetched_ms: self.clock.unix_millis(),
             records,
         };
         if shared
-            .write_stored(&name, &stored, self.times.ttl(read), false)
+            .write_stored(name, &stored, self.times.ttl(read), false)
             .await
             .is_err()
         {

@@ -1,8 +1,8 @@
-//! A customer's per-customer reads (backup jobs, seats, coverage) as one replica read them,
-//! stored for all of them: each under its own key (a digest of the customer id and the read,
-//! so a caller's text never becomes a key), with its fetch time. Like single customers, they
-//! take no lease: a read asked for on several replicas at once costs at most one request each,
-//! and every later one on any replica finds it here.
+//! The partner graph's reads (a customer's backup jobs, seats, coverage or details, the whole
+//! details listing) as one replica read them, stored for all of them: each under its own key
+//! (a digest of its name, so a caller's text never becomes a key), with its fetch time. The
+//! cache fills them under a lease (`shared/lease.rs`), so one replica reads and the others
+//! find the records here.
 
 use std::time::Duration;
 
