@@ -20,7 +20,7 @@ use super::{CustomerStore, Staleness, stale::Stamped, waiting::wait};
 use crate::{
     clock::Clock,
     domain::partner::{CustomerDetails, RawCustomerDetails},
-    shared::{Shared, StoredRead},
+    shared::{Shared, StoredRead, Turn},
     upstream::{UpstreamClient, UpstreamError},
 };
 
@@ -32,9 +32,6 @@ pub(super) type DetailsEntry = Stamped<Option<Arc<CustomerDetails>>>;
 
 /// Most customers whose details are kept.
 const MAX_DETAILS: u64 = 100_000;
-
-/// How often a replica waiting for another's read of the same ids looks again.
-const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// The cache of details, by customer id, kept for `kept` (the TTL and the stale window).
 pub(super) fn cache(kept: std::time::Duration) -> Cache<String, DetailsEntry> {
@@ -215,8 +212,8 @@ impl DetailsFill {
             let mut sorted = missing.clone();
             sorted.sort_unstable();
             let digest = crate::hex::sha256(sorted.join("\n").as_bytes(), 16);
-            match shared.take_lease(&format!("details:{digest}")).await {
-                Ok(Some(lease)) => {
+            match shared.turn(&format!("details:{digest}"), give_up).await {
+                Turn::Mine(lease) => {
                     // Another replica may have stored them between the look and the lease.
                     let read = match self.stored(shared, missing).await {
                         Ok((found, still)) if still.is_empty() => Ok(found),
@@ -230,17 +227,8 @@ impl DetailsFill {
                     records.extend(read?);
                     return Ok(records);
                 }
-                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
-                    tokio::time::sleep(POLL_EVERY).await;
-                }
-                Ok(None) => {
-                    shared.fell_back("lease_wait_timeout");
-                    break;
-                }
-                Err(_) => {
-                    shared.fell_back("redis_error");
-                    break;
-                }
+                Turn::Wait => {}
+                Turn::Alone => break,
             }
         }
         records.extend(self.upstream_read(missing).await?);

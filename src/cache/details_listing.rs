@@ -17,15 +17,12 @@ use super::{CustomerStore, Provenance, Served, stale::Stamped, waiting::wait};
 use crate::{
     clock::Clock,
     domain::partner::{CustomerDetails, RawCustomerDetails},
-    shared::{Shared, StoredRead},
+    shared::{Shared, StoredRead, Turn},
     upstream::{UpstreamClient, UpstreamError},
 };
 
 /// The lease's and the stored listing's name in Redis.
 const LISTING: &str = "details";
-
-/// How often a replica waiting for another's fill looks again.
-const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// Every customer's details, by id.
 #[derive(Debug, Default)]
@@ -177,61 +174,74 @@ struct ListingFill {
 
 impl ListingFill {
     /// The records and how old they are: stored fresh by another replica (perhaps after
-    /// waiting for its fill), or read from the upstream now.
+    /// waiting for its fill), or read from the upstream now (under the lease, stored for the
+    /// others).
     async fn run(&self) -> Result<(Vec<RawCustomerDetails>, Duration), UpstreamError> {
         let Some(shared) = &self.shared else {
             return Ok((self.upstream.all_details().await?, Duration::ZERO));
         };
         let give_up = Instant::now() + self.upstream.deadline();
         loop {
-            match shared
-                .read_stored::<Vec<RawCustomerDetails>>(LISTING, true)
-                .await
-            {
-                Ok(Some(stored)) => {
-                    let age = self.clock.since_unix_millis(stored.fetched_ms);
-                    if age < self.ttl {
-                        return Ok((stored.records, age));
-                    }
-                }
+            match self.stored(shared).await {
+                Ok(Some(found)) => return Ok(found),
                 Ok(None) => {}
-                Err(_) => return self.alone(shared, "redis_error").await,
+                Err(()) => break,
             }
-            match shared.take_lease(LISTING).await {
-                Ok(Some(lease)) => {
-                    let records = self.upstream.all_details().await;
-                    if let Ok(records) = &records {
-                        let stored = StoredRead {
-                            fetched_ms: self.clock.unix_millis(),
-                            records,
-                        };
-                        if shared
-                            .write_stored(LISTING, &stored, self.kept, true)
-                            .await
-                            .is_err()
-                        {
-                            shared.fell_back("store_failed");
-                        }
-                    }
+            match shared.turn(LISTING, give_up).await {
+                Turn::Mine(lease) => {
+                    // Another replica may have stored it between the look and the lease.
+                    let read = match self.stored(shared).await {
+                        Ok(Some(found)) => Ok(found),
+                        _ => self.read_and_store(shared).await,
+                    };
                     lease.release().await;
-                    return Ok((records?, Duration::ZERO));
+                    return read;
                 }
-                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
-                    tokio::time::sleep(POLL_EVERY).await;
-                }
-                Ok(None) => return self.alone(shared, "lease_wait_timeout").await,
-                Err(_) => return self.alone(shared, "redis_error").await,
+                Turn::Wait => {}
+                Turn::Alone => break,
+            }
+        }
+        Ok((self.upstream.all_details().await?, Duration::ZERO))
+    }
+
+    /// The listing stored fresh in Redis, if any; `Err` when Redis did not answer.
+    async fn stored(
+        &self,
+        shared: &Shared,
+    ) -> Result<Option<(Vec<RawCustomerDetails>, Duration)>, ()> {
+        match shared
+            .read_stored::<Vec<RawCustomerDetails>>(LISTING, true)
+            .await
+        {
+            Ok(Some(stored)) => {
+                let age = self.clock.since_unix_millis(stored.fetched_ms);
+                Ok((age < self.ttl).then_some((stored.records, age)))
+            }
+            Ok(None) => Ok(None),
+            Err(_) => {
+                shared.fell_back("redis_error");
+                Err(())
             }
         }
     }
 
-    /// Reads the upstream without Redis's help, noting why.
-    async fn alone(
+    /// Reads the listing from the upstream and stores it for the other replicas.
+    async fn read_and_store(
         &self,
         shared: &Shared,
-        reason: &'static str,
     ) -> Result<(Vec<RawCustomerDetails>, Duration), UpstreamError> {
-        shared.fell_back(reason);
-        Ok((self.upstream.all_details().await?, Duration::ZERO))
+        let records = self.upstream.all_details().await?;
+        let stored = StoredRead {
+            fetched_ms: self.clock.unix_millis(),
+            records,
+        };
+        if shared
+            .write_stored(LISTING, &stored, self.kept, true)
+            .await
+            .is_err()
+        {
+            shared.fell_back("store_failed");
+        }
+        Ok((stored.records, Duration::ZERO))
     }
 }

@@ -21,15 +21,12 @@ use crate::{
     clock::Clock,
     domain::partner::{BackupModule, Job, Platform, RawCoverage, RawJob, RawSeats, TenantSeats},
     metrics::Metrics,
-    shared::{Shared, StoredRead},
+    shared::{Shared, StoredRead, Turn},
     upstream::{JobFilter, UpstreamClient, UpstreamError},
 };
 
 /// Most per-customer reads kept (each a short list).
 const MAX_READS: u64 = 200_000;
-
-/// How often a replica waiting for another's read of the same thing looks again.
-const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// Which per-customer read: the endpoint and its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -297,8 +294,8 @@ impl ReadFill {
                 Err(()) => break,
             }
             let lease_name = format!("read:{}", crate::hex::sha256(name.as_bytes(), 16));
-            match shared.take_lease(&lease_name).await {
-                Ok(Some(lease)) => {
+            match shared.turn(&lease_name, give_up).await {
+                Turn::Mine(lease) => {
                     // Another replica may have stored it between the look and the lease.
                     let read = match self.stored(shared, &name, read).await {
                         Ok(Some(found)) => Ok(found),
@@ -307,17 +304,8 @@ impl ReadFill {
                     lease.release().await;
                     return read;
                 }
-                Ok(None) if Instant::now() + POLL_EVERY < give_up => {
-                    tokio::time::sleep(POLL_EVERY).await;
-                }
-                Ok(None) => {
-                    shared.fell_back("lease_wait_timeout");
-                    break;
-                }
-                Err(_) => {
-                    shared.fell_back("redis_error");
-                    break;
-                }
+                Turn::Wait => {}
+                Turn::Alone => break,
             }
         }
         Ok((self.upstream_read(customer, read).await?, Duration::ZERO))

@@ -7,7 +7,7 @@
 
 use std::{
     sync::{Arc, LazyLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use redis::Script;
@@ -35,6 +35,21 @@ return 0";
 
 static EXTEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(EXTEND));
 static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+
+/// How often a replica waiting for another's fill looks again.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Whose turn it is to fill a key ([`Shared::turn`]).
+#[derive(Debug)]
+pub(crate) enum Turn {
+    /// This replica holds the lease: it reads (after looking once more for what another
+    /// stored), stores, and releases.
+    Mine(Lease),
+    /// Another replica holds it: look for what it stores again (the wait has been slept).
+    Wait,
+    /// Redis cannot help (it failed, or the wait ran out, which is noted): read alone.
+    Alone,
+}
 
 /// A lease this replica holds; extended in the background until released or dropped.
 #[derive(Debug)]
@@ -78,6 +93,26 @@ impl Shared {
             token,
             keeper,
         }))
+    }
+
+    /// Takes the lease on `name` for a fill, or waits a moment for its holder, until
+    /// `give_up`: the one step every shared fill of the partner graph's reads repeats.
+    pub(crate) async fn turn(self: &Arc<Self>, name: &str, give_up: Instant) -> Turn {
+        match self.take_lease(name).await {
+            Ok(Some(lease)) => Turn::Mine(lease),
+            Ok(None) if Instant::now() + POLL_EVERY < give_up => {
+                tokio::time::sleep(POLL_EVERY).await;
+                Turn::Wait
+            }
+            Ok(None) => {
+                self.fell_back("lease_wait_timeout");
+                Turn::Alone
+            }
+            Err(_) => {
+                self.fell_back("redis_error");
+                Turn::Alone
+            }
+        }
     }
 
     /// The key of the lease on `name`.

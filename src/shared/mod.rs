@@ -34,6 +34,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
+pub(crate) use lease::Turn;
 pub(crate) use reads::StoredRead;
 pub(crate) use snapshot::{SnapshotState, StoredSnapshot};
 

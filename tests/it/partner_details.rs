@@ -5,35 +5,21 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use elements_gateway::mock_upstream::{Fault, FaultScope, GENERAL};
+use elements_gateway::mock_upstream::{Fault, FaultScope};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::common::{Options, TestGateway, assert_all_forbidden, spawn_with};
+use crate::common::{Options, TestGateway, assert_all_forbidden, spawn_with, upstream_items};
 
 const PAGE: &str = "{ customers(first: 50) { nodes { id organization ownerEmail countryOrRegion
     managementMode backupStatus tenants { id name } } } }";
 
 /// What `customers/batch` says of every customer, by id, asked of the mock directly.
 async fn upstream_details(gateway: &TestGateway) -> HashMap<String, Value> {
-    let answer: Value = reqwest::Client::new()
-        .post(format!(
-            "{}{GENERAL}/customers/batch?pageSize=100",
-            gateway.upstream.url()
-        ))
-        .bearer_auth(gateway.upstream.token())
-        .json(&json!({}))
-        .send()
+    upstream_items(gateway, "POST", "/customers/batch?pageSize=100")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| (item["id"].as_str().unwrap().to_owned(), item.clone()))
+        .into_iter()
+        .map(|item| (item["id"].as_str().unwrap().to_owned(), item))
         .collect()
 }
 

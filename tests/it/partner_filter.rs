@@ -2,29 +2,17 @@
 //! details listing read once (pages merged, duplicates dropped), cached, served stale while
 //! the upstream fails, and answering single customers' details while it is cached.
 
-use elements_gateway::mock_upstream::{Fault, FaultScope, GENERAL};
+use elements_gateway::mock_upstream::{Fault, FaultScope};
 use serde_json::{Value, json};
 
-use crate::common::{Options, TestGateway, error_code, spawn_with};
+use crate::common::{Options, TestGateway, error_code, spawn_with, upstream_items};
 
 /// `customers/batch`'s record of every customer, in upstream order, asked of the mock.
 async fn upstream_details(gateway: &TestGateway) -> Vec<Value> {
     let mut all = Vec::new();
     for page in 1.. {
-        let answer: Value = reqwest::Client::new()
-            .post(format!(
-                "{}{GENERAL}/customers/batch?pageIndex={page}&pageSize=50",
-                gateway.upstream.url()
-            ))
-            .bearer_auth(gateway.upstream.token())
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let items = answer["data"].as_array().cloned().unwrap_or_default();
+        let path = format!("/customers/batch?pageIndex={page}&pageSize=50");
+        let items = upstream_items(gateway, "POST", &path).await;
         if items.is_empty() {
             break;
         }

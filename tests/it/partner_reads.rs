@@ -4,37 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use elements_gateway::mock_upstream::GENERAL;
 use serde_json::{Value, json};
 
-use crate::common::{Options, TestGateway, error_code, spawn_with};
+use crate::common::{Options, error_code, spawn_with, upstream_items};
 
 const PORTAL: &str = "{ customers(first: 50) { nodes { id organization backupStatus
     backupJobs(first: 5) { status startTime } seats(platform: MICROSOFT_365) { assignedUserSeats } } } }";
-
-/// Every item a per-customer endpoint of the mock gives, asked of it directly.
-async fn upstream_items(gateway: &TestGateway, method: &str, path: &str) -> Vec<Value> {
-    let client = reqwest::Client::new();
-    let url = format!("{}{GENERAL}{path}?pageSize=1000", gateway.upstream.url());
-    let request = match method {
-        "GET" => client.get(url),
-        _ => client.post(url).json(&json!({})),
-    };
-    let answer: Value = request
-        .bearer_auth(gateway.upstream.token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let items = if answer.is_array() {
-        answer
-    } else {
-        answer["data"].clone()
-    };
-    items.as_array().cloned().unwrap_or_default()
-}
 
 /// The gateway's normalisation of a verbatim count: digits parse, the rest is null.
 fn count(raw: &Value) -> Value {

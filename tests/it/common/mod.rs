@@ -356,6 +356,40 @@ impl TestGateway {
 }
 
 /// The first error's `extensions.code`.
+/// The items a partner endpoint of the mock gives at `path` (below `GENERAL`; a page of
+/// 1000 unless the path asks for another), asked of it directly: a POST sends `{}`.
+pub(crate) async fn upstream_items(gateway: &TestGateway, method: &str, path: &str) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let paging = if path.contains('?') {
+        ""
+    } else {
+        "?pageSize=1000"
+    };
+    let url = format!(
+        "{}{}{path}{paging}",
+        gateway.upstream.url(),
+        elements_gateway::mock_upstream::GENERAL
+    );
+    let request = match method {
+        "GET" => client.get(url),
+        _ => client.post(url).json(&json!({})),
+    };
+    let answer: Value = request
+        .bearer_auth(gateway.upstream.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = if answer.is_array() {
+        answer
+    } else {
+        answer["data"].clone()
+    };
+    items.as_array().cloned().unwrap_or_default()
+}
+
 /// Asserts that every error of `answer` is `UPSTREAM_FORBIDDEN`, the first naming `permission`.
 pub(crate) fn assert_all_forbidden(answer: &Value, permission: &str) {
     let errors = answer["errors"].as_array().expect("errors");
