@@ -37,25 +37,18 @@ pub(super) async fn resolve(
         ))));
     }
     let access = ctx.data::<CustomerAccess>()?;
-    // The backup jobs the ids name, when the caller may see their customer.
+    // The backup jobs the ids name.
     let jobs: Vec<Option<(String, String)>> = ids.iter().map(|id| job_owner(id)).collect();
-    let mut found_jobs = future::join_all(jobs.iter().map(|job| async move {
-        match job {
-            Some((customer, job)) if access.allows(customer) => {
-                partner::job_node(ctx, customer, job).await
-            }
-            _ => Ok(None),
-        }
-    }))
-    .await
-    .into_iter();
-    // Whose customer each other id names, when the caller may see that customer.
+    // Whose customer each id names (a job's included), when the caller may see that customer.
     let owners: Vec<Option<String>> = ids
         .iter()
         .zip(&jobs)
         .map(|(id, job)| {
-            let owner = product_customer(id).unwrap_or_else(|| id.0.clone());
-            (job.is_none() && access.allows(&owner)).then_some(owner)
+            let owner = match job {
+                Some((customer, _)) => customer.clone(),
+                None => product_customer(id).unwrap_or_else(|| id.0.clone()),
+            };
+            access.allows(&owner).then_some(owner)
         })
         .collect();
     let wanted: Vec<String> = owners.iter().flatten().cloned().collect();
@@ -64,17 +57,32 @@ pub(super) async fn resolve(
         .load_many(wanted)
         .await
         .unwrap_or_else(|never| match never {});
+    // A job is looked for among its customer's jobs only when that customer exists.
+    let found_jobs = future::join_all(jobs.iter().zip(&owners).map(|(job, owner)| {
+        let exists = owner
+            .as_ref()
+            .is_some_and(|owner| matches!(looked.get(owner), Some(Ok(_))));
+        async move {
+            match job {
+                Some((customer, job)) if exists => partner::job_node(ctx, customer, job).await,
+                _ => Ok(None),
+            }
+        }
+    }))
+    .await;
     Ok(ids
         .iter()
+        .zip(jobs)
         .zip(owners)
-        .map(|(id, owner)| {
-            let job = found_jobs.next().unwrap_or(Ok(None));
-            match owner.and_then(|owner| looked.get(&owner)) {
+        .zip(found_jobs)
+        .map(
+            |(((id, job), owner), found_job)| match owner.and_then(|owner| looked.get(&owner)) {
+                Some(Ok(_)) if job.is_some() => found_job.map(|job| job.map(NodeValue::BackupJob)),
                 Some(Ok(customer)) => Ok(found(customer, id)),
                 Some(Err(error)) => Err(to_graphql(Arc::clone(error))),
-                None => job.map(|job| job.map(NodeValue::BackupJob)),
-            }
-        })
+                None => Ok(None),
+            },
+        )
         .collect())
 }
 

@@ -320,3 +320,15 @@ async fn seats_are_read_for_every_platform() {
     }
     assert_eq!(gateway.upstream.partner_requests("seats"), 4 * 30);
 }
+
+#[tokio::test]
+async fn a_job_id_naming_no_customer_is_null_and_reads_nothing() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let gateway = spawn_with(Options::default()).await;
+    let forged = URL_SAFE_NO_PAD.encode("job:v1:16:no-such-customerJ0001");
+    let answer = gateway
+        .data(&format!("{{ node(id: \"{forged}\") {{ id }} }}"))
+        .await;
+    assert!(answer["node"].is_null(), "{answer}");
+    assert_eq!(gateway.upstream.partner_requests("jobs"), 0);
+}
