@@ -13,7 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{CustomerStore, Provenance, Served, stale::Stamped, waiting::wait};
+use super::{
+    CustomerStore, Served,
+    keyed::{Keyed, Lifetime, settle},
+};
 use crate::{
     clock::Clock,
     domain::partner::{CustomerDetails, RawCustomerDetails},
@@ -47,15 +50,17 @@ impl DetailsIndex {
     }
 }
 
-/// The cached listing.
-pub(super) type ListingEntry = Stamped<Arc<DetailsIndex>>;
+/// The listing's name in metrics.
+const LISTING_CACHE: &str = "details_listing";
 
 /// The cache of the listing (one entry).
-pub(super) fn cache(kept: Duration) -> moka::sync::Cache<(), ListingEntry> {
-    moka::sync::Cache::builder()
-        .max_capacity(1)
-        .time_to_live(kept)
-        .build()
+pub(super) fn cache(kept: Duration) -> Keyed<(), Arc<DetailsIndex>> {
+    Keyed::new(
+        moka::sync::Cache::builder()
+            .max_capacity(1)
+            .time_to_live(kept)
+            .build(),
+    )
 }
 
 impl CustomerStore {
@@ -65,44 +70,30 @@ impl CustomerStore {
         &self,
         deadline: Instant,
     ) -> Result<Served<Arc<DetailsIndex>>, Arc<UpstreamError>> {
-        let now = self.clock.now();
-        if let Some(entry) = self.kept_details_listing(now) {
-            self.metrics.cache_lookup("details_listing", true);
-            let stale = entry.staleness(self.ttl, now);
-            if let Some(staleness) = &stale {
-                self.metrics
-                    .stale_served("details_listing", staleness.reason());
-                if entry.refresh_due(now) {
-                    // The refresh runs in a task of its own; nobody waits for it here.
-                    let (_refresh, _) = self
-                        .details_listing_flights
-                        .join_or_start_one((), || self.fill_details_listing());
-                }
-            }
-            return Ok(Served {
-                value: entry.value,
-                provenance: Provenance::elsewhere(stale),
-            });
-        }
-        self.metrics.cache_lookup("details_listing", false);
-        let (flight, joined) = self
-            .details_listing_flights
-            .join_or_start_one((), || self.fill_details_listing());
-        if joined {
-            self.metrics.flight_join("details_listing");
-        }
-        let value = wait(flight, deadline, self.upstream.deadline()).await?;
-        Ok(Served {
-            value,
-            provenance: Provenance::elsewhere(None),
-        })
+        let life = Lifetime {
+            ttl: self.ttl,
+            kept: self.kept,
+        };
+        let (now, budget) = (self.clock.now(), self.upstream.deadline());
+        let fill = || self.fill_details_listing();
+        self.details_listing
+            .get(
+                (),
+                LISTING_CACHE,
+                life,
+                now,
+                &self.metrics,
+                deadline,
+                budget,
+                fill,
+            )
+            .await
     }
 
     /// The listing when it is cached and fresh, with no fetch: single customers' details
     /// are then answered from it, and `customers(filter:)` costs no upstream request.
     pub(crate) fn fresh_details_listing(&self) -> Option<Arc<DetailsIndex>> {
-        let entry = self.details_listing.get(&())?;
-        (entry.age(self.clock.now()) < self.ttl).then_some(entry.value)
+        self.details_listing.fresh(&(), self.ttl, self.clock.now())
     }
 
     /// The requests reading the listing is expected to make for `customers` customers (one
@@ -114,15 +105,6 @@ impl CustomerStore {
         customers.map_or(1, |count| {
             (count as u64).div_ceil(self.upstream.page_size()).max(1)
         })
-    }
-
-    fn kept_details_listing(&self, now: Instant) -> Option<ListingEntry> {
-        let entry = self.details_listing.get(&())?;
-        if entry.age(now) < self.kept {
-            return Some(entry);
-        }
-        self.details_listing.invalidate(&());
-        None
     }
 
     /// Reads the listing (through Redis when there is one) and caches it; a failed refresh
@@ -137,28 +119,26 @@ impl CustomerStore {
             ttl: self.ttl,
             kept: self.kept,
         };
-        let cache = self.details_listing.clone();
+        let entries = self.details_listing.entries.clone();
         let metrics = Arc::clone(&self.metrics);
         async move {
+            let started = fill.clock.now();
+            let refreshing = entries.get(&());
+            let outcome = fill
+                .run()
+                .await
+                .map(|(records, age)| (Arc::new(DetailsIndex::new(&records)), age));
             let now = fill.clock.now();
-            let refreshing = cache.get(&());
-            match fill.run().await {
-                Ok((records, age)) => {
-                    let index = Arc::new(DetailsIndex::new(&records));
-                    cache.insert((), Stamped::aged(Arc::clone(&index), fill.clock.now(), age));
-                    if refreshing.is_some() {
-                        metrics.refresh("details_listing", "OK");
-                    }
-                    Ok(index)
-                }
-                Err(error) => {
-                    if let Some(entry) = refreshing {
-                        metrics.refresh("details_listing", error.code());
-                        entry.mark_failed(error.code(), now);
-                    }
-                    Err(Arc::new(error))
-                }
-            }
+            settle(
+                &entries,
+                (),
+                refreshing,
+                outcome,
+                LISTING_CACHE,
+                &metrics,
+                started,
+                now,
+            )
         }
     }
 }
@@ -209,20 +189,9 @@ impl ListingFill {
         &self,
         shared: &Shared,
     ) -> Result<Option<(Vec<RawCustomerDetails>, Duration)>, ()> {
-        match shared
-            .read_stored::<Vec<RawCustomerDetails>>(LISTING, true)
+        shared
+            .read_fresh(LISTING, true, self.ttl, &self.clock)
             .await
-        {
-            Ok(Some(stored)) => {
-                let age = self.clock.since_unix_millis(stored.fetched_ms);
-                Ok((age < self.ttl).then_some((stored.records, age)))
-            }
-            Ok(None) => Ok(None),
-            Err(_) => {
-                shared.fell_back("redis_error");
-                Err(())
-            }
-        }
     }
 
     /// Reads the listing from the upstream and stores it for the other replicas.

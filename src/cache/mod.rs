@@ -30,6 +30,7 @@ mod by_id;
 mod details;
 mod details_listing;
 mod fill;
+mod keyed;
 mod reads;
 mod settings;
 mod stale;
@@ -119,12 +120,10 @@ pub(crate) struct CustomerStore {
     details: moka::sync::Cache<String, details::DetailsEntry>,
     details_flights: Flights<String, Fetched<()>>,
     /// Every customer's details (`customers/batch` with `{}`), for `customers(filter:)`.
-    details_listing: moka::sync::Cache<(), details_listing::ListingEntry>,
-    details_listing_flights: Flights<(), Fetched<Arc<DetailsIndex>>>,
+    details_listing: keyed::Keyed<(), Arc<DetailsIndex>>,
     /// Customers' jobs, seats and coverage, by customer and read.
-    reads: moka::sync::Cache<reads::ReadKey, reads::ReadEntry>,
+    reads: keyed::Keyed<reads::ReadKey, ReadValue>,
     read_times: reads::ReadTimes,
-    read_flights: Flights<reads::ReadKey, Fetched<ReadValue>>,
     metrics: Arc<Metrics>,
 }
 
@@ -160,10 +159,8 @@ impl CustomerStore {
             details: details::cache(kept),
             details_flights: Flights::default(),
             details_listing: details_listing::cache(kept),
-            details_listing_flights: Flights::default(),
             reads: reads::cache(read_times),
             read_times,
-            read_flights: Flights::default(),
             metrics,
         }
     }

@@ -16,11 +16,14 @@ use std::{
 use moka::{Expiry, sync::Cache};
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerStore, Provenance, Served, stale::Stamped, waiting::wait};
+use super::{
+    CustomerStore, Served,
+    keyed::{Keyed, Lifetime, settle},
+    stale::Stamped,
+};
 use crate::{
     clock::Clock,
     domain::partner::{BackupModule, Job, Platform, RawCoverage, RawJob, RawSeats, TenantSeats},
-    metrics::Metrics,
     shared::{Shared, StoredRead, Turn},
     upstream::{JobFilter, UpstreamClient, UpstreamError},
 };
@@ -86,9 +89,6 @@ impl RawRead {
 /// A read's cache key: the customer's id and the read.
 pub(crate) type ReadKey = (Arc<str>, Read);
 
-/// One cached read.
-pub(super) type ReadEntry = Stamped<ReadValue>;
-
 /// How long reads stay fresh, and kept past that.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ReadTimes {
@@ -124,11 +124,11 @@ impl ReadTimes {
 /// decides what is fresh and what is too old).
 struct ReadExpiry(ReadTimes);
 
-impl Expiry<ReadKey, ReadEntry> for ReadExpiry {
+impl Expiry<ReadKey, Stamped<ReadValue>> for ReadExpiry {
     fn expire_after_create(
         &self,
         key: &ReadKey,
-        _value: &ReadEntry,
+        _value: &Stamped<ReadValue>,
         _created_at: Instant,
     ) -> Option<Duration> {
         Some(self.0.kept(key.1))
@@ -136,11 +136,13 @@ impl Expiry<ReadKey, ReadEntry> for ReadExpiry {
 }
 
 /// The cache of per-customer reads.
-pub(super) fn cache(times: ReadTimes) -> Cache<ReadKey, ReadEntry> {
-    Cache::builder()
-        .max_capacity(MAX_READS)
-        .expire_after(ReadExpiry(times))
-        .build()
+pub(super) fn cache(times: ReadTimes) -> Keyed<ReadKey, ReadValue> {
+    Keyed::new(
+        Cache::builder()
+            .max_capacity(MAX_READS)
+            .expire_after(ReadExpiry(times))
+            .build(),
+    )
 }
 
 impl Read {
@@ -175,56 +177,32 @@ impl CustomerStore {
         deadline: Instant,
     ) -> Result<Served<ReadValue>, Arc<UpstreamError>> {
         let key: ReadKey = (Arc::from(customer), read);
-        let now = self.clock.now();
-        if let Some(entry) = self.kept_read(&key, now) {
-            self.metrics.cache_lookup(read.endpoint(), true);
-            let stale = entry.staleness(self.read_times.ttl(read), now);
-            if let Some(staleness) = &stale {
-                self.metrics
-                    .stale_served(read.endpoint(), staleness.reason());
-                if entry.refresh_due(now) {
-                    // The refresh runs in a task of its own; nobody waits for it here.
-                    let (_refresh, _) = self
-                        .read_flights
-                        .join_or_start_one(key.clone(), || self.fill_read(key.clone()));
-                }
-            }
-            return Ok(Served {
-                value: entry.value,
-                provenance: Provenance::elsewhere(stale),
-            });
-        }
-        self.metrics.cache_lookup(read.endpoint(), false);
-        let (flight, joined) = self
-            .read_flights
-            .join_or_start_one(key.clone(), || self.fill_read(key.clone()));
-        if joined {
-            self.metrics.flight_join(read.endpoint());
-        }
-        let value = wait(flight, deadline, self.upstream.deadline()).await?;
-        Ok(Served {
-            value,
-            provenance: Provenance::elsewhere(None),
-        })
+        let life = Lifetime {
+            ttl: self.read_times.ttl(read),
+            kept: self.read_times.kept(read),
+        };
+        let (now, budget) = (self.clock.now(), self.upstream.deadline());
+        let fill = || self.fill_read(key.clone());
+        self.reads
+            .get(
+                key.clone(),
+                read.endpoint(),
+                life,
+                now,
+                &self.metrics,
+                deadline,
+                budget,
+                fill,
+            )
+            .await
     }
 
     /// Whether `read` of `customer` is cached and fresh: a query that needs it costs no
     /// upstream request for it.
     pub(crate) fn read_is_fresh(&self, customer: &str, read: Read) -> bool {
-        let now = self.clock.now();
-        self.reads
-            .get(&(Arc::from(customer), read))
-            .is_some_and(|entry| entry.age(now) < self.read_times.ttl(read))
-    }
-
-    /// The entry for `key` unless it is past its stale window by the store's clock.
-    fn kept_read(&self, key: &ReadKey, now: Instant) -> Option<ReadEntry> {
-        let entry = self.reads.get(key)?;
-        if entry.age(now) < self.read_times.kept(key.1) {
-            return Some(entry);
-        }
-        self.reads.invalidate(key);
-        None
+        let key = (Arc::from(customer), read);
+        let ttl = self.read_times.ttl(read);
+        self.reads.fresh(&key, ttl, self.clock.now()).is_some()
     }
 
     /// Reads `key` (from Redis when another replica stored it fresh, otherwise from the
@@ -238,30 +216,28 @@ impl CustomerStore {
             shared: self.shared.clone(),
             clock: self.clock.clone(),
             times: self.read_times,
-            metrics: Arc::clone(&self.metrics),
         };
-        let cache = self.reads.clone();
+        let entries = self.reads.entries.clone();
+        let metrics = Arc::clone(&self.metrics);
         async move {
             let read = key.1;
+            let started = fill.clock.now();
+            let refreshing = entries.get(&key);
+            let outcome = fill
+                .run(&key)
+                .await
+                .map(|(raw, age)| (raw.normalised(read), age));
             let now = fill.clock.now();
-            let refreshing = cache.get(&key);
-            match fill.run(&key).await {
-                Ok((raw, age)) => {
-                    let value = raw.normalised(read);
-                    cache.insert(key, Stamped::aged(value.clone(), fill.clock.now(), age));
-                    if refreshing.is_some() {
-                        fill.metrics.refresh(read.endpoint(), "OK");
-                    }
-                    Ok(value)
-                }
-                Err(error) => {
-                    if let Some(entry) = refreshing {
-                        fill.metrics.refresh(read.endpoint(), error.code());
-                        entry.mark_failed(error.code(), now);
-                    }
-                    Err(Arc::new(error))
-                }
-            }
+            settle(
+                &entries,
+                key,
+                refreshing,
+                outcome,
+                read.endpoint(),
+                &metrics,
+                started,
+                now,
+            )
         }
     }
 }
@@ -272,7 +248,6 @@ struct ReadFill {
     shared: Option<Arc<Shared>>,
     clock: Clock,
     times: ReadTimes,
-    metrics: Arc<Metrics>,
 }
 
 impl ReadFill {
@@ -318,17 +293,8 @@ impl ReadFill {
         name: &str,
         read: Read,
     ) -> Result<Option<(RawRead, Duration)>, ()> {
-        match shared.read_stored::<RawRead>(name, false).await {
-            Ok(Some(stored)) => {
-                let age = self.clock.since_unix_millis(stored.fetched_ms);
-                Ok((age < self.times.ttl(read)).then_some((stored.records, age)))
-            }
-            Ok(None) => Ok(None),
-            Err(_) => {
-                shared.fell_back("redis_error");
-                Err(())
-            }
-        }
+        let ttl = self.times.ttl(read);
+        shared.read_fresh(name, false, ttl, &self.clock).await
     }
 
     /// Reads the upstream and stores what it gave for the other replicas.

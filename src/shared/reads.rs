@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{BULK_TIMEOUT, CALL_TIMEOUT, Shared, SharedError, px};
+use crate::clock::Clock;
 
 /// The stored form's version.
 const READ_FORMAT: u32 = 1;
@@ -40,6 +41,28 @@ impl Shared {
         let limit = if bulk { BULK_TIMEOUT } else { CALL_TIMEOUT };
         let stored: Option<Vec<u8>> = self.call("read_get", limit, &get).await?;
         Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// The stored read `name` while younger than `ttl` by `clock`, with its age (`bulk` as in
+    /// [`Shared::read_stored`]); `Err` when Redis did not answer, noted as a fallback.
+    pub(crate) async fn read_fresh<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        bulk: bool,
+        ttl: Duration,
+        clock: &Clock,
+    ) -> Result<Option<(T, Duration)>, ()> {
+        match self.read_stored::<T>(name, bulk).await {
+            Ok(Some(stored)) => {
+                let age = clock.since_unix_millis(stored.fetched_ms);
+                Ok((age < ttl).then_some((stored.records, age)))
+            }
+            Ok(None) => Ok(None),
+            Err(_) => {
+                self.fell_back("redis_error");
+                Err(())
+            }
+        }
     }
 
     /// The stored reads `names`, in order; `None` where nothing (readable) is stored.

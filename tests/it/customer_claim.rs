@@ -15,7 +15,9 @@ use crate::{
 const CLAIM: &str = "elements_customers";
 const ALL_CUSTOMERS: &str = "elements.customers.all";
 
-async fn gateway() -> TestGateway {
+/// A gateway that narrows callers by the `elements_customers` claim (a token without it needs
+/// the all-customers scope); `crate::auth::scoped_token` makes its callers.
+pub(crate) async fn gateway() -> TestGateway {
     spawn_with(
         Options::default()
             .set("GATEWAY_JWT_CUSTOMER_CLAIM", CLAIM)

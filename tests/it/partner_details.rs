@@ -145,12 +145,7 @@ async fn a_missing_permission_or_a_fault_costs_only_those_fields() {
 
 #[tokio::test]
 async fn a_claim_scoped_caller_never_has_another_customer_asked_for() {
-    let gateway = spawn_with(
-        Options::default()
-            .set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers")
-            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
-    )
-    .await;
+    let gateway = crate::customer_claim::gateway().await;
     let ids = gateway.upstream_ids();
     let mine = [ids[3].clone(), ids[7].clone()];
     let caller = crate::auth::scoped_token("portal", json!(mine));

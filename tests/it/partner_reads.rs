@@ -224,12 +224,7 @@ async fn seats_in_both_shapes_and_coverage_are_normalised() {
 
 #[tokio::test]
 async fn a_claim_scoped_caller_reads_only_its_customers_and_their_jobs() {
-    let gateway = spawn_with(
-        Options::default()
-            .set("GATEWAY_JWT_CUSTOMER_CLAIM", "elements_customers")
-            .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", "customers.all"),
-    )
-    .await;
+    let gateway = crate::customer_claim::gateway().await;
     let ids = gateway.upstream_ids();
     let mine = [ids[3].clone(), ids[7].clone()];
     let caller = crate::auth::scoped_token("portal", json!(mine));
