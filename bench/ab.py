@@ -33,6 +33,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--secs", type=int, default=10)
     parser.add_argument("--restricted", action="store_true")
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--products", type=int, default=5)
     parser.add_argument(
         "--defaults",
         action="store_true",
@@ -61,7 +63,7 @@ def main():
     runs = {name: [] for name in binaries}
     token = None
     try:
-        upstream = bench.start_mock(procs, 10_000, 5)
+        upstream = bench.start_mock(procs, args.customers, args.products)
         urls = {}
         if args.restricted:
             bench.GATEWAY = binaries["after"]

@@ -90,20 +90,24 @@ def mock_stats(base):
 
 
 class Processes:
-    """Child processes, stopped (SIGTERM) in reverse order at the end."""
+    """Child processes, stopped (SIGTERM) in reverse order at the end. Each one's standard
+    error goes to a file, as a deployment's log does (not to /dev/null, which costs nothing
+    to write to)."""
 
     def __init__(self):
         self.children = []
+        self.logs = tempfile.TemporaryDirectory(prefix="elements-gateway-bench-")
 
     def start(self, args, env=None, cpu=None):
         if cpu is not None:
             args = ["taskset", "-c", str(cpu), *args]
-        child = subprocess.Popen(
-            args,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with open(pathlib.Path(self.logs.name) / f"{len(self.children)}-{time.monotonic_ns()}.log", "wb") as log:
+            child = subprocess.Popen(
+                args,
+                env={**os.environ, **(env or {})},
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self.children.append(child)
         return child
 

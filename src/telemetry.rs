@@ -6,7 +6,17 @@
 //! request causes run in spans below it, so every log line a request causes names its id: the
 //! text format prints the span chain before the message, the JSON format lists it under
 //! `spans`.
+//!
+//! Lines are formatted on the task that logs them and written by one writer thread
+//! (`tracing-appender`), so a request never waits on a write system call, and lines that
+//! arrive together leave in one write. The thread's buffer
+//! holds 128,000 lines; should standard error fall that far behind, logging waits for room
+//! rather than dropping lines: the access log stays complete and in order. Colour codes are
+//! written only when standard error is a terminal.
 
+use std::io::{BufWriter, IsTerminal};
+
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, layer::SubscriberExt, util::SubscriberInitExt,
 };
@@ -34,17 +44,21 @@ pub(crate) enum TelemetryError {
     Otlp(String),
 }
 
-/// What must outlive the process's work: the span exporter, flushed by [`Telemetry::shutdown`].
+/// What must outlive the process's work: the log writer and the span exporter, both flushed by
+/// [`Telemetry::shutdown`].
 #[derive(Debug, Default)]
-#[must_use = "dropping it at once would stop trace export"]
+#[must_use = "dropping it at once would stop logging and trace export"]
 pub(crate) struct Telemetry {
+    /// Writes the lines still buffered when dropped.
+    writer: Option<WorkerGuard>,
     #[cfg(feature = "otlp")]
     provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
 }
 
 impl Telemetry {
-    /// Sends the spans not yet exported; call once serving has stopped.
+    /// Writes the lines and sends the spans not yet out; call once serving has stopped.
     pub(crate) fn shutdown(self) {
+        drop(self.writer);
         #[cfg(feature = "otlp")]
         if let Some(provider) = self.provider
             && let Err(error) = provider.shutdown()
@@ -61,26 +75,39 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
     let filter = EnvFilter::builder()
         .parse(&settings.log_level)
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
+    let (writer, guard) = stderr_writer();
     let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(writer)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(false)
             .with_span_list(true)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .boxed(),
     }];
-    let telemetry = match &settings.otlp_endpoint {
+    let mut telemetry = match &settings.otlp_endpoint {
         None => Telemetry::default(),
         Some(endpoint) => otlp(endpoint, &mut layers)?,
     };
+    telemetry.writer = Some(guard);
     let _ = tracing_subscriber::registry()
         .with(layers)
         .with(filter)
         .try_init();
     Ok(telemetry)
+}
+
+/// Standard error behind the writer thread; a full buffer makes loggers wait, never drops.
+/// The thread writes what it has received through a 64 KiB buffer, flushed whenever it has
+/// nothing more waiting: a burst of lines is one write system call, a lone line goes at once.
+fn stderr_writer() -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("elements-gateway-log")
+        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()))
 }
 
 #[cfg(not(feature = "otlp"))]
@@ -119,6 +146,7 @@ fn otlp(
     let tracer = provider.tracer("elements-gateway");
     layers.push(tracing_opentelemetry::layer().with_tracer(tracer).boxed());
     Ok(Telemetry {
+        writer: None,
         provider: Some(provider),
     })
 }

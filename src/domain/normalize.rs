@@ -12,7 +12,17 @@ const NOT_AVAILABLE: &str = "N/A";
 
 /// The trimmed text, or `None` for a missing field, an empty or blank string, or `"N/A"`.
 pub(crate) fn text(value: Option<&str>) -> Option<&str> {
-    let trimmed = value?.trim();
+    let value = value?;
+    // Text that starts and ends with a visible ASCII character has nothing to trim (every
+    // whitespace character is ASCII up to space or starts with a byte of 0x80 or more): the
+    // common case skips the Unicode scan.
+    let visible = |byte: Option<&u8>| byte.is_some_and(|&byte| (b'!'..0x80).contains(&byte));
+    let bytes = value.as_bytes();
+    let trimmed = if visible(bytes.first()) && visible(bytes.last()) {
+        value
+    } else {
+        value.trim()
+    };
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(NOT_AVAILABLE) {
         None
     } else {
@@ -249,9 +259,13 @@ mod tests {
         }
 
         proptest! {
-            /// Any text: never a panic, and what comes back is trimmed, non-empty and not N/A.
+            /// Any text: never a panic, and what comes back is the text trimmed, non-empty and
+            /// not N/A (the fast path for visible edges included).
             #[test]
-            fn text_is_total(value in proptest::option::of(".{0,24}")) {
+            fn text_is_total(value in proptest::option::of("[ \\t\u{a0}\u{3000}]?.{0,24}[ \\n\u{2029}]?")) {
+                let trimmed = value.as_deref().map(str::trim);
+                let expected = trimmed.filter(|kept| !kept.is_empty() && !kept.eq_ignore_ascii_case("n/a"));
+                prop_assert_eq!(text(value.as_deref()), expected);
                 if let Some(kept) = text(value.as_deref()) {
                     prop_assert_eq!(kept, kept.trim());
                     prop_assert!(!kept.is_empty());

@@ -5,11 +5,13 @@
 //! a version tag, so callers treat it as opaque and a hand-made or corrupted one is refused
 //! with an error instead of silently answering an empty page.
 
-use async_graphql::SimpleObject;
+use std::sync::Arc;
+
+use async_graphql::{Object, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{error::QueryError, types::CustomerNode};
-use crate::domain::partner::CustomerFilter;
+use crate::domain::{Customer, partner::CustomerFilter};
 
 const CURSOR_TAG: &str = "customer:v1:";
 
@@ -59,17 +61,65 @@ impl PageArgs {
     }
 }
 
-/// A page of customers.
-#[derive(SimpleObject)]
+/// A page of customers: the customers themselves and where the page starts. Cursors, edges
+/// and the page's info are made only when selected.
 pub(super) struct CustomerConnection {
-    /// How many customers match `search`, across all pages.
+    /// How many customers match, across all pages.
     pub total_count: i32,
+    /// The position of the page's first customer among those that match.
+    pub start: usize,
+    /// Whether customers follow this page.
+    pub has_next_page: bool,
+    /// The customers of this page, in order.
+    pub page: Vec<Arc<Customer>>,
+}
+
+/// A page of customers.
+#[Object]
+impl CustomerConnection {
+    /// How many customers match `search`, across all pages.
+    async fn total_count(&self) -> i32 {
+        self.total_count
+    }
+
     /// Where this page sits in the listing.
-    pub page_info: PageInfo,
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.start > 0,
+            start_cursor: self.cursor_at(0),
+            end_cursor: self
+                .page
+                .len()
+                .checked_sub(1)
+                .and_then(|last| self.cursor_at(last)),
+        }
+    }
+
     /// The customers of this page, each with its cursor.
-    pub edges: Vec<CustomerEdge>,
+    async fn edges(&self) -> Vec<CustomerEdge> {
+        (0..self.page.len())
+            .map(|offset| CustomerEdge {
+                cursor: encode_cursor(self.start + offset),
+                node: CustomerNode(Arc::clone(&self.page[offset])),
+            })
+            .collect()
+    }
+
     /// The customers of this page, without cursors.
-    pub nodes: Vec<CustomerNode>,
+    async fn nodes(&self) -> Vec<CustomerNode> {
+        self.page
+            .iter()
+            .map(|customer| CustomerNode(Arc::clone(customer)))
+            .collect()
+    }
+}
+
+impl CustomerConnection {
+    /// The cursor of the page's customer at `offset`, if the page holds one there.
+    pub(super) fn cursor_at(&self, offset: usize) -> Option<String> {
+        (offset < self.page.len()).then(|| encode_cursor(self.start + offset))
+    }
 }
 
 /// Paging state of a `CustomerConnection`.

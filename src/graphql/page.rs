@@ -6,12 +6,8 @@ use std::sync::Arc;
 
 use super::{
     RequestScope,
-    connection::{
-        CustomerConnection, CustomerEdge, PageArgs, PageInfo, check_size, decode_cursor,
-        encode_cursor,
-    },
+    connection::{CustomerConnection, PageArgs, check_size, decode_cursor},
     error::QueryError,
-    types::CustomerNode,
 };
 use crate::{
     auth::CustomerAccess,
@@ -125,9 +121,9 @@ pub(super) fn page_ids(
     let connection = page.page_of_all(snapshot);
     Some(
         connection
-            .nodes
+            .page
             .iter()
-            .map(|node| Arc::clone(&node.0.id))
+            .map(|customer| Arc::clone(&customer.id))
             .collect(),
     )
 }
@@ -254,27 +250,11 @@ impl CustomerPage<'_> {
     fn connection(&self, matching: &[&Arc<Customer>], total: usize) -> CustomerConnection {
         let (start, end) = self.bounds(total);
         let page = matching.get(start..end).unwrap_or_default();
-        let edges: Vec<CustomerEdge> = page
-            .iter()
-            .enumerate()
-            .map(|(offset, customer)| CustomerEdge {
-                cursor: encode_cursor(start + offset),
-                node: CustomerNode(Arc::clone(customer)),
-            })
-            .collect();
         CustomerConnection {
             total_count: i32::try_from(total).unwrap_or(i32::MAX),
-            page_info: PageInfo {
-                has_next_page: end < total,
-                has_previous_page: start > 0,
-                start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
-            },
-            nodes: page
-                .iter()
-                .map(|customer| CustomerNode(Arc::clone(customer)))
-                .collect(),
-            edges,
+            start,
+            has_next_page: end < total,
+            page: page.iter().map(|customer| Arc::clone(customer)).collect(),
         }
     }
 }

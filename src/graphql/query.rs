@@ -93,9 +93,9 @@ impl Query {
         });
         if details {
             let ids = connection
-                .nodes
+                .page
                 .iter()
-                .map(|node| node.0.id.to_string())
+                .map(|customer| customer.id.to_string())
                 .collect();
             partner::prefetch_details(ctx, ids).await?;
         }

@@ -1,6 +1,7 @@
 //! Integration tests: the real gateway on an ephemeral port, the real mock upstream on
 //! another, real HTTP between them. One test binary (one link step) with a module per area.
 
+mod access_log;
 mod answer_reuse;
 mod app_token;
 mod auth;

@@ -144,24 +144,30 @@ pub(super) fn connection(
         |out, field| match field {
             ConnectionField::TotalCount => integer(out, i64::from(page.total_count)),
             ConnectionField::PageInfo(selected) => {
-                let info = &page.page_info;
                 object(out, "PageInfo", selected, |out, field| match field {
-                    PageInfoField::HasNextPage => boolean(out, info.has_next_page),
-                    PageInfoField::HasPreviousPage => boolean(out, info.has_previous_page),
+                    PageInfoField::HasNextPage => boolean(out, page.has_next_page),
+                    PageInfoField::HasPreviousPage => boolean(out, page.start > 0),
                     PageInfoField::StartCursor => {
-                        optional_string(out, info.start_cursor.as_deref())
+                        optional_string(out, page.cursor_at(0).as_deref());
                     }
-                    PageInfoField::EndCursor => optional_string(out, info.end_cursor.as_deref()),
+                    PageInfoField::EndCursor => {
+                        let last = page.page.len().checked_sub(1);
+                        optional_string(out, last.and_then(|last| page.cursor_at(last)).as_deref());
+                    }
                 });
             }
-            ConnectionField::Edges(selected) => list(out, &page.edges, |out, edge| {
-                object(out, "CustomerEdge", selected, |out, field| match field {
-                    EdgeField::Cursor => string(out, &edge.cursor),
-                    EdgeField::Node(selected) => customer(out, selected, &edge.node.0),
+            ConnectionField::Edges(selected) => {
+                list(out, page.page.iter().enumerate(), |out, (offset, of)| {
+                    object(out, "CustomerEdge", selected, |out, field| match field {
+                        EdgeField::Cursor => {
+                            optional_string(out, page.cursor_at(offset).as_deref());
+                        }
+                        EdgeField::Node(selected) => customer(out, selected, of),
+                    });
                 });
-            }),
-            ConnectionField::Nodes(selected) => list(out, &page.nodes, |out, node| {
-                customer(out, selected, &node.0);
+            }
+            ConnectionField::Nodes(selected) => list(out, &page.page, |out, of| {
+                customer(out, selected, of);
             }),
         },
     );
@@ -224,34 +230,43 @@ fn date(out: &mut Vec<u8>, instant: Option<chrono::DateTime<chrono::Utc>>) {
     }
 }
 
-/// An instant as [`DateTime::written`] writes it: whole seconds of years 0 to 9999 by hand
-/// (every upstream date), anything else through chrono.
+/// An instant as [`DateTime::written`] writes it (RFC 3339, `Z`, the fraction in 3, 6 or 9
+/// digits as needed): years 0 to 9999 by hand (every upstream date), anything else, and leap
+/// seconds, through chrono.
 fn date_time(out: &mut Vec<u8>, instant: chrono::DateTime<chrono::Utc>) {
     use chrono::{Datelike, Timelike};
     let naive = instant.naive_utc();
     let (date, time) = (naive.date(), naive.time());
-    let year = date.year();
-    if time.nanosecond() != 0 || !(0..=9999).contains(&year) {
+    let (year, nanos) = (date.year(), time.nanosecond());
+    if nanos >= 1_000_000_000 || !(0..=9999).contains(&year) {
         string(out, &DateTime(instant).written());
         return;
     }
-    let two = |out: &mut Vec<u8>, value: u32| {
-        out.push(b'0' + (value / 10) as u8);
-        out.push(b'0' + (value % 10) as u8);
+    let digits = |out: &mut Vec<u8>, value: u32, count: u32| {
+        for place in (0..count).rev() {
+            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+        }
     };
     out.push(b'"');
-    two(out, year as u32 / 100);
-    two(out, year as u32 % 100);
+    digits(out, year as u32, 4);
     out.push(b'-');
-    two(out, date.month());
+    digits(out, date.month(), 2);
     out.push(b'-');
-    two(out, date.day());
+    digits(out, date.day(), 2);
     out.push(b'T');
-    two(out, time.hour());
+    digits(out, time.hour(), 2);
     out.push(b':');
-    two(out, time.minute());
+    digits(out, time.minute(), 2);
     out.push(b':');
-    two(out, time.second());
+    digits(out, time.second(), 2);
+    if nanos != 0 {
+        out.push(b'.');
+        match (nanos % 1_000_000, nanos % 1_000) {
+            (0, _) => digits(out, nanos / 1_000_000, 3),
+            (_, 0) => digits(out, nanos / 1_000, 6),
+            _ => digits(out, nanos, 9),
+        }
+    }
     out.extend_from_slice(b"Z\"");
 }
 
@@ -292,6 +307,12 @@ mod tests {
             utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
             utc.timestamp_opt(1_700_000_000, 250_000_000).unwrap(),
             utc.timestamp_opt(1_700_000_000, 1).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 223_000_000).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 1_000_000).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 123_456_000).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 1_000).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 999_999_999).unwrap(),
+            utc.timestamp_opt(1_699_999_979, 1_500_000_000).unwrap(),
         ] {
             let mut out = Vec::new();
             date_time(&mut out, instant);

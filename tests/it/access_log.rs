@@ -1,0 +1,246 @@
+//! The access log on the defaults a user gets: one line per request, never the query text,
+//! variables or token, written by the log's own thread but never dropped: under a load every
+//! request id appears exactly once, and requests answered one after another are logged in that
+//! order. Written to a file, the text format carries no colour codes.
+
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use elements_gateway::mock_upstream::{MockOptions, MockUpstream};
+use serde_json::{Value, json};
+
+use crate::common::{
+    base_settings,
+    process::{Running, gateway_command},
+    token,
+};
+
+/// Everything a `serve` child with `settings` wrote to standard error while `traffic` ran
+/// against it, up to its exit after SIGTERM.
+async fn served_log(settings: &[(&str, &str)], traffic: impl AsyncFnOnce(&str)) -> String {
+    let upstream = MockUpstream::spawn(MockOptions::default())
+        .await
+        .expect("the mock starts");
+    static LOGS: AtomicUsize = AtomicUsize::new(0);
+    let log_path = std::env::temp_dir().join(format!(
+        "elements-gateway-{}-access-{}.log",
+        std::process::id(),
+        LOGS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut command = gateway_command();
+    command
+        .arg("serve")
+        .envs(base_settings(&upstream))
+        .envs(settings.iter().copied())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
+    let mut running = Running::start(command);
+    let url = running.line_after("elements-gateway listening on").await;
+    traffic(&url).await;
+    // SIGTERM drains: every request's line is written before the process exits.
+    let status = running.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    log
+}
+
+/// The access-log lines of a JSON log.
+fn access_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "elements_gateway::access")
+        .collect()
+}
+
+/// The access-log lines a JSON-logging `serve` child with `settings` wrote for `traffic`.
+async fn json_access_lines(
+    settings: &[(&str, &str)],
+    traffic: impl AsyncFnOnce(&str),
+) -> Vec<Value> {
+    let json = [("GATEWAY_LOG_FORMAT", "json")];
+    access_lines(&served_log(&[&json[..], settings].concat(), traffic).await)
+}
+
+/// The request id an access line was written under.
+fn request_id(line: &Value) -> &str {
+    line["spans"][0]["id"].as_str().unwrap_or_default()
+}
+
+/// Sends `{ __typename }` under the request id `id`.
+async fn ask(client: &reqwest::Client, url: &str, id: &str) {
+    let response = client
+        .post(url)
+        .bearer_auth(token())
+        .header("x-request-id", id)
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{id}");
+}
+
+#[tokio::test]
+async fn under_load_every_request_id_is_logged_once_and_sequential_ones_in_order() {
+    const CALLERS: usize = 32;
+    const EACH: usize = 100;
+    let traffic = async |url: &str| {
+        let client = reqwest::Client::new();
+        let load = (0..CALLERS).map(|caller| {
+            let (client, url) = (client.clone(), url.to_owned());
+            tokio::spawn(async move {
+                for n in 0..EACH {
+                    ask(&client, &url, &format!("load-{caller}-{n}")).await;
+                }
+            })
+        });
+        for task in futures::future::join_all(load).await {
+            task.unwrap();
+        }
+        for n in 0..50 {
+            ask(&client, url, &format!("sequential-{n}")).await;
+        }
+    };
+    let lines = json_access_lines(&[], traffic).await;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for line in &lines {
+        *seen.entry(request_id(line)).or_default() += 1;
+    }
+    for caller in 0..CALLERS {
+        for n in 0..EACH {
+            let id = format!("load-{caller}-{n}");
+            assert_eq!(seen.get(id.as_str()), Some(&1), "{id} in the log");
+        }
+    }
+    let sequential: Vec<&str> = lines
+        .iter()
+        .map(request_id)
+        .filter(|id| id.starts_with("sequential-"))
+        .collect();
+    let sent: Vec<String> = (0..50).map(|n| format!("sequential-{n}")).collect();
+    assert_eq!(sequential, sent);
+    assert_eq!(lines.len(), CALLERS * EACH + 50, "one line per request");
+}
+
+#[tokio::test]
+async fn the_text_log_in_a_file_has_no_colour_codes_and_names_the_request_id() {
+    let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "plain-text-7").await;
+    let log = served_log(&[], traffic).await;
+    assert!(!log.contains('\u{1b}'), "colour codes in a file:\n{log}");
+    let access: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("elements_gateway::access"))
+        .collect();
+    assert_eq!(access.len(), 1, "{log}");
+    assert!(access[0].contains("plain-text-7"), "{}", access[0]);
+    assert!(access[0].contains("status=200"), "{}", access[0]);
+}
+
+#[tokio::test]
+async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
+    let secret_query = "query Secretive { customers(first: 1) { totalCount } }";
+    let traffic = async |url: &str| {
+        let client = reqwest::Client::new();
+        client
+            .post(url)
+            .bearer_auth(token())
+            .json(&json!({ "query": "query One { customer(id: \"no-such-id\") { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let ask = client
+                .post(url)
+                .bearer_auth(token())
+                .header("x-request-id", "logged-1");
+            ask.json(&json!({ "query": secret_query, "variables": { "v": "hidden-value" } }))
+                .send()
+                .await
+                .unwrap();
+        }
+        client
+            .post(url)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+    };
+    let lines = json_access_lines(&[], traffic).await;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let by_id = &lines[0]["fields"];
+    assert_eq!(by_id["operation"], "One");
+    assert_eq!(by_id["upstream_calls"], 1, "one batch for the id: {by_id}");
+    let lines = &lines[1..];
+    let first = &lines[0]["fields"];
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["path"], "/graphql");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["operation"], "Secretive");
+    assert!(first["duration_ms"].as_f64().is_some());
+    assert!(["fresh", "reused"].contains(&lines[1]["fields"]["source"].as_str().unwrap()));
+    assert!(
+        first["upstream_calls"].as_u64().unwrap() >= 1,
+        "the cold read's pages: {first}"
+    );
+    assert_eq!(
+        lines[1]["fields"]["upstream_calls"], 0,
+        "read from the cache"
+    );
+    assert_eq!(
+        lines[2]["fields"]["upstream_calls"], 0,
+        "refused before any read"
+    );
+    assert_eq!(
+        lines[0]["spans"][0]["id"], "logged-1",
+        "the request id: {}",
+        lines[0]
+    );
+    assert_eq!(lines[2]["fields"]["status"], 401);
+    assert_eq!(lines[2]["fields"]["source"], "refused");
+    let text = serde_json::to_string(lines).unwrap();
+    for hidden in ["customers(first", "hidden-value", &token()] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
+
+    let off = json_access_lines(&[("GATEWAY_LOG_REQUESTS", "false")], traffic).await;
+    assert!(off.is_empty(), "GATEWAY_LOG_REQUESTS=false: {off:?}");
+}
+
+#[tokio::test]
+async fn the_access_log_counts_the_upstream_requests_the_cost_extension_reports() {
+    let mut made = Vec::new();
+    let traffic = async |url: &str| {
+        let client = reqwest::Client::new();
+        let portal = "{ customers(first: 10) { nodes { backupStatus backupJobs { jobId }
+            seats(platform: GOOGLE) { tenantId } } } }";
+        for query in ["{ customers(first: 10) { totalCount } }", portal, portal] {
+            let answer: Value = client
+                .post(url)
+                .bearer_auth(token())
+                .json(&json!({ "query": query, "extensions": { "cost": true } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            made.push(answer["extensions"]["cost"]["upstreamRequests"]["made"].clone());
+        }
+    };
+    let lines = json_access_lines(&[], traffic).await;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let logged: Vec<Value> = lines
+        .iter()
+        .map(|line| line["fields"]["upstream_calls"].clone())
+        .collect();
+    assert_eq!(logged, made);
+    assert_eq!(
+        made[1],
+        json!(21),
+        "one details batch, ten jobs and ten seats reads"
+    );
+    assert_eq!(made[2], json!(0));
+}
