@@ -7,23 +7,21 @@ in one run rather than through each one's ratio to the baseline, which moves wit
     cargo build --release
     python3 bench/ab.py /tmp/before/target/release/elements-gateway target/release/elements-gateway
 
-Prints each round's requests/s and p99, and the medians. `--defaults` runs both on the
-defaults a user gets (the access log on, the 60 s cache TTL, the default cost limit) rather
-than the harness's settings (logs at warn, a TTL of an hour, a cost limit of 1,000,000); `--reuse-off` turns whole-answer reuse
-off, so every request is executed. `--restricted` sends, instead, a
-caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50 customers of the query's answer
-(a token of a few KB).
+Both run on the defaults a user gets (the access log on, the 60 s cache TTL, the default
+limits). Prints each round's requests/s and p99, and the medians. `--reuse-off` turns
+whole-answer reuse off, so every request is executed; `--warn` sets logs at `warn`;
+`--restricted` sends, instead, a caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50
+customers of the query's answer (a token of a few KB). The data set is 500 customers × 4
+products unless `--customers`/`--products` say otherwise.
 """
 
 import argparse
-import importlib.util
 import pathlib
 import statistics
+import sys
 
-HERE = pathlib.Path(__file__).resolve().parent
-spec = importlib.util.spec_from_file_location("bench_run", HERE / "run.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import harness as h  # noqa: E402
 
 
 def main():
@@ -32,58 +30,35 @@ def main():
     parser.add_argument("after", type=pathlib.Path)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--secs", type=int, default=10)
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--products", type=int, default=4)
     parser.add_argument("--restricted", action="store_true")
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--products", type=int, default=5)
-    parser.add_argument(
-        "--defaults",
-        action="store_true",
-        help="the defaults a user gets (access log on, 60 s TTL, default cost limit) instead of the harness's",
-    )
-    parser.add_argument(
-        "--reuse-off",
-        action="store_true",
-        help="GATEWAY_CACHE_ANSWER_BYTES=0: every request executed",
-    )
+    parser.add_argument("--warn", action="store_true", help="GATEWAY_LOG_LEVEL=warn")
+    parser.add_argument("--reuse-off", action="store_true", help="GATEWAY_CACHE_ANSWER_BYTES=0: every request executed")
     args = parser.parse_args()
-    settings = bench.gateway_env
-
-    def gateway_env(upstream, port):
-        env = settings(upstream, port)
-        if args.defaults:
-            for harness_only in ("GATEWAY_LOG_LEVEL", "GATEWAY_CACHE_TTL_SECS", "GATEWAY_LIMITS_COMPLEXITY"):
-                env.pop(harness_only)
-        if args.reuse_off:
-            env["GATEWAY_CACHE_ANSWER_BYTES"] = "0"
-        return env
-
-    bench.gateway_env = gateway_env
+    extra = (h.REUSE_OFF if args.reuse_off else {}) | (h.WARN if args.warn else {})
     binaries = {"before": args.before.resolve(), "after": args.after.resolve()}
-    procs = bench.Processes()
+    procs = h.Processes()
     runs = {name: [] for name in binaries}
     token = None
     try:
-        upstream = bench.start_mock(procs, args.customers, args.products)
-        urls = {}
+        upstream = h.start_mock(procs, args.customers, args.products)
         if args.restricted:
-            bench.GATEWAY = binaries["after"]
-            child, gateway = bench.start_gateway(procs, upstream)
-            ids = bench.first_ids(f"{gateway}/graphql", 50)
-            token = bench.caller_token({"elements_customers": ids})
+            h.GATEWAY = binaries["after"]
+            child, gateway = h.start_gateway(procs, upstream)
+            token = h.caller_token({"elements_customers": h.first_ids(f"{gateway}/graphql", 50)})
             procs.stop(child)
+            extra |= h.RESTRICTED
+        urls = {}
         for name, binary in binaries.items():
-            bench.GATEWAY = binary
-            if args.restricted:
-                _, url = bench.start_variant(procs, upstream, bench.RESTRICTED)
-            else:
-                _, gateway = bench.start_gateway(procs, upstream)
-                url = f"{gateway}/graphql"
-            bench.post(url, "{ customers { totalCount } }", timeout=300, token=token)
-            bench.wrk(url, bench.WARM_QUERY, 64, 2, token=token)
+            h.GATEWAY = binary
+            _, url = h.start_variant(procs, upstream, extra)
+            h.post(url, "{ customers { totalCount } }", timeout=300, token=token)
+            h.wrk(url, h.WARM_QUERY, 64, 2, token=token)
             urls[name] = url
         for _ in range(args.rounds):
             for name, url in urls.items():
-                runs[name].append(bench.wrk(url, bench.WARM_QUERY, 64, args.secs, token=token))
+                runs[name].append(h.wrk(url, h.WARM_QUERY, 64, args.secs, token=token))
     finally:
         procs.stop_all()
     print("| gateway | rounds (requests/s, p99 ms) | median requests/s | median p99 ms |")

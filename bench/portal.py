@@ -29,24 +29,9 @@ def post_cost(bench, url, query):
         return json.loads(response.read())
 
 
-def start_on_defaults(procs, bench, upstream):
-    """The gateway with nothing set but what it cannot start without: the access log on,
-    the cache TTLs, limits and concurrency a user gets."""
-    port = bench.free_port()
-    env = {
-        name: value
-        for name, value in bench.gateway_env(upstream, port).items()
-        if name in ("GATEWAY_LISTEN", "GATEWAY_UPSTREAM_URL", "GATEWAY_UPSTREAM_TOKEN", "GATEWAY_JWT_SECRET")
-    }
-    child = procs.start([str(bench.GATEWAY), "serve"], env=env, cpu=0)
-    base = f"http://127.0.0.1:{port}"
-    bench.wait_for(f"{base}/readyz")
-    return child, base
-
-
 def scenario_portal(procs, args, bench):
     upstream = bench.start_mock(procs, 10_000, 5, latency_ms=LATENCY_MS)
-    gateway_child, gateway = start_on_defaults(procs, bench, upstream)
+    gateway_child, gateway = bench.start_gateway(procs, upstream)
     url = f"{gateway}/graphql"
     bench.post(url, "{ customers { totalCount } }", timeout=300)
     before = bench.mock_stats(upstream)["requests"]
@@ -67,6 +52,7 @@ def scenario_portal(procs, args, bench):
     ceiling = -(-made // 8) * LATENCY_MS
     print(f"\n{made} requests at concurrency 8 need at least {ceiling} ms of upstream latency; "
           f"answered in {cold_ms:.0f} ms")
+    bench.target("cold, time to the last byte", cold_ms, 1100, at_most=True, unit=" ms")
     answer = bench.post(url, PORTAL)
     body_file = tempfile.NamedTemporaryFile(delete=False)
     body_file.write(answer)
@@ -93,4 +79,6 @@ def scenario_portal(procs, args, bench):
           f"{m['rps'] / base['rps']:.2f}"] for name, m in median.items()],
         ["server", "requests/s", "p50 ms", "p99 ms", "errors", "of baseline"],
     )
+    print()
+    bench.target("warm, throughput × baseline", median["gateway"]["rps"] / base["rps"], 0.25)
     procs.stop(gateway_child)

@@ -242,32 +242,33 @@ fn date_time(out: &mut Vec<u8>, instant: chrono::DateTime<chrono::Utc>) {
         string(out, &DateTime(instant).written());
         return;
     }
-    let digits = |out: &mut Vec<u8>, value: u32, count: u32| {
-        for place in (0..count).rev() {
-            out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+    // Written in place into one buffer, then copied out at once.
+    let mut text = *b"\"0000-00-00T00:00:00.000000000Z\"";
+    let mut put = |at: usize, value: u32, count: usize| {
+        let mut value = value;
+        for place in (at..at + count).rev() {
+            text[place] = b'0' + (value % 10) as u8;
+            value /= 10;
         }
     };
-    out.push(b'"');
-    digits(out, year as u32, 4);
-    out.push(b'-');
-    digits(out, date.month(), 2);
-    out.push(b'-');
-    digits(out, date.day(), 2);
-    out.push(b'T');
-    digits(out, time.hour(), 2);
-    out.push(b':');
-    digits(out, time.minute(), 2);
-    out.push(b':');
-    digits(out, time.second(), 2);
-    if nanos != 0 {
-        out.push(b'.');
-        match (nanos % 1_000_000, nanos % 1_000) {
-            (0, _) => digits(out, nanos / 1_000_000, 3),
-            (_, 0) => digits(out, nanos / 1_000, 6),
-            _ => digits(out, nanos, 9),
-        }
+    put(1, year as u32, 4);
+    put(6, date.month(), 2);
+    put(9, date.day(), 2);
+    put(12, time.hour(), 2);
+    put(15, time.minute(), 2);
+    put(18, time.second(), 2);
+    let end = match (nanos, nanos % 1_000_000, nanos % 1_000) {
+        (0, _, _) => 20,
+        (_, 0, _) => 21 + 3,
+        (_, _, 0) => 21 + 6,
+        _ => 21 + 9,
+    };
+    if end > 20 {
+        put(21, nanos / 10u32.pow(30 - end as u32), end - 21);
     }
-    out.extend_from_slice(b"Z\"");
+    text[end] = b'Z';
+    text[end + 1] = b'"';
+    out.extend_from_slice(&text[..end + 2]);
 }
 
 #[cfg(test)]
