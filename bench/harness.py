@@ -238,6 +238,17 @@ def wait_for_baseline(port):
             time.sleep(0.02)
 
 
+def start_baseline(procs, answer):
+    """The baseline answering `answer`'s bytes, on core 0; returns its process and URL."""
+    body_file = tempfile.NamedTemporaryFile(delete=False, dir=procs.logs.name)
+    body_file.write(answer)
+    body_file.close()
+    port = free_port()
+    baseline = procs.start([str(BASELINE), f"127.0.0.1:{port}", body_file.name], cpu=0)
+    wait_for_baseline(port)
+    return baseline, f"http://127.0.0.1:{port}/graphql"
+
+
 def first_ids(url, count):
     """The ids of the first `count` customers."""
     listing = json.loads(post(url, f"{{ customers(first: {count}) {{ nodes {{ id }} }} }}"))

@@ -5,9 +5,7 @@ upstream requests, estimated and made. Warm: throughput against the baseline ans
 same bytes."""
 
 import json
-import os
 import statistics
-import tempfile
 import time
 import urllib.request
 
@@ -54,19 +52,13 @@ def scenario_portal(procs, args, bench):
           f"answered in {cold_ms:.0f} ms")
     bench.target("cold, time to the last byte", cold_ms, 1100, at_most=True, unit=" ms")
     answer = bench.post(url, PORTAL)
-    body_file = tempfile.NamedTemporaryFile(delete=False)
-    body_file.write(answer)
-    body_file.close()
-    port = bench.free_port()
-    baseline = procs.start([str(bench.BASELINE), f"127.0.0.1:{port}", body_file.name], cpu=0)
-    bench.wait_for_baseline(port)
-    servers = {"gateway": url, "baseline": f"http://127.0.0.1:{port}/graphql"}
+    baseline, baseline_url = bench.start_baseline(procs, answer)
+    servers = {"gateway": url, "baseline": baseline_url}
     runs = {name: [] for name in servers}
     for _ in range(args.rounds):
         for name, target in servers.items():
             runs[name].append(bench.wrk(target, PORTAL, 64, args.secs))
     procs.stop(baseline)
-    os.unlink(body_file.name)
     median = {
         name: {key: statistics.median(run[key] for run in results) for key in ("rps", "p50", "p99")}
         | {"errors": sum(run["errors"] for run in results)}

@@ -3,9 +3,6 @@ defaults and by variants of it (a caller restricted by a customer claim, answer 
 the access log off), each against the bare-axum baseline answering the same bytes, taking
 turns on core 0 with wrk on core 1."""
 
-import os
-import tempfile
-
 import harness as h
 
 # The issue's data set: 500 customers × 4 products, the answer 50 customers with their products.
@@ -45,13 +42,8 @@ def scenario_warm(procs, args):
     h.post(url, "{ customers { totalCount } }", timeout=300)
     answer = h.post(url, h.WARM_QUERY)
     servers, restricted_token = servers_to_run(procs, upstream, url, answer, args.warn)
-    body_file = tempfile.NamedTemporaryFile(delete=False)
-    body_file.write(answer)
-    body_file.close()
-    port = h.free_port()
-    baseline = procs.start([str(h.BASELINE), f"127.0.0.1:{port}", body_file.name], cpu=0)
-    h.wait_for_baseline(port)
-    servers["baseline"] = (f"http://127.0.0.1:{port}/graphql", None)
+    baseline, baseline_url = h.start_baseline(procs, answer)
+    servers["baseline"] = (baseline_url, None)
     # The restricted caller's token carries its 50 ids (a few KB on every request): the
     # baseline reading the same request shows what the transport alone costs.
     servers["baseline, the restricted caller's token"] = (servers["baseline"][0], restricted_token)
@@ -60,7 +52,6 @@ def scenario_warm(procs, args):
         for name, (target_url, token) in servers.items():
             runs[name].append(h.wrk(target_url, h.WARM_QUERY, 64, args.secs, token=token))
     procs.stop(baseline)
-    os.unlink(body_file.name)
     median = h.medians(runs)
     base = median["baseline"]
     h.table(

@@ -17,7 +17,12 @@ use super::{AppState, error::HttpError, media::ResponseMedia, request_id::Reques
 pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
     let id = RequestId::of(&request);
     request.extensions_mut().insert(id.clone());
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        id = id.as_str(),
+        method = request.method().as_str(),
+        path = request.uri().path()
+    );
     id.scope(next.run(request)).instrument(span).await
 }
 

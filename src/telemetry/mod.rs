@@ -14,6 +14,8 @@
 //! rather than dropping lines: the access log stays complete and in order. Colour codes are
 //! written only when standard error is a terminal.
 
+mod fields;
+
 use std::io::{BufWriter, IsTerminal};
 
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
@@ -79,6 +81,7 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
     let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_ansi(std::io::stderr().is_terminal())
+            .fmt_fields(fields::PlainFields)
             .with_writer(writer)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
