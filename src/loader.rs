@@ -91,10 +91,11 @@ impl Loader<String> for DetailsLoader {
     type Error = Infallible;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Details>, Self::Error> {
-        // Details are not part of the snapshot: an answer that reads them is never reused.
+        // Details are not part of the snapshot: an answer that reads them is reused only
+        // while they are fresh.
         Ok(match self.store.details(ids, self.deadline).await {
-            Ok((found, stale)) => {
-                self.reads.note(Provenance::elsewhere(stale));
+            Ok((found, provenance)) => {
+                self.reads.note(provenance);
                 found
                     .into_iter()
                     .map(|(id, details)| (id, Ok(details)))

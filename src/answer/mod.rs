@@ -161,7 +161,11 @@ impl Answerer {
     /// an answer already built, only if it read nothing but that snapshot's fresh data.
     async fn validity(&self, key: &RequestKey, answer: Option<&Answer>) -> Option<Validity> {
         let (generation, fresh_for) = self.runner.store.fresh_window().await?;
-        if answer.is_some_and(|answer| !answer.provenance.fresh_from(generation)) {
+        // An answer that read keyed data has no tag: the snapshot's generation, which names
+        // the tag, does not change when those data do.
+        if answer.is_some_and(|answer| {
+            !answer.provenance.fresh_from(generation) || answer.provenance.until().is_some()
+        }) {
             return None;
         }
         Some(Validity {

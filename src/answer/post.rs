@@ -26,7 +26,7 @@ impl Answerer {
             None => None,
         };
         if let (Some(memo), Some(generation)) = (memo, generation)
-            && let Some(kept) = memo.reused_body(generation, access, &body)
+            && let Some(kept) = memo.reused_body(generation, access, &body, self.runner.store.now())
         {
             self.runner.metrics.cache_lookup("answer", true);
             return Ok(self.again(kept, started));
@@ -35,7 +35,7 @@ impl Answerer {
         let request = self.persisted(request).await?;
         let memo = memo.map(|memo| (memo, RequestKey::new(access, &request)));
         if let (Some((memo, key)), Some(generation)) = (&memo, generation) {
-            let kept = memo.reused(generation, key);
+            let kept = memo.reused(generation, key, self.runner.store.now());
             self.runner.metrics.cache_lookup("answer", kept.is_some());
             if let Some(kept) = kept {
                 memo.alias(generation, key, body, &kept);

@@ -16,7 +16,7 @@ use std::{
 use futures::future;
 use moka::sync::Cache;
 
-use super::{CustomerStore, Staleness, stale::Stamped, waiting::wait};
+use super::{CustomerStore, Provenance, Staleness, stale::Stamped, waiting::wait};
 use crate::{
     clock::Clock,
     domain::partner::{CustomerDetails, RawCustomerDetails},
@@ -49,31 +49,39 @@ impl CustomerStore {
         &self,
         ids: &[String],
         deadline: Instant,
-    ) -> Result<(DetailsMap, Option<Staleness>), Arc<UpstreamError>> {
+    ) -> Result<(DetailsMap, Provenance), Arc<UpstreamError>> {
         if let Some(listing) = self.fresh_details_listing() {
             self.metrics.cache_lookup("details", true);
             let found = ids
                 .iter()
                 .map(|id| (id.clone(), listing.get(id).cloned()))
                 .collect();
-            return Ok((found, None));
+            return Ok((found, Provenance::elsewhere(None)));
         }
         let now = self.clock.now();
         let mut found = DetailsMap::with_capacity(ids.len());
         let (mut missing, mut refresh, mut oldest) = (Vec::new(), Vec::new(), None);
+        let mut fresh = Provenance::default();
         for id in ids {
             let Some(entry) = self.kept_details(id, now) else {
                 missing.push(id.clone());
                 continue;
             };
-            if let Some(staleness) = entry.staleness(self.ttl, now) {
-                oldest = Some(staleness.older(oldest));
-                if entry.refresh_due(now) {
-                    refresh.push(id.clone());
+            match entry.staleness(self.ttl, now) {
+                Some(staleness) => {
+                    oldest = Some(staleness.older(oldest));
+                    if entry.refresh_due(now) {
+                        refresh.push(id.clone());
+                    }
                 }
+                None => fresh = fresh.merge(Provenance::keyed(entry.fresh_until(self.ttl))),
             }
             found.insert(id.clone(), entry.value);
         }
+        let provenance = |fresh: Provenance, oldest: Option<Staleness>| match oldest {
+            Some(stale) => Provenance::elsewhere(Some(stale)),
+            None => fresh,
+        };
         self.metrics.cache_lookup("details", missing.is_empty());
         if let Some(staleness) = &oldest {
             self.metrics.stale_served("details", staleness.reason());
@@ -87,7 +95,7 @@ impl CustomerStore {
             );
         }
         if missing.is_empty() {
-            return Ok((found, oldest));
+            return Ok((found, provenance(fresh, oldest)));
         }
         let (flights, joined) = self.details_flights.join_or_start(
             &missing,
@@ -105,10 +113,14 @@ impl CustomerStore {
         )
         .await?;
         for id in missing {
-            let details = self.details.get(&id).and_then(|entry| entry.value);
-            found.insert(id, details);
+            let entry = self.details.get(&id);
+            fresh = fresh.merge(match &entry {
+                Some(entry) => Provenance::keyed(entry.fresh_until(self.ttl)),
+                None => Provenance::elsewhere(None),
+            });
+            found.insert(id, entry.and_then(|entry| entry.value));
         }
-        Ok((found, oldest))
+        Ok((found, provenance(fresh, oldest)))
     }
 
     /// Whether customer `id`'s details are cached fresh, alone or in the whole listing (a

@@ -78,21 +78,28 @@ where
                     let (_refresh, _) = self.flights.join_or_start_one(key, &fill);
                 }
             }
+            let provenance = match stale {
+                None => Provenance::keyed(entry.fresh_until(life.ttl)),
+                stale => Provenance::elsewhere(stale),
+            };
             return Ok(Served {
                 value: entry.value,
-                provenance: Provenance::elsewhere(stale),
+                provenance,
             });
         }
         metrics.cache_lookup(cache, false);
-        let (flight, joined) = self.flights.join_or_start_one(key, &fill);
+        let (flight, joined) = self.flights.join_or_start_one(key.clone(), &fill);
         if joined {
             metrics.flight_join(cache);
         }
         let value = wait(flight, deadline, budget).await?;
-        Ok(Served {
-            value,
-            provenance: Provenance::elsewhere(None),
-        })
+        // Fresh until the entry the fill kept expires; the value is that entry's (fills keep
+        // what they return), unless it was not kept.
+        let provenance = match self.entries.get(&key) {
+            Some(entry) => Provenance::keyed(entry.fresh_until(life.ttl)),
+            None => Provenance::elsewhere(None),
+        };
+        Ok(Served { value, provenance })
     }
 
     /// `key`'s value while it is fresh at `now`, with no fill.

@@ -290,6 +290,11 @@ impl CustomerStore {
         self.fresh_window().await.map(|(generation, _)| generation)
     }
 
+    /// Now, by the store's clock (which tests move).
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
     /// The generation of the cached snapshot while it is fresh, and how long it stays so (an
     /// HTTP answer built from it may be cached that long).
     pub(crate) async fn fresh_window(&self) -> Option<(u64, Duration)> {

@@ -36,6 +36,11 @@ impl<V> Stamped<V> {
         Self::new(value, now.checked_sub(age).unwrap_or(now))
     }
 
+    /// When the value stops being fresh, for a `ttl`.
+    pub(super) fn fresh_until(&self, ttl: Duration) -> Instant {
+        self.fetched_at + ttl
+    }
+
     /// The value's age at `now`.
     pub(super) fn age(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.fetched_at)
@@ -104,7 +109,8 @@ impl Staleness {
 /// Where data came from: the snapshot it was read from while every read came from that one,
 /// and the oldest stale data among it. The cache gives each read one, a request's resolvers
 /// merge theirs ([`ReadNotes`]), the `stale` response extension reports it, and whole-answer
-/// reuse keeps only answers whose provenance is one fresh snapshot.
+/// reuse keeps only answers whose provenance is one fresh snapshot and, if any, keyed reads
+/// while they are fresh.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Provenance {
     /// The snapshot generation read, while all reads came from that one snapshot.
@@ -114,6 +120,10 @@ pub(crate) struct Provenance {
     mixed: bool,
     /// The oldest stale data read.
     stale: Option<Staleness>,
+    /// The earliest instant, by the store's clock, at which a fresh keyed read used (a
+    /// customer's jobs, seats or coverage, or details) stops being fresh: until then the
+    /// same request reads the same data.
+    until: Option<Instant>,
 }
 
 impl Provenance {
@@ -123,6 +133,17 @@ impl Provenance {
             snapshot: Some(generation),
             mixed: false,
             stale,
+            until: None,
+        }
+    }
+
+    /// Fresh data of a keyed cache, fresh until `until`.
+    pub(crate) fn keyed(until: Instant) -> Self {
+        Self {
+            snapshot: None,
+            mixed: false,
+            stale: None,
+            until: Some(until),
         }
     }
 
@@ -132,6 +153,7 @@ impl Provenance {
             snapshot: None,
             mixed: true,
             stale,
+            until: None,
         }
     }
 
@@ -145,11 +167,21 @@ impl Provenance {
             (Some(one), Some(two)) if one != two => (None, true),
             (one, two) => (one.or(two), self.mixed || other.mixed),
         };
+        let until = match (self.until, other.until) {
+            (Some(one), Some(two)) => Some(one.min(two)),
+            (one, two) => one.or(two),
+        };
         Self {
             snapshot,
             mixed,
             stale,
+            until,
         }
+    }
+
+    /// When the keyed data read stop being fresh, if any were read.
+    pub(crate) fn until(&self) -> Option<Instant> {
+        self.until
     }
 
     /// The oldest stale data used, if any.
@@ -157,7 +189,8 @@ impl Provenance {
         self.stale
     }
 
-    /// Whether the data are fresh data of snapshot `generation` alone (or no data at all).
+    /// Whether the data are fresh data of snapshot `generation` alone, or of it and keyed
+    /// reads that are fresh until [`Self::until`] (or no data at all).
     pub(crate) fn fresh_from(&self, generation: u64) -> bool {
         self.stale.is_none() && !self.mixed && self.snapshot.is_none_or(|read| read == generation)
     }

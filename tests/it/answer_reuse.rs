@@ -254,3 +254,53 @@ async fn a_failing_upstream_is_asked_once_for_identical_requests() {
         9.0
     );
 }
+
+#[tokio::test]
+async fn partner_answers_are_reused_only_while_every_read_they_made_is_fresh() {
+    let gateway = spawn_with(Options::default()).await;
+    let hits = async || {
+        gateway
+            .metric("gateway_cache_lookups_total{cache=\"answer\",result=\"hit\"}")
+            .await
+    };
+    let page = json!({ "query": "{ customers(first: 3) { nodes { backupStatus
+        backupJobs(first: 3) { jobId } seats(platform: GOOGLE) { tenantId } } } }" });
+    let ask = async || {
+        let response = gateway.post(&page, Some(&crate::common::token())).await;
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let first = ask().await; // cold: read while the listing comes in, not kept
+    assert!(first.get("errors").is_none(), "{first}");
+    let reads = gateway.upstream.partner_requests("jobs");
+    assert_eq!(ask().await, first); // executed on fresh reads only: kept
+    assert_eq!(ask().await, first);
+    assert_eq!(
+        hits().await,
+        1.0,
+        "the third answer is the second one's bytes"
+    );
+    // Past the jobs' TTL (30 s; the rest are fresh for 60 s) the kept answer is not reused:
+    // the request executes, is served the stale jobs while one read refreshes them, and says so.
+    gateway.advance(Duration::from_secs(40));
+    let stale = ask().await;
+    assert_eq!(hits().await, 1.0, "not reused once the jobs are stale");
+    assert_eq!(
+        stale["extensions"]["stale"]["reason"], "revalidating",
+        "{stale}"
+    );
+    crate::common::eventually("the jobs are refreshed", async || {
+        ask().await["extensions"]["stale"].is_null()
+    })
+    .await;
+    assert_eq!(
+        gateway.upstream.partner_requests("jobs"),
+        2 * reads,
+        "each customer's jobs refreshed once"
+    );
+    // Fresh again: kept again, and reused.
+    let before = hits().await;
+    ask().await;
+    ask().await;
+    assert!(hits().await > before, "reused again once fresh");
+}

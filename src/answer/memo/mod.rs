@@ -23,7 +23,7 @@
 
 mod coded;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::body::Bytes;
 use moka::sync::Cache;
@@ -47,6 +47,9 @@ const MAX_KEPT_ANSWER: usize = 1024 * 1024;
 pub(crate) struct RequestKey {
     scope: CustomerAccess,
     text: Arc<str>,
+    /// The request asks for the `cost` extension, which reports its own execution's upstream
+    /// requests: its answer is never kept.
+    reports_cost: bool,
 }
 
 impl RequestKey {
@@ -65,6 +68,7 @@ impl RequestKey {
         Self {
             scope,
             text: text.into(),
+            reports_cost: request.report_cost,
         }
     }
 
@@ -108,6 +112,15 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
+    /// Whether the answer may still be reused at `now` (by the store's clock): its snapshot is
+    /// checked by the key; the keyed reads it made, if any, must still be fresh.
+    fn current(&self, now: Instant) -> bool {
+        self.answer
+            .provenance
+            .until()
+            .is_none_or(|until| now < until)
+    }
+
     /// The body in `coding`, made the first time it is asked for and kept from then on;
     /// `None` should the encoder fail.
     pub(crate) fn coded(&self, coding: Coding) -> Option<Bytes> {
@@ -187,12 +200,14 @@ impl Memo {
         generation: u64,
         access: &CustomerAccess,
         body: &Bytes,
+        now: Instant,
     ) -> Option<Arc<Kept>> {
-        self.by_body.get(&BodyKey {
+        let kept = self.by_body.get(&BodyKey {
             generation,
             scope: access.clone(),
             body: body.clone(),
-        })
+        })?;
+        kept.current(now).then_some(kept)
     }
 
     /// Finds `kept` by `body` too from now on (`request`'s scope is the caller's).
@@ -212,11 +227,17 @@ impl Memo {
     }
 
     /// The answer kept for `request` on snapshot `generation`.
-    pub(crate) fn reused(&self, generation: u64, request: &RequestKey) -> Option<Arc<Kept>> {
-        self.kept.get(&Key {
+    pub(crate) fn reused(
+        &self,
+        generation: u64,
+        request: &RequestKey,
+        now: Instant,
+    ) -> Option<Arc<Kept>> {
+        let kept = self.kept.get(&Key {
             generation,
             request: request.clone(),
-        })
+        })?;
+        kept.current(now).then_some(kept)
     }
 
     /// Runs the execution `start` makes for `request`, or joins the identical one in flight (then
@@ -270,11 +291,13 @@ impl Memo {
     }
 }
 
-/// Keeps `kept` under `key` when it may be reused: no error, fresh data of that snapshot
-/// alone, and no larger than [`MAX_KEPT_ANSWER`]. Says whether it did.
+/// Keeps `kept` under `key` when it may be reused: no error, no cost report, fresh data of
+/// that snapshot (and keyed reads while fresh), and no larger than [`MAX_KEPT_ANSWER`]. Says
+/// whether it did.
 fn keep(cache: &Cache<Key, Arc<Kept>>, key: Key, kept: &Arc<Kept>) -> bool {
     let answer = &kept.answer;
     let reusable = !answer.failed
+        && !key.request.reports_cost
         && answer.provenance.fresh_from(key.generation)
         && answer.body.len() <= MAX_KEPT_ANSWER;
     if reusable {

@@ -45,7 +45,8 @@ async fn run(memo: &Memo, query: &str, generation: u64, answer: Answer) -> bool 
         outcome,
         Some(Outcome::Answered { shared: true, .. })
     ));
-    memo.reused(generation, &key(query)).is_some()
+    memo.reused(generation, &key(query), Instant::now())
+        .is_some()
 }
 
 #[tokio::test]
@@ -79,7 +80,10 @@ async fn only_error_free_answers_of_one_fresh_snapshot_are_kept() {
         !run(&memo, "e", 7, answer(huge, false, fresh)).await,
         "over 1 MiB"
     );
-    assert!(memo.reused(8, &key("a")).is_none(), "a newer snapshot");
+    assert!(
+        memo.reused(8, &key("a"), Instant::now()).is_none(),
+        "a newer snapshot"
+    );
 }
 
 #[tokio::test]
@@ -160,21 +164,27 @@ async fn a_body_finds_its_answer_only_in_the_scope_that_asked_it() {
         || async move { Ok(answer("{}", false, fresh)) },
     )
     .await;
-    assert!(memo.reused_body(3, &scope("a"), &body).is_some());
     assert!(
-        memo.reused_body(3, &scope("b"), &body).is_none(),
+        memo.reused_body(3, &scope("a"), &body, Instant::now())
+            .is_some()
+    );
+    assert!(
+        memo.reused_body(3, &scope("b"), &body, Instant::now())
+            .is_none(),
         "another scope"
     );
     assert!(
-        memo.reused_body(3, &CustomerAccess::All, &body).is_none(),
+        memo.reused_body(3, &CustomerAccess::All, &body, Instant::now())
+            .is_none(),
         "everyone"
     );
     assert!(
-        memo.reused_body(4, &scope("a"), &body).is_none(),
+        memo.reused_body(4, &scope("a"), &body, Instant::now())
+            .is_none(),
         "a newer snapshot"
     );
     assert!(
-        memo.reused(3, &RequestKey::new(&scope("b"), &request))
+        memo.reused(3, &RequestKey::new(&scope("b"), &request), Instant::now())
             .is_none()
     );
 }
