@@ -11,12 +11,16 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tokio::sync::Notify;
+
 /// A clock: real time, moved forward by whatever [`Clock::advance`] added. Clones share the
 /// offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     /// Nanoseconds added to real time.
     offset: Arc<AtomicU64>,
+    /// Wakes [`Clock::sleep_until`] when the offset moves.
+    advanced: Arc<Notify>,
 }
 
 impl Clock {
@@ -41,10 +45,29 @@ impl Clock {
         Duration::from_millis(self.unix_millis().saturating_sub(at))
     }
 
-    /// Moves this clock (and its clones) `by` forward, for tests.
+    /// Moves this clock (and its clones) `by` forward, for tests; sleepers wake to look.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
         self.offset.fetch_add(nanos, Ordering::Relaxed);
+        self.advanced.notify_waiters();
+    }
+
+    /// Completes once this clock reads `at` or later: on real time, or sooner when a test
+    /// moves the clock past it.
+    pub async fn sleep_until(&self, at: Instant) {
+        loop {
+            let advanced = self.advanced.notified();
+            tokio::pin!(advanced);
+            advanced.as_mut().enable();
+            let now = self.now();
+            if now >= at {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(at - now) => {}
+                () = advanced => {}
+            }
+        }
     }
 }
 
@@ -69,5 +92,20 @@ mod tests {
         copy.advance(Duration::from_secs(90));
         assert!(clock.now().duration_since(then) >= Duration::from_secs(90));
         assert!(clock.now() > Instant::now() + Duration::from_secs(89));
+    }
+
+    #[tokio::test]
+    async fn a_sleeper_wakes_when_the_clock_is_moved_past_its_time() {
+        let clock = Clock::default();
+        let at = clock.now() + Duration::from_secs(3600);
+        let sleeper = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep_until(at).await }
+        });
+        clock.advance(Duration::from_secs(3600));
+        tokio::time::timeout(Duration::from_secs(10), sleeper)
+            .await
+            .expect("woken by the move")
+            .unwrap();
     }
 }

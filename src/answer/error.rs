@@ -17,6 +17,16 @@ pub(crate) enum AnswerError {
     /// A mutation asked for over a safe method (GET).
     #[error("mutations are not allowed over GET: use POST")]
     MutationNotSafe,
+    /// A subscription asked for without a stream.
+    #[error(
+        "subscriptions are answered over a stream: a WebSocket at /graphql (graphql-transport-ws), or a POST with `Accept: text/event-stream` (graphql-sse)"
+    )]
+    SubscriptionNeedsStream,
+    /// The caller holds the most subscriptions allowed.
+    #[error(
+        "this caller already holds {0} open subscriptions (GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER): close one first"
+    )]
+    TooManySubscriptions(usize),
     /// A persisted document that could not be used.
     #[error(transparent)]
     Persisted(#[from] PersistedError),

@@ -12,6 +12,7 @@
 
 mod error;
 mod get;
+mod live;
 pub(crate) mod memo;
 mod params;
 mod post;
@@ -24,6 +25,7 @@ use std::{
 };
 
 pub(crate) use error::AnswerError;
+pub(crate) use live::{LiveAnswers, Next, Opened, StreamCaller};
 pub(crate) use memo::{Coding, Kept, QUALITY};
 pub(crate) use validity::Validity;
 
@@ -67,11 +69,14 @@ pub(crate) struct AnswerSettings {
     pub(crate) request_timeout: std::time::Duration,
     /// Room for whole answers kept for reuse (0: no reuse, no joining).
     pub(crate) answer_bytes: u64,
+    /// Most subscriptions one caller may hold open.
+    pub(crate) subscriptions_per_caller: usize,
 }
 
 /// The answer stage, built once at start.
 pub(crate) struct Answerer {
     runner: Runner,
+    live: live::Live,
     memo: Option<Memo>,
     documents: Documents,
     persisted: PersistedDocuments,
@@ -95,14 +100,18 @@ impl Answerer {
         metrics: Arc<Metrics>,
         settings: AnswerSettings,
     ) -> Self {
+        let runner = Runner {
+            schema,
+            store,
+            metrics,
+            timeout: settings.request_timeout,
+            fast: Arc::new(AtomicBool::new(true)),
+        };
+        let (closing, closed) = tokio::sync::watch::channel(false);
+        let hub = live::Hub::new(runner.clone(), closed);
         Self {
-            runner: Runner {
-                schema,
-                store,
-                metrics,
-                timeout: settings.request_timeout,
-                fast: Arc::new(AtomicBool::new(true)),
-            },
+            runner,
+            live: live::Live::new(hub, settings.subscriptions_per_caller, closing),
             memo: Memo::new(settings.answer_bytes),
             documents: Documents::default(),
             persisted,
@@ -150,6 +159,9 @@ impl Answerer {
         let parsed = Parsed::new(request, &self.documents);
         if read_only && parsed.is_mutation() {
             return Err(AnswerError::MutationNotSafe);
+        }
+        if parsed.is_subscription() {
+            return Err(AnswerError::SubscriptionNeedsStream);
         }
         let deadline = Instant::now() + self.settings.request_timeout;
         Ok(parsed

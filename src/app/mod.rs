@@ -132,6 +132,7 @@ impl Application {
                 query_bytes: settings.limits.query_bytes,
                 request_timeout: settings.limits.request_timeout,
                 answer_bytes: settings.cache.answer_bytes,
+                subscriptions_per_caller: settings.limits.subscriptions_per_caller,
             },
         );
         let state = AppState(Arc::new(App {
@@ -146,6 +147,7 @@ impl Application {
                 settings.limits.rate_burst,
             )
             .map(|limiter| limiter.shared_through(shared)),
+            sockets: Arc::new(tokio::sync::Semaphore::new(settings.limits.connections)),
             limits: settings.limits,
             draining: AtomicBool::new(false),
             metrics_apart: metrics_listener.is_some(),
@@ -199,6 +201,7 @@ impl Application {
         let signal = async move {
             shutdown.await;
             state.draining.store(true, Ordering::SeqCst);
+            state.answer.close_streams();
             tracing::info!(
                 delay_ms = delay.as_millis() as u64,
                 "shutting down: /readyz answers 503 from now on"

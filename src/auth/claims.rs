@@ -104,6 +104,8 @@ pub(crate) struct Caller {
     pub subject: Option<String>,
     /// The customers this caller may see.
     pub access: CustomerAccess,
+    /// When the token expires (its `exp`, Unix seconds): a stream opened with it ends then.
+    pub expires_at: Option<u64>,
     scopes: Vec<String>,
 }
 
@@ -149,6 +151,7 @@ impl Caller {
         Ok(Self {
             subject: claims.get("sub").and_then(Value::as_str).map(str::to_owned),
             access,
+            expires_at: claims.get("exp").and_then(Value::as_u64),
             scopes,
         })
     }

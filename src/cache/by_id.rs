@@ -10,7 +10,12 @@ use std::{
 use futures::future;
 use tracing::Instrument;
 
-use super::{CustomerMap, CustomerStore, Provenance, Served, Staleness, stale::Stamped, wait};
+use super::{
+    CustomerMap, CustomerStore, Provenance, Served, Staleness,
+    live::{self, Topic},
+    stale::Stamped,
+    wait,
+};
 use crate::{
     clock::Clock,
     domain::{Customer, RawCustomer},
@@ -43,7 +48,8 @@ impl ByIds {
 impl CustomerStore {
     /// The customers among `ids`, waiting for the upstream until `deadline` at most.
     pub(crate) async fn customers(&self, ids: &[String], deadline: Instant) -> Served<ByIds> {
-        if let Some(Served { value, provenance }) = self.cached_snapshot().await {
+        if let Some(Served { value, provenance }) = self.cached_snapshot(deadline).await {
+            live::read(|| Topic::Snapshot);
             let found = ids
                 .iter()
                 .filter_map(|id| Some((id.clone(), Arc::clone(value.customer(id)?))))
@@ -56,7 +62,10 @@ impl CustomerStore {
                 provenance,
             };
         }
-        let (mut found, missing, oldest) = self.cached_customers(ids).await;
+        for id in ids {
+            live::read(|| Topic::Customer(id.as_str().into()));
+        }
+        let (mut found, missing, oldest) = self.cached_customers(ids, deadline).await;
         let mut unknown = None;
         if !missing.is_empty()
             && let Err(error) = self.fetch_missing(&missing, deadline, &mut found).await
@@ -70,11 +79,45 @@ impl CustomerStore {
     }
 
     /// The customers among `ids` in the customer cache, the ids it does not hold, and the
-    /// oldest stale entry used; stale entries are refreshed in the background.
+    /// oldest stale entry used; stale entries are refreshed in the background (for a live
+    /// answer's refreshing evaluation, waited for until `deadline`, then looked up again).
     async fn cached_customers(
         &self,
         ids: &[String],
+        deadline: Instant,
     ) -> (CustomerMap, Vec<String>, Option<Staleness>) {
+        let (found, missing, oldest, stale_ids) = self.look_up_customers(ids).await;
+        if stale_ids.is_empty() {
+            return (found, missing, oldest);
+        }
+        let (flights, _) = self.customer_flights.join_or_start(
+            &stale_ids,
+            |_| false,
+            |ids| self.traced_fetch(ids),
+        );
+        if !live::refreshing() {
+            return (found, missing, oldest);
+        }
+        let budget = self.upstream.deadline();
+        let refreshed = future::join_all(
+            flights
+                .into_iter()
+                .map(|flight| wait(flight, deadline, budget)),
+        )
+        .await;
+        if refreshed.iter().any(Result::is_err) {
+            return (found, missing, oldest);
+        }
+        let (found, missing, oldest, _) = self.look_up_customers(ids).await;
+        (found, missing, oldest)
+    }
+
+    /// The customer cache's entries for `ids`: those found, the ids it does not hold, the
+    /// oldest stale entry used, and the stale ids due for a refresh.
+    async fn look_up_customers(
+        &self,
+        ids: &[String],
+    ) -> (CustomerMap, Vec<String>, Option<Staleness>, Vec<String>) {
         let mut found = CustomerMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         let mut stale_ids = Vec::new();
@@ -98,14 +141,7 @@ impl CustomerStore {
                 found.insert(id.clone(), customer);
             }
         }
-        if !stale_ids.is_empty() {
-            self.customer_flights.join_or_start(
-                &stale_ids,
-                |_| false,
-                |ids| self.traced_fetch(ids),
-            );
-        }
-        (found, missing, oldest)
+        (found, missing, oldest, stale_ids)
     }
 
     /// Fetches the `missing` ids (joining fetches already under way) into `found`, waiting

@@ -16,7 +16,12 @@ use std::{
 use futures::future;
 use moka::sync::Cache;
 
-use super::{CustomerStore, Provenance, Staleness, stale::Stamped, waiting::wait};
+use super::{
+    CustomerStore, Provenance, Staleness,
+    live::{self, Topic},
+    stale::Stamped,
+    waiting::{Fetched, wait},
+};
 use crate::{
     clock::Clock,
     domain::partner::{CustomerDetails, RawCustomerDetails},
@@ -51,6 +56,7 @@ impl CustomerStore {
         deadline: Instant,
     ) -> Result<(DetailsMap, Provenance), Arc<UpstreamError>> {
         if let Some(listing) = self.fresh_details_listing() {
+            live::read(|| Topic::DetailsListing);
             self.metrics.cache_lookup("details", true);
             let found = ids
                 .iter()
@@ -63,6 +69,7 @@ impl CustomerStore {
         let (mut missing, mut refresh, mut oldest) = (Vec::new(), Vec::new(), None);
         let mut fresh = Provenance::default();
         for id in ids {
+            live::read(|| Topic::Details(id.as_str().into()));
             let Some(entry) = self.kept_details(id, now) else {
                 missing.push(id.clone());
                 continue;
@@ -87,12 +94,16 @@ impl CustomerStore {
             self.metrics.stale_served("details", staleness.reason());
         }
         if !refresh.is_empty() {
-            // The refresh runs in a task of its own; nobody waits for it here.
-            let _refresh = self.details_flights.join_or_start(
+            // The refresh runs in a task of its own; only a live answer's refreshing
+            // evaluation waits for it, then looks again (the refreshed entries are fresh).
+            let (refreshing, _) = self.details_flights.join_or_start(
                 &refresh,
                 |_| false,
                 |ids| self.read_details(ids),
             );
+            if live::refreshing() && self.refreshed(refreshing, deadline).await {
+                return Box::pin(self.details(ids, deadline)).await;
+            }
         }
         if missing.is_empty() {
             return Ok((found, provenance(fresh, oldest)));
@@ -121,6 +132,23 @@ impl CustomerStore {
             found.insert(id, entry.and_then(|entry| entry.value));
         }
         Ok((found, provenance(fresh, oldest)))
+    }
+
+    /// Waits until `deadline` for the details reads `flights`; whether every one succeeded.
+    async fn refreshed(
+        &self,
+        flights: Vec<crate::flight::Flight<Fetched<()>>>,
+        deadline: Instant,
+    ) -> bool {
+        let budget = self.upstream.deadline();
+        future::join_all(
+            flights
+                .into_iter()
+                .map(|flight| wait(flight, deadline, budget)),
+        )
+        .await
+        .iter()
+        .all(Result::is_ok)
     }
 
     /// Whether customer `id`'s details are cached fresh, alone or in the whole listing (a

@@ -16,6 +16,7 @@ use std::{
 use super::{
     CustomerStore, Served,
     keyed::{Keyed, Lifetime, settle},
+    live::{self, Topic},
 };
 use crate::{
     clock::Clock,
@@ -70,6 +71,7 @@ impl CustomerStore {
         &self,
         deadline: Instant,
     ) -> Result<Served<Arc<DetailsIndex>>, Arc<UpstreamError>> {
+        live::read(|| Topic::DetailsListing);
         let life = Lifetime {
             ttl: self.ttl,
             kept: self.kept,
@@ -97,9 +99,10 @@ impl CustomerStore {
     }
 
     /// The requests reading the listing is expected to make for `customers` customers (one
-    /// when their number is unknown): none while it is cached fresh, else one a page.
-    pub(crate) fn details_listing_requests(&self, customers: Option<usize>) -> u64 {
-        if self.fresh_details_listing().is_some() {
+    /// when their number is unknown): none while it is cached fresh (unless priced `cold`, as
+    /// if nothing were cached), else one a page.
+    pub(crate) fn details_listing_requests(&self, customers: Option<usize>, cold: bool) -> u64 {
+        if !cold && self.fresh_details_listing().is_some() {
             return 0;
         }
         customers.map_or(1, |count| {

@@ -11,7 +11,7 @@ use std::{
 use moka::sync::Cache;
 
 use super::{
-    Provenance, Served,
+    Provenance, Served, live,
     stale::Stamped,
     waiting::{Fetched, wait},
 };
@@ -73,10 +73,17 @@ where
             metrics.cache_lookup(cache, true);
             let stale = entry.staleness(life.ttl, now);
             if let Some(staleness) = &stale {
-                metrics.stale_served(cache, staleness.reason());
                 if entry.refresh_due(now) {
-                    let (_refresh, _) = self.flights.join_or_start_one(key, &fill);
+                    let (refresh, _) = self.flights.join_or_start_one(key.clone(), &fill);
+                    // A live answer's refreshing evaluation waits for the new value.
+                    if live::refreshing()
+                        && let Ok(value) = wait(refresh, deadline, budget).await
+                    {
+                        let provenance = self.provenance_of(&key, life);
+                        return Ok(Served { value, provenance });
+                    }
                 }
+                metrics.stale_served(cache, staleness.reason());
             }
             let provenance = match stale {
                 None => Provenance::keyed(entry.fresh_until(life.ttl)),
@@ -93,13 +100,17 @@ where
             metrics.flight_join(cache);
         }
         let value = wait(flight, deadline, budget).await?;
-        // Fresh until the entry the fill kept expires; the value is that entry's (fills keep
-        // what they return), unless it was not kept.
-        let provenance = match self.entries.get(&key) {
+        let provenance = self.provenance_of(&key, life);
+        Ok(Served { value, provenance })
+    }
+
+    /// The provenance of a value a fill of `key` just gave: fresh until the entry the fill
+    /// kept expires (fills keep what they return), unless it was not kept.
+    fn provenance_of(&self, key: &K, life: Lifetime) -> Provenance {
+        match self.entries.get(key) {
             Some(entry) => Provenance::keyed(entry.fresh_until(life.ttl)),
             None => Provenance::elsewhere(None),
-        };
-        Ok(Served { value, provenance })
+        }
     }
 
     /// `key`'s value while it is fresh at `now`, with no fill.

@@ -31,6 +31,7 @@ mod details;
 mod details_listing;
 mod fill;
 mod keyed;
+pub(crate) mod live;
 mod reads;
 mod settings;
 mod stale;
@@ -49,6 +50,7 @@ use tracing::Instrument;
 
 pub(crate) use by_id::ByIds;
 pub(crate) use details_listing::DetailsIndex;
+pub(crate) use live::Topic;
 pub(crate) use reads::{Read, ReadValue};
 pub(crate) use settings::CacheSettings;
 #[cfg(test)]
@@ -206,8 +208,9 @@ impl CustomerStore {
         deadline: Instant,
         early: impl FnMut(&[Arc<Customer>]) -> Option<R> + Send,
     ) -> Result<Listing<R>, Arc<UpstreamError>> {
+        live::read(|| Topic::Snapshot);
         loop {
-            if let Some(served) = self.cached_snapshot().await {
+            if let Some(served) = self.cached_snapshot(deadline).await {
                 return Ok(Listing::Whole(served));
             }
             self.metrics.cache_lookup("snapshot", false);
@@ -257,21 +260,31 @@ impl CustomerStore {
         None
     }
 
-    /// The cached snapshot when usable, starting a refresh when it is stale.
-    async fn cached_snapshot(&self) -> Option<Served<Arc<Snapshot>>> {
+    /// The cached snapshot when usable, starting a refresh when it is stale (and, for a live
+    /// answer's refreshing evaluation, waiting for that refresh until `deadline`).
+    async fn cached_snapshot(&self, deadline: Instant) -> Option<Served<Arc<Snapshot>>> {
         let entry = self.kept_snapshot().await?;
         self.metrics.cache_lookup("snapshot", true);
         let now = self.clock.now();
         let stale = entry.staleness(self.ttl, now);
-        if let Some(staleness) = &stale {
-            self.metrics.stale_served("snapshot", staleness.reason());
-        }
         if stale.is_some() && entry.refresh_due(now) {
-            self.snapshot_flights.join_or_start(
+            let (flights, _) = self.snapshot_flights.join_or_start(
                 &[()],
                 |_| false,
                 |_| self.fetch_snapshot().instrument(fetch_span(1)),
             );
+            if live::refreshing()
+                && let Some(flight) = flights.into_iter().next()
+                && let Ok(snapshot) = wait(flight, deadline, self.upstream.deadline()).await
+            {
+                return Some(Served {
+                    provenance: Provenance::snapshot(snapshot.generation(), None),
+                    value: snapshot,
+                });
+            }
+        }
+        if let Some(staleness) = &stale {
+            self.metrics.stale_served("snapshot", staleness.reason());
         }
         Some(Served {
             provenance: Provenance::snapshot(entry.value.generation(), stale),
@@ -293,6 +306,11 @@ impl CustomerStore {
     /// Now, by the store's clock (which tests move).
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    /// Completes once the store's clock reads `at`.
+    pub(crate) async fn sleep_until(&self, at: Instant) {
+        self.clock.sleep_until(at).await;
     }
 
     /// The generation of the cached snapshot while it is fresh, and how long it stays so (an

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     CustomerStore, Served,
     keyed::{Keyed, Lifetime, settle},
+    live::{self, Topic},
     stale::Stamped,
 };
 use crate::{
@@ -107,7 +108,7 @@ impl ReadTimes {
     }
 
     /// How long `read` is fresh.
-    fn ttl(&self, read: Read) -> Duration {
+    pub(super) fn ttl(&self, read: Read) -> Duration {
         match read {
             Read::Jobs(_) => self.jobs_ttl,
             Read::Seats(_) | Read::Coverage => self.ttl,
@@ -177,6 +178,7 @@ impl CustomerStore {
         deadline: Instant,
     ) -> Result<Served<ReadValue>, Arc<UpstreamError>> {
         let key: ReadKey = (Arc::from(customer), read);
+        live::read(|| Topic::Read(key.clone()));
         let life = Lifetime {
             ttl: self.read_times.ttl(read),
             kept: self.read_times.kept(read),

@@ -154,6 +154,10 @@ fn callers(s: &Settings) -> Vec<(&'static str, String)> {
             "GATEWAY_LIMITS_UPSTREAM_REQUESTS",
             l.upstream_requests.to_string(),
         ),
+        (
+            "GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER",
+            l.subscriptions_per_caller.to_string(),
+        ),
     ]
 }
 

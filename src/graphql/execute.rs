@@ -67,6 +67,8 @@ pub(crate) struct Answer {
     pub failed: bool,
     /// The answer quotes the request id (an internal error), so it is never shared or kept.
     pub quotes_id: bool,
+    /// An error in it is the upstream's (`UPSTREAM_*`): a live answer sends nothing new then.
+    pub upstream_fault: bool,
     /// Where its data came from: the snapshot and its staleness.
     pub provenance: Provenance,
     /// The operation's name, for metrics.
@@ -173,6 +175,7 @@ fn fast_answer(
     for error in &mut errors {
         quotes_id |= classify(error, false, false, options.request_id);
     }
+    let upstream_fault = upstream_fault(&errors);
     let provenance = scope.reads.provenance();
     let extensions = extensions(provenance, prepared.cost, made(options.calls_before));
     // Serialising these async-graphql types cannot fail: no map has a non-text key.
@@ -193,6 +196,7 @@ fn fast_answer(
         class: AnswerClass::Data,
         failed: !errors.is_empty(),
         quotes_id,
+        upstream_fault,
         provenance,
         operation: prepared.operation,
         executor: Executor::Fast,
@@ -262,6 +266,7 @@ async fn reference(
         ExecuteError::Unserialisable
     })?;
     let failed = !response.errors.is_empty();
+    let upstream_fault = upstream_fault(&response.errors);
     // The value tree of a very large answer is the bulk of its memory: give it back now.
     drop(response);
     if body.len() >= crate::memory::LARGE_ANSWER_BYTES {
@@ -276,6 +281,7 @@ async fn reference(
         },
         failed,
         quotes_id,
+        upstream_fault,
         provenance,
         operation,
         executor: Executor::Reference,
@@ -327,6 +333,17 @@ async fn run_reference(
         );
     }
     Ok((response, request_error))
+}
+
+/// Whether any of `errors` is the upstream's.
+fn upstream_fault(errors: &[async_graphql::ServerError]) -> bool {
+    errors.iter().any(|error| {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|codes| codes.get("code"));
+        matches!(code, Some(async_graphql::Value::String(code)) if code.starts_with("UPSTREAM_"))
+    })
 }
 
 /// Gives every variable the request leaves out its default: async-graphql applies defaults

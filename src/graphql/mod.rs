@@ -17,6 +17,7 @@ mod execute;
 mod fast;
 mod fields;
 mod limits;
+mod live;
 mod node;
 mod operation;
 mod page;
@@ -25,6 +26,7 @@ mod query;
 mod request;
 mod scalars;
 mod sdl;
+mod subscription;
 mod table;
 mod types;
 pub(crate) mod validate;
@@ -32,16 +34,18 @@ mod variables;
 
 use std::{sync::Arc, time::Instant};
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, dataloader::DataLoader};
+use async_graphql::{EmptyMutation, Schema, dataloader::DataLoader};
 
 #[cfg(test)]
 pub(crate) use execute::Executor;
 pub(crate) use execute::{Answer, AnswerClass, ExecuteError, ExecuteOptions, execute};
 pub(crate) use limits::measure;
 pub use limits::{ListSizes, QueryLimits, Refusal, check as check_limits};
-pub(crate) use operation::{chosen as chosen_operation, is_mutation};
+pub(crate) use live::{LivePlan, Opener, Opening};
+pub(crate) use operation::{chosen as chosen_operation, is_mutation, is_subscription};
 pub(crate) use query::Query;
 pub(crate) use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
+pub(crate) use subscription::Subscription;
 pub use table::{PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS};
 
 use crate::{
@@ -51,13 +55,13 @@ use crate::{
 };
 
 /// The gateway's executable schema.
-pub(crate) type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub(crate) type GatewaySchema = Schema<Query, EmptyMutation, Subscription>;
 
 /// The schema, answering from `store`. Without `introspection`, `__schema` and `__type` are
 /// refused and validation errors suggest no names ("Did you mean"), since a schema can be
 /// recovered from suggestions alone.
 pub(crate) fn build_schema(store: Arc<CustomerStore>, introspection: bool) -> GatewaySchema {
-    let builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(store);
+    let builder = Schema::build(Query, EmptyMutation, Subscription).data(store);
     if introspection {
         builder.finish()
     } else {
@@ -92,9 +96,8 @@ pub(crate) fn for_caller(
     // the request, and its count of upstream calls.
     let span = tracing::Span::current();
     let spawner = move |batch| {
-        tokio::spawn(crate::calls::carried(tracing::Instrument::instrument(
-            batch,
-            span.clone(),
+        tokio::spawn(crate::cache::live::carried(crate::calls::carried(
+            tracing::Instrument::instrument(batch, span.clone()),
         )))
     };
     let loader = DataLoader::new(
@@ -112,7 +115,7 @@ pub(crate) fn for_caller(
 /// `@cost` and `@listSize` directives.
 pub fn sdl() -> String {
     sdl::with_cost_directives(
-        &Schema::build(Query, EmptyMutation, EmptySubscription)
+        &Schema::build(Query, EmptyMutation, Subscription)
             .finish()
             .sdl(),
     )

@@ -29,6 +29,12 @@ pub(crate) fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> 
         .is_some_and(|(_, operation)| operation.node.ty == OperationType::Mutation)
 }
 
+/// Whether the operation the request runs is a subscription.
+pub(crate) fn is_subscription(document: &ExecutableDocument, name: Option<&str>) -> bool {
+    chosen(document, name)
+        .is_some_and(|(_, operation)| operation.node.ty == OperationType::Subscription)
+}
+
 #[cfg(test)]
 mod tests {
     use async_graphql::parser::parse_query;
@@ -43,6 +49,8 @@ mod tests {
         let two = parse_query("query A { __typename } mutation B { __typename }").unwrap();
         assert!(chosen(&two, None).is_none(), "two operations and no name");
         assert!(is_mutation(&two, Some("B")) && !is_mutation(&two, Some("A")));
+        let live = parse_query("subscription C { customers { totalCount } }").unwrap();
+        assert!(is_subscription(&live, None) && !is_subscription(&one, None));
         let anonymous = parse_query("{ __typename }").unwrap();
         assert!(chosen(&anonymous, None).unwrap().0.is_none());
     }

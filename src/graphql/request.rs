@@ -16,7 +16,9 @@ use async_graphql::{
 use moka::sync::Cache;
 use serde_json::{Map, Value};
 
-use super::{QueryLimits, Refusal, chosen_operation, is_mutation, measure};
+use super::{
+    QueryLimits, Refusal, chosen_operation, is_mutation, is_subscription, limits::Pricing, measure,
+};
 use crate::{auth::CustomerAccess, cache::CustomerStore};
 
 /// The GraphQL-over-HTTP parameters of one request, each of the right JSON type.
@@ -60,6 +62,15 @@ pub(super) struct Document {
 }
 
 impl Document {
+    /// A document not yet validated.
+    pub(super) fn new(parsed: ExecutableDocument) -> Self {
+        Self {
+            parsed,
+            valid: AtomicBool::new(false),
+            answer_bytes: AtomicUsize::new(0),
+        }
+    }
+
     /// Whether async-graphql has validated the document.
     pub(super) fn is_valid(&self) -> bool {
         self.valid.load(Ordering::Relaxed)
@@ -108,11 +119,7 @@ impl Documents {
         if let Some(document) = self.0.get(query) {
             return Some(document);
         }
-        let document = Arc::new(Document {
-            parsed: parse_query(query).ok()?,
-            valid: AtomicBool::new(false),
-            answer_bytes: AtomicUsize::new(0),
-        });
+        let document = Arc::new(Document::new(parse_query(query).ok()?));
         self.0.insert(query.into(), Arc::clone(&document));
         Some(document)
     }
@@ -121,8 +128,8 @@ impl Documents {
 /// A request with its document parsed, when it parses (execution then reports why not).
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    request: async_graphql::Request,
-    document: Option<Arc<Document>>,
+    pub(super) request: async_graphql::Request,
+    pub(super) document: Option<Arc<Document>>,
     report_cost: bool,
 }
 
@@ -146,6 +153,13 @@ impl Parsed {
     pub(crate) fn is_mutation(&self) -> bool {
         self.document.as_ref().is_some_and(|document| {
             is_mutation(&document.parsed, self.request.operation_name.as_deref())
+        })
+    }
+
+    /// Whether the operation to run is a subscription (answered only over a stream).
+    pub(crate) fn is_subscription(&self) -> bool {
+        self.document.as_ref().is_some_and(|document| {
+            is_subscription(&document.parsed, self.request.operation_name.as_deref())
         })
     }
 
@@ -174,13 +188,17 @@ impl Parsed {
                     .and_then(|(name, _)| name)
                     .map(|name| name.to_string());
             }
+            let pricing = Pricing {
+                access,
+                cold: false,
+            };
             let measured = measure(
                 document,
                 request.operation_name.as_deref(),
                 &request.variables,
                 limits,
                 store,
-                access,
+                pricing,
                 deadline,
             )
             .await?;

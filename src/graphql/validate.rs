@@ -5,11 +5,11 @@
 use std::sync::{Arc, LazyLock};
 
 use async_graphql::{
-    EmptyMutation, EmptySubscription, Response, Schema,
+    EmptyMutation, Response, Schema,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
 };
 
-use super::query::Query;
+use super::{query::Query, subscription::Subscription};
 
 /// An extension that stops every request after validation.
 struct ValidateOnly;
@@ -32,12 +32,11 @@ impl Extension for ValidateOnly {
     }
 }
 
-static VALIDATING: LazyLock<Schema<Query, EmptyMutation, EmptySubscription>> =
-    LazyLock::new(|| {
-        Schema::build(Query, EmptyMutation, EmptySubscription)
-            .extension(ValidateOnly)
-            .finish()
-    });
+static VALIDATING: LazyLock<Schema<Query, EmptyMutation, Subscription>> = LazyLock::new(|| {
+    Schema::build(Query, EmptyMutation, Subscription)
+        .extension(ValidateOnly)
+        .finish()
+});
 
 /// Why `document` does not parse or validate against the schema, if it does not.
 pub(crate) async fn problem(document: &str) -> Option<String> {
@@ -61,5 +60,14 @@ mod tests {
         assert!(unknown.contains("nope"), "{unknown}");
         assert!(problem("{ customers {").await.is_some());
         assert!(problem("mutation { x }").await.is_some());
+        assert_eq!(
+            problem("subscription { customer(id: \"1\") { id } }").await,
+            None
+        );
+        assert!(
+            problem("subscription { customers(last: 1) { totalCount } }")
+                .await
+                .is_some()
+        );
     }
 }

@@ -19,7 +19,7 @@ use super::AppState;
 use crate::{calls, noted};
 
 /// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
-const TARGET: &str = "elements_gateway::access";
+pub(super) const TARGET: &str = "elements_gateway::access";
 
 /// Writes the request's line once it is answered.
 pub(super) async fn log(State(state): State<AppState>, request: Request, next: Next) -> Response {

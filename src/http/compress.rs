@@ -22,9 +22,12 @@ pub(super) const MIN_BYTES: u16 = 1024;
 /// The memo's [`QUALITY`] as tower-http takes it.
 pub(super) const LEVEL: CompressionLevel = CompressionLevel::Precise(QUALITY as i32);
 
-/// Which answers tower-http compresses: [`MIN_BYTES`] or more, and not images.
+/// Which answers tower-http compresses: [`MIN_BYTES`] or more, not images, and not an event
+/// stream (whose events must leave as they come, not when a compressed block fills).
 pub(super) fn predicate() -> impl Predicate {
-    SizeAbove::new(MIN_BYTES).and(NotForContentType::IMAGES)
+    SizeAbove::new(MIN_BYTES)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::const_new("text/event-stream"))
 }
 
 /// The coding a request accepts, by its `Accept-Encoding`: the highest `q` (br on a tie),

@@ -52,6 +52,11 @@ pub(crate) enum HttpError {
     /// (answered like a request error), or 400.
     #[error(transparent)]
     Persisted(#[from] PersistedError),
+    /// The caller holds the most subscriptions allowed (429).
+    #[error(
+        "this caller already holds {0} open subscriptions (GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER): close one first"
+    )]
+    TooManySubscriptions(usize),
     /// The caller used up its rate limit (429, with `Retry-After`).
     #[error("too many requests from this caller (GATEWAY_LIMITS_RATE_PER_MINUTE): retry after {}s", retry_secs(*.0))]
     RateLimited(Duration),
@@ -92,6 +97,8 @@ impl HttpError {
             AnswerError::BadRequest(detail) => Self::BadRequest(detail),
             AnswerError::QueryTooLarge(limit) => Self::QueryTooLarge(limit),
             AnswerError::MutationNotSafe => Self::MethodNotAllowed(error.to_string()),
+            AnswerError::SubscriptionNeedsStream => Self::BadRequest(error.to_string()),
+            AnswerError::TooManySubscriptions(limit) => Self::TooManySubscriptions(limit),
             AnswerError::Persisted(error) => Self::Persisted(error),
             AnswerError::Refused(refusal) => Self::Refused(refusal),
             AnswerError::Timeout(limit) => Self::Timeout(limit),
@@ -116,7 +123,7 @@ impl HttpError {
             Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::QueryTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::TooManySubscriptions(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -142,6 +149,7 @@ impl HttpError {
             Self::QueryTooLarge(_) => "QUERY_TOO_LARGE",
             Self::HeadersTooLarge(_) => "HEADERS_TOO_LARGE",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::TooManySubscriptions(_) => "TOO_MANY_SUBSCRIPTIONS",
             Self::Refused(refusal) => refusal.code(),
             Self::Persisted(error) => error.code(),
             Self::Timeout(_) => "TIMEOUT",
@@ -150,16 +158,21 @@ impl HttpError {
         }
     }
 
-    /// The response, in `media` (the type the caller accepts, where known).
-    pub(crate) fn respond(self, media: ResponseMedia) -> Response {
+    /// The GraphQL-shaped body: the error's message and code (and the request id it quotes).
+    pub(crate) fn body(&self) -> String {
         let mut extensions = json!({ "code": self.code() });
-        if let Self::Internal(Some(id)) = &self {
+        if let Self::Internal(Some(id)) = self {
             extensions["requestId"] = id.as_str().into();
         }
-        let body = json!({
+        json!({
             "errors": [{ "message": self.to_string(), "extensions": extensions }]
-        });
-        let mut response = (self.status(media), body.to_string()).into_response();
+        })
+        .to_string()
+    }
+
+    /// The response, in `media` (the type the caller accepts, where known).
+    pub(crate) fn respond(self, media: ResponseMedia) -> Response {
+        let mut response = (self.status(media), self.body()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, media.content_type());
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

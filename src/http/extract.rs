@@ -70,6 +70,15 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.as_bytes());
+    authenticate_token(state, authorization).await
+}
+
+/// Verifies an `Authorization` value (`Bearer …`) and takes one request from the caller's
+/// rate limit: what every transport does before anything else.
+pub(super) async fn authenticate_token(
+    state: &AppState,
+    authorization: Option<&[u8]>,
+) -> Result<Caller, HttpError> {
     let caller = state
         .authenticator
         .verify(authorization)
@@ -79,19 +88,26 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, H
             tracing::info!(reason = error.reason(), "caller refused");
             HttpError::Auth(error)
         })?;
-    if let Some(limiter) = &state.rate_limiter {
-        let key = rate_key(caller.subject.as_deref(), authorization.unwrap_or_default());
-        limiter
-            .acquire(&key)
-            .await
-            .map_err(HttpError::RateLimited)?;
-    }
+    let key = rate_key(caller.subject.as_deref(), authorization.unwrap_or_default());
+    take_rate(state, &key).await?;
     Ok(caller)
 }
 
-/// Whose bucket a request is taken from: the token's `sub`, or for a token without one the
-/// token itself (by digest, so no token is kept), never one bucket shared by all of them.
-fn rate_key(subject: Option<&str>, authorization: &[u8]) -> String {
+/// Takes one request from the rate limit of the caller `key` names, when there is a limit.
+pub(super) async fn take_rate(state: &AppState, key: &str) -> Result<(), HttpError> {
+    match &state.rate_limiter {
+        Some(limiter) => limiter
+            .acquire(&key.to_owned())
+            .await
+            .map_err(HttpError::RateLimited),
+        None => Ok(()),
+    }
+}
+
+/// Whose bucket a request is taken from (and whose subscriptions it holds): the token's `sub`,
+/// or for a token without one the token itself (by digest, so no token is kept), never one
+/// bucket shared by all of them.
+pub(super) fn rate_key(subject: Option<&str>, authorization: &[u8]) -> String {
     match subject {
         Some(subject) => format!("sub:{subject}"),
         None => {
@@ -125,6 +141,17 @@ async fn read_body(
     body: Body,
 ) -> Result<JsonBody, HttpError> {
     let media = ResponseMedia::negotiate(headers)?;
+    let text = read_json(state, headers, body).await?;
+    Ok(JsonBody { media, text })
+}
+
+/// A POST's JSON body: declared as JSON, not empty, within the size limit, arrived within the
+/// request deadline.
+pub(super) async fn read_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, HttpError> {
     require_json_body(headers)?;
     let limit = state.limits.body_bytes;
     // A body trickled in byte by byte must not hold the connection past the deadline.
@@ -146,5 +173,5 @@ async fn read_body(
             "the request body is empty: send a JSON object with a `query`".into(),
         ));
     }
-    Ok(JsonBody { media, text })
+    Ok(text)
 }

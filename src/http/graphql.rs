@@ -5,7 +5,7 @@
 use axum::{
     Extension,
     body::Bytes,
-    extract::{FromRequestParts, RawQuery, Request, State},
+    extract::{FromRequest, FromRequestParts, RawQuery, Request, State, ws::WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -15,27 +15,42 @@ use super::{
     error::HttpError,
     extract::{Authed, JsonBody, Refused},
     graphiql,
-    media::{ResponseMedia, wants_html},
+    media::{ResponseMedia, wants_event_stream, wants_html},
     request_id::RequestId,
+    sse, ws,
 };
 use crate::{
     answer::{AnswerError, Reply},
     graphql::{Answer, AnswerClass},
 };
 
-/// `POST /graphql` with a JSON body.
+/// `POST /graphql` with a JSON body: one answer, or with `Accept: text/event-stream` a
+/// stream of them ([`sse`]).
 pub(super) async fn post(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    Authed(caller): Authed,
-    headers: HeaderMap,
-    JsonBody { media, text }: JsonBody,
+    request: Request,
 ) -> Response {
+    if wants_event_stream(request.headers()) {
+        return sse::post(state, id, request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
+        Ok(authed) => authed,
+        Err(refused) => return refused.into_response(),
+    };
+    let headers = parts.headers.clone();
+    let JsonBody { media, text } =
+        match JsonBody::from_request(Request::from_parts(parts, body), &state).await {
+            Ok(body) => body,
+            Err(refused) => return refused.into_response(),
+        };
     let replied = state.answer.post(&caller.access, text, id.as_str()).await;
     respond(&state, media, replied, &headers, id)
 }
 
-/// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
+/// `GET /graphql`: GraphiQL for a browser, a WebSocket for a client asking to upgrade
+/// ([`ws`]), otherwise a query from the URL.
 pub(super) async fn get(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
@@ -45,6 +60,12 @@ pub(super) async fn get(
         return graphiql::page(state.answer.safelist_only());
     }
     let (mut parts, _) = request.into_parts();
+    if parts.headers.contains_key(header::UPGRADE) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => ws::upgrade(state, id, upgrade, &parts.headers).await,
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
         Ok(authed) => authed,
         Err(refused) => return refused.into_response(),

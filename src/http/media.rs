@@ -79,6 +79,21 @@ pub(super) fn wants_html(headers: &HeaderMap) -> bool {
         })
 }
 
+/// Whether the request asks for an event stream (GraphQL over SSE).
+pub(super) fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| {
+            accept.split(',').any(|range| {
+                range
+                    .trim()
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+            })
+        })
+}
+
 /// Refuses a POST whose body is not declared as UTF-8 JSON.
 pub(super) fn require_json_body(headers: &HeaderMap) -> Result<(), MediaError> {
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else {

@@ -18,6 +18,9 @@ mod rate;
 mod request_id;
 mod server;
 mod settings;
+mod sse;
+mod streams;
+mod ws;
 
 use std::{
     ops::Deref,
@@ -70,6 +73,9 @@ pub(crate) struct App {
     pub rate_limiter: Option<RateLimiter>,
     /// Set once shutdown has begun: `/readyz` answers 503 from then on.
     pub draining: AtomicBool,
+    /// One permit per open WebSocket (`GATEWAY_LIMITS_CONNECTIONS` of them): an upgraded
+    /// connection leaves the listener's count, and is held to the same bound here.
+    pub sockets: Arc<tokio::sync::Semaphore>,
     /// `/metrics` is served on its own listener (`GATEWAY_METRICS_LISTEN`), not with the API.
     pub metrics_apart: bool,
     /// `GATEWAY_LOG_REQUESTS`: one access-log line per request.

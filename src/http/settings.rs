@@ -71,6 +71,10 @@ pub struct Limits {
     /// estimated to make (default 200; 0 allows only answers the cache holds).
     #[serde(deserialize_with = "de::number::<_, usize, 0, 1_000_000>")]
     pub upstream_requests: usize,
+    /// `GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER`: most subscriptions one caller (token `sub`)
+    /// may hold open at once, over every transport (default 20; 0 refuses every one).
+    #[serde(deserialize_with = "de::number::<_, usize, 0, 100_000>")]
+    pub subscriptions_per_caller: usize,
 }
 
 impl Limits {
@@ -105,6 +109,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             connections: 4096,
             upstream_requests: 200,
+            subscriptions_per_caller: 20,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! grow the series without bound.
 
 mod events;
+mod live;
 mod persisted;
 mod redis;
 
@@ -44,6 +45,7 @@ pub(crate) struct Metrics {
     cache: CacheSeries,
     keys: KeySeries,
     redis: redis::RedisSeries,
+    live: live::LiveSeries,
     persisted: persisted::PersistedSeries,
 }
 
@@ -362,6 +364,7 @@ impl Default for Metrics {
             cache: CacheSeries::register(&registry),
             keys: KeySeries::register(&registry),
             redis: redis::RedisSeries::register(&registry),
+            live: live::LiveSeries::register(&registry),
             persisted: persisted::PersistedSeries::register(&registry),
             registry,
         }

@@ -114,6 +114,9 @@ struct MockState {
     partner: partner::PartnerLog,
     /// Every distinct `Authorization` value the batch endpoint has seen.
     authorizations: Mutex<HashSet<String>>,
+    /// Organisation names changed since start, by customer id (data that change under a
+    /// subscription).
+    renamed: Mutex<HashMap<String, String>>,
 }
 
 /// A running mock upstream on a loopback port; it stops when dropped.
@@ -205,6 +208,12 @@ impl MockUpstream {
         &self.state.customers
     }
 
+    /// Serves customer `id` with `organization` from now on (`PUT
+    /// /__mock/customers/{id}/organization` does the same).
+    pub fn rename(&self, id: &str, organization: &str) {
+        self.state.rename(id, organization);
+    }
+
     /// Counts of what the mock has been asked so far.
     pub fn stats(&self) -> MockStats {
         self.state.stats()
@@ -274,6 +283,7 @@ impl MockState {
         Ok(Self {
             identity: Identity::new(options.client, options.token_lifetime)?,
             authorizations: Mutex::new(HashSet::new()),
+            renamed: Mutex::default(),
             partner: partner::PartnerLog::default(),
             customers,
             positions,
@@ -289,6 +299,13 @@ impl MockState {
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
         })
+    }
+
+    fn rename(&self, id: &str, organization: &str) {
+        self.renamed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned(), organization.to_owned());
     }
 
     fn stats(&self) -> MockStats {

@@ -9,10 +9,10 @@ use std::{
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -31,6 +31,17 @@ pub(super) fn router() -> Router<Arc<MockState>> {
         .route(TOKEN_PATH, post(identity::token))
         .route("/__mock/stats", get(stats))
         .route("/__mock/fault", get(current_fault).put(set_fault))
+        .route("/__mock/customers/{id}/organization", put(rename))
+}
+
+/// `PUT /__mock/customers/{id}/organization` with the new name as the body.
+async fn rename(
+    State(state): State<Arc<MockState>>,
+    Path(id): Path<String>,
+    organization: String,
+) -> StatusCode {
+    state.rename(&id, &organization);
+    StatusCode::NO_CONTENT
 }
 
 async fn stats(State(state): State<Arc<MockState>>) -> Json<MockStats> {
@@ -150,7 +161,25 @@ async fn batch(
     if wanted.is_some() && chosen.is_empty() && state.missing_ids_as_404.load(Ordering::SeqCst) {
         return problem(StatusCode::NOT_FOUND, "no such customer");
     }
-    page(&state, &chosen, page_index, page_size)
+    let renamed = state
+        .renamed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if renamed.is_empty() {
+        return page(&state, &chosen, page_index, page_size);
+    }
+    let changed: Vec<MockCustomer> = chosen
+        .into_iter()
+        .map(|customer| {
+            let mut customer = customer.clone();
+            if let Some(organization) = renamed.get(&customer.customer_id) {
+                customer.organization.clone_from(organization);
+            }
+            customer
+        })
+        .collect();
+    page(&state, &changed, page_index, page_size)
 }
 
 /// Records the caller's `Authorization` and says whether it holds a token this mock accepts.

@@ -21,6 +21,7 @@ mod http;
 mod http_caching;
 mod inbound;
 mod lifecycle;
+mod live;
 mod mock_partner;
 mod observability;
 #[cfg(feature = "otlp")]

@@ -16,7 +16,7 @@ use crate::common::{
 const QUERY: &str = "{ customers(first: 2) { nodes { id } } }";
 const TOTAL: &str = "query Total { customers { totalCount } }";
 
-fn sha256(text: &str) -> String {
+pub(crate) fn sha256(text: &str) -> String {
     digest(&SHA256, text.as_bytes())
         .as_ref()
         .iter()
@@ -29,7 +29,7 @@ fn apq(hash: &str) -> Value {
 }
 
 /// A manifest file of `documents` in the plain `{hash: document}` form.
-fn manifest(name: &str, documents: &[&str]) -> PathBuf {
+pub(crate) fn manifest(name: &str, documents: &[&str]) -> PathBuf {
     let map: serde_json::Map<String, Value> = documents
         .iter()
         .map(|document| (format!("sha256:{}", sha256(document)), json!(document)))

@@ -18,6 +18,7 @@ fn answer(body: &str, failed: bool, provenance: Provenance) -> Answer {
         class: AnswerClass::Data,
         failed,
         quotes_id: false,
+        upstream_fault: false,
         provenance,
         operation: None,
         executor: Executor::Fast,

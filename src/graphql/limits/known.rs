@@ -14,6 +14,8 @@ pub(super) struct Store<'a> {
     store: &'a CustomerStore,
     access: &'a CustomerAccess,
     snapshot: Option<&'a Snapshot>,
+    /// Nothing counts as cached (a live answer reads everything again each TTL).
+    cold: bool,
 }
 
 impl<'a> Store<'a> {
@@ -26,18 +28,22 @@ impl<'a> Store<'a> {
             store,
             access,
             snapshot,
+            cold: false,
         }
+    }
+
+    /// The same, counting nothing as cached when `cold`.
+    pub(super) fn cold(self, cold: bool) -> Self {
+        Self { cold, ..self }
     }
 }
 
 impl Known for Store<'_> {
     fn page(&self, args: &PageArgs) -> Option<Vec<Arc<str>>> {
-        page_ids(
-            self.snapshot?,
-            self.store.fresh_details_listing(),
-            self.access,
-            args,
-        )
+        let listing = (!self.cold)
+            .then(|| self.store.fresh_details_listing())
+            .flatten();
+        page_ids(self.snapshot?, listing, self.access, args)
     }
 
     fn visible(&self) -> Option<Vec<Arc<str>>> {
@@ -57,11 +63,14 @@ impl Known for Store<'_> {
     }
 
     fn details_listing(&self) -> u64 {
-        self.store
-            .details_listing_requests(self.snapshot.map(|snapshot| snapshot.customers().len()))
+        let customers = self.snapshot.map(|snapshot| snapshot.customers().len());
+        self.store.details_listing_requests(customers, self.cold)
     }
 
     fn fresh(&self, id: &str, site: Site) -> bool {
+        if self.cold {
+            return false;
+        }
         match site {
             Site::Details => self.store.details_are_fresh(id),
             Site::Read(read) => self.store.read_is_fresh(id, read),

@@ -247,6 +247,16 @@ fn upstream_checked(estimate: u64, limits: QueryLimits) -> Result<u64, Refusal> 
     Ok(estimate)
 }
 
+/// Whom a document is priced for, and how.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pricing<'a> {
+    /// The customers the caller may see.
+    pub access: &'a CustomerAccess,
+    /// Price every upstream read as if nothing were cached: a live answer reads each of its
+    /// pieces again every TTL, so what happens to be cached now costs it the same.
+    pub cold: bool,
+}
+
 /// [`check`] with list sizes from `store`'s latest snapshot, and the upstream requests priced
 /// for `access` by what the cache holds.
 ///
@@ -261,16 +271,17 @@ pub(crate) async fn measure(
     variables: &Variables,
     limits: QueryLimits,
     store: &CustomerStore,
-    access: &CustomerAccess,
+    pricing: Pricing<'_>,
     deadline: Instant,
 ) -> Result<Option<Measure>, Refusal> {
+    let Pricing { access, cold } = pricing;
     let latest = store.latest_snapshot().await;
     let walk = |sizes| walked(document, operation_name, variables, limits, sizes);
     let Some(summary) = walk(ListSizes::new(latest.as_deref()))? else {
         return Ok(None);
     };
     let estimate = |snapshot| {
-        let known = known::Store::new(store, access, snapshot);
+        let known = known::Store::new(store, access, snapshot).cold(cold);
         upstream_checked(fanout::estimate(&summary.fan.reads, &known), limits)
     };
     let upstream = estimate(latest.as_deref())?;
@@ -290,7 +301,7 @@ pub(crate) async fn measure(
             let Some(summary) = walk(ListSizes::new(snapshot))? else {
                 return Ok(None);
             };
-            let known = known::Store::new(store, access, snapshot);
+            let known = known::Store::new(store, access, snapshot).cold(cold);
             let upstream = upstream_checked(fanout::estimate(&summary.fan.reads, &known), limits)?;
             priced(&summary, limits, upstream).map(Some)
         }

@@ -314,7 +314,7 @@ async fn introspection_sizes_hold_for_the_schema() {
     let schema = async_graphql::Schema::build(
         crate::graphql::Query,
         async_graphql::EmptyMutation,
-        async_graphql::EmptySubscription,
+        crate::graphql::Subscription,
     )
     .finish();
     let answer = schema
