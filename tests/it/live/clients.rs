@@ -17,6 +17,7 @@ use crate::common::TestGateway;
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// An open GraphQL-over-SSE response.
+#[derive(Debug)]
 pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
@@ -103,6 +104,7 @@ pub(crate) enum Received {
 }
 
 /// A `graphql-transport-ws` socket.
+#[derive(Debug)]
 pub(crate) struct Ws {
     socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
 }

@@ -151,8 +151,7 @@ async fn a_caller_holds_at_most_its_subscriptions_and_a_closed_one_frees_its_pla
     let caller = token();
     let mut first = Sse::open(&gateway, Some(&caller), CUSTOMER, id.clone())
         .await
-        .ok()
-        .unwrap();
+        .expect("a stream");
     first.answer().await;
     let mut socket = Ws::ready(&gateway, &caller).await;
     socket.subscribe("a", CUSTOMER, id.clone()).await;
@@ -177,7 +176,6 @@ async fn a_caller_holds_at_most_its_subscriptions_and_a_closed_one_frees_its_pla
     );
     Sse::open(&gateway, Some(&other), CUSTOMER, id.clone())
         .await
-        .ok()
         .expect("another caller's own");
     socket.send(json!({ "type": "complete", "id": "a" })).await;
     crate::common::eventually("the completed subscription frees its place", async || {
