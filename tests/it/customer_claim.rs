@@ -27,7 +27,7 @@ pub(crate) async fn gateway() -> TestGateway {
 }
 
 /// A token whose claim lists these customers (`None`: no claim, and the scope that sees all).
-fn token_for(ids: Option<&[String]>) -> String {
+pub(crate) fn token_for(ids: Option<&[String]>) -> String {
     let claims = match ids {
         Some(ids) => with(json!({ CLAIM: ids })),
         None => with(json!({ "scope": format!("read {ALL_CUSTOMERS}") })),

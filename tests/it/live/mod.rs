@@ -3,7 +3,9 @@
 
 mod changes;
 mod clients;
+mod faults;
 mod limits;
+mod sharing;
 
 use std::time::Duration;
 
