@@ -83,3 +83,35 @@ async fn a_query_over_a_stream_is_answered_once_and_completes() {
     assert_eq!(socket.answer("q").await, query_answer);
     assert_eq!(socket.expect("complete").await["id"], "q");
 }
+
+#[tokio::test]
+async fn partner_fields_are_live_and_jobs_are_refreshed_on_their_own_ttl() {
+    let gateway = spawn().await;
+    gateway.data("{ customers(first: 1) { totalCount } }").await;
+    let id = gateway.upstream_ids()[0].clone();
+    let query = "subscription Jobs($id: ID!) { customer(id: $id) { organization \
+        backupJobs(first: 3) { status } seats(platform: MICROSOFT_365) { assignedUserSeats } } }";
+    let mut stream = Sse::open(&gateway, Some(&token()), query, json!({ "id": id }))
+        .await
+        .expect("a stream");
+    let first = stream.answer().await;
+    assert!(
+        first["data"]["customer"]["backupJobs"].is_array(),
+        "{first}"
+    );
+    let jobs = gateway.upstream.partner_requests("jobs");
+    let seats = gateway.upstream.partner_requests("seats");
+    let listings = gateway.upstream.stats().listing_requests;
+    // Jobs are fresh for 30 s, the rest for 60 s: at 31 s only the jobs are read again.
+    gateway.advance(std::time::Duration::from_secs(31));
+    crate::common::eventually("the live answer ran again", async || {
+        gateway
+            .metric("gateway_subscription_evaluations_total")
+            .await
+            >= 2.0
+    })
+    .await;
+    assert_eq!(gateway.upstream.partner_requests("jobs"), jobs + 1);
+    assert_eq!(gateway.upstream.partner_requests("seats"), seats);
+    assert_eq!(gateway.upstream.stats().listing_requests, listings);
+}

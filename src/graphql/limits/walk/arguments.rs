@@ -35,10 +35,10 @@ impl<'a> Walk<'a> {
         let name = field.name.node.as_str();
         let mut fan = FanOut::default();
         match (parent, name) {
-            (Some("Query"), "customers") => {
+            (Some("Query" | "Subscription"), "customers") => {
                 fan.tie(sub, Customers::Page(self.page_args(field)?), &[]);
             }
-            (Some("Query"), "customer") => {
+            (Some("Query" | "Subscription"), "customer") => {
                 let ids = match self.argument(field, "id") {
                     Some(Value::String(id)) => vec![id],
                     _ => Vec::new(),

@@ -102,10 +102,9 @@ impl<'a> Walk<'a> {
 
     /// The operation's summary.
     pub(super) fn run(mut self) -> Result<Summary, Refusal> {
-        // A subscription's root fields are the query's, with the same types: priced alike.
         let root = match self.operation.ty {
-            async_graphql::parser::types::OperationType::Query
-            | async_graphql::parser::types::OperationType::Subscription => Some("Query"),
+            async_graphql::parser::types::OperationType::Query => Some("Query"),
+            async_graphql::parser::types::OperationType::Subscription => Some("Subscription"),
             async_graphql::parser::types::OperationType::Mutation => None,
         };
         self.set(&self.operation.selection_set.node, root, 1, 0)
