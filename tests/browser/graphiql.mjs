@@ -1,10 +1,11 @@
 // Opens the gateway's GraphiQL page in headless Chromium with every request off loopback
 // refused (so the page must work with no CDN), puts the demo token in the Headers tab, runs
 // a `products(filter: {expiringBefore: …})` query, checks the result pane shows products,
-// and saves a screenshot.
+// and saves a screenshot; then runs a subscription, has the sample upstream rename its
+// customer, and waits for the pane to show the new name.
 //
-// Environment: GATEWAY_URL (…/graphql), GATEWAY_TOKEN, SCREENSHOT (a PNG path),
-// CHROMIUM (default /usr/bin/chromium).
+// Environment: GATEWAY_URL (…/graphql), GATEWAY_TOKEN, UPSTREAM_URL (the sample upstream),
+// SCREENSHOT (a PNG path), CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
@@ -85,11 +86,52 @@ try {
     assert.ok(product.customer, 'each product names its customer');
   }
   await page.screenshot({ path: screenshot });
+  await subscription(page);
   assert.deepEqual(offLoopback, [], 'the page asked for nothing beyond the gateway');
   assert.deepEqual(problems, [], 'no errors in the page');
   console.log(`GraphiQL ran the query: ${products.length} products; screenshot ${screenshot}`);
 } finally {
   await browser.close();
+}
+
+/** Runs a subscription in GraphiQL and waits for the change the upstream makes to show. */
+async function subscription(page) {
+  const upstream = process.env.UPSTREAM_URL;
+  assert.ok(upstream, 'UPSTREAM_URL is required');
+  const listing = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: '{ customers(first: 1) { nodes { id } } }' }),
+  }).then((response) => response.json());
+  const id = listing.data.customers.nodes[0].id;
+  await setEditor(
+    page,
+    '.graphiql-query-editor .CodeMirror',
+    `subscription Live { customer(id: "${id}") { id organization } }`,
+  );
+  // GraphiQL reads the operation's name from the editor a moment after an edit.
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName === 'Live',
+  );
+  await page.click('.graphiql-execute-button');
+  const shows = async (text) => {
+    try {
+      await page.waitForFunction(
+        (wanted) => document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue().includes(wanted),
+        text,
+        { timeout: 30_000 },
+      );
+    } catch (error) {
+      const pane = await editorText(page, '.graphiql-response .CodeMirror');
+      throw new Error(`the result pane never showed ${text}; it shows: ${pane}`, { cause: error });
+    }
+  };
+  await shows(id);
+  const renamed = 'Renamed While Watched Ltd';
+  const put = await fetch(`${upstream}/__mock/customers/${id}/organization`, { method: 'PUT', body: renamed });
+  assert.equal(put.status, 204);
+  await shows(renamed);
+  console.log('GraphiQL ran a subscription and showed the change');
 }
 
 async function editorText(page, selector) {

@@ -2,6 +2,7 @@
 // needs nothing beyond the gateway itself.
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
+import { createClient } from 'graphql-sse';
 import 'graphiql/graphiql.css';
 import React from 'react';
 import { createRoot } from 'react-dom/client';
@@ -20,7 +21,29 @@ const defaultHeaders = `{
   "Authorization": "Bearer <paste your token here>"
 }`;
 
-const fetcher = createGraphiQLFetcher({ url: window.location.pathname });
+const url = window.location.pathname;
+const http = createGraphiQLFetcher({ url });
+
+// Whether the operation to run is a subscription.
+function isSubscription(params, documentAST) {
+  const operations = (documentAST?.definitions ?? []).filter(
+    (definition) => definition.kind === 'OperationDefinition',
+  );
+  const chosen = params.operationName
+    ? operations.find((operation) => operation.name?.value === params.operationName)
+    : operations.length === 1 && operations[0];
+  return chosen?.operation === 'subscription';
+}
+
+// Queries over HTTP; subscriptions over GraphQL over SSE (graphql-sse), with the headers of
+// the Headers tab, so the caller token reaches both. GraphiQL shows each answer as it comes.
+function fetcher(params, opts) {
+  if (!isSubscription(params, opts?.documentAST)) {
+    return http(params, opts);
+  }
+  // Stopping the run in GraphiQL ends the iteration, which closes the stream.
+  return createClient({ url, headers: opts?.headers ?? {} }).iterate(params);
+}
 
 createRoot(document.getElementById('graphiql')).render(
   React.createElement(GraphiQL, {
