@@ -5,7 +5,9 @@
 #    queries over GET, the HTTP cache (partial.mjs, frontend.mjs);
 # 2. GraphQL Code Generator's client preset makes a persisted-documents manifest from
 #    operations.graphql and schema/schema.graphql; a second demo serves only that manifest
-#    (safelist mode), and urql with graphcache walks the customers by documentId (urql.mjs).
+#    (safelist mode), and urql with graphcache walks the customers by documentId (urql.mjs);
+# 3. live answers through graphql-sse, graphql-ws and Apollo's GraphQLWsLink, against a demo
+#    whose data are fresh for a second (live.mjs).
 # Usage: tests/clients/run.sh [path/to/elements-gateway]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,3 +24,6 @@ npx graphql-codegen --config codegen.json >/dev/null
 start_demo safelist_ GATEWAY_PERSISTED_DOCUMENTS_FILE="$here/gql/persisted-documents.json" \
   GATEWAY_PERSISTED_DOCUMENTS_ONLY=true
 GATEWAY_URL="$safelist_url" GATEWAY_TOKEN="$safelist_token" MANIFEST=gql/persisted-documents.json node urql.mjs
+
+start_demo live_ GATEWAY_CACHE_TTL_SECS=1
+GATEWAY_URL="$live_url" GATEWAY_TOKEN="$live_token" UPSTREAM_URL="$live_upstream" node live.mjs
