@@ -188,8 +188,9 @@ impl Application {
     /// Serves until `shutdown` completes, then drains.
     ///
     /// Draining: `/readyz` answers 503 at once, while requests are still accepted for
-    /// `GATEWAY_SHUTDOWN_DELAY_MS` (a load balancer notices and stops sending traffic); then no
-    /// new connection is accepted, idle ones are closed, and in-flight requests get
+    /// `GATEWAY_SHUTDOWN_DELAY_MS` (a load balancer notices and stops sending traffic); then
+    /// every subscription is completed, no new connection is accepted, idle ones are closed,
+    /// and in-flight requests get
     /// `GATEWAY_SHUTDOWN_TIMEOUT_SECS` to finish before the rest are cut off.
     pub async fn run_until_stopped(
         self,
@@ -201,7 +202,6 @@ impl Application {
         let signal = async move {
             shutdown.await;
             state.draining.store(true, Ordering::SeqCst);
-            state.answer.close_streams();
             tracing::info!(
                 delay_ms = delay.as_millis() as u64,
                 "shutting down: /readyz answers 503 from now on"
@@ -211,6 +211,7 @@ impl Application {
                 timeout_secs = timeout.as_secs(),
                 "no longer accepting connections; draining in-flight requests"
             );
+            state.answer.close_streams();
             let _ = stopping.send(true);
         };
         tokio::spawn(signal);

@@ -57,7 +57,7 @@ fn access_lines(log: &str) -> Vec<Value> {
 }
 
 /// The access-log lines a JSON-logging `serve` child with `settings` wrote for `traffic`.
-async fn json_access_lines(
+pub(crate) async fn json_access_lines(
     settings: &[(&str, &str)],
     traffic: impl AsyncFnOnce(&str),
 ) -> Vec<Value> {
@@ -66,7 +66,7 @@ async fn json_access_lines(
 }
 
 /// The request id an access line was written under.
-fn request_id(line: &Value) -> &str {
+pub(crate) fn request_id(line: &Value) -> &str {
     line["spans"][0]["id"].as_str().unwrap_or_default()
 }
 

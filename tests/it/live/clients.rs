@@ -32,9 +32,20 @@ impl Sse {
         query: &str,
         variables: Value,
     ) -> Result<Self, reqwest::Response> {
+        Self::open_at(&gateway.url("/graphql"), token, query, variables).await
+    }
+
+    /// [`Sse::open`] at the GraphQL endpoint `url`.
+    pub(crate) async fn open_at(
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Self, reqwest::Response> {
         let mut request = reqwest::Client::new()
-            .post(gateway.url("/graphql"))
+            .post(url)
             .header("accept", "text/event-stream")
+            .header("x-request-id", "live-stream")
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);

@@ -5,6 +5,7 @@ mod changes;
 mod clients;
 mod faults;
 mod limits;
+mod operations;
 mod sharing;
 
 use std::time::Duration;
