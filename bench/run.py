@@ -9,10 +9,11 @@ TTL; the default limits); `--warn` adds gateways with logs at `warn`, printed ap
 comparison. Ratios come from one run on one machine: gateway and baseline alternate (A/B),
 each pinned to core 0, with wrk on core 1.
 
-    python3 bench/run.py [--secs 10] [--rounds 3] [--warn] [--only warm,varied,filter,n1,rss,stampede,start,replicas,portal]
+    python3 bench/run.py [--secs 10] [--rounds 3] [--warn] [--only warm,varied,filter,n1,rss,stampede,start,replicas,portal,live]
 
 Needs: cargo (builds the release binary and the baseline), wrk (Debian's `wrk`), taskset,
-redis-server (the replicas scenario).
+redis-server (the replicas scenario), node with tests/clients' packages (the live scenario:
+`npm ci --prefix tests/clients`).
 """
 
 import argparse
@@ -27,6 +28,7 @@ import sys
 import time
 
 import harness as h
+import live
 from harness import mock_stats, post, start_gateway, start_mock, table, wrk
 import memory
 import portal
@@ -127,7 +129,7 @@ def main():
     parser.add_argument("--secs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warn", action="store_true", help="also gateways with logs at warn, for comparison")
-    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start,replicas,portal")
+    parser.add_argument("--only", default="warm,varied,filter,n1,rss,stampede,start,replicas,portal,live")
     args = parser.parse_args()
     chosen = set(args.only.split(","))
     for tool in ("wrk", "taskset"):
@@ -165,6 +167,9 @@ def main():
             procs.stop_all()
         if "portal" in chosen:
             portal.scenario_portal(procs, args, h)
+            procs.stop_all()
+        if "live" in chosen:
+            live.scenario_live(procs, h)
     finally:
         procs.stop_all()
 
