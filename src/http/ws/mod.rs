@@ -46,6 +46,12 @@ use protocol::{Incoming, close, complete_message, error_message, next_message};
 /// The subprotocol spoken.
 const SUBPROTOCOL: &str = "graphql-transport-ws";
 
+/// The socket's read buffer: a client sends a few small messages, and tungstenite's default
+/// of 128 KiB, taken at once for every socket, was most of an open subscription's memory
+/// (BENCHMARKS.md). Larger messages still arrive whole, up to the message limit. Nothing is
+/// buffered for writing: each message goes out as it is sent.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// Most operations one connection runs at once.
 const MAX_RUNNING: usize = 64;
 
@@ -90,6 +96,8 @@ pub(super) async fn upgrade(
     upgrade
         .max_message_size(state.limits.body_bytes)
         .max_frame_size(state.limits.body_bytes)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let connection = Connection {
                 state,
