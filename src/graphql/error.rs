@@ -82,6 +82,17 @@ pub(super) fn classify(
     true
 }
 
+/// Whether any of `errors` is the upstream's (an `UPSTREAM_*` code).
+pub(super) fn upstream_fault(errors: &[async_graphql::ServerError]) -> bool {
+    errors.iter().any(|error| {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|codes| codes.get("code"));
+        matches!(code, Some(async_graphql::Value::String(code)) if code.starts_with("UPSTREAM_"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use async_graphql::{ErrorExtensions, PathSegment, ServerError};

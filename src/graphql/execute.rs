@@ -19,7 +19,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use super::{
     GatewaySchema, Prepared, RequestScope, chosen_operation,
     complete::complete,
-    error::classify,
+    error::{classify, upstream_fault},
     fast, for_caller,
     request::{CostReport, Document},
     variables,
@@ -333,17 +333,6 @@ async fn run_reference(
         );
     }
     Ok((response, request_error))
-}
-
-/// Whether any of `errors` is the upstream's.
-fn upstream_fault(errors: &[async_graphql::ServerError]) -> bool {
-    errors.iter().any(|error| {
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|codes| codes.get("code"));
-        matches!(code, Some(async_graphql::Value::String(code)) if code.starts_with("UPSTREAM_"))
-    })
 }
 
 /// Gives every variable the request leaves out its default: async-graphql applies defaults

@@ -277,14 +277,7 @@ async fn costly_documents_are_refused_quickly_naming_the_limit_and_the_estimate(
     // 1,000 products, each customer holding 5: 1 + 1000 × (1 + 1 + 5 × (1 + 1 + 5 × 2)).
     assert!(message.contains("estimated cost is 62001"), "{message}");
 
-    let mut bomb = String::from("query { ...F0 }");
-    for level in 0..40 {
-        bomb.push_str(&format!(
-            " fragment F{level} on Query {{ ...F{next} ...F{next} }}",
-            next = level + 1
-        ));
-    }
-    bomb.push_str(" fragment F40 on Query { ...Nope }");
+    let bomb = fragment_bomb("query", "Query");
     let started = Instant::now();
     let answer = gateway.query(&bomb).await;
     assert_eq!(error_code(&answer), "GRAPHQL_VALIDATION_FAILED", "{answer}");
@@ -320,6 +313,19 @@ async fn costly_documents_are_refused_quickly_naming_the_limit_and_the_estimate(
         .await
         .unwrap();
     assert!(answer["extensions"]["cost"].is_null(), "{answer}");
+}
+
+/// An `operation` of 2^40 fragment spreads on `root`, ending at an unknown fragment.
+pub(crate) fn fragment_bomb(operation: &str, root: &str) -> String {
+    let mut bomb = format!("{operation} {{ ...F0 }}");
+    for level in 0..40 {
+        bomb.push_str(&format!(
+            " fragment F{level} on {root} {{ ...F{next} ...F{next} }}",
+            next = level + 1
+        ));
+    }
+    bomb.push_str(&format!(" fragment F40 on {root} {{ ...Nope }}"));
+    bomb
 }
 
 /// The GraphQL examples of the README, one document each (a `#` comment line opens the next).

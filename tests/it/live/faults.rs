@@ -7,13 +7,9 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
-use super::{
-    CUSTOMER,
-    clients::{Sse, Ws},
-    past_the_ttl,
-};
+use super::{CUSTOMER, clients::Sse, past_the_ttl, watched};
 use crate::{
-    common::{Options, spawn, spawn_with, token},
+    common::{Options, spawn, spawn_with},
     customer_claim,
 };
 use elements_gateway::mock_upstream::Fault;
@@ -25,13 +21,7 @@ const PAGE: &str =
 async fn an_upstream_fault_sends_nothing_and_the_change_comes_once_it_is_over() {
     let gateway = spawn().await;
     let id = gateway.upstream_ids()[0].clone();
-    let mut stream = Sse::open(&gateway, Some(&token()), CUSTOMER, json!({ "id": id }))
-        .await
-        .expect("a stream");
-    let first = stream.answer().await;
-    let mut socket = Ws::ready(&gateway, &token()).await;
-    socket.subscribe("1", CUSTOMER, json!({ "id": id })).await;
-    assert_eq!(socket.answer("1").await, first);
+    let (mut stream, mut socket, _) = watched(&gateway, &id).await;
 
     gateway
         .upstream
@@ -92,13 +82,7 @@ async fn a_claim_scoped_subscriber_sees_only_its_customers() {
 async fn the_header_and_idle_timeouts_leave_a_healthy_stream_open() {
     let gateway = spawn_with(Options::default().set("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", 300)).await;
     let id = gateway.upstream_ids()[0].clone();
-    let mut stream = Sse::open(&gateway, Some(&token()), CUSTOMER, json!({ "id": id }))
-        .await
-        .expect("a stream");
-    stream.answer().await;
-    let mut socket = Ws::ready(&gateway, &token()).await;
-    socket.subscribe("1", CUSTOMER, json!({ "id": id })).await;
-    socket.answer("1").await;
+    let (mut stream, mut socket, _) = watched(&gateway, &id).await;
     // A connection that sends nothing is closed after the timeout: by then the streams have
     // been quiet that long too.
     let mut idle = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
@@ -122,18 +106,10 @@ async fn the_header_and_idle_timeouts_leave_a_healthy_stream_open() {
 async fn shutdown_completes_every_stream() {
     let mut gateway = spawn().await;
     let id = gateway.upstream_ids()[0].clone();
-    let mut stream = Sse::open(&gateway, Some(&token()), CUSTOMER, json!({ "id": id }))
-        .await
-        .expect("a stream");
-    stream.answer().await;
-    let mut socket = Ws::ready(&gateway, &token()).await;
-    socket.subscribe("1", CUSTOMER, json!({ "id": id })).await;
+    let (mut stream, mut socket, _) = watched(&gateway, &id).await;
     socket.subscribe("2", PAGE, json!({})).await;
+    socket.answer("2").await;
     let mut completed = Vec::new();
-    for _ in 0..2 {
-        let message = socket.message().await;
-        assert_eq!(message["type"], "next");
-    }
     gateway.begin_shutdown();
     stream.completes().await;
     for _ in 0..2 {

@@ -13,21 +13,9 @@ use crate::{
         AUDIENCE, ISSUER, Options, SECRET, TestGateway, error_code, now, sign, spawn, spawn_with,
         token, valid_claims,
     },
+    hardening::fragment_bomb,
     persisted::{manifest, sha256},
 };
-
-/// 2^40 fragment spreads, ending at an unknown fragment.
-fn fragment_bomb() -> String {
-    let mut bomb = String::from("subscription { ...F0 }");
-    for level in 0..40 {
-        bomb.push_str(&format!(
-            " fragment F{level} on Subscription {{ ...F{next} ...F{next} }}",
-            next = level + 1
-        ));
-    }
-    bomb.push_str(" fragment F40 on Subscription { ...Nope }");
-    bomb
-}
 
 /// Jobs for 100 customers: 100 upstream requests a TTL, whatever is cached now.
 const FAN_OUT: &str =
@@ -81,7 +69,10 @@ async fn a_fragment_bomb_the_cost_and_the_upstream_requests_are_limited_on_both_
     assert!(gateway.query(&query).await.get("errors").is_none());
     let requests = gateway.upstream_requests();
     for (query, code) in [
-        (fragment_bomb().as_str(), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            fragment_bomb("subscription", "Subscription").as_str(),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         (COSTLY, "QUERY_TOO_COMPLEX"),
         (FAN_OUT, "QUERY_TOO_COMPLEX"),
     ] {

@@ -10,7 +10,10 @@ mod sharing;
 
 use std::time::Duration;
 
-use crate::common::{TestGateway, eventually};
+use serde_json::{Value, json};
+
+use crate::common::{TestGateway, eventually, token};
+use clients::{Sse, Ws};
 
 /// A subscription to one customer.
 pub(crate) const CUSTOMER: &str =
@@ -37,4 +40,17 @@ pub(crate) async fn past_the_ttl(gateway: &TestGateway, outcome: &str, times: f6
         runs(gateway, outcome).await >= times
     })
     .await;
+}
+
+/// Customer `id` watched over both transports (the WebSocket's subscription is `1`); the
+/// first answer, the same on both.
+pub(crate) async fn watched(gateway: &TestGateway, id: &str) -> (Sse, Ws, Value) {
+    let mut stream = Sse::open(gateway, Some(&token()), CUSTOMER, json!({ "id": id }))
+        .await
+        .expect("a stream");
+    let first = stream.answer().await;
+    let mut socket = Ws::ready(gateway, &token()).await;
+    socket.subscribe("1", CUSTOMER, json!({ "id": id })).await;
+    assert_eq!(socket.answer("1").await, first);
+    (stream, socket, first)
 }
