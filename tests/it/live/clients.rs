@@ -123,6 +123,16 @@ pub(crate) struct Ws {
 impl Ws {
     /// Connects with the subprotocol, sending `header_token` on the upgrade request if given.
     pub(crate) async fn connect(gateway: &TestGateway, header_token: Option<&str>) -> Self {
+        Self::try_connect(gateway, header_token)
+            .await
+            .unwrap_or_else(|status| panic!("the upgrade was refused: {status}"))
+    }
+
+    /// [`Ws::connect`], or the status of the refused upgrade.
+    pub(crate) async fn try_connect(
+        gateway: &TestGateway,
+        header_token: Option<&str>,
+    ) -> Result<Self, u16> {
         let url = gateway.url("/graphql").replacen("http", "ws", 1);
         let mut request = url.into_client_request().unwrap();
         let headers = request.headers_mut();
@@ -136,10 +146,13 @@ impl Ws {
                 HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
             );
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("the upgrade is accepted");
-        Self { socket }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Self { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("the upgrade failed: {error}"),
+        }
     }
 
     /// Connects and initialises with `token` in the `connection_init` payload; expects the ack.

@@ -43,6 +43,29 @@ async fn an_upstream_fault_sends_nothing_and_the_change_comes_once_it_is_over() 
 }
 
 #[tokio::test]
+async fn a_first_answer_from_stale_data_says_so_as_a_query_would() {
+    let gateway = spawn().await;
+    let id = gateway.upstream_ids()[0].clone();
+    gateway
+        .query_with(super::CUSTOMER_QUERY, json!({ "id": id }))
+        .await;
+    gateway
+        .upstream
+        .set_fault(Fault::ServerError { status: 503 });
+    gateway.advance(Duration::from_secs(61));
+    let query = gateway
+        .query_with(super::CUSTOMER_QUERY, json!({ "id": id }))
+        .await;
+    assert!(query["extensions"]["stale"].is_object(), "{query}");
+    let (_stream, _socket, first) = watched(&gateway, &id).await;
+    assert_eq!(first["data"], query["data"]);
+    assert!(
+        first["extensions"]["stale"]["ageSeconds"].as_u64() >= Some(61),
+        "{first}"
+    );
+}
+
+#[tokio::test]
 async fn a_claim_scoped_subscriber_sees_only_its_customers() {
     let gateway = customer_claim::gateway().await;
     let ids = gateway.upstream_ids();

@@ -105,6 +105,18 @@ async fn no_token_or_a_bad_one_opens_nothing_and_an_expiring_one_ends_the_stream
     let mut socket = Ws::connect(&gateway, None).await;
     socket.subscribe("1", CUSTOMER, id.clone()).await;
     assert_eq!(socket.closed().await.0, 4401, "a subscribe before the ack");
+    assert_eq!(
+        Ws::try_connect(&gateway, Some("nope")).await.unwrap_err(),
+        401
+    );
+    let mut socket = Ws::connect(&gateway, Some(&token())).await;
+    socket.send(json!({ "type": "connection_init" })).await;
+    socket.expect("connection_ack").await;
+    socket.subscribe("1", CUSTOMER, id.clone()).await;
+    assert!(
+        socket.answer("1").await["data"]["customer"].is_object(),
+        "the upgrade's token"
+    );
     let mut socket = Ws::connect(&gateway, None).await;
     socket.send(json!({ "type": "connection_init" })).await;
     assert_eq!(socket.closed().await.0, 4403, "no token");
