@@ -1,4 +1,4 @@
-//! Live answers (subscriptions), whatever the transport: a stream transport (`http/ws.rs`,
+//! Live answers (subscriptions), whatever the transport: a stream transport (`http/ws/`,
 //! `http/sse.rs`) opens each operation it is sent with [`Answerer::open`] and passes on what
 //! [`LiveAnswers::next`] gives until the stream ends.
 //!
