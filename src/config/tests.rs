@@ -359,6 +359,7 @@ fn hardening_settings_have_the_contract_defaults_and_bounds() {
     assert_eq!(settings.upstream.max_pages, 1000);
     assert_eq!(settings.limits.header_timeout, Duration::from_secs(10));
     assert_eq!(settings.limits.connections, 4096);
+    assert_eq!(settings.limits.subscriptions_per_caller, 20);
     assert!(settings.introspection);
     assert_eq!(settings.metrics_listen, None);
     assert_eq!(settings.jwt.all_customers_scope, None);
@@ -378,6 +379,8 @@ fn hardening_settings_have_the_contract_defaults_and_bounds() {
         ("GATEWAY_UPSTREAM_MAX_BODY_BYTES", "10"),
         ("GATEWAY_LIMITS_HEADER_TIMEOUT_MS", "0"),
         ("GATEWAY_LIMITS_CONNECTIONS", "0"),
+        ("GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER", "many"),
+        ("GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER", "100001"),
         ("GATEWAY_INTROSPECTION", "off"),
         ("GATEWAY_METRICS_LISTEN", "nine"),
         ("GATEWAY_METRICS_LISTEN", "127.0.0.1:8080"),
