@@ -14,8 +14,8 @@ pub(crate) enum AnswerError {
     /// The query text is longer than the limit.
     #[error("the query text is longer than the limit of {0} bytes (GATEWAY_LIMITS_QUERY_BYTES)")]
     QueryTooLarge(usize),
-    /// A mutation asked for over a safe method (GET).
-    #[error("mutations are not allowed over GET: use POST")]
+    /// A mutation asked for over a safe method (GET or QUERY).
+    #[error("mutations are not allowed over a safe method (GET, QUERY): use POST")]
     MutationNotSafe,
     /// A subscription asked for without a stream.
     #[error(

@@ -1,8 +1,8 @@
-//! A safe request (`GET /graphql?query=…`): a query from the URL, never a mutation, answered
-//! with how long the caller may keep it, or not executed at all when the caller's copy is
-//! current.
+//! A safe request (`GET /graphql?query=…`, or `QUERY /graphql` with a JSON body): never a
+//! mutation, answered with how long the caller may keep it, or not executed at all when the
+//! caller's copy is current.
 
-use crate::auth::CustomerAccess;
+use crate::{auth::CustomerAccess, graphql::GraphqlRequest};
 
 use super::{AnswerError, Answerer, Outcome, Reply, RequestKey, params};
 
@@ -18,6 +18,31 @@ impl Answerer {
         request_id: &str,
     ) -> Result<Reply, AnswerError> {
         let request = params::from_url(url_query, self.settings.query_bytes)?;
+        self.safe(access, request, if_none_match, request_id).await
+    }
+
+    /// Answers `QUERY /graphql` (RFC 10008): the request in a JSON `body`, answered as a GET
+    /// is, since the method is safe and its answers cacheable.
+    pub(crate) async fn query_method(
+        &self,
+        access: &CustomerAccess,
+        body: &[u8],
+        if_none_match: Option<&str>,
+        request_id: &str,
+    ) -> Result<Reply, AnswerError> {
+        let request = params::from_body(body, self.settings.query_bytes)?;
+        self.safe(access, request, if_none_match, request_id).await
+    }
+
+    /// A request over a safe method: never a mutation, answered with how long the caller may
+    /// keep it, or not executed when the tag the caller names is current.
+    async fn safe(
+        &self,
+        access: &CustomerAccess,
+        request: GraphqlRequest,
+        if_none_match: Option<&str>,
+        request_id: &str,
+    ) -> Result<Reply, AnswerError> {
         let request = self.persisted(request).await?;
         let key = RequestKey::new(access, &request);
         if let Some(tags) = if_none_match

@@ -96,6 +96,42 @@ pub(super) async fn get(
     respond(&state, media, replied, &parts.headers, id)
 }
 
+/// `QUERY /graphql` (RFC 10008): a JSON body, like a POST's (the same content types refused),
+/// answered like a GET (never a mutation; `ETag`, `Cache-Control` and `304`). Any other method
+/// not routed here is refused with 405.
+pub(super) async fn other_method(
+    State(state): State<AppState>,
+    Extension(id): Extension<RequestId>,
+    request: Request,
+) -> Response {
+    if request.method().as_str() != "QUERY" {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, POST, QUERY")],
+        )
+            .into_response();
+    }
+    let (mut parts, body) = request.into_parts();
+    let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
+        Ok(authed) => authed,
+        Err(refused) => return refused.into_response(),
+    };
+    let headers = parts.headers.clone();
+    let JsonBody { media, text } =
+        match JsonBody::from_request(Request::from_parts(parts, body), &state).await {
+            Ok(body) => body,
+            Err(refused) => return refused.into_response(),
+        };
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|tags| tags.to_str().ok());
+    let replied = state
+        .answer
+        .query_method(&caller.access, &text, if_none_match, id.as_str())
+        .await;
+    respond(&state, media, replied, &headers, id)
+}
+
 /// The response to what the answer stage replied.
 fn respond(
     state: &AppState,

@@ -107,7 +107,12 @@ impl Deref for AppState {
 /// them unless it is served apart.
 pub(crate) fn router(state: AppState) -> Router {
     let mut routes = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .fallback(graphql::other_method),
+        )
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));

@@ -118,3 +118,59 @@ async fn post_stale_and_failed_answers_are_not_stored() {
     assert_eq!(refused.status(), 401);
     assert_eq!(header_of(&refused, header::CACHE_CONTROL), "no-store");
 }
+
+/// `QUERY /graphql` with `body`, sent as `content_type`, naming `tag` if given.
+async fn query_method(
+    gateway: &TestGateway,
+    body: &serde_json::Value,
+    content_type: &str,
+    tag: Option<&str>,
+) -> Response {
+    let mut request = gateway
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"QUERY").unwrap(),
+            gateway.url("/graphql"),
+        )
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body.to_string())
+        .bearer_auth(token());
+    if let Some(tag) = tag {
+        request = request.header(header::IF_NONE_MATCH, tag);
+    }
+    request.send().await.expect("the gateway answers")
+}
+
+#[tokio::test]
+async fn the_query_method_is_answered_like_a_get_and_refuses_what_a_get_or_post_would() {
+    let gateway = spawn().await;
+    gateway.query("{ customers { totalCount } }").await;
+    let body = serde_json::json!({ "query": QUERY });
+    let first = query_method(&gateway, &body, "application/json", None).await;
+    assert_eq!(first.status(), 200);
+    assert!(header_of(&first, header::CACHE_CONTROL).starts_with("private, max-age="));
+    let tag = header_of(&first, header::ETAG).to_owned();
+    assert!(tag.starts_with('"'), "ETag: {tag}");
+    let answer = first.bytes().await.unwrap();
+    assert_eq!(
+        answer,
+        get(&gateway, QUERY, None).await.bytes().await.unwrap()
+    );
+    let again = query_method(&gateway, &body, "application/json", Some(&tag)).await;
+    assert_eq!(again.status(), 304);
+
+    let mutation = serde_json::json!({ "query": "mutation { __typename }" });
+    let refused = query_method(&gateway, &mutation, "application/json", None).await;
+    assert_eq!(refused.status(), 405);
+    let plain = query_method(&gateway, &body, "text/plain", None).await;
+    assert_eq!(plain.status(), 415, "refused as a POST would be");
+    let other = gateway
+        .client
+        .put(gateway.url("/graphql"))
+        .bearer_auth(token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 405);
+    assert_eq!(header_of(&other, header::ALLOW), "GET, POST, QUERY");
+}
