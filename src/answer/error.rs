@@ -22,6 +22,19 @@ pub(crate) enum AnswerError {
         "subscriptions are answered over a stream: a WebSocket at /graphql (graphql-transport-ws), or a POST with `Accept: text/event-stream` (graphql-sse)"
     )]
     SubscriptionNeedsStream,
+    /// A batched POST holds more operations than allowed.
+    #[error(
+        "the batch holds {given} operations, over the limit of {limit} (GATEWAY_LIMITS_BATCH): send fewer in one POST"
+    )]
+    BatchTooLarge {
+        /// The operations sent.
+        given: usize,
+        /// `GATEWAY_LIMITS_BATCH`.
+        limit: usize,
+    },
+    /// An operation of a batch was over the caller's rate limit; it waits this long.
+    #[error("too many requests from this caller (GATEWAY_LIMITS_RATE_PER_MINUTE)")]
+    RateLimited(Duration),
     /// The caller holds the most subscriptions allowed.
     #[error(
         "this caller already holds {0} open subscriptions (GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER): close one first"

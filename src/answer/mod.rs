@@ -10,6 +10,7 @@
 //! [`Answerer::get`]) that gives one [`Reply`] or one [`AnswerError`]; http/ turns those into
 //! status codes and headers, and nothing here knows HTTP.
 
+mod batch;
 mod error;
 mod get;
 mod live;
@@ -71,6 +72,8 @@ pub(crate) struct AnswerSettings {
     pub(crate) answer_bytes: u64,
     /// Most subscriptions one caller may hold open.
     pub(crate) subscriptions_per_caller: usize,
+    /// Most operations in one batched POST.
+    pub(crate) batch: usize,
 }
 
 /// The answer stage, built once at start.

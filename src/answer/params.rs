@@ -18,10 +18,19 @@ pub(super) fn from_body(
     let params: Value = serde_json::from_slice(body).map_err(|error| {
         AnswerError::BadRequest(format!("the request body is not valid JSON: {error}"))
     })?;
+    from_value(params, max_query_bytes)
+}
+
+/// The request a JSON value holds: an object with a `query` (or a persisted document's id).
+pub(super) fn from_value(
+    params: Value,
+    max_query_bytes: usize,
+) -> Result<GraphqlRequest, AnswerError> {
     match params {
         Value::Object(params) => from_params(params, max_query_bytes),
         Value::Array(_) => Err(AnswerError::BadRequest(
-            "batched requests (a JSON array) are not supported: send one request per POST".into(),
+            "a batch (a JSON array) is answered only by a POST, one request object per operation"
+                .into(),
         )),
         _ => Err(AnswerError::BadRequest(
             "the request body must be a JSON object with a `query`".into(),

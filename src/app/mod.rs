@@ -133,6 +133,7 @@ impl Application {
                 request_timeout: settings.limits.request_timeout,
                 answer_bytes: settings.cache.answer_bytes,
                 subscriptions_per_caller: settings.limits.subscriptions_per_caller,
+                batch: settings.limits.batch,
             },
         );
         let state = AppState(Arc::new(App {

@@ -158,6 +158,7 @@ fn callers(s: &Settings) -> Vec<(&'static str, String)> {
             "GATEWAY_LIMITS_SUBSCRIPTIONS_PER_CALLER",
             l.subscriptions_per_caller.to_string(),
         ),
+        ("GATEWAY_LIMITS_BATCH", l.batch.to_string()),
     ]
 }
 

@@ -219,6 +219,7 @@ async fn reference(
         unparsed,
         operation,
         cost,
+        ..
     } = prepared;
     let coercion = document
         .as_ref()

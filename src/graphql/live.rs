@@ -44,6 +44,7 @@ impl LivePlan {
             unparsed: false,
             operation: self.operation.clone(),
             cost: None,
+            upstream: 0,
         }
     }
 

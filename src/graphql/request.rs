@@ -180,7 +180,7 @@ impl Parsed {
         } = self;
         let unparsed = document.is_none();
         let mut operation = request.operation_name.clone();
-        let mut cost = None;
+        let (mut cost, mut upstream) = (None, 0);
         if let Some(document) = &document {
             let document = &document.parsed;
             if operation.is_none() {
@@ -202,6 +202,7 @@ impl Parsed {
                 deadline,
             )
             .await?;
+            upstream = measured.map_or(0, |measured| measured.upstream);
             cost = measured.filter(|_| report_cost).map(|measured| CostReport {
                 estimated: measured.cost,
                 limit: limits.complexity,
@@ -215,6 +216,7 @@ impl Parsed {
             unparsed,
             operation,
             cost,
+            upstream,
         })
     }
 }
@@ -231,6 +233,8 @@ pub(crate) struct Prepared {
     pub(super) operation: Option<String>,
     /// The estimated cost and the limits, when the request asked for them.
     pub(super) cost: Option<CostReport>,
+    /// The upstream requests it is estimated to make (a batch's are counted together).
+    pub(crate) upstream: u64,
 }
 
 /// What the `cost` extension reports besides the upstream requests made.

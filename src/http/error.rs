@@ -99,6 +99,8 @@ impl HttpError {
             AnswerError::MutationNotSafe => Self::MethodNotAllowed(error.to_string()),
             AnswerError::SubscriptionNeedsStream => Self::BadRequest(error.to_string()),
             AnswerError::TooManySubscriptions(limit) => Self::TooManySubscriptions(limit),
+            AnswerError::BatchTooLarge { .. } => Self::BadRequest(error.to_string()),
+            AnswerError::RateLimited(wait) => Self::RateLimited(wait),
             AnswerError::Persisted(error) => Self::Persisted(error),
             AnswerError::Refused(refusal) => Self::Refused(refusal),
             AnswerError::Timeout(limit) => Self::Timeout(limit),

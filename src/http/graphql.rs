@@ -11,7 +11,7 @@ use axum::{
 };
 
 use super::{
-    AppState, caching, compress,
+    AppState, batch, caching, compress,
     error::HttpError,
     extract::{Authed, JsonBody, Refused},
     graphiql,
@@ -45,6 +45,9 @@ pub(super) async fn post(
             Ok(body) => body,
             Err(refused) => return refused.into_response(),
         };
+    if batch::is_batch(&text) {
+        return batch::post(&state, &caller, &headers, &text, media, id).await;
+    }
     let replied = state.answer.post(&caller.access, text, id.as_str()).await;
     respond(&state, media, replied, &headers, id)
 }

@@ -5,6 +5,7 @@
 //! status codes and headers; it builds no async-graphql types.
 
 mod access;
+mod batch;
 mod caching;
 mod compress;
 mod error;

@@ -75,6 +75,9 @@ pub struct Limits {
     /// may hold open at once, over every transport (default 20; 0 refuses every one).
     #[serde(deserialize_with = "de::number::<_, usize, 0, 100_000>")]
     pub subscriptions_per_caller: usize,
+    /// `GATEWAY_LIMITS_BATCH`: most operations in one batched POST (default 10).
+    #[serde(deserialize_with = "de::number::<_, usize, 1, 1_000>")]
+    pub batch: usize,
 }
 
 impl Limits {
@@ -110,6 +113,7 @@ impl Default for Limits {
             connections: 4096,
             upstream_requests: 200,
             subscriptions_per_caller: 20,
+            batch: 10,
         }
     }
 }

@@ -2,7 +2,8 @@
 # Runs the real-client checks (npm packages) against `serve --demo`:
 # 1. Apollo Client 4 on partial answers, for which the sample upstream is told to fail (and
 #    then to answer again); then what a front end does: Relay paging both ways, persisted
-#    queries over GET, the HTTP cache (partial.mjs, frontend.mjs);
+#    queries over GET, the HTTP cache (partial.mjs, frontend.mjs); BatchHttpLink's batched
+#    POSTs (batch.mjs);
 # 2. GraphQL Code Generator's client preset makes a persisted-documents manifest from
 #    operations.graphql and schema/schema.graphql; a second demo serves only that manifest
 #    (safelist mode), and urql with graphcache walks the customers by documentId (urql.mjs);
@@ -18,6 +19,7 @@ npm ci --no-audit --no-fund --loglevel=error
 source "$here/../start-demo.sh"
 GATEWAY_URL="$url" GATEWAY_TOKEN="$token" UPSTREAM_URL="$upstream" node partial.mjs
 GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node frontend.mjs
+GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node batch.mjs
 
 rm -rf gql
 npx graphql-codegen --config codegen.json >/dev/null

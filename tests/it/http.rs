@@ -45,7 +45,8 @@ async fn malformed_bodies_are_400_with_graphql_shaped_errors() {
     for (body, needle) in [
         ("{ \"query\": ", "not valid JSON"),
         ("", "empty"),
-        ("[{\"query\":\"{ __typename }\"}]", "batched"),
+        ("[{\"query\": ", "not a JSON array"),
+        ("[]", "batch is empty"),
         ("\"just a string\"", "JSON object"),
         ("{\"qeury\":\"{ __typename }\"}", "no `query`"),
         ("{\"query\": 42}", "`query` must be a string"),

@@ -5,6 +5,7 @@ mod access_log;
 mod answer_reuse;
 mod app_token;
 mod auth;
+mod batching;
 mod cache_and_batching;
 mod caller_keys;
 mod cli;
