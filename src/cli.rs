@@ -203,7 +203,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn serve_demo() -> anyhow::Result<()> {
     let demo = demo::start(|name| std::env::var(name).ok()).await?;
-    let app = Application::build(demo.settings).await?;
+    let app = Application::build(demo.settings)
+        .await?
+        .with_demo_token(demo.caller_token.clone());
     let url = format!("http://{}/graphql", app.local_addr());
     println!(
         "elements-gateway demo: sample upstream at {}",

@@ -151,6 +151,7 @@ impl Application {
             sockets: Arc::new(tokio::sync::Semaphore::new(settings.limits.connections)),
             limits: settings.limits,
             draining: AtomicBool::new(false),
+            demo_token: std::sync::OnceLock::new(),
             metrics_apart: metrics_listener.is_some(),
             log_requests: settings.telemetry.log_requests,
         }));
@@ -168,6 +169,12 @@ impl Application {
     /// differential test holds the fast executor to.
     pub fn with_reference_executor_only(self) -> Self {
         self.state.answer.reference_executor_only();
+        self
+    }
+
+    /// The gateway of `serve --demo`: GraphiQL opens with `token` in its Headers tab.
+    pub fn with_demo_token(self, token: String) -> Self {
+        let _ = self.state.demo_token.set(token);
         self
     }
 

@@ -4,8 +4,9 @@
 //! GraphiQL and all its assets come from the gateway itself, under `/graphiql/`: the bundle
 //! `ui/` builds is committed under `ui/dist` and embedded by `build.rs`, so the page works
 //! where no CDN can be reached, and its Content-Security-Policy allows nothing from elsewhere.
-//! The page opens with an example query and an `Authorization` header to fill in, and may not
-//! be framed (`frame-ancestors 'none'`).
+//! The page opens with an example query and an `Authorization` header to fill in (in
+//! `serve --demo` only, filled in with the demo's token, so the schema and the example work at
+//! the first click), and may not be framed (`frame-ancestors 'none'`).
 
 use axum::{
     extract::Path,
@@ -16,9 +17,21 @@ use axum::{
 use super::compress;
 use crate::answer::Coding;
 
-/// The page.
-pub(super) fn page(safelist: bool) -> Response {
+/// The page; in `serve --demo`, with the demo's caller token in the Headers tab.
+pub(super) fn page(safelist: bool, demo_token: Option<&String>) -> Response {
     let mut html = page_html();
+    if let Some(token) = demo_token {
+        let headers = serde_json::json!({ "Authorization": format!("Bearer {token}") });
+        let headers = serde_json::to_string_pretty(&headers).unwrap_or_default();
+        html = html.replacen(
+            "<div id=\"graphiql\">",
+            &format!(
+                "<div id=\"graphiql\" data-headers=\"{}\">",
+                attribute(&headers)
+            ),
+            1,
+        );
+    }
     if safelist {
         html = html.replacen("<body>", &format!("<body>\n  {SAFELIST_NOTICE}"), 1);
     }
@@ -28,6 +41,22 @@ pub(super) fn page(safelist: bool) -> Response {
         HeaderValue::from_static(POLICY),
     );
     response
+}
+
+/// `text` escaped for an HTML attribute value in double quotes.
+fn attribute(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// What the page says in safelist mode, above GraphiQL.

@@ -60,7 +60,7 @@ pub(super) async fn get(
     request: Request,
 ) -> Response {
     if wants_html(request.headers()) {
-        return graphiql::page(state.answer.safelist_only());
+        return graphiql::page(state.answer.safelist_only(), state.demo_token.get());
     }
     let (mut parts, _) = request.into_parts();
     if parts.headers.contains_key(header::UPGRADE) {

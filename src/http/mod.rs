@@ -74,6 +74,9 @@ pub(crate) struct App {
     pub rate_limiter: Option<RateLimiter>,
     /// Set once shutdown has begun: `/readyz` answers 503 from then on.
     pub draining: AtomicBool,
+    /// The demo's caller token (`serve --demo` only): GraphiQL opens with it in its Headers
+    /// tab. Never set otherwise, so no page of a real deployment carries a token.
+    pub demo_token: std::sync::OnceLock<String>,
     /// One permit per open WebSocket (`GATEWAY_LIMITS_CONNECTIONS` of them): an upgraded
     /// connection leaves the listener's count, and is held to the same bound here.
     pub sockets: Arc<tokio::sync::Semaphore>,

@@ -1,8 +1,9 @@
-// Opens the gateway's GraphiQL page in headless Chromium with every request off loopback
-// refused (so the page must work with no CDN), puts the demo token in the Headers tab, runs
-// a `products(filter: {expiringBefore: …})` query, checks the result pane shows products,
-// and saves a screenshot; then runs a subscription, has the sample upstream rename its
-// customer, and waits for the pane to show the new name.
+// Opens the demo's GraphiQL page in headless Chromium with every request off loopback refused
+// (so the page must work with no CDN), finds the demo token already in the Headers tab and
+// nothing refused, runs the example query at the first click, then a typed
+// `products(filter: {expiringBefore: …})` query, checks the result pane shows products, and
+// saves a screenshot; then runs a subscription, has the sample upstream rename its customer,
+// and waits for the pane to show the new name.
 //
 // Environment: GATEWAY_URL (…/graphql), GATEWAY_TOKEN, UPSTREAM_URL (the sample upstream),
 // SCREENSHOT (a PNG path), CHROMIUM (default /usr/bin/chromium).
@@ -52,24 +53,40 @@ try {
     return route.abort();
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  // (GraphiQL's first introspection, sent before the token is entered, is refused with 401:
-  // expected, so only script errors and Content-Security-Policy violations count.)
   page.on('console', (message) => {
     if (message.type() === 'error' && message.text().includes('Content Security Policy')) {
       problems.push(`console error: ${message.text()}`);
+    }
+  });
+  // The demo page carries its token: nothing GraphiQL sends (its introspection first) is refused.
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/graphql' && response.status() === 401) {
+      problems.push(`refused: ${response.request().method()} ${response.url()}`);
     }
   });
 
   await page.goto(url);
   await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
 
-  // The page opens with the Headers tab and an Authorization placeholder.
-  const placeholder = await editorText(page, HEADERS);
-  assert.match(placeholder, /"Authorization": "Bearer <paste your token here>"/);
+  // The demo page opens with the demo's token in the Headers tab: the example query runs at
+  // the first click.
+  const headers = await editorText(page, HEADERS);
+  assert.match(headers, new RegExp(`"Authorization": "Bearer ${token.replaceAll('.', '\\.')}"`));
+  await page.click('.graphiql-execute-button');
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue().includes('"data"'),
+    null,
+    { timeout: 30_000 },
+  );
+  const example = JSON.parse(await editorText(page, '.graphiql-response .CodeMirror'));
+  assert.equal(example.errors, undefined, `the example query: ${JSON.stringify(example.errors)}`);
+  assert.ok(Array.isArray(example.data.products), 'the example query shows data');
 
-  // Enter the token and the query the way a person would: into the editors.
-  await setEditor(page, HEADERS, JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2));
+  // Then a query typed in, the way a person would.
   await setEditor(page, '.graphiql-query-editor .CodeMirror', query);
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.operationName === 'ExpiringSoon',
+  );
   await page.click('.graphiql-execute-button');
 
   await page.waitForFunction(

@@ -190,6 +190,13 @@ async fn the_demo_serves_with_no_setup_and_prints_a_working_token() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "data-headers=\"{{\n  &quot;Authorization&quot;: &quot;Bearer {token}&quot;\n}}\""
+        )),
+        "the demo's GraphiQL carries its token:\n{html}"
+    );
 }
 
 /// A token from the mock's token endpoint for the client `cli-app`, after a wrong secret is

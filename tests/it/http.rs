@@ -265,6 +265,10 @@ async fn graphiql_and_its_assets_come_from_the_gateway_itself() {
         !html.contains("https://"),
         "the page loads nothing from elsewhere:\n{html}"
     );
+    assert!(
+        !html.contains("data-headers") && !html.contains("Bearer"),
+        "outside the demo the page carries no token:\n{html}"
+    );
     let assets: Vec<&str> = html
         .split(['"', '\''])
         .filter(|part| part.starts_with("/graphiql/"))

@@ -7,7 +7,14 @@ import 'graphiql/graphiql.css';
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 
-const defaultQuery = `# Put your caller token in the Headers tab below, then run this query.
+// `serve --demo` puts its caller token in the page (a real deployment never does).
+const demoHeaders = document.getElementById('graphiql').dataset.headers;
+
+const defaultQuery = `# ${
+  demoHeaders
+    ? "The demo's caller token is in the Headers tab below: run this query."
+    : 'Put your caller token in the Headers tab below, then run this query.'
+}
 query ExpiringSoon {
   products(filter: { expiringBefore: "2026-12-31T00:00:00Z" }) {
     service
@@ -17,7 +24,9 @@ query ExpiringSoon {
 }
 `;
 
-const defaultHeaders = `{
+const defaultHeaders =
+  demoHeaders ??
+  `{
   "Authorization": "Bearer <paste your token here>"
 }`;
 
