@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn the_page_may_not_be_framed_and_loads_nothing_from_elsewhere() {
-        let response = page(false);
+        let response = page(false, None);
         let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
@@ -178,5 +178,13 @@ mod tests {
             assert!(unzipped == plain, "{file}: the gzip copy is the same file");
         }
         assert!(bundle("../Cargo.toml").is_none());
+    }
+
+    #[test]
+    fn an_attribute_value_cannot_close_its_quotes_or_open_a_tag() {
+        assert_eq!(
+            attribute(r#"{"a":"<b>'&"}"#),
+            "{&quot;a&quot;:&quot;&lt;b&gt;&#39;&amp;&quot;}"
+        );
     }
 }
