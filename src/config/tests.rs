@@ -398,3 +398,29 @@ fn hardening_settings_have_the_contract_defaults_and_bounds() {
         "GATEWAY_ALLOW_INSECURE_URLS (allow_insecure_urls)"
     );
 }
+
+/// The configuration reference (`docs/configuration.md`) documents every setting the code
+/// reads, each once, and no other.
+#[test]
+fn the_configuration_reference_lists_every_setting_once() {
+    let reference = include_str!("../../docs/configuration.md");
+    let documented: Vec<&str> = reference
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `GATEWAY_"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    let mut listed: Vec<String> = documented
+        .iter()
+        .map(|name| format!("GATEWAY_{name}"))
+        .collect();
+    let count = listed.len();
+    listed.sort();
+    listed.dedup();
+    assert_eq!(listed.len(), count, "a setting is documented twice");
+    let mut read: Vec<String> = super::VARIABLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    read.sort();
+    assert_eq!(listed, read);
+}

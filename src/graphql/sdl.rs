@@ -5,7 +5,7 @@
 //! async-graphql prints one field per line and descriptions as `"""` blocks of their own, so
 //! a line-by-line pass over the printed text is enough to find every field definition.
 
-/// Root `products` while no snapshot is cached (about the catalogue the README sizes for):
+/// Root `products` while no snapshot is cached (about the catalogue docs/security.md sizes for):
 /// published as its `@listSize` and read by the cost walk.
 pub(in crate::graphql) const ASSUMED_PRODUCTS: u64 = 10_000;
 /// `Customer.products` while no snapshot is cached, published and read the same way.

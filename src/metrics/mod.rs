@@ -2,7 +2,7 @@
 //!
 //! Built on the `prometheus` crate, with a registry per gateway (no global one), so several
 //! gateways in one process (the test suite) never mix their figures. Call sites see only the
-//! methods of `events.rs`, each named after the event it records; the README lists every metric.
+//! methods of `events.rs`, each named after the event it records; docs/operations.md lists every metric.
 //!
 //! Label values are fixed words or codes, never caller text, with one exception made safe:
 //! the GraphQL operation name is kept only when it is a GraphQL name of at most 64 characters

@@ -328,11 +328,18 @@ pub(crate) fn fragment_bomb(operation: &str, root: &str) -> String {
     bomb
 }
 
-/// The GraphQL examples of the README, one document each (a `#` comment line opens the next).
+/// The GraphQL examples of the README and the API page, one document each (a `#` comment line
+/// opens the next).
 fn readme_examples() -> Vec<String> {
-    let readme = include_str!("../../README.md");
+    let pages = [
+        include_str!("../../README.md"),
+        include_str!("../../docs/api.md"),
+    ];
     let mut documents = Vec::new();
-    for block in readme.split("```graphql\n").skip(1) {
+    for block in pages
+        .iter()
+        .flat_map(|page| page.split("```graphql\n").skip(1))
+    {
         let block = block.split("```").next().unwrap_or_default();
         if block.trim_start().starts_with("type ") {
             continue; // the schema excerpt

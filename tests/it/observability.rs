@@ -1,4 +1,4 @@
-//! What an operator watches: every metric the README lists exists and moves with traffic, and
+//! What an operator watches: every metric docs/operations.md lists exists and moves with traffic, and
 //! JSON logs name the request id on every line a request causes, down to the upstream call.
 
 use std::{process::Stdio, time::Duration};

@@ -1,6 +1,6 @@
 """Draws a dashboard's panels from a Prometheus range query into one SVG: a grid of line
 charts as Grafana lays them out, with titles, a y-axis maximum and legends. Used by run.py's
---picture, so the README's picture comes from real data."""
+--picture, so the picture in docs/operations.md comes from real data."""
 
 import json
 import urllib.parse

@@ -6,7 +6,7 @@
 //! read what they need, together, through the same functions the async-graphql resolvers call
 //! (`query.rs`); then the data are written as JSON in one synchronous walk ([`write`]).
 //!
-//! Left to async-graphql (see the README): a document not yet validated, introspection
+//! Left to async-graphql (see docs/caching.md): a document not yet validated, introspection
 //! (`__schema`, `__type`), and variable values that do not fit their types (which
 //! [`super::variables`] answers with request errors). Field errors can only come from root fields, which read the caches; each is null
 //! with its error, and a non-null one nulls `data`, as the specification says.

@@ -37,7 +37,7 @@ fn named(ty: &Type) -> &str {
 
 #[test]
 fn every_field_of_the_data_types_is_bound_by_the_fast_executor() {
-    /// Fields left to async-graphql by design (the README says which and why): the Relay
+    /// Fields left to async-graphql by design (docs/caching.md says which and why): the Relay
     /// lookups and introspection at the root, and a customer's reads of the rest of the
     /// partner API (details, jobs, seats, coverage): each waits on an upstream read of its
     /// own, which the fast executor's synchronous walk over a snapshot cannot.

@@ -8,7 +8,7 @@
 //! it before anything upstream. Each fragment is walked once and its summary reused
 //! at every spread; an unknown fragment or a cycle of spreads is refused as soon as it is met.
 //!
-//! The cost model (also in the README and in the SDL's `@listSize`): every field costs 1, and a
+//! The cost model (also in docs/security.md and in the SDL's `@listSize`): every field costs 1, and a
 //! list field's selection counts once per item it may bring, so nested lists multiply:
 //!
 //! * root `products`: the products the cached snapshot may match for the given filter (by its
