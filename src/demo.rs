@@ -3,8 +3,10 @@
 //! It starts the mock in-process on a loopback port, registers a demo app with a random client
 //! secret at the mock's token endpoint, points settings at it (so the gateway obtains its app
 //! token by the client-credentials grant, as in production), and mints a caller token, signed
-//! with a random secret, that a newcomer pastes into GraphiQL. Nothing here is fit for production, by design: the secrets die with the
-//! process.
+//! with a random secret, which the demo's GraphiQL opens with. It also writes a small manifest of
+//! portal operations (unless `GATEWAY_PERSISTED_DOCUMENTS_FILE` names another), which become
+//! an agent's tools at `/mcp`. Nothing here is fit for production, by design: the secrets die
+//! with the process.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +49,44 @@ pub(crate) enum DemoError {
     Config(#[from] ConfigError),
 }
 
+/// The portal operations the demo's manifest holds, so that an agent at `/mcp` has useful
+/// tools at once (each named query is one; its comment is the tool's description).
+const OPERATIONS: [&str; 3] = [
+    "# Licences (subscriptions) expiring before a date, with the customer to call about each.\n\
+     query ExpiringLicences($before: DateTime!) {\n  \
+     products(filter: { expiringBefore: $before }) {\n    \
+     service expirationDate purchasedUserSeats customer { id organization email }\n  }\n}\n",
+    "# Customers whose backups failed, with their latest failed backup jobs.\n\
+     query FailedBackups($first: Int = 50) {\n  \
+     customers(first: $first, filter: { backupStatus: [FAILED] }) {\n    totalCount\n    \
+     nodes { id organization backupStatus \
+     backupJobs(first: 5, status: [FAILED, FAILED_TO_START]) { name startTime failedCount } }\n  }\n}\n",
+    "# One customer's page: its subscriptions, recent backup jobs, Microsoft 365 seats and backup coverage.\n\
+     query CustomerPage($id: ID!) {\n  customer(id: $id) {\n    \
+     id organization email countryOrRegion managementMode backupStatus\n    \
+     products { service expirationDate }\n    \
+     backupJobs(first: 10) { name status startTime }\n    \
+     seats(platform: MICROSOFT_365) { tenantName availableUserSeats assignedUserSeats }\n    \
+     backupCoverage { module protectedObjects }\n  }\n}\n",
+];
+
+/// Writes the demo's manifest (`{id: document}`) to a file of its own; its path.
+fn write_manifest() -> std::io::Result<std::path::PathBuf> {
+    let manifest: serde_json::Map<String, serde_json::Value> = OPERATIONS
+        .iter()
+        .map(|text| {
+            let id = format!("sha256:{}", crate::persisted::sha256_hex(text));
+            (id, serde_json::Value::from(*text))
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!(
+        "elements-gateway-demo-{}-manifest.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, serde_json::Value::Object(manifest).to_string())?;
+    Ok(path)
+}
+
 /// The settings the demo fixes. The rest of the `[upstream]` and `[jwt]` sections keep their
 /// defaults; every other setting comes from `env` or its default, as for `serve`.
 const FIXED: [&str; 7] = [
@@ -85,9 +125,13 @@ pub(crate) async fn start(env: impl Fn(&str) -> Option<String>) -> Result<Demo, 
         DEMO_ISSUER.to_owned(),
         DEMO_AUDIENCE.to_owned(),
     ];
+    let manifest = write_manifest()?.display().to_string();
     let settings = Settings::load(None, |name| {
         match FIXED.iter().position(|fixed| *fixed == name) {
             Some(index) => Some(fixed[index].clone()),
+            None if name == "GATEWAY_PERSISTED_DOCUMENTS_FILE" => {
+                env(name).or_else(|| Some(manifest.clone()))
+            }
             None if name.starts_with("GATEWAY_UPSTREAM_") || name.starts_with("GATEWAY_JWT_") => {
                 None
             }

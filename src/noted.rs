@@ -40,6 +40,15 @@ pub(crate) fn answered(operation: Option<&str>, source: &'static str) {
     });
 }
 
+/// Notes the MCP tool the request called, as its operation.
+pub(crate) fn tool(name: &str) {
+    let _ = NOTED.try_with(|noted| {
+        let mut noted = noted.borrow_mut();
+        noted.operation = Some(name.to_owned());
+        noted.source = Some("mcp");
+    });
+}
+
 /// Notes the persisted document the request named (its hash).
 pub(crate) fn document(hash: &str) {
     let _ = NOTED.try_with(|noted| {

@@ -36,7 +36,10 @@ use run::Runner;
 use crate::{
     auth::CustomerAccess,
     cache::CustomerStore,
-    graphql::{Answer, Documents, GatewaySchema, GraphqlRequest, Parsed, Prepared, QueryLimits},
+    graphql::{
+        Answer, Documents, GatewaySchema, GraphqlRequest, OperationTool, Parsed, Prepared,
+        QueryLimits, operation_tools,
+    },
     metrics::Metrics,
     noted,
     persisted::PersistedDocuments,
@@ -79,6 +82,8 @@ pub(crate) struct AnswerSettings {
 /// The answer stage, built once at start.
 pub(crate) struct Answerer {
     runner: Runner,
+    /// The manifest's named queries, as an agent's tools.
+    tools: Vec<OperationTool>,
     live: live::Live,
     memo: Option<Memo>,
     documents: Documents,
@@ -112,8 +117,10 @@ impl Answerer {
         };
         let (closing, closed) = tokio::sync::watch::channel(false);
         let hub = live::Hub::new(runner.clone(), closed);
+        let tools = operation_tools(persisted.manifest_documents());
         Self {
             runner,
+            tools,
             live: live::Live::new(hub, settings.subscriptions_per_caller, closing),
             memo: Memo::new(settings.answer_bytes),
             documents: Documents::default(),
@@ -128,6 +135,11 @@ impl Answerer {
         self.runner
             .fast
             .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The manifest's named queries, as an agent's tools (`/mcp`).
+    pub(crate) fn tools(&self) -> &[OperationTool] {
+        &self.tools
     }
 
     /// Whether only manifest documents run (GraphiQL says so).

@@ -23,7 +23,8 @@ use crate::{
     config::{Setting, Settings, ShutdownSettings},
     graphql::build_schema,
     http::{
-        App, AppState, ConnectionLimits, ProbeClock, RateLimiter, metrics_router, router, serve,
+        App, AppState, ConnectionLimits, McpSettings, ProbeClock, RateLimiter, metrics_router,
+        router, serve,
     },
     metrics::Metrics,
     persisted::PersistedDocuments,
@@ -151,6 +152,10 @@ impl Application {
             sockets: Arc::new(tokio::sync::Semaphore::new(settings.limits.connections)),
             limits: settings.limits,
             draining: AtomicBool::new(false),
+            mcp: settings.mcp.then(|| McpSettings {
+                issuer: settings.jwt.issuer.clone(),
+                scope: settings.jwt.required_scope.clone(),
+            }),
             demo_token: std::sync::OnceLock::new(),
             metrics_apart: metrics_listener.is_some(),
             log_requests: settings.telemetry.log_requests,

@@ -166,6 +166,7 @@ fn serving(s: &Settings) -> Vec<(&'static str, String)> {
     let t = &s.telemetry;
     vec![
         ("GATEWAY_INTROSPECTION", s.introspection.to_string()),
+        ("GATEWAY_MCP", s.mcp.to_string()),
         (
             "GATEWAY_METRICS_LISTEN",
             optional(s.metrics_listen.as_ref()),

@@ -89,6 +89,7 @@ pub const VARIABLES: &[&str] = &[
     "GATEWAY_LIMITS_BATCH",
     "GATEWAY_ALLOW_INSECURE_URLS",
     "GATEWAY_INTROSPECTION",
+    "GATEWAY_MCP",
     "GATEWAY_METRICS_LISTEN",
     "GATEWAY_REDIS_URL",
     "GATEWAY_REDIS_PASSWORD",
@@ -252,6 +253,8 @@ pub struct Settings {
     /// `GATEWAY_INTROSPECTION`: `false` refuses `__schema`/`__type` and drops "Did you mean"
     /// suggestions from errors (default `true`).
     pub introspection: bool,
+    /// `GATEWAY_MCP`: serve the Model Context Protocol at `/mcp` (default `true`).
+    pub mcp: bool,
     /// `GATEWAY_METRICS_LISTEN`: a separate address for `/metrics`, which is then not served
     /// on the GraphQL port (default: none, `/metrics` on the GraphQL port).
     pub metrics_listen: Option<SocketAddr>,

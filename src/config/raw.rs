@@ -36,6 +36,8 @@ pub(super) struct RawSettings {
     pub(super) allow_insecure_urls: bool,
     #[serde(deserialize_with = "de::flag")]
     pub(super) introspection: bool,
+    #[serde(deserialize_with = "de::flag")]
+    pub(super) mcp: bool,
 }
 
 impl Default for RawSettings {
@@ -54,6 +56,7 @@ impl Default for RawSettings {
             persisted_documents: PersistedSettings::default(),
             allow_insecure_urls: false,
             introspection: true,
+            mcp: true,
         }
     }
 }

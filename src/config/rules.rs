@@ -41,6 +41,7 @@ pub(super) fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         shutdown: raw.shutdown,
         telemetry: TelemetrySettings::from_sections(raw.log, raw.tracing),
         introspection: raw.introspection,
+        mcp: raw.mcp,
         metrics_listen,
         redis: raw.redis,
         persisted: raw.persisted_documents,

@@ -28,6 +28,7 @@ mod scalars;
 mod sdl;
 mod subscription;
 mod table;
+mod tools;
 mod types;
 pub(crate) mod validate;
 mod variables;
@@ -47,6 +48,7 @@ pub(crate) use query::Query;
 pub(crate) use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
 pub(crate) use subscription::Subscription;
 pub use table::{PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS};
+pub(crate) use tools::{OperationTool, operation_tools, schema_text};
 
 use crate::{
     auth::CustomerAccess,

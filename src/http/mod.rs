@@ -13,6 +13,7 @@ mod extract;
 mod graphiql;
 mod graphql;
 mod health;
+mod mcp;
 mod media;
 mod middleware;
 mod rate;
@@ -44,6 +45,7 @@ use tower_http::{
 };
 
 pub(crate) use health::ProbeClock;
+pub(crate) use mcp::McpSettings;
 pub(crate) use rate::RateLimiter;
 pub(crate) use request_id::REQUEST_ID;
 pub(crate) use server::{ConnectionLimits, serve};
@@ -77,6 +79,8 @@ pub(crate) struct App {
     /// The demo's caller token (`serve --demo` only): GraphiQL opens with it in its Headers
     /// tab. Never set otherwise, so no page of a real deployment carries a token.
     pub demo_token: std::sync::OnceLock<String>,
+    /// `/mcp` (`GATEWAY_MCP`), and what its metadata names; `None`: not served.
+    pub mcp: Option<McpSettings>,
     /// One permit per open WebSocket (`GATEWAY_LIMITS_CONNECTIONS` of them): an upgraded
     /// connection leaves the listener's count, and is held to the same bound here.
     pub sockets: Arc<tokio::sync::Semaphore>,
@@ -122,6 +126,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz));
     if !state.metrics_apart {
         routes = routes.route("/metrics", get(metrics));
+    }
+    if state.mcp.is_some() {
+        routes = routes.merge(mcp::routes(state.clone()));
     }
     plumbing(
         routes

@@ -11,6 +11,7 @@
 
 mod events;
 mod live;
+mod mcp;
 mod persisted;
 mod redis;
 
@@ -46,6 +47,7 @@ pub(crate) struct Metrics {
     keys: KeySeries,
     redis: redis::RedisSeries,
     live: live::LiveSeries,
+    mcp: mcp::McpSeries,
     persisted: persisted::PersistedSeries,
 }
 
@@ -365,6 +367,7 @@ impl Default for Metrics {
             keys: KeySeries::register(&registry),
             redis: redis::RedisSeries::register(&registry),
             live: live::LiveSeries::register(&registry),
+            mcp: mcp::McpSeries::register(&registry),
             persisted: persisted::PersistedSeries::register(&registry),
             registry,
         }

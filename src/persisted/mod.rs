@@ -57,6 +57,11 @@ impl std::fmt::Debug for PersistedDocuments {
 }
 
 impl PersistedDocuments {
+    /// The manifest's documents, as `(id, text)`.
+    pub(crate) fn manifest_documents(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.manifest.documents()
+    }
+
     /// The documents of `manifest`; with `only`, nothing else runs.
     pub(crate) fn new(
         manifest: Manifest,

@@ -3,7 +3,8 @@
 # 1. Apollo Client 4 on partial answers, for which the sample upstream is told to fail (and
 #    then to answer again); then what a front end does: Relay paging both ways, persisted
 #    queries over GET, the HTTP cache (partial.mjs, frontend.mjs); BatchHttpLink's batched
-#    POSTs (batch.mjs);
+#    POSTs (batch.mjs); an agent through the official MCP client, on the demo's manifest and
+#    in safelist mode (mcp.mjs);
 # 2. GraphQL Code Generator's client preset makes a persisted-documents manifest from
 #    operations.graphql and schema/schema.graphql; a second demo serves only that manifest
 #    (safelist mode), and urql with graphcache walks the customers by documentId (urql.mjs);
@@ -20,12 +21,14 @@ source "$here/../start-demo.sh"
 GATEWAY_URL="$url" GATEWAY_TOKEN="$token" UPSTREAM_URL="$upstream" node partial.mjs
 GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node frontend.mjs
 GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node batch.mjs
+GATEWAY_URL="$url" GATEWAY_TOKEN="$token" node mcp.mjs
 
 rm -rf gql
 npx graphql-codegen --config codegen.json >/dev/null
 start_demo safelist_ GATEWAY_PERSISTED_DOCUMENTS_FILE="$here/gql/persisted-documents.json" \
   GATEWAY_PERSISTED_DOCUMENTS_ONLY=true
 GATEWAY_URL="$safelist_url" GATEWAY_TOKEN="$safelist_token" MANIFEST=gql/persisted-documents.json node urql.mjs
+GATEWAY_URL="$safelist_url" GATEWAY_TOKEN="$safelist_token" SAFELIST=1 node mcp.mjs
 
 start_demo live_ GATEWAY_CACHE_TTL_SECS=1
 GATEWAY_URL="$live_url" GATEWAY_TOKEN="$live_token" UPSTREAM_URL="$live_upstream" node live.mjs

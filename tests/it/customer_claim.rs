@@ -18,8 +18,13 @@ const ALL_CUSTOMERS: &str = "elements.customers.all";
 /// A gateway that narrows callers by the `elements_customers` claim (a token without it needs
 /// the all-customers scope); `crate::auth::scoped_token` makes its callers.
 pub(crate) async fn gateway() -> TestGateway {
+    gateway_with(Options::default()).await
+}
+
+/// [`gateway`] with `options` besides.
+pub(crate) async fn gateway_with(options: Options) -> TestGateway {
     spawn_with(
-        Options::default()
+        options
             .set("GATEWAY_JWT_CUSTOMER_CLAIM", CLAIM)
             .set("GATEWAY_JWT_ALL_CUSTOMERS_SCOPE", ALL_CUSTOMERS),
     )

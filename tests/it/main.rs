@@ -23,6 +23,7 @@ mod http_caching;
 mod inbound;
 mod lifecycle;
 mod live;
+mod mcp;
 mod mock_partner;
 mod observability;
 #[cfg(feature = "otlp")]
