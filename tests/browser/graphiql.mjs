@@ -3,9 +3,11 @@
 // nothing refused, runs the example query at the first click, then a typed
 // `products(filter: {expiringBefore: …})` query, checks the result pane shows products, and
 // saves a screenshot; then runs a subscription, has the sample upstream rename its customer,
-// and waits for the pane to show the new name.
+// and waits for the pane to show the new name; last, opens the page of a gateway that is not
+// the demo and finds the placeholder, and no token, in it.
 //
 // Environment: GATEWAY_URL (…/graphql), GATEWAY_TOKEN, UPSTREAM_URL (the sample upstream),
+// NORMAL_URL (…/graphql of a gateway started without --demo),
 // SCREENSHOT (a PNG path), CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -104,11 +106,25 @@ try {
   }
   await page.screenshot({ path: screenshot });
   await subscription(page);
+  await normalPage(browser);
   assert.deepEqual(offLoopback, [], 'the page asked for nothing beyond the gateway');
   assert.deepEqual(problems, [], 'no errors in the page');
   console.log(`GraphiQL ran the query: ${products.length} products; screenshot ${screenshot}`);
 } finally {
   await browser.close();
+}
+
+/** A gateway that is not the demo opens GraphiQL with the placeholder, never a token. */
+async function normalPage(browser) {
+  const normal = process.env.NORMAL_URL;
+  assert.ok(normal, 'NORMAL_URL is required');
+  const page = await browser.newPage();
+  await page.goto(normal);
+  await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 30_000 });
+  const headers = await editorText(page, HEADERS);
+  assert.match(headers, /"Authorization": "Bearer <paste your token here>"/);
+  assert.doesNotMatch(await page.content(), /data-headers|Bearer ey/);
+  console.log('the page of a gateway that is not the demo carries no token');
 }
 
 /** Runs a subscription in GraphiQL and waits for the change the upstream makes to show. */

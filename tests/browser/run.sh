@@ -14,5 +14,16 @@ export GATEWAY_CACHE_TTL_SECS=1
 # shellcheck source=../start-demo.sh
 source "$here/../start-demo.sh"
 mkdir -p "$(dirname "$screenshot")"
-GATEWAY_URL="$url" GATEWAY_TOKEN="$token" UPSTREAM_URL="$upstream" SCREENSHOT="$screenshot" \
-  node graphiql.mjs
+# A gateway that is not the demo (its upstream need not answer: only its page is looked at).
+normal_log="$(mktemp)"
+env GATEWAY_LISTEN=127.0.0.1:0 GATEWAY_UPSTREAM_URL=http://127.0.0.1:9 GATEWAY_UPSTREAM_TOKEN=unused \
+  GATEWAY_JWT_SECRET=browser-test-secret-0123456789abcdef "$binary" serve >"$normal_log" 2>/dev/null &
+demo_pids+=("$!")
+demo_logs+=("$normal_log")
+for _ in $(seq 1 300); do
+  grep -q '^elements-gateway listening on ' "$normal_log" && break
+  sleep 0.1
+done
+normal_url="$(sed -n 's/^elements-gateway listening on //p' "$normal_log")"
+GATEWAY_URL="$url" GATEWAY_TOKEN="$token" UPSTREAM_URL="$upstream" NORMAL_URL="$normal_url" \
+  SCREENSHOT="$screenshot" node graphiql.mjs
