@@ -57,7 +57,7 @@ pub(super) fn routes(state: AppState) -> Router<AppState> {
     );
     Router::new()
         .route_service("/mcp", service)
-        .layer(from_fn_with_state(state, caller))
+        .route_layer(from_fn_with_state(state, caller))
         .route(METADATA_PATH, get(metadata))
 }
 
