@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     answer::{AnswerError, Reply},
+    auth::Caller,
     graphql::{Answer, AnswerClass},
 };
 
@@ -34,17 +35,10 @@ pub(super) async fn post(
     if wants_event_stream(request.headers()) {
         return sse::post(state, id, request).await;
     }
-    let (mut parts, body) = request.into_parts();
-    let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
-        Ok(authed) => authed,
+    let (caller, headers, JsonBody { media, text }) = match with_body(&state, request).await {
+        Ok(taken) => taken,
         Err(refused) => return refused.into_response(),
     };
-    let headers = parts.headers.clone();
-    let JsonBody { media, text } =
-        match JsonBody::from_request(Request::from_parts(parts, body), &state).await {
-            Ok(body) => body,
-            Err(refused) => return refused.into_response(),
-        };
     if batch::is_batch(&text) {
         return batch::post(&state, &caller, &headers, &text, media, id).await;
     }
@@ -114,17 +108,10 @@ pub(super) async fn other_method(
         )
             .into_response();
     }
-    let (mut parts, body) = request.into_parts();
-    let Authed(caller) = match Authed::from_request_parts(&mut parts, &state).await {
-        Ok(authed) => authed,
+    let (caller, headers, JsonBody { media, text }) = match with_body(&state, request).await {
+        Ok(taken) => taken,
         Err(refused) => return refused.into_response(),
     };
-    let headers = parts.headers.clone();
-    let JsonBody { media, text } =
-        match JsonBody::from_request(Request::from_parts(parts, body), &state).await {
-            Ok(body) => body,
-            Err(refused) => return refused.into_response(),
-        };
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|tags| tags.to_str().ok());
@@ -133,6 +120,18 @@ pub(super) async fn other_method(
         .query_method(&caller.access, &text, if_none_match, id.as_str())
         .await;
     respond(&state, media, replied, &headers, id)
+}
+
+/// A request's caller (token checked first) and its JSON body, with its headers.
+async fn with_body(
+    state: &AppState,
+    request: Request,
+) -> Result<(Caller, HeaderMap, JsonBody), Refused> {
+    let (mut parts, body) = request.into_parts();
+    let Authed(caller) = Authed::from_request_parts(&mut parts, state).await?;
+    let headers = parts.headers.clone();
+    let body = JsonBody::from_request(Request::from_parts(parts, body), state).await?;
+    Ok((caller, headers, body))
 }
 
 /// The response to what the answer stage replied.
