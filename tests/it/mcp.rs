@@ -146,3 +146,29 @@ async fn safelist_mode_offers_no_execute_and_mcp_can_be_turned_off() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn the_access_log_names_the_tool_called() {
+    let traffic = async |url: &str| {
+        let mcp = url.replace("/graphql", "/mcp");
+        let response = reqwest::Client::new()
+            .post(mcp)
+            .bearer_auth(token())
+            .header("accept", "application/json, text/event-stream")
+            .header("x-request-id", "agent-call")
+            .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": { "name": "execute", "arguments": { "query": "{ __typename }" } } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    };
+    let lines = crate::access_log::json_access_lines(&[], traffic).await;
+    let line = lines
+        .iter()
+        .find(|line| crate::access_log::request_id(line) == "agent-call")
+        .expect("the call's line");
+    assert_eq!(line["fields"]["path"], "/mcp");
+    assert_eq!(line["fields"]["operation"], "execute");
+    assert_eq!(line["fields"]["source"], "mcp");
+}
