@@ -27,7 +27,8 @@
 //!   move forward instead of sleeping.
 //! * [`config`]: settings from a TOML file and `GATEWAY_*` variables, validated before start.
 //! * [`app`]: wires the parts together, binds, serves until shutdown, then drains.
-//! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql`,
+//! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql` by
+//!   POST, GET, QUERY, a batch, and as streams over SSE and WebSocket; `/mcp` for agents;
 //!   GraphiQL and its embedded bundle, `/healthz`, `/readyz`, `/metrics`), the extractors
 //!   (caller, body), content negotiation, tower-http's request ids, panic guard and
 //!   compression, the header limit, the per-caller rate limit, and the HTTP shape of every
@@ -36,7 +37,8 @@
 //!   the customers a caller may see; nothing goes upstream before it passes.
 //! * [`answer`]: the answer stage: one entry point per transport from a caller and a request
 //!   to a reply; its [`answer::memo`] keeps whole answers for reuse while their snapshot is
-//!   current and runs one execution for identical requests in flight.
+//!   current and runs one execution for identical requests in flight; its live side answers
+//!   subscriptions, one shared evaluation per operation, variables and scope.
 //! * [`graphql`]: the schema (types, root fields, cursors), the request's stages (parsed,
 //!   priced, executed), the query limits (depth, cost with list sizes, root fields, aliases),
 //!   and execution: error codes, partial answers' nulls, the `stale` and `cost` extensions,
