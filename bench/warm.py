@@ -9,9 +9,9 @@ import harness as h
 CUSTOMERS, PRODUCTS = 500, 4
 
 
-def servers_to_run(procs, upstream, url, answer, with_warn):
+def servers_to_run(procs, upstream, url, gateway_pid, answer, with_warn):
     """The gateway variants, each started over `upstream`, checked to give `answer`, with the
-    token it is called with."""
+    token it is called with and its process id."""
     restricted_token = h.caller_token({"elements_customers": h.first_ids(url, 50)})
     variants = {
         "restricted caller": (h.RESTRICTED, restricted_token),
@@ -23,13 +23,13 @@ def servers_to_run(procs, upstream, url, answer, with_warn):
     if with_warn:
         variants["logs at warn"] = (h.WARN, None)
         variants["logs at warn, answer reuse off"] = (h.WARN | h.REUSE_OFF, None)
-    servers = {"gateway (defaults)": (url, None)}
+    servers = {"gateway (defaults)": (url, None, gateway_pid)}
     for name, (env, token) in variants.items():
-        _, variant_url = h.start_variant(procs, upstream, env)
+        child, variant_url = h.start_variant(procs, upstream, env)
         h.post(variant_url, "{ customers { totalCount } }", timeout=300, token=token)
         if h.post(variant_url, h.WARM_QUERY, token=token) != answer:
             raise SystemExit(f"{name}: the answer differs from the gateway's")
-        servers[name] = (variant_url, token)
+        servers[name] = (variant_url, token, child.pid)
     return servers, restricted_token
 
 
@@ -37,20 +37,20 @@ def scenario_warm(procs, args):
     """Returns the baseline's requests/s, the mock's URL, and the base URLs of the gateway
     on its defaults and of one with answer reuse off, all left running."""
     upstream = h.start_mock(procs, CUSTOMERS, PRODUCTS)
-    _, gateway = h.start_gateway(procs, upstream)
+    child, gateway = h.start_gateway(procs, upstream)
     url = f"{gateway}/graphql"
     h.post(url, "{ customers { totalCount } }", timeout=300)
     answer = h.post(url, h.WARM_QUERY)
-    servers, restricted_token = servers_to_run(procs, upstream, url, answer, args.warn)
+    servers, restricted_token = servers_to_run(procs, upstream, url, child.pid, answer, args.warn)
     baseline, baseline_url = h.start_baseline(procs, answer)
-    servers["baseline"] = (baseline_url, None)
+    servers["baseline"] = (baseline_url, None, baseline.pid)
     # The restricted caller's token carries its 50 ids (a few KB on every request): the
     # baseline reading the same request shows what the transport alone costs.
-    servers["baseline, the restricted caller's token"] = (servers["baseline"][0], restricted_token)
+    servers["baseline, the restricted caller's token"] = (baseline_url, restricted_token, baseline.pid)
     runs = {name: [] for name in servers}
     for _ in range(args.rounds):
-        for name, (target_url, token) in servers.items():
-            runs[name].append(h.wrk(target_url, h.WARM_QUERY, 64, args.secs, token=token))
+        for name, (target_url, token, pid) in servers.items():
+            runs[name].append(h.wrk(target_url, h.WARM_QUERY, 64, args.secs, token=token, pid=pid))
     procs.stop(baseline)
     median = h.medians(runs)
     base = median["baseline"]
@@ -58,9 +58,10 @@ def scenario_warm(procs, args):
         f"Warm `customers(first: 50)` ({len(answer)} bytes; {CUSTOMERS} customers × {PRODUCTS} products), "
         f"every gateway on its defaults but for what its name says, 64 connections, each server on core 0, "
         f"median of {args.rounds} rounds of {args.secs} s (the servers take turns)",
-        [[name, f"{m['rps']:.0f}", f"{m['p50']:.2f}", f"{m['p99']:.2f}", m["errors"], f"{m['rps'] / base['rps']:.2f}"]
+        [[name, f"{m['rps']:.0f}", f"{m['p50']:.2f}", f"{m['p99']:.2f}", m["errors"], f"{m['rps'] / base['rps']:.2f}",
+          f"{m['cpu_us']:.1f}"]
          for name, m in median.items()],
-        ["server", "requests/s", "p50 ms", "p99 ms", "errors", "× baseline"],
+        ["server", "requests/s", "p50 ms", "p99 ms", "errors", "× baseline", "CPU µs/request"],
     )
     print_targets(median)
     return {
@@ -89,6 +90,9 @@ def print_targets(median):
     ):
         cost = 100 * (1 - median[logged]["rps"] / median[quiet]["rps"])
         h.target(f"the access log's cost, {logged}", cost, 5, at_most=True, unit=" %")
+        on, off = median[logged]["cpu_us"], median[quiet]["cpu_us"]
+        print(f"  by CPU time per request (no target; steal time left out): {on:.1f} µs with the "
+              f"log, {off:.1f} µs without: the log costs {100 * (1 - off / on):.1f} % of the work")
     for name in ("logs at warn", "logs at warn, answer reuse off"):
         if name in median:
             print(f"- for comparison (no target), {name}: × baseline {median[name]['rps'] / base['rps']:.2f}")
