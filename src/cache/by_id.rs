@@ -15,6 +15,7 @@ use super::{
     live::{self, Topic},
     stale::Stamped,
     wait,
+    waiting::all_succeeded,
 };
 use crate::{
     clock::Clock,
@@ -98,14 +99,7 @@ impl CustomerStore {
         if !live::refreshing() {
             return (found, missing, oldest);
         }
-        let budget = self.upstream.deadline();
-        let refreshed = future::join_all(
-            flights
-                .into_iter()
-                .map(|flight| wait(flight, deadline, budget)),
-        )
-        .await;
-        if refreshed.iter().any(Result::is_err) {
+        if !all_succeeded(flights, deadline, self.upstream.deadline()).await {
             return (found, missing, oldest);
         }
         let (found, missing, oldest, _) = self.look_up_customers(ids).await;

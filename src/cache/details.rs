@@ -20,7 +20,7 @@ use super::{
     CustomerStore, Provenance, Staleness,
     live::{self, Topic},
     stale::Stamped,
-    waiting::{Fetched, wait},
+    waiting::{all_succeeded, wait},
 };
 use crate::{
     clock::Clock,
@@ -101,7 +101,9 @@ impl CustomerStore {
                 |_| false,
                 |ids| self.read_details(ids),
             );
-            if live::refreshing() && self.refreshed(refreshing, deadline).await {
+            if live::refreshing()
+                && all_succeeded(refreshing, deadline, self.upstream.deadline()).await
+            {
                 return Box::pin(self.details(ids, deadline)).await;
             }
         }
@@ -132,23 +134,6 @@ impl CustomerStore {
             found.insert(id, entry.and_then(|entry| entry.value));
         }
         Ok((found, provenance(fresh, oldest)))
-    }
-
-    /// Waits until `deadline` for the details reads `flights`; whether every one succeeded.
-    async fn refreshed(
-        &self,
-        flights: Vec<crate::flight::Flight<Fetched<()>>>,
-        deadline: Instant,
-    ) -> bool {
-        let budget = self.upstream.deadline();
-        future::join_all(
-            flights
-                .into_iter()
-                .map(|flight| wait(flight, deadline, budget)),
-        )
-        .await
-        .iter()
-        .all(Result::is_ok)
     }
 
     /// Whether customer `id`'s details are cached fresh, alone or in the whole listing (a

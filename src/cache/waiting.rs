@@ -67,6 +67,22 @@ pub(super) type Flight<T> = crate::flight::Flight<Fetched<T>>;
 
 /// Waits for a fetch until `deadline`; past it, the caller gets a timeout naming the limit
 /// (the fetch itself goes on and fills the cache for the next caller).
+/// Waits until `deadline` for every one of `flights`; whether each succeeded.
+pub(super) async fn all_succeeded<T: Clone>(
+    flights: Vec<Flight<T>>,
+    deadline: Instant,
+    budget: Duration,
+) -> bool {
+    futures::future::join_all(
+        flights
+            .into_iter()
+            .map(|flight| wait(flight, deadline, budget)),
+    )
+    .await
+    .iter()
+    .all(Result::is_ok)
+}
+
 pub(super) async fn wait<T: Clone>(
     flight: Flight<T>,
     deadline: Instant,

@@ -115,8 +115,8 @@ pub(crate) enum ExecuteError {
 
 /// A GraphQL answer without `data`, for requests that never started executing.
 #[derive(Serialize)]
-struct RequestErrors<'a> {
-    errors: &'a [async_graphql::ServerError],
+pub(super) struct RequestErrors<'a> {
+    pub(super) errors: &'a [async_graphql::ServerError],
 }
 
 /// Executes `prepared` for `access` against `schema`, reading through `store`: with the fast

@@ -12,11 +12,10 @@ use async_graphql::{
 };
 use axum::body::Bytes;
 use futures::StreamExt;
-use serde::Serialize;
 
 use super::{
     GatewaySchema, Parsed, Prepared, QueryLimits, Refusal, chosen_operation, error::classify,
-    is_subscription, limits::Pricing, measure, request::Document,
+    execute::RequestErrors, is_subscription, limits::Pricing, measure, request::Document,
 };
 use crate::{auth::CustomerAccess, cache::CustomerStore};
 
@@ -63,12 +62,6 @@ pub(crate) enum Opening {
     Once(Box<Parsed>),
     /// A subscription that fails validation: the request errors' answer.
     Invalid(Bytes),
-}
-
-/// The answer of a request error: `errors` and no `data`.
-#[derive(Serialize)]
-struct RequestErrors<'a> {
-    errors: &'a [async_graphql::ServerError],
 }
 
 /// Where the pieces of one opening come from.

@@ -133,7 +133,6 @@ impl Evaluation {
     async fn run(self) {
         let runner = &self.inner.runner;
         let mut closing = self.inner.closing.clone();
-        let mut last: Option<Bytes> = None;
         let mut refresh = false;
         let mut retry = FIRST_RETRY;
         loop {
@@ -147,7 +146,7 @@ impl Evaluation {
             );
             let ((executed, calls), topics) = evaluated.await;
             let outcome = match executed {
-                Ok(answer) => self.publish(&answer, &mut last),
+                Ok(answer) => self.publish(&answer),
                 Err(_) => "held",
             };
             runner.metrics.subscription_evaluation(outcome, calls);
@@ -170,9 +169,10 @@ impl Evaluation {
         }
     }
 
-    /// Publishes `answer` unless it is the last one again or an upstream fault's; says which.
-    fn publish(&self, answer: &Answer, last: &mut Option<Bytes>) -> &'static str {
-        if let Some(last) = last.as_ref() {
+    /// Publishes `answer` unless it is the last one published again, or an upstream fault's
+    /// (the first is always published); says which.
+    fn publish(&self, answer: &Answer) -> &'static str {
+        if let Some(last) = self.published.borrow().as_ref() {
             if answer.upstream_fault || answer.provenance.stale().is_some() {
                 return "held";
             }
@@ -180,7 +180,6 @@ impl Evaluation {
                 return "same";
             }
         }
-        *last = Some(answer.body.clone());
         self.published.send_replace(Some(answer.body.clone()));
         "sent"
     }
