@@ -142,6 +142,12 @@ impl Answerer {
         &self.tools
     }
 
+    /// Whether the schema may be read (`GATEWAY_INTROSPECTION`): `/mcp`'s `schema` tool is
+    /// offered only then.
+    pub(crate) fn introspection(&self) -> bool {
+        self.settings.limits.introspection
+    }
+
     /// Whether only manifest documents run (GraphiQL says so).
     pub(crate) fn safelist_only(&self) -> bool {
         self.persisted.safelist_only()

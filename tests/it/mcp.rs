@@ -1,6 +1,7 @@
 //! `/mcp` behind the caller JWT, spoken to as JSON-RPC over plain HTTP (the official npm
 //! client runs in `tests/clients/mcp.mjs`): the challenge and the metadata without a token, the
-//! claim scope through every tool, safelist mode without `execute`, and `GATEWAY_MCP=false`.
+//! claim scope through every tool, safelist mode without `execute`, introspection off without
+//! `schema`, and `GATEWAY_MCP=false`.
 
 use serde_json::{Value, json};
 
@@ -111,7 +112,7 @@ async fn without_a_token_the_challenge_names_the_metadata_which_names_the_issuer
 }
 
 #[tokio::test]
-async fn safelist_mode_offers_no_execute_and_mcp_can_be_turned_off() {
+async fn safelist_mode_offers_no_execute_introspection_off_no_schema_and_mcp_can_be_off() {
     let path = manifest("mcp-safelist", &[PAGE]);
     let gateway = spawn_with(
         Options::default()
@@ -134,6 +135,17 @@ async fn safelist_mode_offers_no_execute_and_mcp_can_be_turned_off() {
         json!({ "query": "{ __typename }" }),
     )
     .await;
+    assert!(refused.is_null(), "no such tool: {refused}");
+    let closed = spawn_with(Options::default().set("GATEWAY_INTROSPECTION", false)).await;
+    let listed = rpc(&closed, &token(), "tools/list", json!({})).await;
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert_eq!(names, ["execute"], "no schema with introspection off");
+    let refused = call(&closed, &token(), "schema", json!({})).await;
     assert!(refused.is_null(), "no such tool: {refused}");
     let off = spawn_with(Options::default().set("GATEWAY_MCP", false)).await;
     let response = off

@@ -1,6 +1,7 @@
 //! The tools an agent is given: one per named query of the persisted documents' manifest (its
 //! variables as the input, its leading comment as the description), `schema` (the SDL, or one
-//! type by name) and `execute` (any document; not offered in safelist mode). A tool call runs
+//! type by name; not offered with introspection off, `GATEWAY_INTROSPECTION=false`) and
+//! `execute` (any document; not offered in safelist mode). A tool call runs
 //! through the answer stage as `POST /graphql` does, for the caller the request carried; its
 //! result holds the GraphQL answer, errors included, as structured content and as text.
 
@@ -46,12 +47,14 @@ impl Agent {
                 )
             })
             .collect();
-        tools.push(Tool::new(
-            "schema",
-            "The gateway's GraphQL schema as SDL, with every type's and field's description; \
-             with `type`, only that type's definition.",
-            object(json!({ "type": { "type": "string", "description": "a type's name, e.g. Customer" } }), &[]),
-        ));
+        if self.state.answer.introspection() {
+            tools.push(Tool::new(
+                "schema",
+                "The gateway's GraphQL schema as SDL, with every type's and field's description; \
+                 with `type`, only that type's definition.",
+                object(json!({ "type": { "type": "string", "description": "a type's name, e.g. Customer" } }), &[]),
+            ));
+        }
         if !self.state.answer.safelist_only() {
             tools.push(Tool::new(
                 "execute",
@@ -79,7 +82,7 @@ impl Agent {
         request_id: &RequestId,
     ) -> Result<CallToolResult, ErrorData> {
         let body = match name {
-            "schema" => {
+            "schema" if self.state.answer.introspection() => {
                 let wanted = arguments.get("type").and_then(Value::as_str);
                 return match graphql::schema_text(wanted) {
                     Some(text) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
