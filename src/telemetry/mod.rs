@@ -216,11 +216,13 @@ pub(crate) struct LogSection {
 }
 
 impl Default for LogSection {
+    /// The defaults of [`TelemetrySettings`].
     fn default() -> Self {
+        let defaults = TelemetrySettings::default();
         Self {
-            format: LogFormat::Text,
-            level: "info".into(),
-            requests: true,
+            format: defaults.log_format,
+            level: defaults.log_level,
+            requests: defaults.log_requests,
         }
     }
 }
