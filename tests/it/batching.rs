@@ -20,11 +20,16 @@ async fn a_batch_is_answered_in_order_each_operation_as_it_would_be_alone() {
         json!({ "query": "query One($id: ID!) { customer(id: $id) { id } }",
                 "variables": { "id": gateway.upstream_ids()[3] } }),
         json!({ "queryy": "{ __typename }" }),
+        json!({ "query": format!(
+            "{{ customers {{ nodes {{ {} id {} }} }} }}",
+            "products { customer { ".repeat(8),
+            "} } ".repeat(8)
+        ) }),
     ];
     let (status, answers) = batch(&gateway, &json!(operations)).await;
     assert_eq!(status, 200, "{answers}");
     let answers = answers.as_array().unwrap();
-    assert_eq!(answers.len(), 4);
+    assert_eq!(answers.len(), 5);
     for (operation, answer) in operations.iter().zip(answers).take(3) {
         let alone: Value = gateway
             .post(operation, Some(&token()))
@@ -36,6 +41,11 @@ async fn a_batch_is_answered_in_order_each_operation_as_it_would_be_alone() {
     }
     assert_eq!(error_code(&answers[1]), "GRAPHQL_VALIDATION_FAILED");
     assert_eq!(error_code(&answers[3]), "BAD_REQUEST");
+    assert_eq!(
+        error_code(&answers[4]),
+        "QUERY_TOO_DEEP",
+        "priced on its own"
+    );
 }
 
 #[tokio::test]
