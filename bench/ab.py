@@ -8,7 +8,8 @@ in one run rather than through each one's ratio to the baseline, which moves wit
     python3 bench/ab.py /tmp/before/target/release/elements-gateway target/release/elements-gateway
 
 Both run on the defaults a user gets (the access log on, the 60 s cache TTL, the default
-limits). Prints each round's requests/s and p99, and the medians. `--reuse-off` turns
+limits). Prints each round's requests/s and p99, and the medians, with the CPU time each
+gateway spent per request (steadier than throughput on a shared host). `--reuse-off` turns
 whole-answer reuse off, so every request is executed; `--warn` sets logs at `warn`;
 `--restricted` sends, instead, a caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50
 customers of the query's answer (a token of a few KB). The data set is 500 customers × 4
@@ -52,22 +53,23 @@ def main():
         urls = {}
         for name, binary in binaries.items():
             h.GATEWAY = binary
-            _, url = h.start_variant(procs, upstream, extra)
+            child, url = h.start_variant(procs, upstream, extra)
             h.post(url, "{ customers { totalCount } }", timeout=300, token=token)
             h.wrk(url, h.WARM_QUERY, 64, 2, token=token)
-            urls[name] = url
+            urls[name] = (url, child.pid)
         for _ in range(args.rounds):
-            for name, url in urls.items():
-                runs[name].append(h.wrk(url, h.WARM_QUERY, 64, args.secs, token=token))
+            for name, (url, pid) in urls.items():
+                runs[name].append(h.wrk(url, h.WARM_QUERY, 64, args.secs, token=token, pid=pid))
     finally:
         procs.stop_all()
-    print("| gateway | rounds (requests/s, p99 ms) | median requests/s | median p99 ms |")
-    print("|---|---|---|---|")
+    print("| gateway | rounds (requests/s, p99 ms) | median requests/s | median p99 ms | median CPU µs/request |")
+    print("|---|---|---|---|---|")
     for name, rounds in runs.items():
         each = ", ".join(f"{r['rps']:.0f} / {r['p99']:.2f}" for r in rounds)
         print(
             f"| {name} | {each} | {statistics.median(r['rps'] for r in rounds):.0f} "
-            f"| {statistics.median(r['p99'] for r in rounds):.2f} |"
+            f"| {statistics.median(r['p99'] for r in rounds):.2f} "
+            f"| {statistics.median(r['cpu_us'] for r in rounds):.2f} |"
         )
 
 

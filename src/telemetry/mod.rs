@@ -12,9 +12,11 @@
 //! arrive together leave in one write. The thread's buffer
 //! holds 128,000 lines; should standard error fall that far behind, logging waits for room
 //! rather than dropping lines: the access log stays complete and in order. Colour codes are
-//! written only when standard error is a terminal.
+//! written only when standard error is a terminal; otherwise the text format's lines are
+//! written by [`line::TextLine`], the same layout without `fmt`'s machinery.
 
 mod fields;
+mod line;
 
 use std::io::{BufWriter, IsTerminal};
 
@@ -79,8 +81,14 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
     let (writer, guard) = stderr_writer();
     let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
+        LogFormat::Text if std::io::stderr().is_terminal() => tracing_subscriber::fmt::layer()
+            .with_ansi(true)
+            .fmt_fields(fields::PlainFields)
+            .with_writer(writer)
+            .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(false)
+            .event_format(line::TextLine::default())
             .fmt_fields(fields::PlainFields)
             .with_writer(writer)
             .boxed(),
