@@ -42,7 +42,8 @@ impl Answerer {
                 return Ok(self.again(kept, started));
             }
         }
-        let prepared = self.prepare(request, false, access).await?;
+        // Boxed: a reused answer, above, need not carry preparation's state in its future.
+        let prepared = Box::pin(self.prepare(request, false, access)).await?;
         let Some((memo, key)) = memo else {
             let executed = self.runner.run(prepared, access.clone(), request_id).await;
             return self.replied(Outcome::from(executed));

@@ -45,7 +45,15 @@ impl Runner {
             fast: self.fast.load(Ordering::Relaxed),
             calls_before: crate::calls::so_far().unwrap_or(0),
         };
-        let execution = graphql::execute(&self.schema, &self.store, prepared, access, options);
+        // Boxed, so the futures of the stages above (built, moved and boxed again for every
+        // request, reused answers too) stay small: an execution's state is kilobytes.
+        let execution = Box::pin(graphql::execute(
+            &self.schema,
+            &self.store,
+            prepared,
+            access,
+            options,
+        ));
         // Without the access log nothing counts the request's calls; the `cost` extension
         // still reports them.
         let answer = match crate::calls::so_far() {

@@ -157,7 +157,9 @@ pub(crate) async fn execute(
             return Ok(answer);
         }
     }
-    reference(schema, store, prepared, access, scope, options).await
+    // Boxed: async-graphql's execution is most of this future's size, and the fast path
+    // should not carry (and move) it.
+    Box::pin(reference(schema, store, prepared, access, scope, options)).await
 }
 
 /// The answer of the fast executor, written around its data.

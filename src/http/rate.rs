@@ -73,7 +73,9 @@ impl RateLimiter {
     /// share a Redis that answers), or says how long until it may try again.
     pub(crate) async fn acquire(&self, caller: &String) -> Result<(), Duration> {
         if let Some(shared) = &self.shared {
-            match shared.acquire(caller, self.per_minute, self.burst).await {
+            // Boxed: the Redis round trip's state is kilobytes, which every request's future
+            // would otherwise carry and move without Redis too.
+            match Box::pin(shared.acquire(caller, self.per_minute, self.burst)).await {
                 Ok(outcome) => return outcome,
                 Err(_) => shared.fell_back("rate_limit"),
             }
