@@ -6,6 +6,7 @@
 //! them ([`carried`]). A request that joins a fill another started makes no call of its own
 //! and counts none; a refresh still running when the request is answered is not counted.
 
+use futures::{FutureExt as _, future::Either};
 use std::{
     future::Future,
     sync::{
@@ -19,20 +20,20 @@ tokio::task_local! {
 }
 
 /// Runs `work` with a count of its own, and gives the upstream calls it made.
-pub(crate) async fn counted<F: Future>(work: F) -> (F::Output, u32) {
+/// (A plain function rather than an `async fn`, which would hold `work` twice: as its
+/// argument and as the future it awaits.)
+pub(crate) fn counted<F: Future>(work: F) -> impl Future<Output = (F::Output, u32)> {
     let calls = Arc::new(AtomicU32::new(0));
-    let output = CALLS.scope(Arc::clone(&calls), work).await;
-    (output, calls.load(Ordering::Relaxed))
+    CALLS
+        .scope(Arc::clone(&calls), work)
+        .map(move |output| (output, calls.load(Ordering::Relaxed)))
 }
 
 /// `work`, to be spawned: its calls count for the request that spawns it, if any.
 pub(crate) fn carried<F: Future>(work: F) -> impl Future<Output = F::Output> {
-    let calls = CALLS.try_with(Arc::clone).ok();
-    async move {
-        match calls {
-            Some(calls) => CALLS.scope(calls, work).await,
-            None => work.await,
-        }
+    match CALLS.try_with(Arc::clone) {
+        Ok(calls) => Either::Left(CALLS.scope(calls, work)),
+        Err(_) => Either::Right(work),
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::{cell::RefCell, future::Future};
 
+use futures::FutureExt as _;
+
 tokio::task_local! {
     static NOTED: RefCell<Noted>;
 }
@@ -22,13 +24,13 @@ pub(crate) struct Noted {
 }
 
 /// Runs `work` noting into a record of its own, and gives what was noted.
-pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Noted) {
-    NOTED
-        .scope(RefCell::new(Noted::default()), async {
-            let output = work.await;
-            (output, NOTED.with(RefCell::take))
-        })
-        .await
+pub(crate) fn scope<F: Future>(work: F) -> impl Future<Output = (F::Output, Noted)> {
+    // What was noted is taken inside the scope, as `work` completes; a plain function with
+    // `map`, as an `async fn` would hold `work` twice.
+    NOTED.scope(
+        RefCell::new(Noted::default()),
+        work.map(|output| (output, NOTED.with(RefCell::take))),
+    )
 }
 
 /// Notes the answer's operation and where it came from.

@@ -32,15 +32,17 @@ pub(super) async fn post(
     Extension(id): Extension<RequestId>,
     request: Request,
 ) -> Response {
+    // The other transports are boxed: the answer's future is built, moved and boxed for every
+    // request, and should not carry their state.
     if wants_event_stream(request.headers()) {
-        return sse::post(state, id, request).await;
+        return Box::pin(sse::post(state, id, request)).await;
     }
     let (caller, headers, JsonBody { media, text }) = match with_body(&state, request).await {
         Ok(taken) => taken,
         Err(refused) => return refused.into_response(),
     };
     if batch::is_batch(&text) {
-        return batch::post(&state, &caller, &headers, &text, media, id).await;
+        return Box::pin(batch::post(&state, &caller, &headers, &text, media, id)).await;
     }
     let replied = state.answer.post(&caller.access, text, id.as_str()).await;
     respond(&state, media, replied, &headers, id)
@@ -59,7 +61,7 @@ pub(super) async fn get(
     let (mut parts, _) = request.into_parts();
     if parts.headers.contains_key(header::UPGRADE) {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => ws::upgrade(state, id, upgrade, &parts.headers).await,
+            Ok(upgrade) => Box::pin(ws::upgrade(state, id, upgrade, &parts.headers)).await,
             Err(rejection) => rejection.into_response(),
         };
     }
