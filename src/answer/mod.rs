@@ -193,7 +193,7 @@ impl Answerer {
     /// How the answer to `key` may be cached: while the cached snapshot is fresh, and, for
     /// an answer already built, only if it read nothing but that snapshot's fresh data.
     async fn validity(&self, key: &RequestKey, answer: Option<&Answer>) -> Option<Validity> {
-        let (generation, fresh_for) = self.runner.store.fresh_window().await?;
+        let (generation, fresh_for) = self.runner.store.fresh_window()?;
         // An answer that read keyed data has no tag: the snapshot's generation, which names
         // the tag, does not change when those data do.
         if answer.is_some_and(|answer| {

@@ -22,7 +22,7 @@ impl Answerer {
         let started = Instant::now();
         let memo = self.memo.as_ref();
         let generation = match memo {
-            Some(_) => self.runner.store.fresh_generation().await,
+            Some(_) => self.runner.store.fresh_generation(),
             None => None,
         };
         if let (Some(memo), Some(generation)) = (memo, generation)

@@ -103,8 +103,7 @@ impl CustomerStore {
         match topic {
             Topic::Snapshot => self
                 .snapshot
-                .get(&())
-                .await
+                .get(self.clock.now())
                 .map(|entry| entry.fresh_until(self.ttl)),
             Topic::Customer(id) => self
                 .customers

@@ -34,6 +34,7 @@ mod keyed;
 pub(crate) mod live;
 mod reads;
 mod settings;
+mod slot;
 mod stale;
 mod waiting;
 
@@ -109,10 +110,11 @@ pub(crate) struct CustomerStore {
     /// The replicas' shared Redis, when there is one.
     shared: Option<Arc<Shared>>,
     ttl: Duration,
-    /// TTL plus the stale window: past it an entry is gone, whatever moka still holds.
+    /// TTL plus the stale window: past it an entry is gone, whatever moka still holds (the
+    /// snapshot's slot drops it when read).
     kept: Duration,
     clock: Clock,
-    snapshot: Cache<(), SnapshotEntry>,
+    snapshot: Arc<slot::Slot<Arc<Snapshot>>>,
     customers: Cache<String, CustomerEntry>,
     snapshot_flights: Flights<(), Fetched<Arc<Snapshot>>>,
     /// The progress of the latest snapshot read started.
@@ -145,11 +147,7 @@ impl CustomerStore {
             ttl: freshness.ttl,
             kept,
             clock,
-            snapshot: Cache::builder()
-                .max_capacity(1)
-                .time_to_live(kept)
-                .eviction_listener(count_evictions("snapshot", &metrics))
-                .build(),
+            snapshot: Arc::new(slot::Slot::new("snapshot", kept, &metrics)),
             customers: Cache::builder()
                 .max_capacity(MAX_CACHED_CUSTOMERS)
                 .time_to_live(kept)
@@ -176,10 +174,9 @@ impl CustomerStore {
     /// Records how many entries each cache holds, for `/metrics`; first lets moka finish its
     /// pending housekeeping, so the counts and the evictions are current.
     pub(crate) async fn record_sizes(&self) {
-        self.snapshot.run_pending_tasks().await;
         self.customers.run_pending_tasks().await;
-        self.metrics
-            .cache_entries("snapshot", self.snapshot.entry_count());
+        let snapshots = self.snapshot.holds(self.clock.now());
+        self.metrics.cache_entries("snapshot", u64::from(snapshots));
         self.metrics
             .cache_entries("customer", self.customers.entry_count());
     }
@@ -216,7 +213,7 @@ impl CustomerStore {
             self.metrics.cache_lookup("snapshot", false);
             let (flights, joined) = self.snapshot_flights.join_or_start(
                 &[()],
-                |key| self.snapshot.contains_key(key),
+                |_| self.snapshot.holds(self.clock.now()),
                 |_| self.fetch_snapshot().instrument(fetch_span(1)),
             );
             if joined > 0 {
@@ -236,21 +233,15 @@ impl CustomerStore {
         }
     }
 
-    /// The cached snapshot, unless it is past the stale window by the store's clock. moka
-    /// drops it then too, on its own timer; until it does, the entry is dropped here, so that
-    /// a read never takes it for a fetch that has just completed (and waits for nothing, or
-    /// serves it).
-    async fn kept_snapshot(&self) -> Option<SnapshotEntry> {
-        let entry = self.snapshot.get(&()).await?;
-        if entry.age(self.clock.now()) < self.kept {
-            return Some(entry);
-        }
-        self.snapshot.invalidate(&()).await;
-        None
+    /// The cached snapshot, unless it is past the stale window by the store's clock (then it is
+    /// dropped, so that a read never takes it for a fetch that has just completed, and waits
+    /// for nothing, or serves it).
+    fn kept_snapshot(&self) -> Option<SnapshotEntry> {
+        self.snapshot.get(self.clock.now())
     }
 
     /// The cached customer entry for `id`, unless it is past the stale window (then dropped,
-    /// as [`Self::kept_snapshot`] drops the snapshot).
+    /// as the snapshot's slot drops the snapshot).
     async fn kept_customer(&self, id: &String) -> Option<CustomerEntry> {
         let entry = self.customers.get(id).await?;
         if entry.age(self.clock.now()) < self.kept {
@@ -263,7 +254,7 @@ impl CustomerStore {
     /// The cached snapshot when usable, starting a refresh when it is stale (and, for a live
     /// answer's refreshing evaluation, waiting for that refresh until `deadline`).
     async fn cached_snapshot(&self, deadline: Instant) -> Option<Served<Arc<Snapshot>>> {
-        let entry = self.kept_snapshot().await?;
+        let entry = self.kept_snapshot()?;
         self.metrics.cache_lookup("snapshot", true);
         let now = self.clock.now();
         let stale = entry.staleness(self.ttl, now);
@@ -294,13 +285,13 @@ impl CustomerStore {
 
     /// The cached snapshot, fresh or stale, with no fetch and no refresh: its sizes cost a
     /// query before it runs.
-    pub(crate) async fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.kept_snapshot().await.map(|entry| entry.value)
+    pub(crate) fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.kept_snapshot().map(|entry| entry.value)
     }
 
     /// The generation of the cached snapshot while it is fresh; no fetch, no refresh.
-    pub(crate) async fn fresh_generation(&self) -> Option<u64> {
-        self.fresh_window().await.map(|(generation, _)| generation)
+    pub(crate) fn fresh_generation(&self) -> Option<u64> {
+        self.fresh_window().map(|(generation, _)| generation)
     }
 
     /// Now, by the store's clock (which tests move).
@@ -315,8 +306,8 @@ impl CustomerStore {
 
     /// The generation of the cached snapshot while it is fresh, and how long it stays so (an
     /// HTTP answer built from it may be cached that long).
-    pub(crate) async fn fresh_window(&self) -> Option<(u64, Duration)> {
-        let entry = self.kept_snapshot().await?;
+    pub(crate) fn fresh_window(&self) -> Option<(u64, Duration)> {
+        let entry = self.kept_snapshot()?;
         let age = entry.age(self.clock.now());
         (age < self.ttl).then(|| (entry.value.generation(), self.ttl - age))
     }
@@ -326,7 +317,7 @@ impl CustomerStore {
     fn fetch_snapshot(
         &self,
     ) -> impl Future<Output = Result<Arc<Snapshot>, Arc<UpstreamError>>> + Send + 'static {
-        let cache = self.snapshot.clone();
+        let cache = Arc::clone(&self.snapshot);
         let metrics = Arc::clone(&self.metrics);
         let progress: Progress = Arc::new(watch::Sender::new(Vec::new()));
         *self
@@ -343,14 +334,12 @@ impl CustomerStore {
             progress,
         };
         async move {
-            let refreshing = cache.get(&()).await;
+            let refreshing = cache.get(fill.clock.now());
             fill.known = refreshing.as_ref().map(|entry| entry.value.generation());
             let clock = fill.clock.clone();
             match fill.run().await {
                 Ok(Filled { snapshot, age }) => {
-                    cache
-                        .insert((), Stamped::aged(Arc::clone(&snapshot), clock.now(), age))
-                        .await;
+                    cache.insert(Stamped::aged(Arc::clone(&snapshot), clock.now(), age));
                     if refreshing.is_some() {
                         metrics.refresh("snapshot", "OK");
                     }

@@ -275,7 +275,7 @@ pub(crate) async fn measure(
     deadline: Instant,
 ) -> Result<Option<Measure>, Refusal> {
     let Pricing { access, cold } = pricing;
-    let latest = store.latest_snapshot().await;
+    let latest = store.latest_snapshot();
     let walk = |sizes| walked(document, operation_name, variables, limits, sizes);
     let Some(summary) = walk(ListSizes::new(latest.as_deref()))? else {
         return Ok(None);
