@@ -24,6 +24,8 @@ def rename(upstream, customer, organization):
 
 
 def scenario_live(procs, bench):
+    if not (bench.ROOT / "tests" / "clients" / "node_modules").is_dir():
+        raise SystemExit("the live scenario drives the npm clients: run `npm ci` in tests/clients first")
     upstream = bench.start_mock(procs, 500, 5)
     child, gateway = bench.start_gateway(procs, upstream, cpu=0, extra_env={"GATEWAY_CACHE_TTL_SECS": "2"})
     url = f"{gateway}/graphql"

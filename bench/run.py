@@ -56,8 +56,12 @@ def scenario_filter(args, gateway, reuse="on", target=5):
     h.target(f"p99, answer reuse {reuse}", result["p99"], target, at_most=True, unit=" ms")
 
 
-def scenario_n1(upstream, gateway):
+def scenario_n1(procs, upstream):
+    """A gateway of its own, its listing just filled: the warm scenario's gateway is past its
+    60 s TTL by now, and the refresh a query starts would be counted as the query's reads."""
+    child, gateway = h.start_gateway(procs, upstream)
     url = f"{gateway}/graphql"
+    post(url, "{ customers { totalCount } }", timeout=300)
     before = mock_stats(upstream)["requests"]
     answer = json.loads(post(url, "{ products { customer { organization } } }"))
     after = mock_stats(upstream)["requests"]
@@ -67,6 +71,7 @@ def scenario_n1(upstream, gateway):
         ["products", "upstream requests"],
     )
     print()
+    procs.stop(child)
     h.target("upstream requests", after - before, 0, at_most=True)
 
 
@@ -151,7 +156,7 @@ def main():
                 scenario_filter(args, ran["gateway"])
                 scenario_filter(args, ran["reuse_off"], reuse="off", target=2)
             if "n1" in chosen:
-                scenario_n1(ran["upstream"], ran["gateway"])
+                scenario_n1(procs, ran["upstream"])
             procs.stop_all()
         if "rss" in chosen:
             memory.scenario_rss(procs, args)
