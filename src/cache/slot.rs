@@ -1,8 +1,8 @@
-//! The one cached customer snapshot. A moka cache with a single key did the job, but hashed the
-//! key and queued housekeeping on every read, and every reused answer reads the snapshot once
-//! (to know whether its answer is still current). A lock around one entry does the same work:
-//! the entry is dropped when read past the time it may be kept, which counts as the `expired`
-//! eviction moka's timer counted.
+//! The one cached customer snapshot: a lock around one stamped entry, not a moka cache, whose
+//! hashing and housekeeping on every read would be all cost for a single key, and every reused
+//! answer reads the snapshot once (to know whether its answer is still current). The entry is
+//! dropped when read past the time it may be kept, and counted as an `expired` eviction, as
+//! moka counts the customers' entries.
 
 use std::{
     sync::{Arc, RwLock},

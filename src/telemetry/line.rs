@@ -1,9 +1,9 @@
 //! The text format's line, for standard error that is not a terminal: the layout of
 //! tracing-subscriber's `Full` format (`time LEVEL span{fields}:… target: fields`) written
 //! with plain string writes. `Full` paints every part through `fmt` even with colour off, and
-//! formats the time anew for every line; here the time's date and second are formatted once a
-//! second per thread. Profiling showed `Full` was most of the access line's cost to a reused
-//! answer (BENCHMARKS.md, step 34).
+//! formats the time anew for every line, which made it most of the access line's cost to a
+//! reused answer (BENCHMARKS.md, step 34); here the time's date and second are formatted once
+//! a second per thread.
 
 use std::{
     cell::RefCell,
