@@ -36,6 +36,8 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
         .unwrap_or(if status >= 400 { "refused" } else { "other" });
     tracing::info!(
         target: TARGET,
+        // A field rather than a format string: written as text, not through `fmt`.
+        message = "request",
         method = method.as_str(),
         path = path.as_str(),
         status,
@@ -45,7 +47,6 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
         document = noted.document.as_deref(),
         source,
         upstream_calls,
-        "request"
     );
     response
 }

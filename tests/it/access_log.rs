@@ -185,6 +185,7 @@ async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     assert_eq!(by_id["upstream_calls"], 1, "one batch for the id: {by_id}");
     let lines = &lines[1..];
     let first = &lines[0]["fields"];
+    assert_eq!(first["message"], "request");
     assert_eq!(first["method"], "POST");
     assert_eq!(first["path"], "/graphql");
     assert_eq!(first["status"], 200);
