@@ -65,8 +65,6 @@ pub(super) type Fetched<T> = Result<T, Arc<UpstreamError>>;
 /// One upstream read in flight.
 pub(super) type Flight<T> = crate::flight::Flight<Fetched<T>>;
 
-/// Waits for a fetch until `deadline`; past it, the caller gets a timeout naming the limit
-/// (the fetch itself goes on and fills the cache for the next caller).
 /// Waits until `deadline` for every one of `flights`; whether each succeeded.
 pub(super) async fn all_succeeded<T: Clone>(
     flights: Vec<Flight<T>>,
@@ -83,6 +81,8 @@ pub(super) async fn all_succeeded<T: Clone>(
     .all(Result::is_ok)
 }
 
+/// Waits for a fetch until `deadline`; past it, the caller gets a timeout naming the limit
+/// (the fetch itself goes on and fills the cache for the next caller).
 pub(super) async fn wait<T: Clone>(
     flight: Flight<T>,
     deadline: Instant,
