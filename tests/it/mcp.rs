@@ -22,7 +22,13 @@ async fn call(gateway: &TestGateway, token: &str, tool: &str, arguments: Value) 
     .await
 }
 
+/// The `result` of a JSON-RPC call of `method` as the caller of `token`.
 async fn rpc(gateway: &TestGateway, token: &str, method: &str, params: Value) -> Value {
+    envelope(gateway, token, method, params).await["result"].clone()
+}
+
+/// The whole JSON-RPC answer to a call of `method` (its `result` or its `error`).
+async fn envelope(gateway: &TestGateway, token: &str, method: &str, params: Value) -> Value {
     let response = gateway
         .client
         .post(gateway.url("/mcp"))
@@ -33,8 +39,31 @@ async fn rpc(gateway: &TestGateway, token: &str, method: &str, params: Value) ->
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.unwrap();
-    answer["result"].clone()
+    response.json().await.unwrap()
+}
+
+/// The names of the tools `gateway` lists.
+async fn tool_names(gateway: &TestGateway) -> Vec<String> {
+    let listed = rpc(gateway, &token(), "tools/list", json!({})).await;
+    listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|tool| tool["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Asserts that calling `tool` on `gateway` is refused as no such tool.
+async fn assert_no_tool(gateway: &TestGateway, tool: &str, arguments: Value) {
+    let answer = envelope(
+        gateway,
+        &token(),
+        "tools/call",
+        json!({ "name": tool, "arguments": arguments }),
+    )
+    .await;
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(message, format!("no tool named {tool}"), "{answer}");
 }
 
 const PAGE: &str = "# The first customers, with their ids.\nquery FirstCustomers($first: Int!) { customers(first: $first) { totalCount nodes { id } } }\n";
@@ -120,33 +149,15 @@ async fn safelist_mode_offers_no_execute_introspection_off_no_schema_and_mcp_can
             .set("GATEWAY_PERSISTED_DOCUMENTS_ONLY", true),
     )
     .await;
-    let listed = rpc(&gateway, &token(), "tools/list", json!({})).await;
-    let names: Vec<&str> = listed["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|tool| tool["name"].as_str())
-        .collect();
-    assert_eq!(names, ["FirstCustomers", "schema"]);
-    let refused = call(
-        &gateway,
-        &token(),
-        "execute",
-        json!({ "query": "{ __typename }" }),
-    )
-    .await;
-    assert!(refused.is_null(), "no such tool: {refused}");
+    assert_eq!(tool_names(&gateway).await, ["FirstCustomers", "schema"]);
+    assert_no_tool(&gateway, "execute", json!({ "query": "{ __typename }" })).await;
     let closed = spawn_with(Options::default().set("GATEWAY_INTROSPECTION", false)).await;
-    let listed = rpc(&closed, &token(), "tools/list", json!({})).await;
-    let names: Vec<&str> = listed["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|tool| tool["name"].as_str())
-        .collect();
-    assert_eq!(names, ["execute"], "no schema with introspection off");
-    let refused = call(&closed, &token(), "schema", json!({})).await;
-    assert!(refused.is_null(), "no such tool: {refused}");
+    assert_eq!(
+        tool_names(&closed).await,
+        ["execute"],
+        "no schema with introspection off"
+    );
+    assert_no_tool(&closed, "schema", json!({})).await;
     let off = spawn_with(Options::default().set("GATEWAY_MCP", false)).await;
     let response = off
         .client
@@ -183,4 +194,50 @@ async fn the_access_log_names_the_tool_called() {
     assert_eq!(line["fields"]["path"], "/mcp");
     assert_eq!(line["fields"]["operation"], "execute");
     assert_eq!(line["fields"]["source"], "mcp");
+}
+
+#[tokio::test]
+async fn the_rate_limit_and_the_body_limit_refuse_as_on_graphql() {
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_LIMITS_RATE_PER_MINUTE", 60)
+            .set("GATEWAY_LIMITS_RATE_BURST", 1),
+    )
+    .await;
+    let send = async |body: String| {
+        gateway
+            .client
+            .post(gateway.url("/mcp"))
+            .bearer_auth(token())
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }).to_string();
+    assert_eq!(send(list.clone()).await.status(), 200);
+    let limited = send(list).await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+
+    let roomy = spawn_with(Options::default().set("GATEWAY_LIMITS_BODY_BYTES", 4096)).await;
+    let query = format!("{{ __typename }} # {}", "x".repeat(5000));
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "execute", "arguments": { "query": query } } });
+    let too_large = roomy
+        .client
+        .post(roomy.url("/mcp"))
+        .bearer_auth(token())
+        .header("accept", "application/json, text/event-stream")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), 413);
+    let body: Value = too_large.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
 }

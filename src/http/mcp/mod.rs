@@ -64,11 +64,9 @@ pub(super) fn routes(state: AppState) -> Router<AppState> {
 /// The caller check in front of `/mcp`: the verified caller goes on in the request's
 /// extensions; a refused one gets the challenge that names the metadata.
 async fn caller(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| value.as_bytes().to_vec());
-    let caller = match authenticate_token(&state, authorization.as_deref()).await {
+    let authorization = request.headers().get(header::AUTHORIZATION).cloned();
+    let authorization = authorization.as_ref().map(HeaderValue::as_bytes);
+    let caller = match authenticate_token(&state, authorization).await {
         Ok(caller) => caller,
         Err(error) => return refused(error, request.headers()),
     };
@@ -102,22 +100,12 @@ fn called_tool(body: &[u8]) -> Option<String> {
     (call.method == "tools/call").then_some(call.params?.name)
 }
 
-/// A refusal of `/mcp`: 401 (or 403, 429) with the GraphQL-shaped body, and for a missing or
-/// bad token the challenge naming the metadata.
+/// A refusal of `/mcp`: the response `/graphql` gives for `error` (status, code, and
+/// `Retry-After` for the rate limit), with a challenge naming the metadata when the token is
+/// missing or bad.
 fn refused(error: HttpError, headers: &HeaderMap) -> Response {
-    let status = match &error {
-        HttpError::Auth(auth) if auth.is_forbidden() => StatusCode::FORBIDDEN,
-        HttpError::Auth(_) => StatusCode::UNAUTHORIZED,
-        HttpError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        error.body(),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
+    let mut response = error.into_response();
+    if response.status() == StatusCode::UNAUTHORIZED {
         let challenge = format!(
             "Bearer resource_metadata=\"{}{METADATA_PATH}\"",
             base_url(headers)
