@@ -48,7 +48,7 @@ pub(crate) use query::Query;
 pub(crate) use request::{DocumentRef, Documents, GraphqlRequest, Parsed, Prepared};
 pub(crate) use subscription::Subscription;
 pub use table::{PRODUCT_INTS, PRODUCT_SCALARS, PRODUCT_TEXTS};
-pub(crate) use tools::{OperationTool, operation_tools, schema_text};
+pub(crate) use tools::{OperationTool, object_schema, operation_tools, schema_text};
 
 use crate::{
     auth::CustomerAccess,

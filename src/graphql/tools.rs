@@ -107,23 +107,32 @@ pub(crate) fn operation_tools<'a>(
                 }
                 properties.insert(variable.name.node.to_string(), json_schema(ty, 0));
             }
-            let mut input_schema = Map::new();
-            input_schema.insert("type".into(), "object".into());
-            input_schema.insert("properties".into(), Value::Object(properties));
-            if !required.is_empty() {
-                input_schema.insert("required".into(), Value::Array(required));
-            }
             tools.push(OperationTool {
                 name: name.to_string(),
                 description: leading_comment(text, name.as_str())
                     .unwrap_or_else(|| format!("Runs the persisted query {name}.")),
-                input_schema,
+                input_schema: object_schema(properties, required),
                 document: format!("sha256:{}", id.trim_start_matches("sha256:")),
             });
         }
     }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     tools
+}
+
+/// A JSON Schema object with `properties`, of which `required` must be given (listed only
+/// when there are some).
+pub(crate) fn object_schema(
+    properties: Map<String, Value>,
+    required: Vec<Value>,
+) -> Map<String, Value> {
+    let mut schema = Map::new();
+    schema.insert("type".into(), "object".into());
+    schema.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        schema.insert("required".into(), Value::Array(required));
+    }
+    schema
 }
 
 /// The `#` lines just above `query <name>` in `text`, joined.
@@ -194,7 +203,7 @@ fn named_schema(name: &str, depth: usize) -> Value {
                 }
                 properties.insert(field.name.node.to_string(), schema);
             }
-            json!({ "type": "object", "properties": properties, "required": required })
+            Value::Object(object_schema(properties, required))
         }
         Some(TypeKind::InputObject(_)) => json!({ "type": "object" }),
         // Custom scalars (`DateTime`) travel as text.

@@ -142,15 +142,12 @@ impl Agent {
     }
 }
 
-/// A JSON Schema object with `properties`, `required` naming those that must be given.
+/// `properties` (a JSON object) as a tool's input schema, `required` naming those that must be
+/// given.
 fn object(properties: Value, required: &[&str]) -> Arc<Map<String, Value>> {
-    let mut schema = Map::new();
-    schema.insert("type".into(), "object".into());
-    schema.insert("properties".into(), properties);
-    if !required.is_empty() {
-        schema.insert("required".into(), json!(required));
-    }
-    Arc::new(schema)
+    let properties = properties.as_object().cloned().unwrap_or_default();
+    let required = required.iter().map(|name| Value::from(*name)).collect();
+    Arc::new(graphql::object_schema(properties, required))
 }
 
 impl ServerHandler for Agent {
