@@ -29,17 +29,23 @@ async fn rpc(gateway: &TestGateway, token: &str, method: &str, params: Value) ->
 
 /// The whole JSON-RPC answer to a call of `method` (its `result` or its `error`).
 async fn envelope(gateway: &TestGateway, token: &str, method: &str, params: Value) -> Value {
-    let response = gateway
+    let message = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let response = send(gateway, token, &message).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// The HTTP response to the JSON-RPC `message` posted to `/mcp` as the caller of `token`.
+async fn send(gateway: &TestGateway, token: &str, message: &Value) -> reqwest::Response {
+    gateway
         .client
         .post(gateway.url("/mcp"))
         .bearer_auth(token)
         .header("accept", "application/json, text/event-stream")
-        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }))
+        .json(message)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+        .unwrap()
 }
 
 /// The names of the tools `gateway` lists.
@@ -159,15 +165,8 @@ async fn safelist_mode_offers_no_execute_introspection_off_no_schema_and_mcp_can
     );
     assert_no_tool(&closed, "schema", json!({})).await;
     let off = spawn_with(Options::default().set("GATEWAY_MCP", false)).await;
-    let response = off
-        .client
-        .post(off.url("/mcp"))
-        .bearer_auth(token())
-        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    assert_eq!(send(&off, &token(), &list).await.status(), 404);
 }
 
 #[tokio::test]
@@ -204,21 +203,9 @@ async fn the_rate_limit_and_the_body_limit_refuse_as_on_graphql() {
             .set("GATEWAY_LIMITS_RATE_BURST", 1),
     )
     .await;
-    let send = async |body: String| {
-        gateway
-            .client
-            .post(gateway.url("/mcp"))
-            .bearer_auth(token())
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    };
-    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }).to_string();
-    assert_eq!(send(list.clone()).await.status(), 200);
-    let limited = send(list).await;
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    assert_eq!(send(&gateway, &token(), &list).await.status(), 200);
+    let limited = send(&gateway, &token(), &list).await;
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.headers()["retry-after"], "1");
     let body: Value = limited.json().await.unwrap();
@@ -228,15 +215,7 @@ async fn the_rate_limit_and_the_body_limit_refuse_as_on_graphql() {
     let query = format!("{{ __typename }} # {}", "x".repeat(5000));
     let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": { "name": "execute", "arguments": { "query": query } } });
-    let too_large = roomy
-        .client
-        .post(roomy.url("/mcp"))
-        .bearer_auth(token())
-        .header("accept", "application/json, text/event-stream")
-        .json(&call)
-        .send()
-        .await
-        .unwrap();
+    let too_large = send(&roomy, &token(), &call).await;
     assert_eq!(too_large.status(), 413);
     let body: Value = too_large.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
