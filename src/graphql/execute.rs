@@ -140,7 +140,7 @@ pub(crate) async fn execute(
     if let Some(document) = validated {
         let fast = fast::run(
             &document.parsed,
-            document.answer_capacity(),
+            &document.kept,
             prepared.request.operation_name.as_deref(),
             &prepared.request.variables,
             &access,
@@ -153,7 +153,7 @@ pub(crate) async fn execute(
         if let Ok(written) = written {
             let document = Arc::clone(document);
             let answer = fast_answer(written, prepared, &scope, options);
-            document.answered(answer.body.len());
+            document.kept.answered(answer.body.len());
             return Ok(answer);
         }
     }

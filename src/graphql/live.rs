@@ -118,7 +118,8 @@ impl Parsed {
             .and_then(|(name, _)| name)
             .map(|name| name.to_string());
         Ok(Opening::Live(LivePlan {
-            twin: Arc::new(Document::new(twin)),
+            // A subscription's own copy, re-run only when the data change: no plan kept.
+            twin: Arc::new(Document::new(twin, None)),
             variables,
             operation_name,
             operation,

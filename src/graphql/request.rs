@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Instant,
 };
@@ -17,7 +17,11 @@ use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use super::{
-    QueryLimits, Refusal, chosen_operation, is_mutation, is_subscription, limits::Pricing, measure,
+    QueryLimits, Refusal, chosen_operation,
+    fast::{Kept, PlanBudget},
+    is_mutation, is_subscription,
+    limits::Pricing,
+    measure,
 };
 use crate::{auth::CustomerAccess, cache::CustomerStore};
 
@@ -48,7 +52,8 @@ pub(crate) struct DocumentRef {
 /// Most bytes of parsed documents kept, counted as four times their text.
 const DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// A parsed document, and whether async-graphql has validated it.
+/// A parsed document, whether async-graphql has validated it, and what the fast executor
+/// keeps of it.
 #[derive(Debug)]
 pub(super) struct Document {
     pub(super) parsed: ExecutableDocument,
@@ -56,18 +61,17 @@ pub(super) struct Document {
     /// on the operation chosen, and the fast executor checks variable values itself, so from
     /// then on the fast executor may answer the document.
     valid: AtomicBool,
-    /// The size of the latest answer to it, so the next one is written into a buffer of the
-    /// right size from the start.
-    answer_bytes: AtomicUsize,
+    /// Its latest answer's size and plan.
+    pub(super) kept: Kept,
 }
 
 impl Document {
-    /// A document not yet validated.
-    pub(super) fn new(parsed: ExecutableDocument) -> Self {
+    /// A document not yet validated, whose plans are kept within `plans` (or not at all).
+    pub(super) fn new(parsed: ExecutableDocument, plans: Option<Arc<PlanBudget>>) -> Self {
         Self {
             parsed,
             valid: AtomicBool::new(false),
-            answer_bytes: AtomicUsize::new(0),
+            kept: Kept::new(plans),
         }
     }
 
@@ -80,47 +84,40 @@ impl Document {
     pub(super) fn validated(&self) {
         self.valid.store(true, Ordering::Relaxed);
     }
-
-    /// How many bytes to set aside for an answer: the latest one's size, within bounds.
-    pub(super) fn answer_capacity(&self) -> usize {
-        self.answer_bytes
-            .load(Ordering::Relaxed)
-            .clamp(4 * 1024, 4 * 1024 * 1024)
-    }
-
-    /// Notes the size of an answer.
-    pub(super) fn answered(&self, bytes: usize) {
-        self.answer_bytes.store(bytes, Ordering::Relaxed);
-    }
 }
 
 /// Parsed documents by their text, so a query sent again (with other variables, from another
 /// caller, with reuse off) is neither parsed nor validated again. Only documents that parse
-/// are kept.
+/// are kept. Their kept plans share one budget.
 #[derive(Debug, Clone)]
-pub(crate) struct Documents(Cache<Arc<str>, Arc<Document>>);
+pub(crate) struct Documents {
+    parsed: Cache<Arc<str>, Arc<Document>>,
+    plans: Arc<PlanBudget>,
+}
 
 impl Default for Documents {
     fn default() -> Self {
-        Self(
-            Cache::builder()
+        Self {
+            parsed: Cache::builder()
                 .max_capacity(DOCUMENT_BYTES)
                 .weigher(|text: &Arc<str>, _: &Arc<Document>| {
                     u32::try_from(text.len().saturating_mul(4) + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
-        )
+            plans: Arc::default(),
+        }
     }
 }
 
 impl Documents {
     /// `query` parsed, from the cache when it was parsed before.
     fn parse(&self, query: &str) -> Option<Arc<Document>> {
-        if let Some(document) = self.0.get(query) {
+        if let Some(document) = self.parsed.get(query) {
             return Some(document);
         }
-        let document = Arc::new(Document::new(parse_query(query).ok()?));
-        self.0.insert(query.into(), Arc::clone(&document));
+        let parsed = parse_query(query).ok()?;
+        let document = Arc::new(Document::new(parsed, Some(Arc::clone(&self.plans))));
+        self.parsed.insert(query.into(), Arc::clone(&document));
         Some(document)
     }
 }
@@ -258,8 +255,8 @@ mod tests {
     fn a_document_is_parsed_once_and_one_that_does_not_parse_is_not_kept() {
         let documents = Documents::default();
         let kept = || {
-            documents.0.run_pending_tasks();
-            documents.0.entry_count()
+            documents.parsed.run_pending_tasks();
+            documents.parsed.entry_count()
         };
         let first = documents.parse("{ customers { totalCount } }").unwrap();
         assert_eq!(kept(), 1);

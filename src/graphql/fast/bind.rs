@@ -3,6 +3,8 @@
 //! and every argument coerced to its Rust type. What the plan cannot express is
 //! [`Uncovered`], and the request goes to async-graphql instead.
 
+use std::cell::Cell;
+
 use async_graphql::{
     Name, Positioned, Value as ConstValue, Variables,
     parser::types::{
@@ -14,8 +16,8 @@ use async_graphql_value::Value as Literal;
 use super::{
     input::{self, Uncovered},
     plan::{
-        ConnectionField, CustomerField, EdgeField, Entry, Key, PageInfoField, Plan, ProductField,
-        Root, RootField, Selected, customer_text, product_scalar, raw_field,
+        ConnectionField, CustomerField, ENTRY_BYTES, EdgeField, Entry, Key, PageInfoField, Plan,
+        ProductField, Root, RootField, Selected, customer_text, product_scalar, raw_field,
     },
 };
 use crate::{
@@ -33,6 +35,7 @@ pub(super) fn bind(
         document,
         operation,
         variables,
+        weight: Cell::new(0),
     };
     for definition in &operation.variable_definitions {
         if let Some(value) = variables.get(&definition.node.name.node) {
@@ -44,7 +47,10 @@ pub(super) fn bind(
         .iter()
         .map(|group| binder.root(group))
         .collect::<Result<_, _>>()?;
-    Ok(Plan { roots })
+    Ok(Plan {
+        roots,
+        weight: binder.weight.get(),
+    })
 }
 
 /// The response keys of `operation`'s root fields run with `variables`, in the order the
@@ -58,6 +64,7 @@ pub(crate) fn root_keys(
         document,
         operation,
         variables,
+        weight: Cell::new(0),
     };
     let groups = binder.collect([&operation.selection_set.node]).ok()?;
     Some(groups.into_iter().map(|group| group.key.clone()).collect())
@@ -86,9 +93,19 @@ struct Binder<'d> {
     document: &'d ExecutableDocument,
     operation: &'d OperationDefinition,
     variables: &'d Variables,
+    /// The plan's weight so far ([`Plan::weight`]).
+    weight: Cell<usize>,
 }
 
 impl<'d> Binder<'d> {
+    /// The response key `name`, counted into the plan's weight.
+    fn key(&self, name: &Name) -> Key {
+        let key = Key::new(name);
+        self.weight
+            .set(self.weight.get() + ENTRY_BYTES + name.len() + key.json.len());
+        key
+    }
+
     /// CollectFields over `sets`: included selections, fragments inlined (each spread once),
     /// grouped by response key in the order first met.
     fn collect(
@@ -231,10 +248,13 @@ impl<'d> Binder<'d> {
                     total: selects(&sub, "totalCount"),
                     next: self.selects_next(&sub)?,
                 };
+                self.weigh(wanted.after.as_deref());
+                self.weigh(wanted.search.as_deref());
                 Some(RootField::Customers(wanted, self.connection(&sub)?))
             }
             "customer" => {
                 let id = self.optional(field, "id", input::id)?.ok_or(Uncovered)?;
+                self.weigh(Some(&id));
                 Some(RootField::Customer(id, self.customer(group)?))
             }
             "products" => Some(RootField::Products(
@@ -244,7 +264,7 @@ impl<'d> Binder<'d> {
             _ => return Err(Uncovered),
         };
         Ok(Root {
-            key: Key::new(group.key),
+            key: self.key(group.key),
             pos: group.fields[0].pos,
             field: bound,
         })
@@ -264,10 +284,19 @@ impl<'d> Binder<'d> {
     }
 
     fn filter(&self, field: &Field) -> Result<ProductFilter, Uncovered> {
-        match self.argument(field, "filter")? {
-            Some(value) => input::filter(&value),
-            None => Ok(ProductFilter::default()),
-        }
+        let filter = match self.argument(field, "filter")? {
+            Some(value) => input::filter(&value)?,
+            None => ProductFilter::default(),
+        };
+        self.weigh(filter.service.as_deref());
+        self.weigh(filter.customer_id.as_deref());
+        Ok(filter)
+    }
+
+    /// Counts a text argument into the plan's weight.
+    fn weigh(&self, text: Option<&str>) {
+        self.weight
+            .set(self.weight.get() + text.map_or(0, str::len));
     }
 
     /// Whether `pageInfo { hasNextPage }` is selected among a connection's fields.
@@ -365,7 +394,7 @@ impl<'d> Binder<'d> {
                     _ => Some(bind(group, name)?),
                 };
                 Ok(Entry {
-                    key: Key::new(group.key),
+                    key: self.key(group.key),
                     field,
                 })
             })

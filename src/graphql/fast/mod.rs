@@ -13,6 +13,7 @@
 
 mod bind;
 mod input;
+mod kept;
 mod plan;
 mod write;
 
@@ -29,6 +30,7 @@ use futures::future::join_all;
 
 pub(super) use bind::root_keys;
 pub(crate) use input::{Uncovered, check_variable};
+pub(crate) use kept::{Kept, PlanBudget};
 use plan::{Root, RootField};
 
 use super::{
@@ -56,24 +58,33 @@ pub(super) struct Written {
 /// What every answer starts with.
 const OPENING: &[u8] = b"{\"data\":";
 
-/// Runs `operation_name` of a validated `document` for `access`, writing into a buffer of
-/// `capacity` bytes, or says it is [`Uncovered`] before reading anything.
+/// Runs `operation_name` of a validated `document` for `access`, with the plan `kept` holds
+/// for these variables (or one bound now, then kept), or says it is [`Uncovered`] before
+/// reading anything.
 pub(super) async fn run(
     document: &ExecutableDocument,
-    capacity: usize,
+    kept: &Kept,
     operation_name: Option<&str>,
     variables: &Variables,
     access: &CustomerAccess,
     store: &CustomerStore,
     scope: &RequestScope,
 ) -> Result<Written, Uncovered> {
-    let (_, operation) = super::chosen_operation(document, operation_name).ok_or(Uncovered)?;
-    if operation.node.ty != OperationType::Query {
-        return Err(Uncovered);
-    }
-    let plan = bind::bind(document, &operation.node, variables)?;
-    let reads = read(&plan.roots, access, store, scope).await;
-    Ok(answer(&plan.roots, reads, capacity))
+    let held = match kept.plan(operation_name, variables) {
+        Some(held) => held,
+        None => {
+            let (_, operation) =
+                super::chosen_operation(document, operation_name).ok_or(Uncovered)?;
+            if operation.node.ty != OperationType::Query {
+                return Err(Uncovered);
+            }
+            let plan = bind::bind(document, &operation.node, variables)?;
+            kept.keep(operation_name, variables, plan)
+        }
+    };
+    let roots = &held.plan().roots;
+    let reads = read(roots, access, store, scope).await;
+    Ok(answer(roots, reads, kept.answer_capacity()))
 }
 
 /// What one root field read.

@@ -119,7 +119,14 @@ pub(super) enum ProductField {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub roots: Vec<Root>,
+    /// About how many bytes the plan holds, for the budget of kept plans.
+    pub weight: usize,
 }
+
+/// What a plan holds for each response key besides its name, about: the entry, and the
+/// headers of its key's two copies of the name (as named and as JSON). Text arguments are
+/// counted by their length.
+pub(super) const ENTRY_BYTES: usize = 128;
 
 /// Generates [`product_scalar`] from the [field table](crate::graphql::table).
 macro_rules! product_scalars {
