@@ -102,7 +102,7 @@ impl<'d> Binder<'d> {
     fn key(&self, name: &Name) -> Key {
         let key = Key::new(name);
         self.weight
-            .set(self.weight.get() + ENTRY_BYTES + name.len() + key.json.len());
+            .set(self.weight.get() + ENTRY_BYTES + key.held());
         key
     }
 

@@ -158,7 +158,7 @@ fn answer(roots: &[Root], reads: Vec<Read>, capacity: usize) -> Written {
         if index > 0 {
             data.push(b',');
         }
-        data.extend_from_slice(root.key.json.as_bytes());
+        root.key.write(&mut data);
         match (&root.field, read) {
             (None, _) => write::string(&mut data, "Query"),
             (Some(RootField::Customers(_, selected)), Read::Page(Ok(page))) => {

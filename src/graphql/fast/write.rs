@@ -26,57 +26,66 @@ static ESCAPED: [bool; 256] = {
     table
 };
 
-/// How many leading bytes of `bytes` need no escape, eight at a time: most text has none.
-fn plain_prefix(bytes: &[u8]) -> usize {
+/// Whether any of the eight bytes of `word` is one that JSON strings escape: below 0x20 (a
+/// control character), `"` or `\\`.
+fn needs_escape(word: u64) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
-        // A byte below 0x20 (a control character), `"` or `\\`.
-        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        let quote = has_zero(word ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
-        if below_space | quote | backslash != 0 {
-            break;
-        }
-        at += 8;
-    }
-    at
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+    below_space | quote | backslash != 0
 }
 
-/// Writes `text` as a JSON string, escaped as serde_json escapes it.
+/// Writes `text` as a JSON string, escaped as serde_json escapes it. Most text needs no
+/// escape: it is checked and copied eight bytes at a time (a fixed-size copy, with no call
+/// to `memcpy`), and only a word holding a byte to escape, and the last few bytes, go one
+/// byte at a time.
 pub(super) fn string(out: &mut Vec<u8>, text: &str) {
-    out.reserve(text.len() + 2);
-    out.push(b'"');
     let bytes = text.as_bytes();
-    let plain = plain_prefix(bytes);
-    let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate().skip(plain) {
-        if !ESCAPED[usize::from(byte)] {
-            continue;
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut at = 0;
+    while at < bytes.len() {
+        while let Some(chunk) = bytes.get(at..at + 8) {
+            let word: [u8; 8] = chunk.try_into().unwrap_or_default();
+            if needs_escape(u64::from_ne_bytes(word)) {
+                break;
+            }
+            out.extend_from_slice(&word);
+            at += 8;
         }
-        out.extend_from_slice(&bytes[start..at]);
-        start = at + 1;
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
+        let stop = bytes.len().min(at + 8);
+        for &byte in &bytes[at..stop] {
+            if ESCAPED[usize::from(byte)] {
+                escape(out, byte);
+            } else {
+                out.push(byte);
             }
         }
+        at = stop;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Writes the escape of `byte`, one of [`ESCAPED`].
+fn escape(out: &mut Vec<u8>, byte: u8) {
+    match byte {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+        }
+    }
 }
 
 fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
@@ -106,7 +115,7 @@ fn object<F>(
         if index > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(key.json.as_bytes());
+        key.write(out);
         match entry {
             Some(entry) => field(out, entry),
             None => string(out, type_name),
@@ -242,21 +251,20 @@ fn date_time(out: &mut Vec<u8>, instant: chrono::DateTime<chrono::Utc>) {
         string(out, &DateTime(instant).written());
         return;
     }
-    // Written in place into one buffer, then copied out at once.
+    // Written in place into one buffer, then copied out whole (a fixed-size copy, with no
+    // call to `memcpy`) and cut to its length.
     let mut text = *b"\"0000-00-00T00:00:00.000000000Z\"";
-    let mut put = |at: usize, value: u32, count: usize| {
-        let mut value = value;
-        for place in (at..at + count).rev() {
-            text[place] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
+    let mut pair = |at: usize, value: u32| {
+        text[at..at + 2].copy_from_slice(&PAIRS[value as usize % 100]);
     };
-    put(1, year as u32, 4);
-    put(6, date.month(), 2);
-    put(9, date.day(), 2);
-    put(12, time.hour(), 2);
-    put(15, time.minute(), 2);
-    put(18, time.second(), 2);
+    let year = year as u32;
+    pair(1, year / 100);
+    pair(3, year % 100);
+    pair(6, date.month());
+    pair(9, date.day());
+    pair(12, time.hour());
+    pair(15, time.minute());
+    pair(18, time.second());
     let end = match (nanos, nanos % 1_000_000, nanos % 1_000) {
         (0, _, _) => 20,
         (_, 0, _) => 21 + 3,
@@ -264,12 +272,30 @@ fn date_time(out: &mut Vec<u8>, instant: chrono::DateTime<chrono::Utc>) {
         _ => 21 + 9,
     };
     if end > 20 {
-        put(21, nanos / 10u32.pow(30 - end as u32), end - 21);
+        // The nine digits of the fraction; those past `end` are overwritten or cut.
+        pair(21, nanos / 10_000_000);
+        pair(23, nanos / 100_000);
+        pair(25, nanos / 1_000);
+        pair(27, nanos / 10);
+        text[29] = b'0' + (nanos % 10) as u8;
     }
     text[end] = b'Z';
     text[end + 1] = b'"';
-    out.extend_from_slice(&text[..end + 2]);
+    let length = out.len() + end + 2;
+    out.extend_from_slice(&text);
+    out.truncate(length);
 }
+
+/// The two digits of every number below 100.
+static PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut value = 0;
+    while value < 100 {
+        pairs[value] = [b'0' + (value / 10) as u8, b'0' + (value % 10) as u8];
+        value += 1;
+    }
+    pairs
+};
 
 #[cfg(test)]
 mod tests {
@@ -278,22 +304,25 @@ mod tests {
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {
         let every_byte: String = (0u8..=0x7f).map(char::from).collect();
+        let long = format!("{}\"{}\n", "a".repeat(13), "é".repeat(9));
         for text in [
             every_byte.as_str(),
+            long.as_str(),
             "",
             "plain",
+            "eight by",
+            "sixteen bytes ab",
             "é ü 中 😀",
             "a\"b\\c\u{2028}",
         ] {
             let mut out = Vec::new();
             string(&mut out, text);
             assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
-            let plain = plain_prefix(text.as_bytes());
-            assert!(
-                !text.as_bytes()[..plain]
-                    .iter()
-                    .any(|&byte| ESCAPED[usize::from(byte)])
-            );
+            for word in text.as_bytes().windows(8) {
+                let escaped = word.iter().any(|&byte| ESCAPED[usize::from(byte)]);
+                let word = u64::from_ne_bytes(word.try_into().unwrap());
+                assert_eq!(needs_escape(word), escaped, "{text:?}");
+            }
         }
     }
 
