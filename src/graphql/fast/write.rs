@@ -342,6 +342,7 @@ mod tests {
             utc.timestamp_opt(1_700_000_000, 123_456_000).unwrap(),
             utc.timestamp_opt(1_700_000_000, 1_000).unwrap(),
             utc.timestamp_opt(1_700_000_000, 999_999_999).unwrap(),
+            utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap(),
             utc.timestamp_opt(1_699_999_979, 1_500_000_000).unwrap(),
         ] {
             let mut out = Vec::new();
