@@ -28,7 +28,9 @@ pub(crate) enum CustomerAccess {
 /// by them costs nothing per request.
 #[derive(Debug)]
 pub(crate) struct CustomerIds {
-    ids: HashSet<String>,
+    /// Hashed with foldhash, seeded per process: a caller's every listed customer may be
+    /// tested against the set.
+    ids: HashSet<String, foldhash::fast::RandomState>,
     /// The same for the same ids in any order (a sum of each id's hash).
     digest: u64,
 }
@@ -36,7 +38,7 @@ pub(crate) struct CustomerIds {
 impl CustomerIds {
     /// The set of these ids.
     pub(crate) fn new(ids: impl IntoIterator<Item = String>) -> Self {
-        let ids: HashSet<String> = ids.into_iter().collect();
+        let ids: HashSet<String, _> = ids.into_iter().collect();
         let digest = ids.iter().fold(0u64, |sum, id| {
             let mut hasher = DefaultHasher::new();
             id.hash(&mut hasher);

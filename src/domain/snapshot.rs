@@ -34,7 +34,9 @@ impl ProductRef {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     customers: Vec<Arc<Customer>>,
-    by_id: HashMap<Arc<str>, usize>,
+    /// Hashed with foldhash, seeded per process: every restricted page and `customer(id)`
+    /// looks ids up here, and SipHash was most of a lookup's cost.
+    by_id: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
     /// (customer position, product position) for every product, in contract order.
     by_expiry: Vec<(u32, u32)>,
     /// How many entries of `by_expiry` have a date; they come first.
