@@ -14,8 +14,13 @@ use axum::body::Bytes;
 use futures::StreamExt;
 
 use super::{
-    GatewaySchema, Parsed, Prepared, QueryLimits, Refusal, chosen_operation, error::classify,
-    execute::RequestErrors, is_subscription, limits::Pricing, measure, request::Document,
+    GatewaySchema, Parsed, Prepared, QueryLimits, Refusal, chosen_operation,
+    error::classify,
+    execute::RequestErrors,
+    is_subscription,
+    limits::{Pricing, Walkable},
+    measure,
+    request::Document,
 };
 use crate::{auth::CustomerAccess, cache::CustomerStore};
 
@@ -100,7 +105,11 @@ impl Parsed {
             cold: true,
         };
         measure(
-            &document.parsed,
+            // Priced once, when the subscription opens: no walk to keep.
+            Walkable {
+                parsed: &document.parsed,
+                kept: None,
+            },
             operation_name.as_deref(),
             &variables,
             opener.limits,

@@ -20,7 +20,7 @@ use super::{
     QueryLimits, Refusal, chosen_operation,
     fast::{Kept, PlanBudget},
     is_mutation, is_subscription,
-    limits::Pricing,
+    limits::{KeptWalk, Pricing, Walkable},
     measure,
 };
 use crate::{auth::CustomerAccess, cache::CustomerStore};
@@ -63,6 +63,8 @@ pub(super) struct Document {
     valid: AtomicBool,
     /// Its latest answer's size and plan.
     pub(super) kept: Kept,
+    /// Its latest walk by the limits.
+    walk: KeptWalk,
 }
 
 impl Document {
@@ -72,6 +74,7 @@ impl Document {
             parsed,
             valid: AtomicBool::new(false),
             kept: Kept::new(plans),
+            walk: KeptWalk::default(),
         }
     }
 
@@ -179,9 +182,8 @@ impl Parsed {
         let mut operation = request.operation_name.clone();
         let (mut cost, mut upstream) = (None, 0);
         if let Some(document) = &document {
-            let document = &document.parsed;
             if operation.is_none() {
-                operation = chosen_operation(document, None)
+                operation = chosen_operation(&document.parsed, None)
                     .and_then(|(name, _)| name)
                     .map(|name| name.to_string());
             }
@@ -190,7 +192,10 @@ impl Parsed {
                 cold: false,
             };
             let measured = measure(
-                document,
+                Walkable {
+                    parsed: &document.parsed,
+                    kept: Some(&document.walk),
+                },
                 request.operation_name.as_deref(),
                 &request.variables,
                 limits,

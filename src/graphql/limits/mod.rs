@@ -21,18 +21,20 @@
 //! * introspection lists: sizes taken from this schema.
 
 mod fanout;
+mod kept;
 mod known;
 mod shape;
 mod walk;
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
+pub(crate) use kept::{KeptWalk, Walkable};
 pub use shape::ListSizes;
 
 use super::error::QueryError;
-use crate::{auth::CustomerAccess, cache::CustomerStore};
+use crate::{auth::CustomerAccess, cache::CustomerStore, domain::Snapshot};
 
 /// The limits a document is held to (from `GATEWAY_LIMITS_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,8 +267,11 @@ pub(crate) struct Pricing<'a> {
 /// reads anyway when none is cached, and is priced on it. Before that wait, the upstream
 /// requests are priced on what is known without the listing (a page of `first` customers),
 /// so a query over the limit is refused before any upstream request.
+///
+/// The walk itself is kept with the document (see [`KeptWalk`]) and reused while the
+/// operation, the variables, the limits and the snapshot are the same.
 pub(crate) async fn measure(
-    document: &ExecutableDocument,
+    document: Walkable<'_>,
     operation_name: Option<&str>,
     variables: &Variables,
     limits: QueryLimits,
@@ -276,9 +281,25 @@ pub(crate) async fn measure(
 ) -> Result<Option<Measure>, Refusal> {
     let Pricing { access, cold } = pricing;
     let latest = store.latest_snapshot();
-    let walk = |sizes| walked(document, operation_name, variables, limits, sizes);
-    let Some(summary) = walk(ListSizes::new(latest.as_deref()))? else {
-        return Ok(None);
+    let walk = |sizes| walked(document.parsed, operation_name, variables, limits, sizes);
+    let key = kept::WalkKey {
+        operation: operation_name,
+        variables,
+        limits,
+        generation: latest.as_deref().map(Snapshot::generation),
+    };
+    let summary = match document.kept.and_then(|kept| kept.get(&key)) {
+        Some(summary) => summary,
+        None => {
+            let Some(summary) = walk(ListSizes::new(latest.as_deref()))? else {
+                return Ok(None);
+            };
+            let summary = Arc::new(summary);
+            if let Some(kept) = document.kept {
+                kept.keep(&key, &summary);
+            }
+            summary
+        }
     };
     let estimate = |snapshot| {
         let known = known::Store::new(store, access, snapshot).cold(cold);
