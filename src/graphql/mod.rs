@@ -16,6 +16,7 @@ mod error;
 mod execute;
 mod fast;
 mod fields;
+mod kept;
 mod limits;
 mod live;
 mod node;

@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 
 use super::{
     QueryLimits, Refusal, chosen_operation,
-    fast::{Kept, PlanBudget},
+    fast::Kept,
     is_mutation, is_subscription,
+    kept::Budget,
     limits::{KeptWalk, Pricing, Walkable},
     measure,
 };
@@ -68,13 +69,14 @@ pub(super) struct Document {
 }
 
 impl Document {
-    /// A document not yet validated, whose plans are kept within `plans` (or not at all).
-    pub(super) fn new(parsed: ExecutableDocument, plans: Option<Arc<PlanBudget>>) -> Self {
+    /// A document not yet validated, whose plan and walk are kept within `budget` (or not at
+    /// all).
+    pub(super) fn new(parsed: ExecutableDocument, budget: Option<Arc<Budget>>) -> Self {
         Self {
             parsed,
             valid: AtomicBool::new(false),
-            kept: Kept::new(plans),
-            walk: KeptWalk::default(),
+            kept: Kept::new(budget.clone()),
+            walk: KeptWalk::new(budget),
         }
     }
 
@@ -91,11 +93,11 @@ impl Document {
 
 /// Parsed documents by their text, so a query sent again (with other variables, from another
 /// caller, with reuse off) is neither parsed nor validated again. Only documents that parse
-/// are kept. Their kept plans share one budget.
+/// are kept. What they keep between requests (plans, walks) shares one budget.
 #[derive(Debug, Clone)]
 pub(crate) struct Documents {
     parsed: Cache<Arc<str>, Arc<Document>>,
-    plans: Arc<PlanBudget>,
+    kept: Arc<Budget>,
 }
 
 impl Default for Documents {
@@ -107,7 +109,7 @@ impl Default for Documents {
                     u32::try_from(text.len().saturating_mul(4) + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
-            plans: Arc::default(),
+            kept: Arc::default(),
         }
     }
 }
@@ -119,7 +121,7 @@ impl Documents {
             return Some(document);
         }
         let parsed = parse_query(query).ok()?;
-        let document = Arc::new(Document::new(parsed, Some(Arc::clone(&self.plans))));
+        let document = Arc::new(Document::new(parsed, Some(Arc::clone(&self.kept))));
         self.parsed.insert(query.into(), Arc::clone(&document));
         Some(document)
     }

@@ -37,6 +37,46 @@ pub(super) fn errors(operation: &OperationDefinition, variables: &Variables) -> 
     errors
 }
 
+/// The most a request's variables may weigh (by [`weight_within`]) for a plan or a walk made
+/// with them to be kept with its document: each keeps its own copy.
+pub(super) const KEPT_VARIABLES_BYTES: usize = 4 * 1024;
+
+/// About how many bytes `variables` hold (each value's text, and 32 for each value and name),
+/// or `None` once that passes `limit`: the count stops there, so it costs no more than
+/// `limit` bytes' worth of values however large the variables are.
+pub(super) fn weight_within(variables: &Variables, limit: usize) -> Option<usize> {
+    use async_graphql::Value;
+    let mut weight = 0;
+    let mut pending: Vec<&Value> = Vec::new();
+    for (name, value) in variables.iter() {
+        weight += 32 + name.len();
+        if weight > limit {
+            return None;
+        }
+        pending.push(value);
+    }
+    while let Some(value) = pending.pop() {
+        weight += 32;
+        match value {
+            Value::String(text) => weight += text.len(),
+            Value::Enum(name) => weight += name.len(),
+            Value::Binary(bytes) => weight += bytes.len(),
+            Value::List(items) => pending.extend(items.iter().take(limit / 32 + 1)),
+            Value::Object(fields) => {
+                for (name, value) in fields.iter().take(limit / 32 + 1) {
+                    weight += 32 + name.len();
+                    pending.push(value);
+                }
+            }
+            Value::Null | Value::Number(_) | Value::Boolean(_) => {}
+        }
+        if weight > limit {
+            return None;
+        }
+    }
+    Some(weight)
+}
+
 #[cfg(test)]
 mod tests {
     use async_graphql::parser::parse_query;
@@ -50,6 +90,25 @@ mod tests {
             .into_iter()
             .map(|error| error.message)
             .collect()
+    }
+
+    #[test]
+    fn variables_are_weighed_up_to_the_limit() {
+        let weigh = |value: serde_json::Value| weight_within(&Variables::from_json(value), 1024);
+        assert_eq!(weigh(serde_json::json!({})), Some(0));
+        // The name and its value: 32 + 1, then 32 + 3.
+        assert_eq!(weigh(serde_json::json!({ "a": "xyz" })), Some(68));
+        assert_eq!(weigh(serde_json::json!({ "a": [1, 2] })), Some(33 + 32 * 3));
+        assert_eq!(
+            weigh(serde_json::json!({ "a": { "bc": null } })),
+            Some(33 + 32 + 34 + 32)
+        );
+        assert_eq!(weigh(serde_json::json!({ "a": "x".repeat(2000) })), None);
+        assert_eq!(weigh(serde_json::json!({ "a": vec![0; 100_000] })), None);
+        let many: serde_json::Map<String, serde_json::Value> = (0..100)
+            .map(|n| (format!("v{n}"), serde_json::Value::Null))
+            .collect();
+        assert_eq!(weigh(serde_json::Value::Object(many)), None);
     }
 
     #[test]

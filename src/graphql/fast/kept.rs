@@ -1,48 +1,21 @@
 //! What the fast executor keeps of a document between requests: the size of its latest answer
 //! and the latest plan it was bound to. A document sent again mostly comes with the same
 //! operation and variables (none at all, or the same page), and then the binding, which
-//! allocates every key and coerces every argument, is skipped.
-//!
-//! Plans can be much larger than their text (fragments are inlined), so the plans kept across
-//! all documents weigh at most [`PLAN_BYTES`]; past that, a document is bound at every
-//! request, as without the slot.
+//! allocates every key and coerces every argument, is skipped. Plans are weighed against the
+//! gateway's [budget](crate::graphql::kept) for what documents keep.
 
 use std::sync::{
-    Arc, Mutex,
+    Arc,
     atomic::{AtomicUsize, Ordering},
 };
 
 use async_graphql::Variables;
 
 use super::plan::Plan;
-
-/// The most the plans kept across all documents weigh, by [`Plan::weight`](super::plan::Plan).
-pub(crate) const PLAN_BYTES: usize = 4 * 1024 * 1024;
-
-/// The weight of the plans kept, shared by every document of one gateway.
-#[derive(Debug, Default)]
-pub(crate) struct PlanBudget(AtomicUsize);
-
-impl PlanBudget {
-    /// Takes `weight` from the budget when it fits.
-    fn take(&self, weight: usize) -> bool {
-        self.0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                used.checked_add(weight).filter(|&sum| sum <= PLAN_BYTES)
-            })
-            .is_ok()
-    }
-
-    fn give_back(&self, weight: usize) {
-        self.0.fetch_sub(weight, Ordering::Relaxed);
-    }
-
-    /// The weight of the plans kept now.
-    #[cfg(test)]
-    pub(crate) fn used(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+use crate::graphql::{
+    kept::{Budget, KeptOne},
+    variables::{KEPT_VARIABLES_BYTES, weight_within},
+};
 
 /// A plan with what it was bound for.
 #[derive(Debug)]
@@ -56,18 +29,15 @@ pub(super) struct Bound {
 #[derive(Debug)]
 pub(crate) struct Kept {
     answer_bytes: AtomicUsize,
-    /// Where kept plans are counted; `None` keeps none.
-    budget: Option<Arc<PlanBudget>>,
-    plan: Mutex<Option<Arc<Bound>>>,
+    plan: KeptOne<Bound>,
 }
 
 impl Kept {
     /// Keeps plans within `budget`, or none.
-    pub(crate) fn new(budget: Option<Arc<PlanBudget>>) -> Self {
+    pub(crate) fn new(budget: Option<Arc<Budget>>) -> Self {
         Self {
             answer_bytes: AtomicUsize::new(0),
-            budget,
-            plan: Mutex::new(None),
+            plan: KeptOne::new(budget),
         }
     }
 
@@ -85,48 +55,26 @@ impl Kept {
 
     /// The kept plan, when it was bound for `operation` and `variables`.
     pub(super) fn plan(&self, operation: Option<&str>, variables: &Variables) -> Option<Held> {
-        let kept = self.slot().clone()?;
-        (kept.operation.as_deref() == operation && kept.variables == *variables)
-            .then_some(Held::Kept(kept))
+        self.plan
+            .get(|kept| kept.operation.as_deref() == operation && kept.variables == *variables)
+            .map(Held::Kept)
     }
 
     /// Keeps `plan`, bound for `operation` and `variables`, in place of the one kept, when
-    /// the budget allows; returns it either way.
+    /// the variables are small enough to copy and the budget allows; returns it either way.
     pub(super) fn keep(&self, operation: Option<&str>, variables: &Variables, plan: Plan) -> Held {
-        let Some(budget) = self
-            .budget
-            .as_ref()
-            .filter(|budget| budget.take(plan.weight))
-        else {
+        let Some(copied) = weight_within(variables, KEPT_VARIABLES_BYTES) else {
             return Held::Own(plan);
         };
-        let bound = Arc::new(Bound {
+        let weight = plan.weight + copied + operation.map_or(0, str::len);
+        let bound = Bound {
             operation: operation.map(str::to_owned),
             variables: variables.clone(),
             plan,
-        });
-        if let Some(old) = self.slot().replace(Arc::clone(&bound)) {
-            budget.give_back(old.plan.weight);
-        }
-        Held::Kept(bound)
-    }
-
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<Bound>>> {
-        // A panic while the lock was held cannot leave the slot half written.
-        self.plan
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        let kept = self
-            .plan
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let (Some(budget), Some(kept)) = (&self.budget, kept.take()) {
-            budget.give_back(kept.plan.weight);
+        };
+        match self.plan.keep(bound, weight) {
+            Ok(kept) => Held::Kept(kept),
+            Err(bound) => Held::Own(bound.plan),
         }
     }
 }
@@ -171,10 +119,11 @@ mod tests {
 
     #[test]
     fn a_plan_is_found_again_only_for_its_operation_and_variables() {
-        let budget = Arc::new(PlanBudget::default());
+        let budget = Arc::new(Budget::default());
         let kept = Kept::new(Some(Arc::clone(&budget)));
         assert!(kept.plan(Some("Page"), &first(5)).is_none());
-        let weight = plan(PAGE, &first(5)).weight;
+        let copied = weight_within(&first(5), KEPT_VARIABLES_BYTES).unwrap();
+        let weight = plan(PAGE, &first(5)).weight + copied + "Page".len();
         assert!(weight > 3 * ENTRY_BYTES, "{weight}");
         assert!(matches!(
             kept.keep(Some("Page"), &first(5), plan(PAGE, &first(5))),
@@ -195,24 +144,34 @@ mod tests {
     }
 
     #[test]
-    fn plans_past_the_budget_are_used_once_and_not_kept() {
-        let budget = Arc::new(PlanBudget::default());
-        let weight = plan(PAGE, &first(5)).weight;
-        let fitting = PLAN_BYTES / weight;
-        let documents: Vec<Kept> = (0..=fitting)
-            .map(|_| Kept::new(Some(Arc::clone(&budget))))
-            .collect();
-        for kept in &documents[..fitting] {
-            kept.keep(None, &first(5), plan(PAGE, &first(5)));
-        }
-        let last = &documents[fitting];
-        let held = last.keep(None, &first(5), plan(PAGE, &first(5)));
+    fn plans_with_large_variables_are_used_once_and_not_kept() {
+        let budget = Arc::new(Budget::default());
+        let kept = Kept::new(Some(Arc::clone(&budget)));
+        let large = Variables::from_json(serde_json::json!({
+            "first": 5,
+            "unused": "x".repeat(KEPT_VARIABLES_BYTES),
+        }));
+        let held = kept.keep(None, &large, plan(PAGE, &large));
         assert!(matches!(held, Held::Own(_)));
         assert_eq!(held.plan().roots[0].key.name, Name::new("customers"));
-        assert!(last.plan(None, &first(5)).is_none());
-        assert_eq!(budget.used(), fitting * weight);
-        drop(documents);
+        assert!(kept.plan(None, &large).is_none());
         assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_plan_past_the_budget_is_used_once_and_not_kept() {
+        let budget = Arc::new(Budget::default());
+        let filler = KeptOne::new(Some(Arc::clone(&budget)));
+        filler.keep((), crate::graphql::kept::KEPT_BYTES).unwrap();
+        let kept = Kept::new(Some(Arc::clone(&budget)));
+        let held = kept.keep(None, &first(5), plan(PAGE, &first(5)));
+        assert!(matches!(held, Held::Own(_)));
+        assert!(kept.plan(None, &first(5)).is_none());
+        drop(filler);
+        assert!(matches!(
+            kept.keep(None, &first(5), plan(PAGE, &first(5))),
+            Held::Kept(_)
+        ));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use futures::future::join_all;
 
 pub(super) use bind::root_keys;
 pub(crate) use input::{Uncovered, check_variable};
-pub(crate) use kept::{Kept, PlanBudget};
+pub(crate) use kept::Kept;
 use plan::{Root, RootField};
 
 use super::{

@@ -1,16 +1,19 @@
 //! The latest walk of a document, kept with what it depends on: the operation, the
 //! variables, the limits and the snapshot its list sizes came from. A document sent again
 //! with the same of each is not walked again; its cost and upstream requests are still priced
-//! for the caller at every request.
-//!
-//! Only a walk that ties no upstream reads to customers is kept: its summary is a few words,
-//! so keeping one per document needs no budget.
+//! for the caller at every request. Only a walk that ties no upstream reads to customers is
+//! kept (its summary is a few words), weighed against the gateway's
+//! [budget](crate::graphql::kept) for what documents keep.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_graphql::{Variables, parser::types::ExecutableDocument};
 
 use super::{QueryLimits, walk::Summary};
+use crate::graphql::{
+    kept::{Budget, KeptOne},
+    variables::{KEPT_VARIABLES_BYTES, weight_within},
+};
 
 /// A parsed document with, when it has one, its slot for a kept walk.
 #[derive(Debug, Clone, Copy)]
@@ -51,37 +54,45 @@ impl Walked {
     }
 }
 
+/// What a kept walk weighs besides its variables and operation name: the entry, the summary
+/// and its few read sites, about.
+const WALK_BYTES: usize = 512;
+
 /// One document's latest walk.
-#[derive(Debug, Default)]
-pub(crate) struct KeptWalk(Mutex<Option<Walked>>);
+#[derive(Debug)]
+pub(crate) struct KeptWalk(KeptOne<Walked>);
 
 impl KeptWalk {
-    /// The kept summary, when it was walked for `key`.
-    pub(super) fn get(&self, key: &WalkKey<'_>) -> Option<Arc<Summary>> {
-        let slot = self.slot();
-        let walked = slot.as_ref()?;
-        (walked.key() == *key).then(|| Arc::clone(&walked.summary))
+    /// Keeps walks within `budget`, or none.
+    pub(crate) fn new(budget: Option<Arc<Budget>>) -> Self {
+        Self(KeptOne::new(budget))
     }
 
-    /// Keeps `summary`, walked for `key`, when it ties no reads to customers.
+    /// The kept summary, when it was walked for `key`.
+    pub(super) fn get(&self, key: &WalkKey<'_>) -> Option<Arc<Summary>> {
+        let walked = self.0.get(|walked| walked.key() == *key)?;
+        Some(Arc::clone(&walked.summary))
+    }
+
+    /// Keeps `summary`, walked for `key`, when it ties no reads to customers, its variables
+    /// are small enough to copy and the budget allows.
     pub(super) fn keep(&self, key: &WalkKey<'_>, summary: &Arc<Summary>) {
         if !summary.fan.reads.is_empty() {
             return;
         }
-        *self.slot() = Some(Walked {
+        let Some(copied) = weight_within(key.variables, KEPT_VARIABLES_BYTES) else {
+            return;
+        };
+        let walked = Walked {
             operation: key.operation.map(str::to_owned),
             variables: key.variables.clone(),
             limits: key.limits,
             generation: key.generation,
             summary: Arc::clone(summary),
-        });
-    }
-
-    fn slot(&self) -> MutexGuard<'_, Option<Walked>> {
-        // A panic while the lock was held cannot leave the slot half written.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        let weight = WALK_BYTES + copied + key.operation.map_or(0, str::len);
+        // Past the budget, the document is walked at every request.
+        let _ = self.0.keep(walked, weight);
     }
 }
 
@@ -124,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_walk_is_found_again_only_for_the_same_operation_variables_limits_and_snapshot() {
-        let kept = KeptWalk::default();
+        let kept = KeptWalk::new(Some(Arc::default()));
         let variables = first(5);
         let key = WalkKey {
             operation: Some("Page"),
@@ -165,8 +176,24 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_with_large_variables_is_not_kept() {
+        let kept = KeptWalk::new(Some(Arc::default()));
+        let variables = Variables::from_json(serde_json::json!({
+            "unused": "x".repeat(KEPT_VARIABLES_BYTES),
+        }));
+        let key = WalkKey {
+            operation: None,
+            variables: &variables,
+            limits: LIMITS,
+            generation: Some(1),
+        };
+        kept.keep(&key, &walked("{ customers { totalCount } }"));
+        assert!(kept.get(&key).is_none());
+    }
+
+    #[test]
     fn a_walk_that_ties_reads_to_customers_is_not_kept() {
-        let kept = KeptWalk::default();
+        let kept = KeptWalk::new(Some(Arc::default()));
         let variables = Variables::default();
         let key = WalkKey {
             operation: None,
