@@ -3,12 +3,13 @@
 use std::{
     collections::HashSet,
     hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
+    sync::{Arc, Mutex, MutexGuard},
 };
 
 use serde_json::{Map, Value};
 
 use super::AuthError;
+use crate::domain::Snapshot;
 
 /// Which customers a caller may see (`GATEWAY_JWT_CUSTOMER_CLAIM`).
 ///
@@ -33,6 +34,9 @@ pub(crate) struct CustomerIds {
     ids: HashSet<String, foldhash::fast::RandomState>,
     /// The same for the same ids in any order (a sum of each id's hash).
     digest: u64,
+    /// Where the ids stand in the snapshot last asked about, by its generation
+    /// ([`CustomerIds::positions_in`]).
+    positions: Mutex<Option<(u64, Arc<[usize]>)>>,
 }
 
 impl CustomerIds {
@@ -44,7 +48,11 @@ impl CustomerIds {
             id.hash(&mut hasher);
             sum.wrapping_add(hasher.finish())
         });
-        Self { ids, digest }
+        Self {
+            ids,
+            digest,
+            positions: Mutex::default(),
+        }
     }
 
     /// Whether `id` is among them.
@@ -52,10 +60,40 @@ impl CustomerIds {
         self.ids.contains(id)
     }
 
-    /// The ids, in no particular order: a listing of a few allowed customers looks them up
-    /// rather than testing every customer against the set.
+    /// The ids, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.ids.iter().map(String::as_str)
+    }
+
+    /// The positions of the ids in `snapshot`'s listing, in listing order (ids it does not
+    /// list left out): a listing of a few allowed customers looks them up rather than testing
+    /// every customer against the set. Kept for the snapshot last asked about, since a
+    /// caller's requests mostly read the same one: its next pages cost no lookups.
+    pub(crate) fn positions_in(&self, snapshot: &Snapshot) -> Arc<[usize]> {
+        let generation = snapshot.generation();
+        let kept = self.kept_positions();
+        if let Some((kept_generation, positions)) = kept.as_ref()
+            && *kept_generation == generation
+        {
+            return Arc::clone(positions);
+        }
+        drop(kept);
+        let mut positions: Vec<usize> = self
+            .ids
+            .iter()
+            .filter_map(|id| snapshot.position(id))
+            .collect();
+        positions.sort_unstable();
+        let positions: Arc<[usize]> = positions.into();
+        *self.kept_positions() = Some((generation, Arc::clone(&positions)));
+        positions
+    }
+
+    fn kept_positions(&self) -> MutexGuard<'_, Option<(u64, Arc<[usize]>)>> {
+        // A panic while the lock was held cannot leave the slot half written.
+        self.positions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How many ids there are.
@@ -170,6 +208,31 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// A snapshot listing these customer ids, in this order.
+    fn listing(ids: &[&str]) -> Snapshot {
+        let customers = ids
+            .iter()
+            .map(|id| {
+                let wire: crate::domain::RawCustomer =
+                    serde_json::from_value(json!({ "customerId": id, "products": [] })).unwrap();
+                crate::domain::Customer::from_wire(wire)
+            })
+            .collect();
+        Snapshot::new(customers)
+    }
+
+    #[test]
+    fn the_ids_positions_are_in_listing_order_and_kept_for_the_snapshot_last_asked_about() {
+        let ids = CustomerIds::new(["c7", "c2", "unlisted"].map(str::to_owned));
+        let first = listing(&["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"]);
+        let positions = ids.positions_in(&first);
+        assert_eq!(*positions, [2, 7]);
+        assert!(Arc::ptr_eq(&positions, &ids.positions_in(&first)));
+        let reordered = listing(&["c7", "c0", "c2"]);
+        assert_eq!(*ids.positions_in(&reordered), [0, 2]);
+        assert_eq!(*ids.positions_in(&first), [2, 7]);
+    }
 
     fn scoping(claim: Option<&str>, all: Option<&str>) -> CustomerScoping {
         CustomerScoping {

@@ -184,10 +184,8 @@ impl CustomerPage<'_> {
         let customers = snapshot.customers();
         match self.access {
             CustomerAccess::Only(ids) if ids.len() < customers.len() / 8 => {
-                let mut positions: Vec<usize> =
-                    ids.iter().filter_map(|id| snapshot.position(id)).collect();
-                positions.sort_unstable();
-                let listed = positions.into_iter().map(|position| &customers[position]);
+                let positions = ids.positions_in(snapshot);
+                let listed = positions.iter().filter_map(|&at| customers.get(at));
                 self.page_from(self.searched(listed))
             }
             _ => self.page_from(self.matching(customers)),

@@ -149,7 +149,7 @@ pub(super) enum ProductField {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub roots: Vec<Root>,
-    /// About how many bytes the plan holds, for the budget of kept plans.
+    /// About how many bytes the plan holds, for the budget of what documents keep.
     pub weight: usize,
 }
 
