@@ -30,7 +30,7 @@
 //! * [`http`]: the listener (header timeout, connection limit, drain), routes (`/graphql` by
 //!   POST, GET, QUERY, a batch, and as streams over SSE and WebSocket; `/mcp` for agents;
 //!   GraphiQL and its embedded bundle, `/healthz`, `/readyz`, `/metrics`), the extractors
-//!   (caller, body), content negotiation, tower-http's request ids, panic guard and
+//!   (caller, body), content negotiation, request ids, tower-http's panic guard and
 //!   compression, the header limit, the per-caller rate limit, and the HTTP shape of every
 //!   refusal.
 //! * [`auth`]: caller JWT verification against the shared secret, PEM keys and a JWKS, and

@@ -1,5 +1,6 @@
-//! What every request passes through before its route, besides tower-http's request id and
-//! compression: the request's log span, the header size limit, and the panic guard's answer.
+//! What every request passes through before its route, besides tower-http's compression and
+//! panic guard: the request's id and log span, the header size limit, and the panic guard's
+//! answer.
 
 use std::any::Any;
 
@@ -10,12 +11,19 @@ use axum::{
 };
 use tracing::Instrument;
 
-use super::{AppState, error::HttpError, media::ResponseMedia, request_id::RequestId};
+use super::{
+    AppState,
+    error::HttpError,
+    media::ResponseMedia,
+    request_id::{REQUEST_ID, RequestId},
+};
 
-/// Gives the request its log span, and its id as an extension and as
-/// [`RequestId::current`] for the code below.
+/// Gives the request its id (the caller's sane `x-request-id`, otherwise a fresh one) as an
+/// extension and as [`RequestId::current`] for the code below, and its log span; echoes the
+/// id in the response's `x-request-id`.
 pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
     let id = RequestId::of(&request);
+    let echoed = id.header();
     request.extensions_mut().insert(id.clone());
     let span = tracing::info_span!(
         "request",
@@ -23,7 +31,9 @@ pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
         method = request.method().as_str(),
         path = request.uri().path()
     );
-    id.scope(next.run(request)).instrument(span).await
+    let mut response = id.scope(next.run(request)).instrument(span).await;
+    response.headers_mut().insert(REQUEST_ID, echoed);
+    response
 }
 
 /// Refuses a request whose header names and values add up to more than the limit, with 431
@@ -64,7 +74,6 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::http::REQUEST_ID;
 
     #[tokio::test]
     async fn a_panic_becomes_a_masked_500_quoting_the_request_id() {

@@ -37,17 +37,12 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tower::{ServiceBuilder, util::MapRequestLayer};
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
-    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
-};
+use tower::ServiceBuilder;
+use tower_http::{catch_panic::CatchPanicLayer, compression::CompressionLayer};
 
 pub(crate) use health::ProbeClock;
 pub(crate) use mcp::McpSettings;
 pub(crate) use rate::RateLimiter;
-pub(crate) use request_id::REQUEST_ID;
 pub(crate) use server::{ConnectionLimits, serve};
 pub(crate) use settings::{Limits, MetricsSection, ShutdownSettings};
 
@@ -148,15 +143,12 @@ pub(crate) fn metrics_router(state: AppState) -> Router {
 }
 
 /// What every route sits behind, outermost first: the request id (a caller's sane
-/// `x-request-id`, otherwise a fresh one, echoed in the response), the request's log span,
-/// compression (gzip or br as the caller accepts, for answers of [`compress::MIN_BYTES`] or
+/// `x-request-id`, otherwise a fresh one, echoed in the response) and the request's log span,
+/// in one middleware; compression (gzip or br as the caller accepts, for answers of [`compress::MIN_BYTES`] or
 /// more; answers already encoded, like a reused one, pass as they are), and the panic guard.
 fn plumbing(routes: Router) -> Router {
     routes.layer(
         ServiceBuilder::new()
-            .layer(MapRequestLayer::new(request_id::sanitize))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::MakeId))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(from_fn(middleware::request_span))
             .layer(
                 CompressionLayer::new()

@@ -1,8 +1,8 @@
 //! The request id: the caller's `x-request-id` when sane, otherwise a fresh one.
 //!
-//! tower-http sets the header on the request ([`MakeId`]) and copies it to the response;
-//! [`sanitize`] runs first, so an odd caller id is replaced rather than kept, and
-//! [`RequestId::current`] lets code with no access to the request (the panic guard) quote it.
+//! The request-span middleware takes it from the request ([`RequestId::of`]), hands it to
+//! the code below as an extension and as [`RequestId::current`] (for code with no access to
+//! the request, like the panic guard), and echoes it in the response.
 
 use std::{
     fmt,
@@ -16,7 +16,6 @@ use axum::{
     extract::Request,
     http::{HeaderName, HeaderValue},
 };
-use tower_http::request_id::MakeRequestId;
 
 /// The header that carries the request id, both ways.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,35 +44,8 @@ fn is_sane(given: &[u8]) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(byte))
 }
 
-/// Drops a caller's `x-request-id` that is not sane, so tower-http makes a fresh one.
-pub(super) fn sanitize(mut request: Request) -> Request {
-    if request
-        .headers()
-        .get(&REQUEST_ID)
-        .is_some_and(|given| !is_sane(given.as_bytes()))
-    {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    request
-}
-
-/// Makes the id of a request that brings none (tower-http's `SetRequestId` asks).
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct MakeId;
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(
-        &mut self,
-        _request: &axum::http::Request<B>,
-    ) -> Option<tower_http::request_id::RequestId> {
-        HeaderValue::from_str(RequestId::generate().as_str())
-            .ok()
-            .map(tower_http::request_id::RequestId::new)
-    }
-}
-
 impl RequestId {
-    /// The id tower-http set on the request (a fresh one if, unexpectedly, there is none).
+    /// The caller's id when it is sane, otherwise a fresh one.
     pub(super) fn of(request: &Request) -> Self {
         request
             .headers()
@@ -118,6 +90,12 @@ impl RequestId {
             *slot = b"0123456789abcdef"[nibble as usize];
         }
         Self(std::str::from_utf8(&text).unwrap_or_default().into())
+    }
+
+    /// The id as the response's `x-request-id`.
+    pub(super) fn header(&self) -> HeaderValue {
+        // The id is letters, digits and `-_.:` alone (sane or generated), always a valid value.
+        HeaderValue::from_str(&self.0).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
     }
 
     /// The id's text.
