@@ -106,14 +106,7 @@ mod tests {
         operation::chosen,
     };
 
-    const LIMITS: QueryLimits = QueryLimits {
-        depth: 15,
-        complexity: 50_000,
-        root_fields: 20,
-        aliases: 30,
-        upstream_requests: 200,
-        introspection: true,
-    };
+    const LIMITS: QueryLimits = crate::graphql::limits::tests::DEFAULTS;
 
     fn walked(query: &str) -> Arc<Summary> {
         let document = parse_query(query).unwrap();

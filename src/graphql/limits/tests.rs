@@ -19,7 +19,8 @@ const WIDE: QueryLimits = QueryLimits {
     ..LIMITS
 };
 
-const DEFAULTS: QueryLimits = QueryLimits {
+/// The limits' defaults (`GATEWAY_LIMITS_*`).
+pub(super) const DEFAULTS: QueryLimits = QueryLimits {
     depth: 15,
     complexity: 50_000,
     root_fields: 20,

@@ -3,15 +3,14 @@
 //! and every argument coerced to its Rust type. What the plan cannot express is
 //! [`Uncovered`], and the request goes to async-graphql instead.
 
+mod arguments;
+
 use std::cell::Cell;
 
 use async_graphql::{
-    Name, Positioned, Value as ConstValue, Variables,
-    parser::types::{
-        Directive, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
-    },
+    Name, Positioned, Variables,
+    parser::types::{ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
 };
-use async_graphql_value::Value as Literal;
 
 use super::{
     input::{self, Uncovered},
@@ -20,10 +19,7 @@ use super::{
         ProductField, Root, RootField, Selected, customer_text, product_scalar, raw_field,
     },
 };
-use crate::{
-    domain::ProductFilter,
-    graphql::{connection::DEFAULT_PAGE_SIZE, page::PageWanted},
-};
+use crate::graphql::{connection::DEFAULT_PAGE_SIZE, page::PageWanted};
 
 /// Binds `operation` of `document` to `variables`.
 pub(super) fn bind(
@@ -177,49 +173,6 @@ impl<'d> Binder<'d> {
         Ok(())
     }
 
-    /// Whether `@skip` and `@include` let a selection in; a variable without a value takes
-    /// its default, as the specification says.
-    fn included(&self, directives: &[Positioned<Directive>]) -> Result<bool, Uncovered> {
-        for directive in directives {
-            let wanted = match directive.node.name.node.as_str() {
-                "skip" => false,
-                "include" => true,
-                _ => return Err(Uncovered),
-            };
-            let condition = directive.node.get_argument("if").ok_or(Uncovered)?;
-            let value = input::boolean(&self.value(&condition.node)?)?.ok_or(Uncovered)?;
-            if value != wanted {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// An argument's value with its variables filled in.
-    fn value(&self, value: &Literal) -> Result<ConstValue, Uncovered> {
-        value.clone().into_const_with(|name| {
-            let definition = self
-                .operation
-                .variable_definitions
-                .iter()
-                .find(|definition| definition.node.name.node == name)
-                .ok_or(Uncovered)?;
-            self.variables
-                .get(&name)
-                .or_else(|| definition.node.default_value())
-                .cloned()
-                .ok_or(Uncovered)
-        })
-    }
-
-    /// The argument `name` of `field`, `None` when not given.
-    fn argument(&self, field: &Field, name: &str) -> Result<Option<ConstValue>, Uncovered> {
-        field
-            .get_argument(name)
-            .map(|value| self.value(&value.node))
-            .transpose()
-    }
-
     fn root(&self, group: &Group<'d>) -> Result<Root, Uncovered> {
         let field = group.first();
         let bound = match field.name.node.as_str() {
@@ -268,35 +221,6 @@ impl<'d> Binder<'d> {
             pos: group.fields[0].pos,
             field: bound,
         })
-    }
-
-    /// An optional argument coerced by `coerce`.
-    fn optional<T>(
-        &self,
-        field: &Field,
-        name: &str,
-        coerce: fn(&ConstValue) -> Result<Option<T>, Uncovered>,
-    ) -> Result<Option<T>, Uncovered> {
-        match self.argument(field, name)? {
-            Some(value) => coerce(&value),
-            None => Ok(None),
-        }
-    }
-
-    fn filter(&self, field: &Field) -> Result<ProductFilter, Uncovered> {
-        let filter = match self.argument(field, "filter")? {
-            Some(value) => input::filter(&value)?,
-            None => ProductFilter::default(),
-        };
-        self.weigh(filter.service.as_deref());
-        self.weigh(filter.customer_id.as_deref());
-        Ok(filter)
-    }
-
-    /// Counts a text argument into the plan's weight.
-    fn weigh(&self, text: Option<&str>) {
-        self.weight
-            .set(self.weight.get() + text.map_or(0, str::len));
     }
 
     /// Whether `pageInfo { hasNextPage }` is selected among a connection's fields.
