@@ -94,22 +94,27 @@ pub(crate) async fn serve(
         let idle_limit = limits.header_timeout;
         metrics.connection_opened();
         tokio::spawn(async move {
-            tokio::pin!(connection);
-            let mut closing = false;
-            loop {
-                tokio::select! {
-                    // A failed connection (reset, timed-out head) is the client's business.
-                    _ = connection.as_mut() => break,
-                    () = activity.idle_for(idle_limit), if !closing => {
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                    _ = stopped.wait_for(|stop| *stop), if !closing => {
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
+            {
+                tokio::pin!(connection);
+                let mut closing = false;
+                loop {
+                    tokio::select! {
+                        // A failed connection (reset, timed-out head) is the client's business.
+                        _ = connection.as_mut() => break,
+                        () = activity.idle_for(idle_limit), if !closing => {
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        _ = stopped.wait_for(|stop| *stop), if !closing => {
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
                     }
                 }
             }
+            // The connection, and whatever its last response still held (a stream's log
+            // line is written when the stream is dropped), is gone before its slot is given
+            // back: a drain that holds every slot has every line written.
             metrics.connection_closed();
             drop(permit);
         });
