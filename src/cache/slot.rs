@@ -53,7 +53,7 @@ impl<V: Clone> Slot<V> {
     }
 
     /// Drops the entry if it is past the time it may be kept at `now`.
-    pub(super) fn expire(&self, now: Instant) {
+    fn expire(&self, now: Instant) {
         let mut entry = self
             .entry
             .write()

@@ -17,47 +17,57 @@ use crate::{
 pub(super) struct Key {
     /// The key as the response names it, for error paths.
     pub name: Name,
-    /// `"name":`.
-    json: Box<str>,
-    /// `json` followed by padding, when it fits: copied whole at a fixed size and cut, which
-    /// needs no call to `memcpy`.
-    padded: Option<[u8; PADDED]>,
+    json: KeyJson,
 }
 
-/// The size of [`Key::padded`]: keys of up to 29 characters fit.
+/// `"name":`, padded when it fits: a padded key is copied whole at a fixed size and cut,
+/// which needs no call to `memcpy`.
+#[derive(Debug)]
+enum KeyJson {
+    /// The text, then padding; its length.
+    Padded([u8; PADDED], u8),
+    Long(Box<str>),
+}
+
+/// The size of [`KeyJson::Padded`]: keys of up to 29 characters fit.
 const PADDED: usize = 32;
 
 impl Key {
     /// The key `name`. A GraphQL name is letters, digits and `_` alone, so it needs no escape.
     pub(super) fn new(name: &Name) -> Self {
-        let json = format!("\"{name}\":").into_boxed_str();
-        let padded = (json.len() <= PADDED).then(|| {
-            let mut padded = [b' '; PADDED];
-            padded[..json.len()].copy_from_slice(json.as_bytes());
-            padded
-        });
+        let text = format!("\"{name}\":");
+        let json = match u8::try_from(text.len()) {
+            Ok(length) if text.len() <= PADDED => {
+                let mut padded = [b' '; PADDED];
+                padded[..text.len()].copy_from_slice(text.as_bytes());
+                KeyJson::Padded(padded, length)
+            }
+            _ => KeyJson::Long(text.into_boxed_str()),
+        };
         Self {
             name: name.clone(),
             json,
-            padded,
         }
     }
 
     /// Writes `"name":` to `out`.
     pub(super) fn write(&self, out: &mut Vec<u8>) {
-        match &self.padded {
-            Some(padded) => {
-                let length = out.len() + self.json.len();
+        match &self.json {
+            KeyJson::Padded(padded, length) => {
+                let length = out.len() + usize::from(*length);
                 out.extend_from_slice(padded);
                 out.truncate(length);
             }
-            None => out.extend_from_slice(self.json.as_bytes()),
+            KeyJson::Long(text) => out.extend_from_slice(text.as_bytes()),
         }
     }
 
     /// The bytes the key holds besides its entry, for a plan's weight.
     pub(super) fn held(&self) -> usize {
-        self.name.len() + self.json.len()
+        match &self.json {
+            KeyJson::Padded(..) => self.name.len(),
+            KeyJson::Long(text) => self.name.len() + text.len(),
+        }
     }
 }
 
@@ -154,8 +164,8 @@ pub(super) struct Plan {
 }
 
 /// What a plan holds for each response key besides its name, about: the entry with its
-/// padded key, and the headers of the key's two copies of the name (as named and as JSON).
-/// Text arguments are counted by their length.
+/// padded key, and the headers of the name (and of a long key's JSON). Text arguments are
+/// counted by their length.
 pub(super) const ENTRY_BYTES: usize = 160;
 
 /// Generates [`product_scalar`] from the [field table](crate::graphql::table).
