@@ -237,10 +237,9 @@ impl Answerer {
     /// An answer made for an identical request, counted as this request's.
     fn again(&self, kept: Arc<Kept>, started: Instant) -> Reply {
         let answer = &kept.answer;
-        let outcome = if answer.failed { "error" } else { "ok" };
         self.runner.metrics.graphql_request(
             answer.operation.as_deref(),
-            outcome,
+            answer.failed,
             started.elapsed(),
         );
         self.noted(answer.operation.as_deref(), "reused");

@@ -61,9 +61,11 @@ impl Runner {
             None => crate::calls::counted(execution).await.0?,
         };
         self.metrics.execution(answer.executor.name());
-        let outcome = if answer.failed { "error" } else { "ok" };
-        self.metrics
-            .graphql_request(answer.operation.as_deref(), outcome, started.elapsed());
+        self.metrics.graphql_request(
+            answer.operation.as_deref(),
+            answer.failed,
+            started.elapsed(),
+        );
         Ok(answer)
     }
 }

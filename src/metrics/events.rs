@@ -4,26 +4,14 @@ use std::time::Duration;
 
 use prometheus::TextEncoder;
 
-use super::{MAX_OPERATION_NAME, MAX_OPERATIONS, Metrics};
+use super::Metrics;
 
 impl Metrics {
-    /// A GraphQL request was executed: its operation name (`None`: anonymous), outcome (`ok`
-    /// or `error`) and duration.
-    pub(crate) fn graphql_request(
-        &self,
-        operation: Option<&str>,
-        outcome: &str,
-        elapsed: Duration,
-    ) {
-        let labels = [self.operation_label(operation), outcome];
-        self.requests
-            .graphql_requests
-            .with_label_values(&labels)
-            .inc();
-        self.requests
-            .graphql_seconds
-            .with_label_values(&labels)
-            .observe(elapsed.as_secs_f64());
+    /// A GraphQL request was answered: its operation name (`None`: anonymous), whether it
+    /// failed (outcome `error`, else `ok`) and its duration.
+    pub(crate) fn graphql_request(&self, operation: Option<&str>, failed: bool, elapsed: Duration) {
+        self.operations
+            .count(operation, failed, elapsed.as_secs_f64());
     }
 
     /// An answer came from `source` (one of [`ANSWER_SOURCES`](super::ANSWER_SOURCES)).
@@ -47,25 +35,7 @@ impl Metrics {
 
     /// The label for an operation name: the name itself when it is safe to keep.
     pub(crate) fn operation_label<'a>(&self, operation: Option<&'a str>) -> &'a str {
-        let Some(name) = operation else {
-            return "anonymous";
-        };
-        let is_name = !name.is_empty()
-            && name.len() <= MAX_OPERATION_NAME
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !is_name {
-            return "other";
-        }
-        let mut known = self
-            .operations
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if known.contains(name) || known.len() < MAX_OPERATIONS && known.insert(name.to_owned()) {
-            name
-        } else {
-            "other"
-        }
+        self.operations.label(operation)
     }
 
     /// A request was refused before execution by `check` (a stable word or code).

@@ -12,10 +12,9 @@
 mod events;
 mod live;
 mod mcp;
+mod operations;
 mod persisted;
 mod redis;
-
-use std::{collections::HashSet, sync::Mutex};
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -40,7 +39,7 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 5
 #[derive(Debug)]
 pub(crate) struct Metrics {
     registry: Registry,
-    operations: Mutex<HashSet<String>>,
+    operations: operations::Operations,
     requests: RequestSeries,
     upstream: UpstreamSeries,
     cache: CacheSeries,
@@ -97,11 +96,9 @@ fn histograms(
 /// Requests the gateway answered or refused, and its client connections.
 #[derive(Debug)]
 struct RequestSeries {
-    graphql_requests: IntCounterVec,
     /// One counter per [`ANSWER_SOURCES`] entry, looked up once: every answer counts one.
     answers: [IntCounter; ANSWER_SOURCES.len()],
     executions: IntCounterVec,
-    graphql_seconds: HistogramVec,
     refusals: IntCounterVec,
     auth_refusals: IntCounterVec,
     connections_open: IntGauge,
@@ -111,12 +108,6 @@ struct RequestSeries {
 impl RequestSeries {
     fn register(r: &Registry) -> Self {
         Self {
-            graphql_requests: counters(
-                r,
-                "gateway_graphql_requests_total",
-                "GraphQL requests executed, by operation name and outcome (ok or error).",
-                &["operation", "outcome"],
-            ),
             answers: answers(r),
             executions: counters(
                 r,
@@ -124,13 +115,6 @@ impl RequestSeries {
                 "GraphQL executions, by the executor that wrote the answer: `fast` (the \
                  gateway's own) or `reference` (async-graphql's).",
                 &["executor"],
-            ),
-            graphql_seconds: histograms(
-                r,
-                "gateway_graphql_request_duration_seconds",
-                "Time to execute a GraphQL request, by operation name and outcome.",
-                &["operation", "outcome"],
-                LATENCY_BUCKETS,
             ),
             refusals: counters(
                 r,
@@ -360,7 +344,7 @@ impl Default for Metrics {
     fn default() -> Self {
         let registry = Registry::new();
         Self {
-            operations: Mutex::default(),
+            operations: operations::Operations::register(&registry),
             requests: RequestSeries::register(&registry),
             upstream: UpstreamSeries::register(&registry),
             cache: CacheSeries::register(&registry),

@@ -8,7 +8,7 @@ fn metrics_render_in_prometheus_text_format() {
     metrics.cache_lookup("snapshot", true);
     metrics.cache_lookup("snapshot", true);
     metrics.auth_refusal("expired");
-    metrics.graphql_request(Some("Listing"), "ok", Duration::from_millis(3));
+    metrics.graphql_request(Some("Listing"), false, Duration::from_millis(3));
     let text = metrics.render();
     assert!(text.contains("# TYPE gateway_cache_lookups_total counter"));
     assert!(text.contains("gateway_cache_lookups_total{cache=\"snapshot\",result=\"hit\"} 2"));
@@ -32,7 +32,7 @@ fn operation_names_are_bounded_and_checked() {
     assert_eq!(metrics.operation_label(Some("Products_2")), "Products_2");
     assert_eq!(metrics.operation_label(Some("Brand_new")), "other");
     assert_eq!(
-        metrics.operations.lock().unwrap().len(),
+        metrics.operations.len(),
         MAX_OPERATIONS,
         "the known names stop growing at the cap"
     );
