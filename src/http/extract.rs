@@ -127,14 +127,25 @@ pub(super) struct JsonBody {
     pub(super) text: Bytes,
 }
 
+impl JsonBody {
+    /// Reads `body`, sent with `headers`, as a POST's JSON body.
+    pub(super) async fn read(
+        state: &AppState,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Self, Refused> {
+        read_body(state, headers, body)
+            .await
+            .map_err(|error| Refused::negotiated(state, error, headers))
+    }
+}
+
 impl FromRequest<AppState> for JsonBody {
     type Rejection = Refused;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Refused> {
         let (parts, body) = request.into_parts();
-        read_body(state, &parts.headers, body)
-            .await
-            .map_err(|error| Refused::negotiated(state, error, &parts.headers))
+        Self::read(state, &parts.headers, body).await
     }
 }
 
@@ -159,9 +170,15 @@ pub(super) async fn read_json(
     let limit = state.limits.body_bytes;
     // A body trickled in byte by byte must not hold the connection past the deadline.
     let timeout = state.limits.request_timeout;
-    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
-        .await
-        .map_err(|_| HttpError::BodyTimeout(timeout))?;
+    let mut read = std::pin::pin!(axum::body::to_bytes(body, limit));
+    // Most bodies are in by the time their head is read: the deadline's timer is made only
+    // for one that is not.
+    let read = match futures::poll!(read.as_mut()) {
+        std::task::Poll::Ready(read) => read,
+        std::task::Poll::Pending => tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| HttpError::BodyTimeout(timeout))?,
+    };
     let text = read.map_err(|error| {
         let too_large = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());

@@ -5,7 +5,7 @@
 use axum::{
     Extension,
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, RawQuery, Request, State, ws::WebSocketUpgrade},
+    extract::{FromRequestParts, RawQuery, Request, State, ws::WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -131,9 +131,8 @@ async fn with_body(
 ) -> Result<(Caller, HeaderMap, JsonBody), Refused> {
     let (mut parts, body) = request.into_parts();
     let Authed(caller) = Authed::from_request_parts(&mut parts, state).await?;
-    let headers = parts.headers.clone();
-    let body = JsonBody::from_request(Request::from_parts(parts, body), state).await?;
-    Ok((caller, headers, body))
+    let body = JsonBody::read(state, &parts.headers, body).await?;
+    Ok((caller, parts.headers, body))
 }
 
 /// The response to what the answer stage replied.
