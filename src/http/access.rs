@@ -9,27 +9,29 @@
 
 use std::time::Instant;
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
+use axum::{extract::Request, response::Response};
 
-use super::AppState;
-use crate::{calls, noted};
+use crate::{calls, metrics::Metrics, noted};
 
 /// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
 pub(super) const TARGET: &str = "elements_gateway::access";
 
-/// Writes the request's line once it is answered.
-pub(super) async fn log(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.log_requests || !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-        return next.run(request).await;
+/// Answers `request` by `answer` and writes its line once it is answered.
+pub(super) async fn logged<F>(
+    metrics: &Metrics,
+    request: Request,
+    answer: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
+    if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        return answer(request).await;
     }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let ((response, noted), upstream_calls) = calls::counted(noted::scope(next.run(request))).await;
+    let ((response, noted), upstream_calls) = calls::counted(noted::scope(answer(request))).await;
     let status = response.status().as_u16();
     let source = noted
         .source
@@ -43,7 +45,7 @@ pub(super) async fn log(State(state): State<AppState>, request: Request, next: N
         status,
         // Whole microseconds: the figure stays short, and exact in any format.
         duration_ms = started.elapsed().as_micros() as f64 / 1000.0,
-        operation = noted.operation.as_deref().map(|name| state.metrics.operation_label(Some(name))),
+        operation = noted.operation.as_deref().map(|name| metrics.operation_label(Some(name))),
         document = noted.document.as_deref(),
         source,
         upstream_calls,

@@ -1,8 +1,9 @@
 //! What every request passes through before its route, besides tower-http's compression and
-//! panic guard: the request's id and log span, the header size limit, and the panic guard's
-//! answer.
+//! panic guard: its id and log span, its access-log line and the header size limit, in one
+//! middleware (one boxed service and future a request, not one for each), and the panic
+//! guard's answer.
 
-use std::any::Any;
+use std::{any::Any, sync::Arc};
 
 use axum::{
     extract::{Request, State},
@@ -12,16 +13,42 @@ use axum::{
 use tracing::Instrument;
 
 use super::{
-    AppState,
+    AppState, access,
     error::HttpError,
     media::ResponseMedia,
     request_id::{REQUEST_ID, RequestId},
 };
+use crate::metrics::Metrics;
+
+/// What [`front`] needs of the app.
+#[derive(Debug, Clone)]
+pub(super) struct Front {
+    pub(super) metrics: Arc<Metrics>,
+    /// `GATEWAY_LOG_REQUESTS`: whether to write the access log.
+    pub(super) log_requests: bool,
+    /// `GATEWAY_LIMITS_HEADER_BYTES`.
+    pub(super) header_bytes: usize,
+}
+
+impl Front {
+    pub(super) fn of(state: &AppState) -> Self {
+        Self {
+            metrics: Arc::clone(&state.metrics),
+            log_requests: state.log_requests,
+            header_bytes: state.limits.header_bytes,
+        }
+    }
+}
 
 /// Gives the request its id (the caller's sane `x-request-id`, otherwise a fresh one) as an
-/// extension and as [`RequestId::current`] for the code below, and its log span; echoes the
-/// id in the response's `x-request-id`.
-pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
+/// extension and as [`RequestId::current`] for the code below, and its log span; writes its
+/// access-log line; refuses it if its head is over the header limit; echoes the id in the
+/// response's `x-request-id`.
+pub(super) async fn front(
+    State(front): State<Front>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = RequestId::of(&request);
     let echoed = id.header();
     request.extensions_mut().insert(id.clone());
@@ -31,26 +58,29 @@ pub(super) async fn request_span(mut request: Request, next: Next) -> Response {
         method = request.method().as_str(),
         path = request.uri().path()
     );
-    let mut response = id.scope(next.run(request)).instrument(span).await;
+    let within_limit = |request| within_header_limit(&front, request, next);
+    let mut response = if front.log_requests {
+        id.scope(access::logged(&front.metrics, request, within_limit))
+            .instrument(span)
+            .await
+    } else {
+        id.scope(within_limit(request)).instrument(span).await
+    };
     response.headers_mut().insert(REQUEST_ID, echoed);
     response
 }
 
 /// Refuses a request whose header names and values add up to more than the limit, with 431
 /// and a GraphQL-shaped body. (Past hyper's own buffer, about 400 KiB, hyper answers 431 itself.)
-pub(super) async fn header_limit(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn within_header_limit(front: &Front, request: Request, next: Next) -> Response {
     let size: usize = request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if size > state.limits.header_bytes {
-        state.metrics.refusal("header_bytes");
-        return HttpError::HeadersTooLarge(state.limits.header_bytes)
+    if size > front.header_bytes {
+        front.metrics.refusal("header_bytes");
+        return HttpError::HeadersTooLarge(front.header_bytes)
             .respond(ResponseMedia::negotiate(request.headers()).unwrap_or(ResponseMedia::Json));
     }
     next.run(request).await
@@ -85,7 +115,12 @@ mod tests {
                 }
             }),
         );
-        let router = super::super::plumbing(router);
+        let front = Front {
+            metrics: Arc::new(Metrics::default()),
+            log_requests: true,
+            header_bytes: usize::MAX,
+        };
+        let router = super::super::plumbing(router, front);
         let request = Request::builder()
             .uri("/boom")
             .header("x-request-id", "boom-1")

@@ -30,11 +30,7 @@ use std::{
 };
 
 use axum::{
-    Router,
-    extract::State,
-    http::header,
-    middleware::{from_fn, from_fn_with_state},
-    response::IntoResponse,
+    Router, extract::State, http::header, middleware::from_fn_with_state, response::IntoResponse,
     routing::get,
 };
 use tower::ServiceBuilder;
@@ -106,8 +102,8 @@ impl Deref for AppState {
     }
 }
 
-/// The gateway's routes, behind the header limit and the [`plumbing`]. `/metrics` is among
-/// them unless it is served apart.
+/// The gateway's routes, behind the [`plumbing`]. `/metrics` is among them unless it is
+/// served apart.
 pub(crate) fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .route(
@@ -125,31 +121,30 @@ pub(crate) fn router(state: AppState) -> Router {
     if state.mcp.is_some() {
         routes = routes.merge(mcp::routes(state.clone()));
     }
-    plumbing(
-        routes
-            .layer(from_fn_with_state(state.clone(), middleware::header_limit))
-            .layer(from_fn_with_state(state.clone(), access::log))
-            .with_state(state),
-    )
+    let front = middleware::Front::of(&state);
+    plumbing(routes.with_state(state), front)
 }
 
 /// `/metrics` alone, for its own listener (`GATEWAY_METRICS_LISTEN`).
 pub(crate) fn metrics_router(state: AppState) -> Router {
+    let front = middleware::Front::of(&state);
     plumbing(
         Router::new()
             .route("/metrics", get(metrics))
             .with_state(state),
+        front,
     )
 }
 
 /// What every route sits behind, outermost first: the request id (a caller's sane
-/// `x-request-id`, otherwise a fresh one, echoed in the response) and the request's log span,
-/// in one middleware; compression (gzip or br as the caller accepts, for answers of [`compress::MIN_BYTES`] or
-/// more; answers already encoded, like a reused one, pass as they are), and the panic guard.
-fn plumbing(routes: Router) -> Router {
+/// `x-request-id`, otherwise a fresh one, echoed in the response), the request's log span, its
+/// access-log line and the header size limit, in one middleware; compression (gzip or br as
+/// the caller accepts, for answers of [`compress::MIN_BYTES`] or more; answers already
+/// encoded, like a reused one, pass as they are), and the panic guard.
+fn plumbing(routes: Router, front: middleware::Front) -> Router {
     routes.layer(
         ServiceBuilder::new()
-            .layer(from_fn(middleware::request_span))
+            .layer(from_fn_with_state(front, middleware::front))
             .layer(
                 CompressionLayer::new()
                     .quality(compress::LEVEL)
