@@ -11,15 +11,23 @@ use std::time::Instant;
 
 use axum::{extract::Request, response::Response};
 
-use crate::{calls, metrics::Metrics, noted};
+use super::request_id::RequestId;
+use crate::{
+    calls,
+    metrics::Metrics,
+    noted,
+    telemetry::{self, access::AccessLine},
+};
 
-/// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
-pub(super) const TARGET: &str = "elements_gateway::access";
+pub(super) use telemetry::access::TARGET;
 
-/// Answers `request` by `answer` and writes its line once it is answered.
+/// Answers `request` (whose id is `id`, in a `request` span unless the filter left it out)
+/// by `answer`, and writes its line once it is answered.
 pub(super) async fn logged<F>(
     metrics: &Metrics,
     request: Request,
+    id: RequestId,
+    in_span: bool,
     answer: impl FnOnce(Request) -> F,
 ) -> Response
 where
@@ -33,22 +41,24 @@ where
     let started = Instant::now();
     let ((response, noted), upstream_calls) = calls::counted(noted::scope(answer(request))).await;
     let status = response.status().as_u16();
-    let source = noted
-        .source
-        .unwrap_or(if status >= 400 { "refused" } else { "other" });
-    tracing::info!(
-        target: TARGET,
-        // A field rather than a format string: written as text, not through `fmt`.
-        message = "request",
-        method = method.as_str(),
-        path = path.as_str(),
+    let line = AccessLine {
+        in_span,
+        id: id.as_str(),
+        method: method.as_str(),
+        path: &path,
         status,
         // Whole microseconds: the figure stays short, and exact in any format.
-        duration_ms = started.elapsed().as_micros() as f64 / 1000.0,
-        operation = noted.operation.as_deref().map(|name| metrics.operation_label(Some(name))),
-        document = noted.document.as_deref(),
-        source,
+        duration_ms: started.elapsed().as_micros() as f64 / 1000.0,
+        operation: noted
+            .operation
+            .as_deref()
+            .map(|name| metrics.operation_label(Some(name))),
+        document: noted.document.as_deref(),
+        source: noted
+            .source
+            .unwrap_or(if status >= 400 { "refused" } else { "other" }),
         upstream_calls,
-    );
+    };
+    telemetry::access::log(&line);
     response
 }

@@ -60,9 +60,9 @@ pub(super) async fn front(
     );
     let within_limit = |request| within_header_limit(&front, request, next);
     let mut response = if front.log_requests {
-        id.scope(access::logged(&front.metrics, request, within_limit))
-            .instrument(span)
-            .await
+        let in_span = !span.is_disabled();
+        let logged = access::logged(&front.metrics, request, id.clone(), in_span, within_limit);
+        id.scope(logged).instrument(span).await
     } else {
         id.scope(within_limit(request)).instrument(span).await
     };

@@ -59,7 +59,7 @@ impl Plain<'_> {
 }
 
 /// Whether `text` can be written unquoted.
-fn bare(text: &str) -> bool {
+pub(super) fn bare(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()
@@ -101,14 +101,14 @@ impl Visit for Plain<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt};
 
     use super::*;
 
     /// What the text format writes.
     #[derive(Clone, Default)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    pub(crate) struct Lines(pub(crate) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
     impl std::io::Write for Lines {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {

@@ -89,7 +89,7 @@ thread_local! {
 
 /// `now` in RFC 3339 to the microsecond, in UTC (`2026-12-05T03:47:43.248940Z`), as
 /// tracing-subscriber's `SystemTime` timer writes it.
-fn write_time(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
+pub(super) fn write_time(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (seconds, micros) = (since.as_secs(), since.subsec_micros());
     SECOND.with_borrow_mut(|(second, text)| {

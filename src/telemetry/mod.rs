@@ -13,8 +13,10 @@
 //! holds 128,000 lines; should standard error fall that far behind, logging waits for room
 //! rather than dropping lines: the access log stays complete and in order. Colour codes are
 //! written only when standard error is a terminal; otherwise the text format's lines are
-//! written by [`line::TextLine`], the same layout without `fmt`'s machinery.
+//! written by [`line::TextLine`], the same layout without `fmt`'s machinery, and the access
+//! line, the one line every request writes, is written by [`access`] without an event.
 
+pub(crate) mod access;
 mod fields;
 mod line;
 
@@ -80,6 +82,10 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
         .parse(&settings.log_level)
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
     let (writer, guard) = stderr_writer();
+    let direct = (settings.log_format == LogFormat::Text
+        && !std::io::stderr().is_terminal()
+        && settings.otlp_endpoint.is_none())
+    .then(|| writer.clone());
     let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
         LogFormat::Text if std::io::stderr().is_terminal() => tracing_subscriber::fmt::layer()
             .with_ansi(true)
@@ -104,10 +110,13 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
         Some(endpoint) => otlp(endpoint, &mut layers)?,
     };
     telemetry.writer = Some(guard);
-    let _ = tracing_subscriber::registry()
+    let installed = tracing_subscriber::registry()
         .with(layers)
         .with(filter)
         .try_init();
+    if let (Ok(()), Some(writer)) = (installed, direct) {
+        access::write_directly_to(writer);
+    }
     Ok(telemetry)
 }
 

@@ -83,31 +83,35 @@ async fn ask(client: &reqwest::Client, url: &str, id: &str) {
     assert_eq!(response.status(), 200, "{id}");
 }
 
-#[tokio::test]
-async fn under_load_every_request_id_is_logged_once_and_sequential_ones_in_order() {
-    const CALLERS: usize = 32;
-    const EACH: usize = 100;
-    let traffic = async |url: &str| {
-        let client = reqwest::Client::new();
-        let load = (0..CALLERS).map(|caller| {
-            let (client, url) = (client.clone(), url.to_owned());
-            tokio::spawn(async move {
-                for n in 0..EACH {
-                    ask(&client, &url, &format!("load-{caller}-{n}")).await;
-                }
-            })
-        });
-        for task in futures::future::join_all(load).await {
-            task.unwrap();
-        }
-        for n in 0..50 {
-            ask(&client, url, &format!("sequential-{n}")).await;
-        }
-    };
-    let lines = json_access_lines(&[], traffic).await;
+/// Callers in the load, requests each, and requests sent one after another after it.
+const CALLERS: usize = 32;
+const EACH: usize = 100;
+const SEQUENTIAL: usize = 50;
+
+/// A load of requests with ids, then requests one after another.
+async fn load(url: &str) {
+    let client = reqwest::Client::new();
+    let load = (0..CALLERS).map(|caller| {
+        let (client, url) = (client.clone(), url.to_owned());
+        tokio::spawn(async move {
+            for n in 0..EACH {
+                ask(&client, &url, &format!("load-{caller}-{n}")).await;
+            }
+        })
+    });
+    for task in futures::future::join_all(load).await {
+        task.unwrap();
+    }
+    for n in 0..SEQUENTIAL {
+        ask(&client, url, &format!("sequential-{n}")).await;
+    }
+}
+
+/// Every id of [`load`] once, and the sequential ones in order, in the access lines' ids.
+fn logged_once_and_in_order(ids: &[&str]) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    for line in &lines {
-        *seen.entry(request_id(line)).or_default() += 1;
+    for id in ids {
+        *seen.entry(id).or_default() += 1;
     }
     for caller in 0..CALLERS {
         for n in 0..EACH {
@@ -115,14 +119,37 @@ async fn under_load_every_request_id_is_logged_once_and_sequential_ones_in_order
             assert_eq!(seen.get(id.as_str()), Some(&1), "{id} in the log");
         }
     }
-    let sequential: Vec<&str> = lines
+    let sequential: Vec<&str> = ids
         .iter()
-        .map(request_id)
+        .copied()
         .filter(|id| id.starts_with("sequential-"))
         .collect();
-    let sent: Vec<String> = (0..50).map(|n| format!("sequential-{n}")).collect();
+    let sent: Vec<String> = (0..SEQUENTIAL).map(|n| format!("sequential-{n}")).collect();
     assert_eq!(sequential, sent);
-    assert_eq!(lines.len(), CALLERS * EACH + 50, "one line per request");
+    assert_eq!(
+        ids.len(),
+        CALLERS * EACH + SEQUENTIAL,
+        "one line per request"
+    );
+}
+
+#[tokio::test]
+async fn under_load_every_request_id_is_logged_once_and_sequential_ones_in_order() {
+    let lines = json_access_lines(&[], load).await;
+    logged_once_and_in_order(&lines.iter().map(request_id).collect::<Vec<_>>());
+}
+
+/// The same in the default text log, whose access line the gateway writes itself.
+#[tokio::test]
+async fn under_load_the_text_log_has_every_request_id_once_and_sequential_ones_in_order() {
+    let log = served_log(&[], load).await;
+    let ids: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(" elements_gateway::access: request "))
+        .filter_map(|line| line.split_once("request{id=")?.1.split_once(' '))
+        .map(|(id, _)| id)
+        .collect();
+    logged_once_and_in_order(&ids);
 }
 
 #[tokio::test]

@@ -1,0 +1,231 @@
+//! The access line in the default log (text, standard error not a terminal, no span export),
+//! written straight to the log's writer thread: the same bytes [`super::line::TextLine`] and
+//! [`super::fields::PlainFields`] write for the `tracing` event, without the event's
+//! dispatch, the span lookup and a visitor call per field, which were most of what the access
+//! log added to a reused answer (BENCHMARKS.md, step 49). Every other log, and every other
+//! line, goes through `tracing`.
+
+use std::{cell::RefCell, fmt::Write as _, io::Write as _, sync::OnceLock, time::SystemTime};
+
+use tracing_appender::non_blocking::NonBlocking;
+use tracing_subscriber::fmt::{MakeWriter, format::Writer};
+
+use super::{fields::bare, line::write_time};
+
+/// The log's target, which `GATEWAY_LOG_LEVEL` can name (`elements_gateway::access=warn`).
+pub(crate) const TARGET: &str = "elements_gateway::access";
+
+/// The log's writer, set when the process's log is the default text one.
+static DIRECT: OnceLock<NonBlocking> = OnceLock::new();
+
+/// Lets [`write`] write access lines to `writer` (set at most once, by [`super::init`]).
+pub(super) fn write_directly_to(writer: NonBlocking) {
+    let _ = DIRECT.set(writer);
+}
+
+/// One request's access line: the request span's fields, then the event's.
+#[derive(Debug)]
+pub(crate) struct AccessLine<'a> {
+    /// Whether the `request` span is enabled (the log filter may leave it out).
+    pub in_span: bool,
+    pub id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub operation: Option<&'a str>,
+    pub document: Option<&'a str>,
+    pub source: &'a str,
+    pub upstream_calls: u32,
+}
+
+thread_local! {
+    /// The line being written, kept between lines.
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Logs `line`: straight to the writer thread when the log is the default text one,
+/// otherwise as a `tracing` event in the current (`request`) span.
+pub(crate) fn log(line: &AccessLine<'_>) {
+    match DIRECT.get() {
+        Some(writer) => LINE.with_borrow_mut(|text| {
+            text.clear();
+            if format(text, line, SystemTime::now()).is_ok() {
+                // The writer thread takes the line; a full buffer waits for room, as for events.
+                let _ = writer.make_writer().write_all(text.as_bytes());
+            }
+        }),
+        None => event(line),
+    }
+}
+
+/// `line` as a `tracing` event.
+fn event(line: &AccessLine<'_>) {
+    tracing::info!(
+        target: TARGET,
+        // A field rather than a format string: written as text, not through `fmt`.
+        message = "request",
+        method = line.method,
+        path = line.path,
+        status = line.status,
+        duration_ms = line.duration_ms,
+        operation = line.operation,
+        document = line.document,
+        source = line.source,
+        upstream_calls = line.upstream_calls,
+    );
+}
+
+/// The line as the text format writes the event.
+fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt::Result {
+    write_time(&mut Writer::new(text), now)?;
+    text.push_str("  INFO ");
+    if line.in_span {
+        text.push_str("request{");
+        field(text, "id", line.id, true)?;
+        field(text, "method", line.method, false)?;
+        field(text, "path", line.path, false)?;
+        text.push_str("}: ");
+    }
+    text.push_str(TARGET);
+    text.push_str(": request");
+    field(text, "method", line.method, false)?;
+    field(text, "path", line.path, false)?;
+    let mut integer = itoa::Buffer::new();
+    number(text, "status", integer.format(line.status));
+    number(
+        text,
+        "duration_ms",
+        ryu::Buffer::new().format(line.duration_ms),
+    );
+    if let Some(operation) = line.operation {
+        field(text, "operation", operation, false)?;
+    }
+    if let Some(document) = line.document {
+        field(text, "document", document, false)?;
+    }
+    field(text, "source", line.source, false)?;
+    number(text, "upstream_calls", integer.format(line.upstream_calls));
+    text.push('\n');
+    Ok(())
+}
+
+/// ` name=value` for a number, written as it is.
+fn number(text: &mut String, name: &str, value: &str) {
+    text.push(' ');
+    text.push_str(name);
+    text.push('=');
+    text.push_str(value);
+}
+
+/// ` name=value` (no space before the first), the value quoted as the text format quotes it.
+fn field(text: &mut String, name: &str, value: &str, first: bool) -> std::fmt::Result {
+    if !first {
+        text.push(' ');
+    }
+    text.push_str(name);
+    text.push('=');
+    if bare(value) {
+        text.push_str(value);
+        Ok(())
+    } else {
+        write!(text, "{value:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
+
+    use super::*;
+    use crate::telemetry::{
+        fields::{PlainFields, tests::Lines},
+        line::TextLine,
+    };
+
+    /// Length of the time at a line's start.
+    const TIME: usize = "2026-12-05T03:47:43.248940Z".len();
+
+    /// What the text format writes for `line` as an event under `filter`, time cut off.
+    fn through_tracing(line: &AccessLine<'_>, filter: &str) -> String {
+        let lines = Lines::default();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .event_format(TextLine::default())
+            .fmt_fields(PlainFields)
+            .with_writer(lines.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(layer)
+            .with(EnvFilter::new(filter));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                id = line.id,
+                method = line.method,
+                path = line.path
+            );
+            let _entered = span.enter();
+            event(line);
+        });
+        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        written[TIME..].to_owned()
+    }
+
+    fn direct(line: &AccessLine<'_>) -> String {
+        let mut text = String::new();
+        format(&mut text, line, SystemTime::now()).unwrap();
+        text[TIME..].to_owned()
+    }
+
+    const PLAIN: AccessLine<'static> = AccessLine {
+        in_span: true,
+        id: "0123456789abcdef01234567",
+        method: "POST",
+        path: "/graphql",
+        status: 200,
+        duration_ms: 0.123,
+        operation: Some("Listing"),
+        document: None,
+        source: "reused",
+        upstream_calls: 0,
+    };
+
+    #[test]
+    fn the_direct_line_is_the_events_line() {
+        let written = direct(&PLAIN);
+        assert_eq!(written, through_tracing(&PLAIN, "info"));
+        assert_eq!(
+            written,
+            "  INFO request{id=0123456789abcdef01234567 method=POST path=/graphql}: \
+             elements_gateway::access: request method=POST path=/graphql status=200 \
+             duration_ms=0.123 operation=Listing source=reused upstream_calls=0\n"
+        );
+        let odd = AccessLine {
+            id: "caller-1:a.b_c",
+            path: "/graphql/x=\"y\"",
+            status: 431,
+            duration_ms: 12.0,
+            operation: None,
+            document: Some("two words"),
+            source: "refused",
+            upstream_calls: 3,
+            ..PLAIN
+        };
+        assert_eq!(direct(&odd), through_tracing(&odd, "info"));
+        assert!(direct(&odd).contains(r#"path="/graphql/x=\"y\"""#));
+    }
+
+    #[test]
+    fn without_the_request_span_the_line_has_no_span() {
+        let line = AccessLine {
+            in_span: false,
+            ..PLAIN
+        };
+        let written = direct(&line);
+        assert_eq!(
+            written,
+            through_tracing(&line, "warn,elements_gateway::access=info")
+        );
+        assert!(written.starts_with("  INFO elements_gateway::access: request method=POST"));
+    }
+}
