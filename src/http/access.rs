@@ -49,7 +49,7 @@ where
         path: uri.path(),
         status,
         // Whole microseconds: the figure stays short, and exact in any format.
-        duration_ms: started.elapsed().as_micros() as f64 / 1000.0,
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         operation: noted
             .operation
             .as_deref()

@@ -32,7 +32,8 @@ pub(crate) struct AccessLine<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub status: u16,
-    pub duration_ms: f64,
+    /// Time to the response, in whole microseconds (logged as `duration_ms`).
+    pub duration_us: u64,
     pub operation: Option<&'a str>,
     pub document: Option<&'a str>,
     pub source: &'a str,
@@ -68,7 +69,7 @@ fn event(line: &AccessLine<'_>) {
         method = line.method,
         path = line.path,
         status = line.status,
-        duration_ms = line.duration_ms,
+        duration_ms = line.duration_us as f64 / 1000.0,
         operation = line.operation,
         document = line.document,
         source = line.source,
@@ -93,11 +94,8 @@ fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt
     field(text, "path", line.path, false)?;
     let mut integer = itoa::Buffer::new();
     number(text, "status", integer.format(line.status));
-    number(
-        text,
-        "duration_ms",
-        ryu::Buffer::new().format(line.duration_ms),
-    );
+    text.push_str(" duration_ms=");
+    millis(text, line.duration_us, &mut integer);
     if let Some(operation) = line.operation {
         field(text, "operation", operation, false)?;
     }
@@ -108,6 +106,29 @@ fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt
     number(text, "upstream_calls", integer.format(line.upstream_calls));
     text.push('\n');
     Ok(())
+}
+
+/// `micros` in milliseconds as `ryu` writes the `f64` (`0.123`, `12.0`): the shortest decimal
+/// is the exact one, as a double tells thousandths apart far beyond any request's duration.
+fn millis(text: &mut String, micros: u64, integer: &mut itoa::Buffer) {
+    text.push_str(integer.format(micros / 1000));
+    text.push('.');
+    let fraction = micros % 1000;
+    if fraction == 0 {
+        text.push('0');
+        return;
+    }
+    let digits = [fraction / 100, fraction / 10 % 10, fraction % 10];
+    let last = if digits[2] != 0 {
+        3
+    } else if digits[1] != 0 {
+        2
+    } else {
+        1
+    };
+    for digit in &digits[..last] {
+        text.push(char::from(b'0' + *digit as u8));
+    }
 }
 
 /// ` name=value` for a number, written as it is.
@@ -183,7 +204,7 @@ mod tests {
         method: "POST",
         path: "/graphql",
         status: 200,
-        duration_ms: 0.123,
+        duration_us: 123,
         operation: Some("Listing"),
         document: None,
         source: "reused",
@@ -204,7 +225,7 @@ mod tests {
             id: "caller-1:a.b_c",
             path: "/graphql/x=\"y\"",
             status: 431,
-            duration_ms: 12.0,
+            duration_us: 12_000,
             operation: None,
             document: Some("two words"),
             source: "refused",
@@ -213,6 +234,22 @@ mod tests {
         };
         assert_eq!(direct(&odd), through_tracing(&odd, "info"));
         assert!(direct(&odd).contains(r#"path="/graphql/x=\"y\"""#));
+    }
+
+    #[test]
+    fn the_duration_is_written_as_ryu_writes_it() {
+        let mut integer = itoa::Buffer::new();
+        let large = [
+            1_000_000_007,
+            86_400_000_000,
+            u64::from(u32::MAX) * 1000 + 10,
+        ];
+        for micros in (0..200_000).chain(large) {
+            let mut text = String::new();
+            millis(&mut text, micros, &mut integer);
+            let expected = ryu::Buffer::new().format(micros as f64 / 1000.0).to_owned();
+            assert_eq!(text, expected, "{micros} µs");
+        }
     }
 
     #[test]
