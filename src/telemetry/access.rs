@@ -18,7 +18,7 @@ pub(crate) const TARGET: &str = "elements_gateway::access";
 /// The log's writer, set when the process's log is the default text one.
 static DIRECT: OnceLock<NonBlocking> = OnceLock::new();
 
-/// Lets [`write`] write access lines to `writer` (set at most once, by [`super::init`]).
+/// Lets [`log`] write access lines to `writer` (set at most once, by [`super::init`]).
 pub(super) fn write_directly_to(writer: NonBlocking) {
     let _ = DIRECT.set(writer);
 }
@@ -28,36 +28,46 @@ pub(super) fn write_directly_to(writer: NonBlocking) {
 pub(crate) struct AccessLine<'a> {
     /// Whether the `request` span is enabled (the log filter may leave it out).
     pub in_span: bool,
+    /// The request id (a span field).
     pub id: &'a str,
+    /// The method (a span field, and the event's).
     pub method: &'a str,
+    /// The path, without the query string (a span field, and the event's).
     pub path: &'a str,
+    /// The response's status.
     pub status: u16,
     /// Time to the response, in whole microseconds (logged as `duration_ms`).
     pub duration_us: u64,
+    /// The operation's label, bounded as the metrics bound it.
     pub operation: Option<&'a str>,
+    /// The persisted document named, if any.
     pub document: Option<&'a str>,
+    /// Where the answer came from.
     pub source: &'a str,
+    /// Upstream requests sent for this request.
     pub upstream_calls: u32,
 }
 
 thread_local! {
-    /// The line being written, kept between lines.
-    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The line being written, kept between lines, and this thread's handle on the writer
+    /// (a handle per line would be two shared counters taken and given back every time).
+    static LINE: RefCell<(String, Option<NonBlocking>)> = const { RefCell::new((String::new(), None)) };
 }
 
 /// Logs `line`: straight to the writer thread when the log is the default text one,
 /// otherwise as a `tracing` event in the current (`request`) span.
 pub(crate) fn log(line: &AccessLine<'_>) {
-    match DIRECT.get() {
-        Some(writer) => LINE.with_borrow_mut(|text| {
-            text.clear();
-            if format(text, line, SystemTime::now()).is_ok() {
-                // The writer thread takes the line; a full buffer waits for room, as for events.
-                let _ = writer.make_writer().write_all(text.as_bytes());
-            }
-        }),
-        None => event(line),
-    }
+    let Some(direct) = DIRECT.get() else {
+        return event(line);
+    };
+    LINE.with_borrow_mut(|(text, writer)| {
+        text.clear();
+        if format(text, line, SystemTime::now()).is_ok() {
+            // The writer thread takes the line; a full buffer waits for room, as for events.
+            let writer = writer.get_or_insert_with(|| direct.make_writer());
+            let _ = writer.write_all(text.as_bytes());
+        }
+    });
 }
 
 /// `line` as a `tracing` event.
