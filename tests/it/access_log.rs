@@ -176,6 +176,28 @@ async fn the_text_log_in_a_file_has_no_colour_codes_and_names_the_request_id() {
     assert!(rest.ends_with(" source=fresh upstream_calls=0"), "{rest}");
 }
 
+/// A level that keeps the access log but leaves out the request span gives the line without
+/// the span, as the text format writes an event outside any span.
+#[tokio::test]
+async fn the_access_log_alone_at_info_has_no_span_in_its_line() {
+    let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "no-span-1").await;
+    let level = [("GATEWAY_LOG_LEVEL", "warn,elements_gateway::access=info")];
+    let log = served_log(&level, traffic).await;
+    let access: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("elements_gateway::access"))
+        .collect();
+    assert_eq!(access.len(), 1, "{log}");
+    let (_time, rest) = access[0].split_once(' ').unwrap();
+    assert!(
+        rest.starts_with(
+            " INFO elements_gateway::access: request method=POST path=/graphql status=200"
+        ),
+        "{rest}"
+    );
+    assert!(!rest.contains("no-span-1"), "the id is the span's: {rest}");
+}
+
 #[tokio::test]
 async fn the_access_log_has_a_line_per_request_and_never_the_query_or_token() {
     let secret_query = "query Secretive { customers(first: 1) { totalCount } }";
