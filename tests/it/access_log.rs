@@ -152,18 +152,23 @@ async fn under_load_the_text_log_has_every_request_id_once_and_sequential_ones_i
     logged_once_and_in_order(&ids);
 }
 
-#[tokio::test]
-async fn the_text_log_in_a_file_has_no_colour_codes_and_names_the_request_id() {
-    let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "plain-text-7").await;
-    let log = served_log(&[], traffic).await;
-    assert!(!log.contains('\u{1b}'), "colour codes in a file:\n{log}");
+/// The one access line of a text log, as its time and the rest.
+fn only_access_line(log: &str) -> (&str, &str) {
     let access: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("elements_gateway::access"))
         .collect();
     assert_eq!(access.len(), 1, "{log}");
+    access[0].split_once(' ').unwrap()
+}
+
+#[tokio::test]
+async fn the_text_log_in_a_file_has_no_colour_codes_and_names_the_request_id() {
+    let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "plain-text-7").await;
+    let log = served_log(&[], traffic).await;
+    assert!(!log.contains('\u{1b}'), "colour codes in a file:\n{log}");
     // tracing-subscriber's layout: the time to the microsecond, the level, the span, the target.
-    let (time, rest) = access[0].split_once(' ').unwrap();
+    let (time, rest) = only_access_line(&log);
     assert!(
         chrono::DateTime::parse_from_rfc3339(time).is_ok()
             && time.len() == 27
@@ -183,12 +188,7 @@ async fn the_access_log_alone_at_info_has_no_span_in_its_line() {
     let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "no-span-1").await;
     let level = [("GATEWAY_LOG_LEVEL", "warn,elements_gateway::access=info")];
     let log = served_log(&level, traffic).await;
-    let access: Vec<&str> = log
-        .lines()
-        .filter(|line| line.contains("elements_gateway::access"))
-        .collect();
-    assert_eq!(access.len(), 1, "{log}");
-    let (_time, rest) = access[0].split_once(' ').unwrap();
+    let (_time, rest) = only_access_line(&log);
     assert!(
         rest.starts_with(
             " INFO elements_gateway::access: request method=POST path=/graphql status=200"
