@@ -105,8 +105,15 @@ mod tests {
 
     use super::*;
 
+    /// The panic is caught inside the access log, so the request has its line, with the 500.
     #[tokio::test]
-    async fn a_panic_becomes_a_masked_500_quoting_the_request_id() {
+    async fn a_panic_becomes_a_masked_500_quoting_the_request_id_and_is_logged() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let statuses = Statuses::default();
+        let _default =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(statuses.clone()));
+        // Callsites other tests met first without a subscriber are asked again.
+        tracing::callsite::rebuild_interest_cache();
         let router = Router::new().route(
             "/boom",
             get(|| async {
@@ -120,13 +127,16 @@ mod tests {
             log_requests: true,
             header_bytes: usize::MAX,
         };
-        let router = super::super::plumbing(router, front);
         let request = Request::builder()
             .uri("/boom")
             .header("x-request-id", "boom-1")
             .body(Body::empty())
             .unwrap();
-        let response = router.oneshot(request).await.unwrap();
+        let response = super::super::plumbing(router, front)
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(*statuses.0.lock().unwrap(), [500]);
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[REQUEST_ID], "boom-1");
         let body = axum::body::to_bytes(response.into_body(), 10_000)
@@ -136,5 +146,32 @@ mod tests {
         assert!(text.contains("INTERNAL_SERVER_ERROR"), "{text}");
         assert!(text.contains("boom-1"), "{text}");
         assert!(!text.contains("secret detail"), "{text}");
+    }
+
+    /// The statuses of the access-log events seen.
+    #[derive(Clone, Default)]
+    struct Statuses(Arc<std::sync::Mutex<Vec<u64>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statuses {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Status(Option<u64>);
+            impl tracing::field::Visit for Status {
+                fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                    if field.name() == "status" {
+                        self.0 = Some(value);
+                    }
+                }
+                fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+            }
+            if event.metadata().target() == access::TARGET {
+                let mut status = Status(None);
+                event.record(&mut status);
+                self.0.lock().unwrap().extend(status.0);
+            }
+        }
     }
 }
