@@ -82,10 +82,11 @@ async fn a_slow_upstream_is_upstream_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_upstream_unavailable_and_not_ready() {
-    // A port that was just free: nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = listener.local_addr().unwrap();
-    drop(listener);
+    // A socket bound but never listening holds its port for the whole test, so no server a
+    // parallel test starts can take it, and every connection to it is refused.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dead = reserved.local_addr().unwrap();
     let gateway = spawn_with(
         Options::default()
             .set("GATEWAY_UPSTREAM_URL", format!("http://{dead}"))
