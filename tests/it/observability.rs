@@ -166,7 +166,9 @@ async fn json_logs_name_the_request_id_down_to_the_upstream_call() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-request-id"], "trace-me-42");
-    running.stop().await;
+    // SIGTERM: every line logged so far is written before the process exits.
+    let status = running.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);

@@ -2,7 +2,7 @@
 //! token grants, a refused app token, and refused and accepted callers; its whole standard
 //! error is then searched for every secret and token involved.
 
-use std::process::Stdio;
+use std::{process::Stdio, time::Duration};
 
 use elements_gateway::mock_upstream::{MockClient, MockOptions, MockUpstream};
 use jsonwebtoken::Algorithm;
@@ -95,7 +95,9 @@ async fn no_secret_or_token_reaches_the_log() {
     for token in &refused {
         assert_eq!(ask(token, "{ customers { totalCount } }").await, 401);
     }
-    gateway.stop().await;
+    // SIGTERM: every line logged so far is written before the process exits.
+    let status = gateway.terminate(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).unwrap();
