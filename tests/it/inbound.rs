@@ -137,7 +137,12 @@ async fn connections_past_the_limit_wait_until_one_closes() {
 
 #[tokio::test]
 async fn metrics_can_live_on_their_own_listener() {
-    let gateway = spawn_with(Options::default().set("GATEWAY_METRICS_LISTEN", "127.0.0.1:0")).await;
+    let gateway = spawn_with(
+        Options::default()
+            .set("GATEWAY_METRICS_LISTEN", "127.0.0.1:0")
+            .set("GATEWAY_LIMITS_HEADER_BYTES", 4_096),
+    )
+    .await;
     assert_eq!(gateway.get("/metrics").await.status(), 404);
     let apart = gateway.metrics_addr.expect("a metrics address");
     let metrics = reqwest::get(format!("http://{apart}/metrics"))
@@ -155,4 +160,20 @@ async fn metrics_can_live_on_their_own_listener() {
         .await
         .unwrap();
     assert_eq!(graphql.status(), 404, "only /metrics is served there");
+    // The same front as the main listener's: the request id echoed, the header limit kept.
+    let client = reqwest::Client::new();
+    let echoed = client
+        .get(format!("http://{apart}/metrics"))
+        .header("x-request-id", "scrape-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "scrape-7");
+    let oversized = client
+        .get(format!("http://{apart}/metrics"))
+        .header("x-padding", "p".repeat(8_192))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 431);
 }
