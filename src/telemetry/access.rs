@@ -28,7 +28,7 @@ pub(super) fn write_directly_to(writer: NonBlocking) {
 pub(crate) struct AccessLine<'a> {
     /// Whether the `request` span is enabled (the log filter may leave it out).
     pub in_span: bool,
-    /// The request id (a span field).
+    /// The request id (a span field; the event's too when the span is left out).
     pub id: &'a str,
     /// The method (a span field, and the event's).
     pub method: &'a str,
@@ -76,6 +76,8 @@ fn event(line: &AccessLine<'_>) {
         target: TARGET,
         // A field rather than a format string: written as text, not through `fmt`.
         message = "request",
+        // The span carries the id; without it, the line still must.
+        id = (!line.in_span).then_some(line.id),
         method = line.method,
         path = line.path,
         status = line.status,
@@ -100,6 +102,9 @@ fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt
     }
     text.push_str(TARGET);
     text.push_str(": request");
+    if !line.in_span {
+        field(text, "id", line.id, false)?;
+    }
     field(text, "method", line.method, false)?;
     field(text, "path", line.path, false)?;
     let mut integer = itoa::Buffer::new();
@@ -273,6 +278,8 @@ mod tests {
             written,
             through_tracing(&line, "warn,elements_gateway::access=info")
         );
-        assert!(written.starts_with("  INFO elements_gateway::access: request method=POST"));
+        assert!(written.starts_with(
+            "  INFO elements_gateway::access: request id=0123456789abcdef01234567 method=POST"
+        ));
     }
 }

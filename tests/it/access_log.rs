@@ -182,20 +182,38 @@ async fn the_text_log_in_a_file_has_no_colour_codes_and_names_the_request_id() {
 }
 
 /// A level that keeps the access log but leaves out the request span gives the line without
-/// the span, as the text format writes an event outside any span.
+/// the span, as the text format writes an event outside any span, and the request id as one
+/// of its fields.
 #[tokio::test]
-async fn the_access_log_alone_at_info_has_no_span_in_its_line() {
+async fn the_access_log_alone_at_info_has_no_span_but_still_the_request_id() {
     let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "no-span-1").await;
     let level = [("GATEWAY_LOG_LEVEL", "warn,elements_gateway::access=info")];
     let log = served_log(&level, traffic).await;
     let (_time, rest) = only_access_line(&log);
     assert!(
         rest.starts_with(
-            " INFO elements_gateway::access: request method=POST path=/graphql status=200"
+            " INFO elements_gateway::access: request id=no-span-1 method=POST path=/graphql \
+             status=200"
         ),
         "{rest}"
     );
-    assert!(!rest.contains("no-span-1"), "the id is the span's: {rest}");
+}
+
+/// The same in the JSON log: no span listed, the id among the line's fields.
+#[tokio::test]
+async fn the_json_access_log_alone_at_info_has_the_request_id_in_its_fields() {
+    let traffic = async |url: &str| ask(&reqwest::Client::new(), url, "no-span-2").await;
+    let level = [("GATEWAY_LOG_LEVEL", "warn,elements_gateway::access=info")];
+    let lines = json_access_lines(&level, traffic).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["fields"]["id"], "no-span-2", "{}", lines[0]);
+    assert!(
+        lines[0]
+            .get("spans")
+            .is_none_or(|spans| spans.as_array().is_some_and(Vec::is_empty)),
+        "{}",
+        lines[0]
+    );
 }
 
 #[tokio::test]
