@@ -82,12 +82,13 @@ pub(crate) fn init(settings: &TelemetrySettings) -> Result<Telemetry, TelemetryE
         .parse(&settings.log_level)
         .map_err(|error| TelemetryError::Filter(error.to_string()))?;
     let (writer, guard) = stderr_writer();
-    let direct = (settings.log_format == LogFormat::Text
-        && !std::io::stderr().is_terminal()
-        && settings.otlp_endpoint.is_none())
-    .then(|| writer.clone());
+    let terminal = std::io::stderr().is_terminal();
+    // The plain text log without span export: the access line can skip the event.
+    let direct =
+        (settings.log_format == LogFormat::Text && !terminal && settings.otlp_endpoint.is_none())
+            .then(|| writer.clone());
     let mut layers: Vec<BoxedLayer> = vec![match settings.log_format {
-        LogFormat::Text if std::io::stderr().is_terminal() => tracing_subscriber::fmt::layer()
+        LogFormat::Text if terminal => tracing_subscriber::fmt::layer()
             .with_ansi(true)
             .fmt_fields(fields::PlainFields)
             .with_writer(writer)
