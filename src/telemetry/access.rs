@@ -28,9 +28,9 @@ pub(super) fn write_directly_to(writer: NonBlocking) {
 pub(crate) struct AccessLine<'a> {
     /// Whether the `request` span is enabled (the log filter may leave it out).
     pub in_span: bool,
-    /// The request id (a span field; the event's too when the span is left out).
+    /// The request id, sane (a span field; the event's too when the span is left out).
     pub id: &'a str,
-    /// The method (a span field, and the event's).
+    /// The method, an HTTP token (a span field, and the event's).
     pub method: &'a str,
     /// The path, without the query string (a span field, and the event's).
     pub path: &'a str,
@@ -89,36 +89,44 @@ fn event(line: &AccessLine<'_>) {
     );
 }
 
-/// The line as the text format writes the event.
+/// The line as the text format writes the event. The id (a sane request id) and the method
+/// (an HTTP token) never need quotes, so only the other strings are checked for them.
 fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt::Result {
+    debug_assert!(bare(line.id) && bare(line.method), "{line:?}");
     write_time(&mut Writer::new(text), now)?;
-    text.push_str("  INFO ");
     if line.in_span {
-        text.push_str("request{");
-        field(text, "id", line.id, true)?;
-        field(text, "method", line.method, false)?;
-        field(text, "path", line.path, false)?;
+        text.push_str("  INFO request{id=");
+        text.push_str(line.id);
+        text.push_str(" method=");
+        text.push_str(line.method);
+        field(text, " path=", line.path)?;
         text.push_str("}: ");
+        text.push_str(TARGET);
+        text.push_str(": request");
+    } else {
+        text.push_str("  INFO ");
+        text.push_str(TARGET);
+        text.push_str(": request id=");
+        text.push_str(line.id);
     }
-    text.push_str(TARGET);
-    text.push_str(": request");
-    if !line.in_span {
-        field(text, "id", line.id, false)?;
-    }
-    field(text, "method", line.method, false)?;
-    field(text, "path", line.path, false)?;
+    text.push_str(" method=");
+    text.push_str(line.method);
+    field(text, " path=", line.path)?;
     let mut integer = itoa::Buffer::new();
-    number(text, "status", integer.format(line.status));
+    text.push_str(" status=");
+    text.push_str(integer.format(line.status));
     text.push_str(" duration_ms=");
     millis(text, line.duration_us, &mut integer);
     if let Some(operation) = line.operation {
-        field(text, "operation", operation, false)?;
+        field(text, " operation=", operation)?;
     }
     if let Some(document) = line.document {
-        field(text, "document", document, false)?;
+        field(text, " document=", document)?;
     }
-    field(text, "source", line.source, false)?;
-    number(text, "upstream_calls", integer.format(line.upstream_calls));
+    text.push_str(" source=");
+    text.push_str(line.source);
+    text.push_str(" upstream_calls=");
+    text.push_str(integer.format(line.upstream_calls));
     text.push('\n');
     Ok(())
 }
@@ -146,21 +154,9 @@ fn millis(text: &mut String, micros: u64, integer: &mut itoa::Buffer) {
     }
 }
 
-/// ` name=value` for a number, written as it is.
-fn number(text: &mut String, name: &str, value: &str) {
-    text.push(' ');
-    text.push_str(name);
-    text.push('=');
-    text.push_str(value);
-}
-
-/// ` name=value` (no space before the first), the value quoted as the text format quotes it.
-fn field(text: &mut String, name: &str, value: &str, first: bool) -> std::fmt::Result {
-    if !first {
-        text.push(' ');
-    }
-    text.push_str(name);
-    text.push('=');
+/// `key` (` name=`) and `value`, quoted as the text format quotes it when it must be.
+fn field(text: &mut String, key: &str, value: &str) -> std::fmt::Result {
+    text.push_str(key);
     if bare(value) {
         text.push_str(value);
         Ok(())
