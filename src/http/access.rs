@@ -40,7 +40,10 @@ where
     // The URI shares the request line's bytes: cloning it copies no path.
     let uri = request.uri().clone();
     let started = Instant::now();
-    let ((response, noted), upstream_calls) = calls::counted(noted::scope(answer(request))).await;
+    // Boxed once, the answer's future is not copied again by each of the two scopes and the
+    // `await` that wrap it (a kilobyte or so each time).
+    let answering = Box::pin(answer(request));
+    let ((response, noted), upstream_calls) = calls::counted(noted::scope(answering)).await;
     let status = response.status().as_u16();
     let line = AccessLine {
         in_span,
