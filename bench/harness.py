@@ -175,9 +175,9 @@ def cpu_seconds(pid):
 
 def wrk(url, query, connections, secs, threads=1, token=None, script=None, pid=None):
     """Runs wrk on core 1 with `query` (or a ready Lua `script`); returns requests/s, p50 and
-    p99 in ms, and errors; given the server's `pid`, also the CPU time it spent per request
-    (`cpu_us`), which time stolen from this virtual machine does not inflate as it does the
-    throughput."""
+    p99 in ms, errors and the requests made; given the server's `pid`, also the CPU time it
+    spent per request (`cpu_us`), which time stolen from this virtual machine does not inflate
+    as it does the throughput."""
     cpu_before = cpu_seconds(pid) if pid else None
     path = script
     if path is None:
@@ -211,14 +211,15 @@ def wrk(url, query, connections, secs, threads=1, token=None, script=None, pid=N
         match = re.search(pattern, out)
         if match:
             errors += sum(int(group) for group in match.groups())
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     result = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": millis("50"),
         "p99": millis("99"),
         "errors": errors,
+        "requests": requests,
     }
     if pid:
-        requests = int(re.search(r"(\d+) requests in", out).group(1))
         result["cpu_us"] = (cpu_seconds(pid) - cpu_before) / max(requests, 1) * 1e6
     return result
 
