@@ -65,6 +65,7 @@ pub(super) async fn post(state: AppState, id: RequestId, request: Request) -> Re
             let log = StreamLog::open(
                 "sse",
                 answers.operation(),
+                &id,
                 &state.metrics,
                 state.log_requests,
             );

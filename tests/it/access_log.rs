@@ -65,9 +65,13 @@ pub(crate) async fn json_access_lines(
     access_lines(&served_log(&[&json[..], settings].concat(), traffic).await)
 }
 
-/// The request id an access line was written under.
+/// The request id an access line was written under: its request span's, or its own field when
+/// the level leaves the span out.
 pub(crate) fn request_id(line: &Value) -> &str {
-    line["spans"][0]["id"].as_str().unwrap_or_default()
+    line["spans"][0]["id"]
+        .as_str()
+        .or_else(|| line["fields"]["id"].as_str())
+        .unwrap_or_default()
 }
 
 /// Sends `{ __typename }` under the request id `id`.

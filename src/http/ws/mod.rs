@@ -307,6 +307,7 @@ impl Connection {
         self.opened += 1;
         let operation = Operation {
             id: id.clone(),
+            request: self.id.clone(),
             serial: self.opened,
             reports,
         };
@@ -341,6 +342,8 @@ fn forbidden(error: &HttpError) -> String {
 /// One operation of a socket, sending its answers.
 struct Operation {
     id: String,
+    /// The request that opened the socket, for the stream's log lines.
+    request: RequestId,
     serial: u64,
     reports: mpsc::Sender<Report>,
 }
@@ -354,7 +357,13 @@ impl Operation {
             }
             Opened::Live(mut answers) => {
                 let operation = answers.operation();
-                let mut log = StreamLog::open("ws", operation, &state.metrics, state.log_requests);
+                let mut log = StreamLog::open(
+                    "ws",
+                    operation,
+                    &self.request,
+                    &state.metrics,
+                    state.log_requests,
+                );
                 loop {
                     match answers.next().await {
                         Next::Answer(answer) => {

@@ -133,18 +133,27 @@ impl Ws {
         gateway: &TestGateway,
         header_token: Option<&str>,
     ) -> Result<Self, u16> {
-        let url = gateway.url("/graphql").replacen("http", "ws", 1);
-        let mut request = url.into_client_request().unwrap();
-        let headers = request.headers_mut();
-        headers.insert(
+        let authorization = header_token.map(|token| format!("Bearer {token}"));
+        Self::upgrade(
+            &gateway.url("/graphql"),
+            &[("authorization", authorization.as_deref())],
+        )
+        .await
+    }
+
+    /// Upgrades `url` (the gateway's http URL) with the subprotocol, sending each of `headers`
+    /// that has a value; the status of a refused upgrade.
+    async fn upgrade(url: &str, headers: &[(&'static str, Option<&str>)]) -> Result<Self, u16> {
+        let mut request = url.replacen("http", "ws", 1).into_client_request().unwrap();
+        let sent = request.headers_mut();
+        sent.insert(
             "sec-websocket-protocol",
             HeaderValue::from_static("graphql-transport-ws"),
         );
-        if let Some(token) = header_token {
-            headers.insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-            );
+        for (name, value) in headers {
+            if let Some(value) = value {
+                sent.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(Self { socket }),
@@ -157,12 +166,22 @@ impl Ws {
 
     /// Connects and initialises with `token` in the `connection_init` payload; expects the ack.
     pub(crate) async fn ready(gateway: &TestGateway, token: &str) -> Self {
-        let mut socket = Self::connect(gateway, None).await;
-        socket
-            .send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
+        Self::connect(gateway, None).await.init(token).await
+    }
+
+    /// [`Ws::ready`] at `url` (the gateway's `/graphql`), the upgrade sent as request `id`.
+    pub(crate) async fn ready_at(url: &str, id: &str, token: &str) -> Self {
+        let socket = Self::upgrade(url, &[("x-request-id", Some(id))])
+            .await
+            .unwrap_or_else(|status| panic!("the upgrade was refused: {status}"));
+        socket.init(token).await
+    }
+
+    async fn init(mut self, token: &str) -> Self {
+        self.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))
             .await;
-        socket.expect("connection_ack").await;
-        socket
+        self.expect("connection_ack").await;
+        self
     }
 
     pub(crate) async fn send(&mut self, message: Value) {
