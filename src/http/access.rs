@@ -41,7 +41,7 @@ where
     let uri = request.uri().clone();
     let started = Instant::now();
     // Boxed once, the answer's future is not copied again by each of the two scopes and the
-    // `await` that wrap it (a kilobyte or so each time).
+    // `await` that wrap it.
     let answering = Box::pin(answer(request));
     let ((response, noted), upstream_calls) = calls::counted(noted::scope(answering)).await;
     let status = response.status().as_u16();

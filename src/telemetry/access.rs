@@ -42,7 +42,7 @@ pub(crate) struct AccessLine<'a> {
     pub operation: Option<&'a str>,
     /// The persisted document named, if any.
     pub document: Option<&'a str>,
-    /// Where the answer came from.
+    /// Where the answer came from, one word (`reused`, `fresh`, …).
     pub source: &'a str,
     /// Upstream requests sent for this request.
     pub upstream_calls: u32,
@@ -89,10 +89,14 @@ fn event(line: &AccessLine<'_>) {
     );
 }
 
-/// The line as the text format writes the event. The id (a sane request id) and the method
-/// (an HTTP token) never need quotes, so only the other strings are checked for them.
+/// The line as the text format writes the event. The id (a sane request id), the method (an
+/// HTTP token) and the source (a word) never need quotes, so only the other strings are
+/// checked for them.
 fn format(text: &mut String, line: &AccessLine<'_>, now: SystemTime) -> std::fmt::Result {
-    debug_assert!(bare(line.id) && bare(line.method), "{line:?}");
+    debug_assert!(
+        bare(line.id) && bare(line.method) && bare(line.source),
+        "{line:?}"
+    );
     write_time(&mut Writer::new(text), now)?;
     if line.in_span {
         text.push_str("  INFO request{id=");
