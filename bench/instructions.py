@@ -10,7 +10,10 @@ callgrind over the shipped mock upstream; after a warm-up, counting is turned on
 run of the warm benchmark query (4 connections) and the totals are divided by the requests
 wrk made. Prints instructions per request for each variant, and each one against the first.
 
+    cargo build --release
     python3 bench/instructions.py [BINARY] [--secs 15] [--reuse-off]
+
+BINARY defaults to target/release/elements-gateway.
 
 Needs: valgrind (Debian's `valgrind`, for callgrind and callgrind_control), wrk, taskset.
 """
