@@ -19,7 +19,6 @@ Needs: valgrind (Debian's `valgrind`, for callgrind and callgrind_control), wrk,
 """
 
 import argparse
-import os
 import pathlib
 import re
 import subprocess
@@ -35,25 +34,34 @@ VARIANTS = {
 }
 
 
-def counted(procs, upstream, binary, env, secs, out_dir):
-    """Instructions per request of `binary` with `env`, and the requests counted."""
+def under_callgrind(binary, out_dir):
+    """A script that runs `binary` under callgrind, counting nothing until told, its dumps in
+    `out_dir`; the harness starts it in place of the gateway."""
     wrapper = pathlib.Path(out_dir) / "callgrind.sh"
     wrapper.write_text(
         "#!/bin/sh\n"
         f'exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="{out_dir}/out.%p" "{binary}" "$@"\n'
     )
     wrapper.chmod(0o755)
-    h.GATEWAY = wrapper
+    return wrapper
+
+
+def counted(procs, upstream, env, secs, out_dir):
+    """Instructions per request of the gateway under callgrind with `env`, and the requests
+    counted."""
     child, base = h.start_gateway(procs, upstream, extra_env=env)
     url = f"{base}/graphql"
     h.post(url, "{ customers { totalCount } }", timeout=300)
     h.wrk(url, h.WARM_QUERY, 4, 3)
-    control = lambda *args: subprocess.run(["callgrind_control", *args, str(child.pid)], check=True, capture_output=True)  # noqa: E731
+
+    def control(*args):
+        subprocess.run(["callgrind_control", *args, str(child.pid)], check=True, capture_output=True)
+
     control("-i", "on")
     result = h.wrk(url, h.WARM_QUERY, 4, secs)
     control("-d")
     procs.stop(child)
-    dumps = sorted(pathlib.Path(out_dir).glob(f"out.{child.pid}.*"))
+    dumps = list(pathlib.Path(out_dir).glob(f"out.{child.pid}.*"))
     total = sum(int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) for dump in dumps)
     for dump in pathlib.Path(out_dir).glob(f"out.{child.pid}*"):
         dump.unlink()
@@ -73,8 +81,9 @@ def main():
     try:
         upstream = h.start_mock(procs, 500, 4)
         with tempfile.TemporaryDirectory(prefix="elements-gateway-callgrind-") as out_dir:
+            h.GATEWAY = under_callgrind(binary, out_dir)
             for name, env in VARIANTS.items():
-                per_request, requests = counted(procs, upstream, binary, env | extra, args.secs, out_dir)
+                per_request, requests = counted(procs, upstream, env | extra, args.secs, out_dir)
                 rows.append((name, per_request, requests))
     finally:
         procs.stop_all()
@@ -87,5 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()
