@@ -168,16 +168,18 @@ def rss_mib(pid):
 
 
 def cpu_seconds(pid):
-    """User and system CPU time process `pid` (every thread of it) has used, in seconds."""
+    """User and system (kernel) CPU time process `pid` (every thread of it) has used, in
+    seconds."""
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def wrk(url, query, connections, secs, threads=1, token=None, script=None, pid=None):
     """Runs wrk on core 1 with `query` (or a ready Lua `script`); returns requests/s, p50 and
     p99 in ms, errors and the requests made; given the server's `pid`, also the CPU time it
-    spent per request (`cpu_us`), which time stolen from this virtual machine does not inflate
-    as it does the throughput."""
+    spent per request (`cpu_us`, split into `user_us` and the kernel's `sys_us`), which time
+    stolen from this virtual machine does not inflate as it does the throughput."""
     cpu_before = cpu_seconds(pid) if pid else None
     path = script
     if path is None:
@@ -220,7 +222,10 @@ def wrk(url, query, connections, secs, threads=1, token=None, script=None, pid=N
         "requests": requests,
     }
     if pid:
-        result["cpu_us"] = (cpu_seconds(pid) - cpu_before) / max(requests, 1) * 1e6
+        (user_before, sys_before), (user, system) = cpu_before, cpu_seconds(pid)
+        result["user_us"] = (user - user_before) / max(requests, 1) * 1e6
+        result["sys_us"] = (system - sys_before) / max(requests, 1) * 1e6
+        result["cpu_us"] = result["user_us"] + result["sys_us"]
     return result
 
 
@@ -281,7 +286,7 @@ def medians(runs):
     return {
         name: {
             key: statistics.median(run[key] for run in results)
-            for key in ("rps", "p50", "p99", "cpu_us")
+            for key in ("rps", "p50", "p99", "cpu_us", "user_us", "sys_us")
             if all(key in run for run in results)
         }
         | {"errors": sum(run["errors"] for run in results)}
