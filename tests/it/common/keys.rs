@@ -63,6 +63,7 @@ pub(crate) struct JwksServer {
 }
 
 impl JwksServer {
+    /// A JWKS endpoint on an ephemeral port publishing `keys`.
     pub(crate) async fn spawn(keys: Vec<Value>) -> Self {
         let state = Arc::new(JwksState {
             keys: Mutex::new(keys),
@@ -89,6 +90,7 @@ impl JwksServer {
         }
     }
 
+    /// Where the keys are published.
     pub(crate) fn url(&self) -> String {
         format!("http://{}/.well-known/jwks.json", self.addr)
     }

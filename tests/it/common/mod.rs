@@ -2,6 +2,7 @@
 
 pub(crate) mod keys;
 pub(crate) mod process;
+mod reading;
 pub(crate) mod redis;
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
@@ -14,9 +15,13 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
 
+pub(crate) use reading::{assert_all_forbidden, error_code, sum_series, upstream_items};
+
 /// The caller secret every test gateway trusts.
 pub(crate) const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+/// The issuer test tokens name and test gateways require.
 pub(crate) const ISSUER: &str = "https://issuer.test";
+/// The audience test tokens name and test gateways require.
 pub(crate) const AUDIENCE: &str = "elements-gateway-tests";
 
 /// The client id test gateways register at the mock's token endpoint.
@@ -50,12 +55,14 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    /// A mock of `customers` customers with `products` products each.
     pub(crate) fn customers(mut self, customers: usize, products: usize) -> Self {
         self.mock.customers = customers;
         self.mock.products_per_customer = products;
         self
     }
 
+    /// See [`Options::no_wait`].
     pub(crate) fn without_waiting_for_ready(mut self) -> Self {
         self.no_wait = true;
         self
@@ -75,17 +82,21 @@ impl Options {
         self
     }
 
+    /// See [`Options::reference_only`].
     pub(crate) fn reference_only(mut self) -> Self {
         self.reference_only = true;
         self
     }
 
+    /// One more setting, as the environment variable `name` would give it.
     pub(crate) fn set(mut self, name: &'static str, value: impl ToString) -> Self {
         self.settings.push((name, value.to_string()));
         self
     }
 }
 
+/// A gateway serving in this process on an ephemeral port, over its mock upstream, on an
+/// injected clock.
 pub(crate) struct TestGateway {
     pub(crate) addr: SocketAddr,
     /// Where `/metrics` is served when `GATEWAY_METRICS_LISTEN` sets it apart.
@@ -122,10 +133,12 @@ pub(crate) async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> b
     panic!("timed out waiting until {what}");
 }
 
+/// A gateway on the default options over a mock of its own.
 pub(crate) async fn spawn() -> TestGateway {
     spawn_with(Options::default()).await
 }
 
+/// A gateway on `options` over a mock of its own.
 pub(crate) async fn spawn_with(options: Options) -> TestGateway {
     let upstream = MockUpstream::spawn(options.mock.clone())
         .await
@@ -194,6 +207,7 @@ pub(crate) fn valid_claims() -> Value {
     json!({ "sub": "tester", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600 })
 }
 
+/// Seconds since the Unix epoch, for the times in a token.
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -211,18 +225,19 @@ pub(crate) fn sign(claims: &Value, algorithm: Algorithm, secret: &str) -> String
     .unwrap()
 }
 
+/// A token every test gateway accepts.
 pub(crate) fn token() -> String {
     sign(&valid_claims(), Algorithm::HS256, SECRET)
 }
 
 impl TestGateway {
-    /// Gives the gateway its shutdown signal, as SIGTERM would.
     /// Moves the gateway's freshness clock forward: cached answers age, an open circuit's
     /// cool-down and the app token's life pass, with no waiting.
     pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
 
+    /// Gives the gateway its shutdown signal, as SIGTERM would.
     pub(crate) fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -238,6 +253,7 @@ impl TestGateway {
             .expect("the server task does not panic")
     }
 
+    /// `path` on the gateway.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -271,6 +287,7 @@ impl TestGateway {
         self.get("/readyz").await.status() == 200
     }
 
+    /// Polls `/readyz` until the gateway is ready (at most 5 s).
     pub(crate) async fn wait_until_ready(&self) {
         eventually("the gateway is ready", async || {
             self.client
@@ -305,6 +322,7 @@ impl TestGateway {
         self.query_with(query, json!({})).await
     }
 
+    /// Posts `query` with `variables` under a valid token; returns the answer.
     pub(crate) async fn query_with(&self, query: &str, variables: Value) -> Value {
         let response = self
             .post(
@@ -352,87 +370,5 @@ impl TestGateway {
     /// Batch requests the mock upstream has received so far.
     pub(crate) fn upstream_requests(&self) -> u64 {
         self.upstream.requests()
-    }
-}
-
-/// The first error's `extensions.code`.
-/// The items a partner endpoint of the mock gives at `path` (below `GENERAL`; a page of
-/// 1000 unless the path asks for another), asked of it directly: a POST sends `{}`.
-pub(crate) async fn upstream_items(gateway: &TestGateway, method: &str, path: &str) -> Vec<Value> {
-    let client = reqwest::Client::new();
-    let paging = if path.contains('?') {
-        ""
-    } else {
-        "?pageSize=1000"
-    };
-    let url = format!(
-        "{}{}{path}{paging}",
-        gateway.upstream.url(),
-        elements_gateway::mock_upstream::GENERAL
-    );
-    let request = match method {
-        "GET" => client.get(url),
-        _ => client.post(url).json(&json!({})),
-    };
-    let answer: Value = request
-        .bearer_auth(gateway.upstream.token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let items = if answer.is_array() {
-        answer
-    } else {
-        answer["data"].clone()
-    };
-    items.as_array().cloned().unwrap_or_default()
-}
-
-/// Asserts that every error of `answer` is `UPSTREAM_FORBIDDEN`, the first naming `permission`.
-pub(crate) fn assert_all_forbidden(answer: &Value, permission: &str) {
-    let errors = answer["errors"].as_array().expect("errors");
-    assert!(
-        errors
-            .iter()
-            .all(|error| error["extensions"]["code"] == "UPSTREAM_FORBIDDEN"),
-        "{answer}"
-    );
-    let message = errors[0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(permission), "{answer}");
-}
-
-pub(crate) fn error_code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code in {answer}"))
-}
-
-/// See [`TestGateway::metric`].
-pub(crate) fn sum_series(text: &str, series: &str) -> f64 {
-    let (name, wanted) = split_series(series);
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (head, value) = line.rsplit_once(' ')?;
-            let (line_name, labels) = split_series(head);
-            (line_name == name && wanted.iter().all(|pair| labels.contains(pair)))
-                .then(|| value.parse::<f64>().expect("a number"))
-        })
-        .sum()
-}
-
-fn split_series(series: &str) -> (&str, Vec<&str>) {
-    match series.split_once('{') {
-        Some((name, labels)) => (
-            name,
-            labels
-                .trim_end_matches('}')
-                .split(',')
-                .filter(|pair| !pair.is_empty())
-                .collect(),
-        ),
-        None => (series, Vec::new()),
     }
 }
