@@ -44,6 +44,7 @@ pub(super) struct VerifiedTokens {
 }
 
 impl VerifiedTokens {
+    /// An empty cache, bounded to `MAX_TOKENS` tokens.
     pub(super) fn new() -> Self {
         Self {
             entries: Cache::builder()

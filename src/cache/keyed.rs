@@ -41,6 +41,7 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
+    /// A cache over `entries`, with no fill under way.
     pub(super) fn new(entries: Cache<K, Stamped<V>>) -> Self {
         Self {
             entries,

@@ -99,6 +99,7 @@ pub(super) struct ReadTimes {
 }
 
 impl ReadTimes {
+    /// Reads fresh for `ttl` (jobs for `jobs_ttl`), then kept `stale` longer.
     pub(super) fn new(ttl: Duration, jobs_ttl: Duration, stale: Duration) -> Self {
         Self {
             ttl,

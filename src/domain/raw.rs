@@ -123,6 +123,7 @@ where
     Ok(Option::<Vec<T>>::deserialize(de)?.unwrap_or_default())
 }
 
+/// What kind of JSON `value` is, in words, for an error that says what came instead.
 pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",

@@ -35,10 +35,13 @@ impl ProbeClock {
     }
 }
 
+/// `/healthz`: the process is up and serving; nothing else is checked.
 pub(super) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `/readyz`: ready when not draining, the JWKS (if one is set) is fetched and the upstream
+/// has answered; until it has, one probe at a time is sent in the background.
 pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.draining.load(Ordering::SeqCst) {
         return not_ready("the gateway is shutting down");

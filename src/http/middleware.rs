@@ -31,6 +31,7 @@ pub(super) struct Front {
 }
 
 impl Front {
+    /// The settings the front middleware reads, taken from `state` once at start.
     pub(super) fn of(state: &AppState) -> Self {
         Self {
             metrics: Arc::clone(&state.metrics),

@@ -15,6 +15,7 @@ pub(super) struct LiveSeries {
 }
 
 impl LiveSeries {
+    /// The series, registered in `r`.
     pub(super) fn register(r: &Registry) -> Self {
         Self {
             open: gauges(

@@ -11,6 +11,7 @@ pub(super) struct McpSeries {
 }
 
 impl McpSeries {
+    /// The series, registered in `r`.
     pub(super) fn register(r: &Registry) -> Self {
         Self {
             calls: counters(

@@ -38,6 +38,7 @@ pub(super) struct Operations {
 }
 
 impl Operations {
+    /// The request series, registered in `r`; no name has a label yet.
     pub(super) fn register(r: &Registry) -> Self {
         Self {
             names: RwLock::default(),

@@ -11,6 +11,7 @@ pub(super) struct PersistedSeries {
 }
 
 impl PersistedSeries {
+    /// The series, registered in `r`.
     pub(super) fn register(r: &Registry) -> Self {
         Self {
             documents: counters(

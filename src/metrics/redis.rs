@@ -23,6 +23,7 @@ pub(super) struct RedisSeries {
 }
 
 impl RedisSeries {
+    /// The series, registered in `r`.
     pub(super) fn register(r: &Registry) -> Self {
         Self {
             operations: counters(

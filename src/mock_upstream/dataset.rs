@@ -27,6 +27,7 @@ pub struct MockCustomer {
 pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
+    /// The next number of the sequence.
     pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -35,14 +36,17 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// A number below `bound` (0 when `bound` is 0).
     pub(super) fn below(&mut self, bound: u64) -> u64 {
         self.next() % bound.max(1)
     }
 
+    /// One of `items`.
     pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
 
+    /// True `percent` times in 100.
     pub(super) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }

@@ -76,6 +76,7 @@ pub(super) struct ActiveFault {
 }
 
 impl ActiveFault {
+    /// No fault, everywhere, until changed.
     pub(super) const NONE: Self = Self {
         fault: Fault::None,
         scope: FaultScope::All,

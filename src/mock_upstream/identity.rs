@@ -89,6 +89,8 @@ pub(super) struct Identity {
 }
 
 impl Identity {
+    /// The identity service for `client` (none: every token request refused), issuing tokens
+    /// that live `lifetime`; fails only when the client's certificate does not parse.
     pub(super) fn new(client: Option<MockClient>, lifetime: Duration) -> std::io::Result<Self> {
         let certificate = match client
             .as_ref()

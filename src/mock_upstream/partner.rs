@@ -77,6 +77,7 @@ fn name(kind: RequestKind) -> &'static str {
     }
 }
 
+/// The partner endpoints beside `services/batch`, each at its documented path and method.
 pub(super) fn routes() -> Router<Arc<MockState>> {
     Router::new()
         .route(&format!("{GENERAL}/customers/batch"), post(details))

@@ -89,6 +89,7 @@ struct Selection {
     customer_id: Option<String>,
 }
 
+/// The mock's error answer: `status`, and `{"error": message}`.
 pub(super) fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }

@@ -13,6 +13,7 @@ use crate::common::{
 
 const QUERY: &str = "{ customers { totalCount } }";
 
+/// Valid claims with `changes` made: a null removes the claim.
 pub(crate) fn with(changes: Value) -> Value {
     let mut claims = valid_claims();
     for (key, value) in changes.as_object().unwrap() {
@@ -37,6 +38,7 @@ fn signed_with_header(header: &Value, claims: &Value) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
 }
 
+/// A token of `claims` with `alg: none` and no signature.
 pub(crate) fn unsigned(claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let body = URL_SAFE_NO_PAD.encode(claims.to_string());

@@ -16,6 +16,7 @@ use crate::common::{
 const QUERY: &str = "{ customers(first: 2) { nodes { id } } }";
 const TOTAL: &str = "query Total { customers { totalCount } }";
 
+/// The hex SHA-256 of `text`, as a persisted document is named.
 pub(crate) fn sha256(text: &str) -> String {
     digest(&SHA256, text.as_bytes())
         .as_ref()

@@ -10,12 +10,15 @@ use serde_json::json;
 
 use crate::common::{Options, TestGateway, eventually, redis::RedisServer, spawn_over, token};
 
+/// Customers of the mock the replicas share.
 pub(crate) const CUSTOMERS: usize = 250;
 /// Listing pages of [`CUSTOMERS`] at the mock's page cap of 50, asked for one at a time (no
 /// pages sent ahead), so a fill costs exactly its pages.
 const PAGES: u64 = 5;
+/// The query the replicas are asked.
 pub(crate) const TOTAL: &str = "{ customers { totalCount } }";
 
+/// A mock of [`CUSTOMERS`] customers with two products each, answering after `latency`.
 pub(crate) async fn upstream(latency: Duration) -> Arc<MockUpstream> {
     let upstream = MockUpstream::spawn(MockOptions {
         customers: CUSTOMERS,

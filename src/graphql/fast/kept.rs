@@ -87,6 +87,7 @@ pub(super) enum Held {
 }
 
 impl Held {
+    /// The plan to run, whichever holds it.
     pub(super) fn plan(&self) -> &Plan {
         match self {
             Self::Kept(bound) => &bound.plan,

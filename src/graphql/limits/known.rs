@@ -19,6 +19,8 @@ pub(super) struct Store<'a> {
 }
 
 impl<'a> Store<'a> {
+    /// What `store` holds for the caller of `access`, over `snapshot`; `cold` counts nothing as
+    /// cached.
     pub(super) fn new(
         store: &'a CustomerStore,
         access: &'a CustomerAccess,

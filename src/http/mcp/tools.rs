@@ -28,6 +28,7 @@ pub(super) struct Agent {
 }
 
 impl Agent {
+    /// The tools over `state`, run through its answer stage.
     pub(super) fn new(state: AppState) -> Self {
         Self { state }
     }

@@ -44,6 +44,8 @@ impl Layout {
 }
 
 impl UpstreamClient {
+    /// Keeps the layout that `first` (a page 1 of the whole listing) shows, so the next
+    /// listing can send the pages after page 1 with it.
     pub(super) fn remember_layout(&self, first: &BatchPage) {
         *self
             .layout

@@ -50,6 +50,7 @@ const RAW_FIELDS: [&str; 8] = [
 ];
 
 impl<'a> Generator<'a> {
+    /// A generator drawing from `rng`, over the customers `ids`.
     pub(crate) fn new(rng: &'a mut TestRng, ids: &'a [String]) -> Self {
         Self {
             rng,

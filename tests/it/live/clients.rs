@@ -184,6 +184,7 @@ impl Ws {
         self
     }
 
+    /// Sends `message` as a text frame.
     pub(crate) async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))

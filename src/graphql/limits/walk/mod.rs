@@ -83,6 +83,7 @@ pub(super) struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// A walk of `operation` in `document` under `limits`, no fragment summarised yet.
     pub(super) fn new(
         document: &'a ExecutableDocument,
         operation: &'a OperationDefinition,

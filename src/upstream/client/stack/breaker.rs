@@ -21,6 +21,8 @@ pub(crate) struct Guarded<S> {
 }
 
 impl<S> Guarded<S> {
+    /// `inner` behind `breaker`: each outcome sets `health`, and `metrics` count refusals and
+    /// changes of the circuit's state.
     pub(crate) fn new(
         inner: S,
         breaker: Breaker,

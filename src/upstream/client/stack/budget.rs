@@ -18,6 +18,7 @@ pub(crate) struct Budget<S> {
 }
 
 impl<S> Budget<S> {
+    /// `inner` with at most `concurrency` requests at once (at least one), each given `timeout`.
     pub(crate) fn new(inner: S, concurrency: usize, timeout: Duration) -> Self {
         Self {
             inner,

@@ -16,6 +16,7 @@ pub(crate) struct Retry<S> {
 }
 
 impl<S> Retry<S> {
+    /// `inner` retried under `policy`, each retry counted in `metrics`.
     pub(crate) fn new(inner: S, policy: RetryPolicy, metrics: Arc<Metrics>) -> Self {
         Self {
             inner,

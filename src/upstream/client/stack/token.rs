@@ -16,6 +16,8 @@ pub(crate) struct Authorized<S> {
 }
 
 impl<S> Authorized<S> {
+    /// `inner` with `token`'s bearer on every request; failing to get one is reported to
+    /// `health`.
     pub(crate) fn new(inner: S, token: AppToken, health: Arc<Health>) -> Self {
         Self {
             inner,
