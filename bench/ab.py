@@ -9,11 +9,11 @@ in one run rather than through each one's ratio to the baseline, which moves wit
 
 Both run on the defaults a user gets (the access log on, the 60 s cache TTL, the default
 limits). Prints each round's requests/s and p99, and the medians, with the CPU time each
-gateway spent per request, split into its own code and the kernel (steadier than throughput on a shared host). `--reuse-off` turns
-whole-answer reuse off, so every request is executed; `--warn` sets logs at `warn`;
-`--restricted` sends, instead, a caller restricted by `GATEWAY_JWT_CUSTOMER_CLAIM` to the 50
-customers of the query's answer (a token of a few KB). The data set is 500 customers × 4
-products unless `--customers`/`--products` say otherwise.
+gateway spent per request, in its own code and in the kernel (steadier than throughput on a
+shared host). `--reuse-off` turns whole-answer reuse off, so every request is executed;
+`--warn` sets logs at `warn`; `--restricted` sends, instead, a caller restricted by
+`GATEWAY_JWT_CUSTOMER_CLAIM` to the 50 customers of the query's answer (a token of a few KB).
+The data set is 500 customers × 4 products unless `--customers`/`--products` say otherwise.
 """
 
 import argparse
