@@ -1,5 +1,6 @@
 //! Secrets and credentials: never echoed or shown, exactly one kind of upstream credential,
-//! a caller key required, and secret-bearing URLs on HTTPS off loopback.
+//! a caller key required, a JWKS only with an issuer and an audience, and secret-bearing URLs
+//! on HTTPS off loopback.
 
 use super::*;
 
